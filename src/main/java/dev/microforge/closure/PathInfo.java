@@ -1,0 +1,32 @@
+package dev.microforge.closure;
+
+import dev.microforge.store.Hash;
+import dev.microforge.store.StorePath;
+import java.util.List;
+
+/**
+ * What a closure file says about one store path. {@code narHash} and {@code deriver} may be null and
+ * {@code narSize} -1 when the format does not carry them. References are sorted and free of duplicates;
+ * a self-reference is kept (it is real in Nix).
+ */
+public record PathInfo(StorePath path, List<StorePath> references, Hash narHash, long narSize, StorePath deriver) {
+    public PathInfo {
+        java.util.Objects.requireNonNull(path, "path");
+        references = List.copyOf(new java.util.TreeSet<>(references));
+        if (narSize < -1) {
+            throw new IllegalArgumentException("negative narSize");
+        }
+    }
+
+    public PathInfo(StorePath path, List<StorePath> references) {
+        this(path, references, null, -1, null);
+    }
+
+    public boolean hasNarSize() {
+        return narSize >= 0;
+    }
+
+    public PathInfo withNar(Hash hash, long size) {
+        return new PathInfo(path, references, hash, size, deriver);
+    }
+}

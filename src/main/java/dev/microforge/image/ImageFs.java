@@ -1,0 +1,51 @@
+package dev.microforge.image;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+
+/**
+ * A read-only view of a filesystem image (SquashFS or EROFS), implemented by each format's reader.
+ * The generic commands (ls, extract, verify) and the fuzz tests are written against this interface.
+ * Implementations must reject corrupt images with {@link CorruptImageException}, never loop forever and
+ * never allocate more than the image could justify.
+ */
+public interface ImageFs extends Closeable {
+    /** "squashfs" or "erofs". */
+    String type();
+
+    /** The root directory. */
+    Node root() throws IOException;
+
+    /** Superblock facts for display (name to value, stable order). */
+    java.util.Map<String, String> summary();
+
+    sealed interface Node permits DirNode, FileNode, LinkNode {
+        /** Permission bits (e.g. 0555). */
+        int mode();
+
+        int uid();
+
+        int gid();
+
+        long mtime();
+    }
+
+    non-sealed interface DirNode extends Node {
+        /** Children in on-disk order (which must be unsigned-byte order of names). */
+        List<Child> children() throws IOException;
+    }
+
+    non-sealed interface FileNode extends Node {
+        long size();
+
+        InputStream open() throws IOException;
+    }
+
+    non-sealed interface LinkNode extends Node {
+        byte[] target();
+    }
+
+    record Child(byte[] name, Node node) {}
+}
