@@ -1,0 +1,45 @@
+package dev.microforge.vm;
+
+import java.util.Collection;
+
+/** "did you mean" suggestions by edit distance. */
+final class DidYouMean {
+    private DidYouMean() {}
+
+    /** {@code " (did you mean 'x'?)"} or the empty string when nothing is close. */
+    static String suggest(String given, Collection<String> known) {
+        String best = null;
+        int bestDist = Integer.MAX_VALUE;
+        for (String k : known) {
+            int d = distance(given.toLowerCase(java.util.Locale.ROOT), k.toLowerCase(java.util.Locale.ROOT));
+            if (d < bestDist || d == bestDist && best != null && k.compareTo(best) < 0) {
+                bestDist = d;
+                best = k;
+            }
+        }
+        if (best == null) {
+            return "";
+        }
+        int limit = Math.max(2, Math.min(given.length(), best.length()) / 3);
+        return bestDist <= limit ? " (did you mean '" + best + "'?)" : "";
+    }
+
+    static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+}

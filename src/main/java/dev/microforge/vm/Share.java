@@ -1,0 +1,75 @@
+package dev.microforge.vm;
+
+import java.util.List;
+
+/**
+ * A host directory shared with the guest (microvm.nix {@code microvm.shares.*}).
+ *
+ * @param proto         virtiofs or 9p (default 9p, as in microvm.nix)
+ * @param tag           the mount tag the guest mounts by (at most 36 bytes)
+ * @param source        host directory
+ * @param mountPoint    where the guest mounts it
+ * @param readOnly      share read-only
+ * @param socket        virtiofs: the virtiofsd socket (default NAME-virtiofs-TAG.sock); must be null for 9p
+ * @param securityModel 9p security model: passthrough, none, mapped, mapped-file (default none)
+ */
+public record Share(Proto proto, String tag, String source, String mountPoint, boolean readOnly, String socket,
+                    String securityModel) {
+    public static final List<String> SECURITY_MODELS = List.of("passthrough", "none", "mapped", "mapped-file");
+    /** virtio-fs tags are at most 36 bytes; we apply the same limit to 9p. */
+    public static final int TAG_MAX = 36;
+
+    public enum Proto {
+        NINE_P("9p"), VIRTIOFS("virtiofs");
+
+        private final String id;
+
+        Proto(String id) {
+            this.id = id;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        @Override
+        public String toString() {
+            return id;
+        }
+
+        static Proto of(String v, String field) {
+            for (Proto p : values()) {
+                if (p.id.equals(v)) {
+                    return p;
+                }
+            }
+            throw new SpecError(field, "must be one of [9p, virtiofs], got '" + v + "'" + DidYouMean.suggest(v, List.of("9p", "virtiofs")));
+        }
+    }
+
+    public Share {
+        if (proto == null) {
+            proto = Proto.NINE_P;
+        }
+        Check.token("tag", tag, TAG_MAX, "tag");
+        if (tag.indexOf(',') >= 0) {
+            throw new SpecError("tag", "must not contain ',' (got '" + tag + "')");
+        }
+        Check.path("source", source);
+        Check.guestPath("mountPoint", mountPoint);
+        if (securityModel == null) {
+            securityModel = "none";
+        }
+        Check.oneOf("securityModel", securityModel, SECURITY_MODELS);
+        if (socket != null) {
+            Check.path("socket", socket);
+            if (proto != Proto.VIRTIOFS) {
+                throw new SpecError("socket", "is only used by virtiofs shares (this share's proto is 9p)");
+            }
+        }
+    }
+
+    Share withSocket(String s) {
+        return new Share(proto, tag, source, mountPoint, readOnly, s, securityModel);
+    }
+}

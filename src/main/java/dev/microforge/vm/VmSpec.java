@@ -1,0 +1,197 @@
+package dev.microforge.vm;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * A microVM described once, runnable under any supported hypervisor. Field names follow microvm.nix's
+ * {@code microvm.*} options (see docs/vm-spec.md). Defaults are resolved here: every volume has its serial,
+ * every interface its MAC, every virtiofs share its socket, so generators and the Nix emitter see the same values.
+ *
+ * @param name        the VM name (host name like: letters, digits, '.', '_', '-'; at most 63 bytes)
+ * @param hypervisor  default qemu
+ * @param vcpu        virtual CPUs (default 1)
+ * @param mem         RAM in MiB (default 512)
+ * @param kernel      kernel image (bzImage/vmlinux), or a kernel package directory containing bzImage
+ * @param initrd      initrd path or null (microvm.nix: initrdPath)
+ * @param kernelParams kernel command line parameters
+ * @param storeOnDisk whether the guest's /nix/store comes from {@code storeDisk}
+ * @param storeDisk   the store disk, required when storeOnDisk
+ * @param writableStoreOverlay guest path of a writable overlay over the store, or null
+ * @param vsockCid    AF_VSOCK context id (3 or more) or null (microvm.nix: vsock.cid)
+ * @param socket      hypervisor control socket path or null (default NAME.sock)
+ * @param user        user to switch to when started as root, or null
+ * @param virtiofsd   path of virtiofsd (null: PATH, then /usr/lib/qemu/virtiofsd) and extra arguments
+ * @param qemuMachine qemu machine type or null for the default (microvm.nix: qemu.machine)
+ * @param extraArgs   extra hypervisor arguments per hypervisor (microvm.nix: qemu.extraArgs, ...)
+ */
+public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, String kernel, String initrd,
+                     List<String> kernelParams, boolean storeOnDisk, StoreDisk storeDisk, String writableStoreOverlay,
+                     List<Volume> volumes, List<Share> shares, List<NetInterface> interfaces,
+                     List<ForwardPort> forwardPorts, Long vsockCid, boolean balloon, String socket, String user,
+                     Virtiofsd virtiofsd, String qemuMachine, Map<Hypervisor, List<String>> extraArgs) {
+    static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,62}");
+    static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?");
+
+    /** virtiofsd: {@code path} (null = search PATH, then /usr/lib/qemu/virtiofsd) and extra arguments. */
+    public record Virtiofsd(String path, List<String> extraArgs) {
+        public static final Virtiofsd DEFAULT = new Virtiofsd(null, List.of());
+
+        public Virtiofsd {
+            Check.optionalPath("path", path);
+            extraArgs = Check.strings("extraArgs", extraArgs);
+        }
+    }
+
+    public VmSpec {
+        Check.required("name", name);
+        if (!NAME.matcher(name).matches()) {
+            throw new SpecError("name", "'" + name.replace("\n", "\\n") + "' is not a valid VM name (letters, digits, '.', '_', '-', at most 63, not starting with '.' or '-')");
+        }
+        if (hypervisor == null) {
+            hypervisor = Hypervisor.QEMU;
+        }
+        Check.range("vcpu", vcpu, 1, 255, "");
+        Check.range("mem", mem, 16, 16 * 1024 * 1024, " MiB");
+        Check.path("kernel", kernel);
+        Check.optionalPath("initrd", initrd);
+        kernelParams = Check.strings("kernelParams", kernelParams);
+        for (int i = 0; i < kernelParams.size(); i++) {
+            if (kernelParams.get(i).indexOf('\n') >= 0) {
+                throw new SpecError("kernelParams[" + i + "]", "must not contain a newline");
+            }
+        }
+        if (storeOnDisk && storeDisk == null) {
+            throw new SpecError("storeDisk", "is required when storeOnDisk is true (or share the host's /nix/store: a share with source /nix/store)");
+        }
+        if (!storeOnDisk && storeDisk != null) {
+            throw new SpecError("storeDisk", "is set but storeOnDisk is false; remove one of them");
+        }
+        if (writableStoreOverlay != null) {
+            Check.guestPath("writableStoreOverlay", writableStoreOverlay);
+        }
+        volumes = nonNull("volumes", volumes);
+        shares = nonNull("shares", shares);
+        interfaces = nonNull("interfaces", interfaces);
+        forwardPorts = nonNull("forwardPorts", forwardPorts);
+        if (vsockCid != null && (vsockCid < 3 || vsockCid > 0xFFFFFFFEL)) {
+            throw new SpecError("vsock.cid", "must be between 3 and 4294967294 (0-2 are reserved), got " + vsockCid);
+        }
+        if (socket != null) {
+            Check.path("socket", socket);
+        }
+        if (user != null && !USER.matcher(user).matches()) {
+            throw new SpecError("user", "'" + user + "' is not a valid user name");
+        }
+        if (virtiofsd == null) {
+            virtiofsd = Virtiofsd.DEFAULT;
+        }
+        if (qemuMachine != null) {
+            Check.token("qemu.machine", qemuMachine, 64, "machine type");
+        }
+        Map<Hypervisor, List<String>> extra = new LinkedHashMap<>();
+        if (extraArgs != null) {
+            extraArgs.forEach((h, l) -> extra.put(h, Check.strings(h.id() + ".extraArgs", l)));
+        }
+        extraArgs = Map.copyOf(extra);
+
+        // resolve defaults that depend on the VM name
+        List<Share> resolvedShares = new ArrayList<>();
+        for (Share s : shares) {
+            resolvedShares.add(s.proto() == Share.Proto.VIRTIOFS && s.socket() == null
+                    ? s.withSocket(name + "-virtiofs-" + s.tag() + ".sock") : s);
+        }
+        shares = List.copyOf(resolvedShares);
+        List<NetInterface> resolvedIfs = new ArrayList<>();
+        for (NetInterface n : interfaces) {
+            resolvedIfs.add(n.mac() == null ? n.withMac(Identity.macFor(name, n.id())) : n);
+        }
+        interfaces = List.copyOf(resolvedIfs);
+
+        // uniqueness: disks by serial and image, mounts, tags, interface ids and MACs, sockets
+        Map<String, String> serials = new HashMap<>();
+        Map<String, String> images = new HashMap<>();
+        Map<String, String> mounts = new HashMap<>();
+        if (storeDisk != null) {
+            serials.put(storeDisk.serial(), "storeDisk.serial");
+            images.put(storeDisk.image(), "storeDisk.image");
+            mounts.put(writableStoreOverlay != null ? "/nix/.ro-store" : "/nix/store", "storeDisk");
+        }
+        for (int i = 0; i < volumes.size(); i++) {
+            Volume v = volumes.get(i);
+            String p = "volumes[" + i + "]";
+            unique(serials, v.serial(), p + ".serial", "disk serial",
+                    " (derived from the image name; set serial explicitly)");
+            unique(images, v.image(), p + ".image", "image", "");
+            if (v.mountPoint() != null) {
+                unique(mounts, v.mountPoint(), p + ".mountPoint", "mount point", "");
+            }
+        }
+        Map<String, String> tags = new HashMap<>();
+        Map<String, String> sockets = new HashMap<>();
+        if (socket != null) {
+            sockets.put(socket, "socket");
+        }
+        for (int i = 0; i < shares.size(); i++) {
+            Share s = shares.get(i);
+            String p = "shares[" + i + "]";
+            unique(tags, s.tag(), p + ".tag", "tag", "");
+            unique(mounts, s.mountPoint(), p + ".mountPoint", "mount point", "");
+            if (s.socket() != null) {
+                unique(sockets, s.socket(), p + ".socket", "socket", "");
+            }
+        }
+        Map<String, String> ids = new HashMap<>();
+        Map<String, String> macs = new HashMap<>();
+        boolean hasUser = false;
+        for (int i = 0; i < interfaces.size(); i++) {
+            NetInterface n = interfaces.get(i);
+            String p = "interfaces[" + i + "]";
+            unique(ids, n.id(), p + ".id", "interface id", "");
+            unique(macs, n.mac(), p + ".mac", "MAC", "");
+            hasUser |= n.type() == NetInterface.Type.USER;
+        }
+        if (!forwardPorts.isEmpty() && !hasUser) {
+            throw new SpecError("forwardPorts", "needs an interface of type user (ports are forwarded by user networking)");
+        }
+    }
+
+    private static <T> List<T> nonNull(String field, List<T> l) {
+        if (l == null) {
+            return List.of();
+        }
+        for (int i = 0; i < l.size(); i++) {
+            if (l.get(i) == null) {
+                throw new SpecError(field + "[" + i + "]", "must not be null");
+            }
+        }
+        return List.copyOf(l);
+    }
+
+    private static void unique(Map<String, String> seen, String value, String field, String what, String hint) {
+        String prev = seen.putIfAbsent(value, field);
+        if (prev != null) {
+            throw new SpecError(field, what + " '" + value + "' is already used by " + prev + hint);
+        }
+    }
+
+    /** The same VM under another hypervisor. */
+    public VmSpec withHypervisor(Hypervisor h) {
+        return new VmSpec(name, h, vcpu, mem, kernel, initrd, kernelParams, storeOnDisk, storeDisk, writableStoreOverlay,
+                volumes, shares, interfaces, forwardPorts, vsockCid, balloon, socket, user, virtiofsd, qemuMachine, extraArgs);
+    }
+
+    /** Extra arguments for the given hypervisor (empty if none). */
+    public List<String> extraArgsFor(Hypervisor h) {
+        return extraArgs.getOrDefault(h, List.of());
+    }
+
+    /** Reads and validates a spec file (see {@link VmSpecReader}). */
+    public static VmSpec read(java.nio.file.Path file) throws java.io.IOException {
+        return VmSpecReader.read(file, dev.microforge.util.Events.NONE);
+    }
+}
