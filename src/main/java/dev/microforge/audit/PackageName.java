@@ -1,0 +1,36 @@
+package dev.microforge.audit;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * How {@code nix store diff-closures} groups store paths into packages. First the output name is stripped:
+ * a name matching {@code (.*)-([a-z]+|lib32|lib64)} loses its last component ({@code gcc-12.2.0-lib} becomes
+ * {@code gcc-12.2.0}; Nix accepts the ambiguity that a version like {@code -unstable} looks the same). Then
+ * Nix's {@code DrvName} rule splits name and version: the version starts after the first dash that is not
+ * followed by a letter ({@code apache-httpd-2.0.48} is {@code apache-httpd} version {@code 2.0.48};
+ * {@code bash--1-2} is {@code bash} version {@code -1-2}); without such a dash the version is empty.
+ */
+public record PackageName(String name, String version, String output) {
+    private static final Pattern OUTPUT = Pattern.compile("(.*)-([a-z]+|lib32|lib64)");
+
+    public static PackageName of(String storePathName) {
+        String name = storePathName;
+        String output = "";
+        Matcher m = OUTPUT.matcher(name);
+        if (m.matches()) {
+            name = m.group(1);
+            output = m.group(2);
+        }
+        for (int i = 0; i + 1 < name.length(); i++) {
+            if (name.charAt(i) == '-' && !isAsciiLetter(name.charAt(i + 1))) {
+                return new PackageName(name.substring(0, i), name.substring(i + 1), output);
+            }
+        }
+        return new PackageName(name, "", output);
+    }
+
+    private static boolean isAsciiLetter(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    }
+}

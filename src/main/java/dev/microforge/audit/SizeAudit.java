@@ -1,0 +1,172 @@
+package dev.microforge.audit;
+
+import dev.microforge.closure.ClosureGraph;
+import dev.microforge.store.StorePath;
+import dev.microforge.util.Events;
+import dev.microforge.util.Sizes;
+import dev.microforge.util.UserError;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.PriorityQueue;
+
+/**
+ * {@code audit size}: totals, the top N by added size (dominator tree), why-chains, forbidden paths, the diff
+ * against a baseline, and the rules (budget, max growth, forbid). Pure computation on graphs whose narSize is
+ * known for every path (the CLI fills missing sizes from disk first).
+ */
+public final class SizeAudit {
+    /** What to check. {@code budget} is -1 for none; {@code maxGrowth} null for none. */
+    public record Options(List<StorePath> roots, int top, long budget, Growth maxGrowth, List<Glob> forbid) {
+        public Options {
+            roots = List.copyOf(roots);
+            forbid = List.copyOf(forbid);
+            if (top < 0) {
+                throw new UserError("--top must not be negative: " + top);
+            }
+        }
+    }
+
+    private SizeAudit() {}
+
+    public static SizeReport run(ClosureGraph g, ClosureGraph baseline, Options o, Events events) {
+        if (o.maxGrowth() != null && baseline == null) {
+            throw new UserError("--max-growth needs --baseline");
+        }
+        int n = g.size();
+        int[] roots = Reach.roots(g, o.roots());
+        long[] sizes = Reach.sizes(g);
+        requireSizes(g, sizes);
+        events.start("dominators", -1);
+        Dominators dom = Dominators.compute(n, g::referencesOf, roots, sizes);
+        WhyChains why = WhyChains.compute(n, g::referencesOf, roots);
+        events.finish("dominators");
+
+        // top N by added size, ties by path (index order = path order)
+        List<SizeReport.Entry> top = new ArrayList<>();
+        if (o.top() > 0) {
+            PriorityQueue<Integer> heap = new PriorityQueue<>(Math.min(o.top(), Math.max(1, n)) + 1,
+                    (a, b) -> {
+                        int c = Long.compare(dom.addedSize(a), dom.addedSize(b));
+                        return c != 0 ? c : Integer.compare(b, a);
+                    });
+            for (int r = 0; r < dom.reachableCount(); r++) {
+                int v = dom.reachableNode(r);
+                if (heap.size() < o.top()) {
+                    heap.add(v);
+                } else {
+                    int least = heap.peek();
+                    long a = dom.addedSize(v);
+                    long b = dom.addedSize(least);
+                    if (a > b || (a == b && v < least)) {
+                        heap.poll();
+                        heap.add(v);
+                    }
+                }
+            }
+            List<Integer> chosen = new ArrayList<>(heap);
+            chosen.sort((a, b) -> {
+                int c = Long.compare(dom.addedSize(b), dom.addedSize(a));
+                return c != 0 ? c : Integer.compare(a, b);
+            });
+            ClosureSizes cs = new ClosureSizes(n, g::referencesOf, sizes);
+            for (int v : chosen) {
+                top.add(new SizeReport.Entry(path(g, v), dom.addedSize(v), Math.max(0, sizes[v]), cs.closureSize(v),
+                        chain(g, why, v)));
+            }
+        }
+
+        // forbidden paths, in pattern order, then path order
+        List<SizeReport.Forbidden> forbidden = new ArrayList<>();
+        for (Glob glob : o.forbid()) {
+            for (int v = 0; v < n; v++) {
+                if (dom.reachable(v) && glob.matches(g.at(v).path())) {
+                    forbidden.add(new SizeReport.Forbidden(glob.text(), path(g, v), Math.max(0, sizes[v]), chain(g, why, v)));
+                }
+            }
+        }
+
+        ClosureDiff.Result diff = null;
+        List<String> baselineRoots = List.of();
+        if (baseline != null) {
+            int[] broots = Reach.roots(baseline, List.of());
+            long[] bsizes = Reach.sizes(baseline);
+            WhyChains bwhy = WhyChains.compute(baseline.size(), baseline::referencesOf, broots);
+            List<ClosureDiff.Member> before = new ArrayList<>();
+            for (int v = 0; v < baseline.size(); v++) {
+                if (bwhy.reachable(v)) {
+                    if (bsizes[v] < 0) {
+                        throw new UserError(baseline.source() + ": no narSize for " + baseline.at(v).path()
+                                + " (a baseline needs sizes: use a path-info JSON or registration file)");
+                    }
+                    before.add(new ClosureDiff.Member(baseline.at(v).path().name(), bsizes[v]));
+                }
+            }
+            List<ClosureDiff.Member> after = new ArrayList<>(dom.reachableCount());
+            for (int v = 0; v < n; v++) {
+                if (dom.reachable(v)) {
+                    after.add(new ClosureDiff.Member(g.at(v).path().name(), sizes[v]));
+                }
+            }
+            diff = ClosureDiff.compute(before, after);
+            baselineRoots = paths(baseline, broots);
+        }
+
+        long total = dom.totalSize();
+        List<SizeReport.Rule> rules = new ArrayList<>();
+        if (o.budget() >= 0) {
+            boolean ok = total <= o.budget();
+            rules.add(new SizeReport.Rule("budget", ok, o.budget(), total, "closure size " + Sizes.human(total)
+                    + (ok ? " is within" : " exceeds") + " the budget of " + Sizes.human(o.budget())
+                    + (ok ? "" : " by " + Sizes.human(total - o.budget()))));
+        }
+        if (o.maxGrowth() != null) {
+            long allowed = o.maxGrowth().allowed(diff.sizeBefore());
+            long growth = diff.sizeDelta();
+            boolean ok = growth <= allowed;
+            rules.add(new SizeReport.Rule("max-growth", ok, allowed, growth, "closure " + (growth >= 0 ? "grew" : "shrank")
+                    + " by " + Sizes.human(Math.abs(growth)) + percent(growth, diff.sizeBefore()) + (ok ? ", within" : ", over")
+                    + " the allowed growth of " + Sizes.human(allowed)
+                    + (o.maxGrowth().percent() != null ? " (" + o.maxGrowth().text() + " of the baseline)" : "")));
+        }
+        if (!o.forbid().isEmpty()) {
+            boolean ok = forbidden.isEmpty();
+            long distinct = forbidden.stream().map(SizeReport.Forbidden::path).distinct().count();
+            rules.add(new SizeReport.Rule("forbid", ok, 0, distinct, ok ? "no path matches a forbidden pattern"
+                    : distinct + " forbidden path" + (distinct == 1 ? "" : "s") + " in the closure"));
+        }
+        return new SizeReport(paths(g, roots), dom.reachableCount(), total, o.top(), top,
+                o.forbid().stream().map(Glob::text).toList(), forbidden, diff, baselineRoots, rules);
+    }
+
+    static String percent(long delta, long base) {
+        if (base <= 0) {
+            return "";
+        }
+        return String.format(java.util.Locale.ROOT, " (%+.1f%%)", delta * 100.0 / base);
+    }
+
+    private static void requireSizes(ClosureGraph g, long[] sizes) {
+        for (int i = 0; i < sizes.length; i++) {
+            if (sizes[i] < 0) {
+                throw new UserError(g.source() + ": no narSize for " + g.at(i).path()
+                        + " (give --store-dir so sizes can be computed from disk)");
+            }
+        }
+    }
+
+    private static String path(ClosureGraph g, int v) {
+        return g.at(v).path().toString();
+    }
+
+    private static List<String> paths(ClosureGraph g, int[] idx) {
+        List<String> out = new ArrayList<>(idx.length);
+        for (int i : idx) {
+            out.add(path(g, i));
+        }
+        return out;
+    }
+
+    private static List<String> chain(ClosureGraph g, WhyChains why, int v) {
+        return paths(g, why.chain(v));
+    }
+}
