@@ -1,0 +1,134 @@
+package dev.microforge.closure;
+
+import dev.microforge.store.StorePath;
+import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Reads a closure file in any supported format ({@link ClosureFormat}), detecting the format when asked to.
+ * Every problem is a {@link UserError} naming the file and line ("FILE:LINE: what is wrong").
+ */
+public final class ClosureReader {
+    private ClosureReader() {}
+
+    public static ClosureGraph read(Path file, ClosureFormat format, String storeDir) {
+        String source = file.toString();
+        if (Files.isDirectory(file)) {
+            if (format != ClosureFormat.AUTO && format != ClosureFormat.CLOSURE_INFO) {
+                throw new UserError(source + ": is a directory, not a " + format + " file");
+            }
+            return readClosureInfo(file, storeDir);
+        }
+        if (format == ClosureFormat.CLOSURE_INFO) {
+            throw new UserError(source + ": closure-info expects the closureInfo output directory (with 'registration' and 'store-paths')");
+        }
+        byte[] content = readAll(file);
+        ClosureFormat f = format == ClosureFormat.AUTO ? detect(source, content) : format;
+        return switch (f) {
+            case PATH_INFO_JSON -> PathInfoJson.read(source, storeDir, content);
+            case EXPORT_REFERENCES_GRAPH -> LineFormat.read(source, storeDir, content, false);
+            case REGISTRATION, DUMP_DB -> LineFormat.read(source, storeDir, content, true);
+            default -> throw new IllegalStateException(f.toString());
+        };
+    }
+
+    /** The format of a closure file's content (never AUTO or CLOSURE_INFO). */
+    public static ClosureFormat detect(String source, byte[] content) {
+        int i = 0;
+        while (i < content.length && (content[i] == ' ' || content[i] == '\t' || content[i] == '\r' || content[i] == '\n')) {
+            i++;
+        }
+        if (i < content.length && (content[i] == '[' || content[i] == '{')) {
+            return ClosureFormat.PATH_INFO_JSON;
+        }
+        if (content.length == 0) {
+            return ClosureFormat.EXPORT_REFERENCES_GRAPH; // an empty closure; every line format reads it the same
+        }
+        if (content[0] != '/') {
+            throw UserError.at(source, 1, "not a closure file: expected a store path, '[' or '{' at the start"
+                    + " (formats: export-references-graph, registration, dump-db, path-info-json)");
+        }
+        String[] lines = LineFormat.lines(source, content);
+        if (LineFormat.looksRegistration(lines)) {
+            String second = lines[1];
+            return second.length() == 64 && second.chars().allMatch(c -> c >= '0' && c <= '9' || c >= 'a' && c <= 'f')
+                    ? ClosureFormat.DUMP_DB : ClosureFormat.REGISTRATION;
+        }
+        return ClosureFormat.EXPORT_REFERENCES_GRAPH;
+    }
+
+    static byte[] readAll(Path file) {
+        try {
+            if (!Files.isRegularFile(file)) {
+                if (!Files.exists(file)) {
+                    throw new UserError(file + ": no such file");
+                }
+                throw new UserError(file + ": not a regular file");
+            }
+            return Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new UserError(file + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new UserError(file + ": permission denied");
+        } catch (IOException e) {
+            throw new UserError(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A nixpkgs {@code closureInfo} directory: {@code registration} carries the graph; {@code store-paths}, when
+     * present, must list exactly the same paths.
+     */
+    static ClosureGraph readClosureInfo(Path dir, String storeDir) {
+        Path reg = dir.resolve("registration");
+        if (!Files.exists(reg)) {
+            throw new UserError(dir + ": not a closureInfo directory: it has no 'registration' file");
+        }
+        String source = reg.toString();
+        byte[] content = readAll(reg);
+        ClosureGraph g = LineFormat.read(source, storeDir, content, true);
+        Path sp = dir.resolve("store-paths");
+        if (Files.exists(sp)) {
+            String[] lines = LineFormat.lines(sp.toString(), readAll(sp));
+            Set<StorePath> listed = new HashSet<>();
+            for (int i = 0; i < lines.length; i++) {
+                if (lines[i].isEmpty() && i == lines.length - 1) {
+                    continue;
+                }
+                StorePath p;
+                try {
+                    p = StorePath.parse(storeDir, lines[i]);
+                } catch (IllegalArgumentException e) {
+                    throw UserError.at(sp, i + 1, "expected a store path, got '" + Records.shown(lines[i]) + "': " + e.getMessage());
+                }
+                if (!g.contains(p)) {
+                    throw UserError.at(sp, i + 1, p + " is not in " + source);
+                }
+                listed.add(p);
+            }
+            for (PathInfo pi : g.paths()) {
+                if (!listed.contains(pi.path())) {
+                    throw new UserError(sp + ": " + pi.path() + " is in " + source + " but not listed here");
+                }
+            }
+        }
+        return g;
+    }
+
+    /** Convenience for the common case. */
+    public static ClosureGraph read(Path file) {
+        return read(file, ClosureFormat.AUTO, StorePath.DEFAULT_STORE_DIR);
+    }
+
+    /** The closure of {@code roots} in the local Nix store (see {@link LocalStore}). */
+    public static ClosureGraph fromStore(List<String> roots, String storeDir) {
+        return LocalStore.closure(roots, storeDir);
+    }
+}

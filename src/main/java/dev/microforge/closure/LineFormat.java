@@ -1,0 +1,165 @@
+package dev.microforge.closure;
+
+import dev.microforge.store.Hash;
+import dev.microforge.store.StorePath;
+import dev.microforge.util.UserError;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The line-based formats Nix writes with {@code makeValidityRegistration}: one record per path,
+ * <pre>
+ *   path
+ *   narHash        (registration and dump-db only; any form Nix parses: sha256:nix32, base16, SRI)
+ *   narSize        (registration and dump-db only)
+ *   deriver        (a store path or an empty line)
+ *   count
+ *   reference      (count lines)
+ * </pre>
+ * {@code exportReferencesGraph} files have no hash and size lines. Every line ends with a newline.
+ */
+final class LineFormat {
+    private final String source;
+    private final String storeDir;
+    private final String[] lines;
+    private final boolean withHash;
+    private int at;
+
+    private LineFormat(String source, String storeDir, String[] lines, boolean withHash) {
+        this.source = source;
+        this.storeDir = storeDir;
+        this.lines = lines;
+        this.withHash = withHash;
+    }
+
+    /** Splits into lines; checks the text is not binary and ends with a newline. */
+    static String[] lines(String source, byte[] content) {
+        if (content.length == 0) {
+            return new String[0];
+        }
+        int line = 1;
+        for (byte b : content) {
+            if (b == '\n') {
+                line++;
+            } else if (b == 0 || (b & 0xff) >= 0x80) {
+                throw UserError.at(source, line, "unexpected byte 0x" + String.format("%02x", b & 0xff)
+                        + " (a closure file is ASCII text; is this the right file?)");
+            }
+        }
+        if (content[content.length - 1] != '\n') {
+            throw UserError.at(source, line, "unexpected end of file: the last line has no newline (truncated?)");
+        }
+        String text = new String(content, 0, content.length - 1, StandardCharsets.US_ASCII);
+        return text.split("\n", -1);
+    }
+
+    /** True when the second line of the first record is a hash (registration, dump-db), false when it is a deriver line. */
+    static boolean looksRegistration(String[] lines) {
+        if (lines.length < 2) {
+            return false;
+        }
+        String second = lines[1];
+        if (second.isEmpty() || second.startsWith("/")) {
+            return false;
+        }
+        try {
+            Hash.parse(second, "sha256");
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    static ClosureGraph read(String source, String storeDir, byte[] content, boolean withHash) {
+        return new LineFormat(source, storeDir, lines(source, content), withHash).parse();
+    }
+
+    static List<Records.Rec> records(String source, String storeDir, String[] lines, boolean withHash) {
+        return new LineFormat(source, storeDir, lines, withHash).parseRecords();
+    }
+
+    private ClosureGraph parse() {
+        return Records.build(source, storeDir, parseRecords(), List.of());
+    }
+
+    private List<Records.Rec> parseRecords() {
+        List<Records.Rec> recs = new ArrayList<>();
+        int end = lines.length;
+        while (end > 0 && lines[end - 1].isEmpty()) {
+            end--; // trailing empty lines are tolerated
+        }
+        while (at < end) {
+            int pathLine = at + 1;
+            String p = next("a store path");
+            if (p.isEmpty()) {
+                throw UserError.at(source, pathLine, "expected a store path, got an empty line");
+            }
+            StorePath path = storePath(p, pathLine);
+            Hash narHash = null;
+            long narSize = -1;
+            if (withHash) {
+                int hl = at + 1;
+                String h = next("the narHash of " + path);
+                try {
+                    narHash = Hash.parse(h, "sha256");
+                } catch (IllegalArgumentException e) {
+                    throw UserError.at(source, hl, "invalid narHash of " + path + ": " + e.getMessage());
+                }
+                int sl = at + 1;
+                narSize = number(next("the narSize of " + path), sl, "narSize of " + path, Long.MAX_VALUE);
+            }
+            int dl = at + 1;
+            String d = next("the deriver line of " + path);
+            StorePath deriver = d.isEmpty() ? null : storePath(d, dl);
+            int cl = at + 1;
+            String c = next("the reference count of " + path);
+            long count = number(c, cl, "reference count of " + path, Integer.MAX_VALUE);
+            if (count > end - at) {
+                throw UserError.at(source, cl, "reference count " + count + " of " + path + " exceeds the "
+                        + (end - at) + " lines left in the file (wrong count or truncated file?)");
+            }
+            List<StorePath> refs = new ArrayList<>((int) count);
+            int[] refLines = new int[(int) count];
+            for (int i = 0; i < count; i++) {
+                int rl = at + 1;
+                String r = next("reference " + (i + 1) + " of " + count + " of " + path);
+                if (r.isEmpty()) {
+                    throw UserError.at(source, rl, "expected reference " + (i + 1) + " of " + count + " of " + path
+                            + ", got an empty line (wrong count?)");
+                }
+                refs.add(storePath(r, rl));
+                refLines[i] = rl;
+            }
+            recs.add(new Records.Rec(path, pathLine, refs, refLines, narHash, narSize, deriver));
+        }
+        return recs;
+    }
+
+    private String next(String what) {
+        if (at >= lines.length) {
+            throw UserError.at(source, lines.length + 1, "unexpected end of file: expected " + what + " (truncated file?)");
+        }
+        return lines[at++];
+    }
+
+    private StorePath storePath(String text, int line) {
+        try {
+            return StorePath.parse(storeDir, text);
+        } catch (IllegalArgumentException e) {
+            throw UserError.at(source, line, "expected a store path, got '" + Records.shown(text) + "': " + e.getMessage());
+        }
+    }
+
+    private long number(String text, int line, String what, long max) {
+        if (text.isEmpty() || text.length() > 19 || !text.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+            throw UserError.at(source, line, "expected the " + what + " (a non-negative integer), got '"
+                    + Records.shown(text) + "'");
+        }
+        long v = Long.parseLong(text);
+        if (v > max) {
+            throw UserError.at(source, line, what + " " + v + " is too large");
+        }
+        return v;
+    }
+}
