@@ -5,8 +5,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.util.DefaultIndenter;
-import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import dev.microforge.store.Hash;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.UserError;
@@ -305,9 +303,7 @@ public final class PathInfoJson {
         long[] closureSizes = ClosureSizes.of(g);
         ByteArrayOutputStream bos = new ByteArrayOutputStream();
         try (JsonGenerator j = JSON.createGenerator(bos)) {
-            DefaultPrettyPrinter pp = new DefaultPrettyPrinter().withArrayIndenter(DefaultIndenter.SYSTEM_LINEFEED_INSTANCE.withLinefeed("\n"))
-                    .withObjectIndenter(DefaultIndenter.SYSTEM_LINEFEED_INSTANCE.withLinefeed("\n"));
-            j.setPrettyPrinter(pp);
+            j.setPrettyPrinter(dev.microforge.util.JsonPretty.printer());
             j.writeStartArray();
             for (int i = 0; i < g.size(); i++) {
                 PathInfo pi = g.at(i);

@@ -1,0 +1,100 @@
+package dev.microforge.cli;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.microforge.store.Nar;
+import dev.microforge.util.RawNames;
+import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "hash", mixinStandardHelpOptions = true,
+        description = {"Print the narHash and narSize of each PATH (what 'nix path-info' would register for it).",
+            "Text: one line per path, '<narHash> <narSize> <path>'. JSON: [{\"path\",\"narHash\",\"narSize\"}]."})
+public final class NarHashCommand implements Runnable {
+    enum HashFormat { sri, nix32, base16 }
+
+    @Parameters(paramLabel = "PATH", arity = "1..*", description = "Files, directories or symlinks (symlinks are not followed).")
+    List<Path> paths;
+
+    @Option(names = "--format", defaultValue = "text", description = "Output: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    OutputFormat format;
+
+    @Option(names = "--hash-format", defaultValue = "sri",
+            description = "Hash notation: sri (sha256-<base64>, as nix path-info --json), nix32 (sha256:<nix32>), base16 (default: ${DEFAULT-VALUE}).")
+    HashFormat hashFormat;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Paths hashed in parallel (default: number of CPUs).")
+    Integer threads;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        for (Path p : paths) {
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                throw new UserError(p + ": no such file or directory");
+            }
+        }
+        Terminal term = Terminal.forStderr(spec.commandLine().getErr());
+        int n = Math.max(1, Math.min(paths.size(), threads != null ? threads : Runtime.getRuntime().availableProcessors()));
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        List<Nar.Info> infos = new ArrayList<>();
+        try {
+            term.start("hashing", -1);
+            List<Future<Nar.Info>> fs = new ArrayList<>();
+            for (Path p : paths) {
+                fs.add(pool.submit(() -> Nar.hash(p, null, term)));
+            }
+            for (Future<Nar.Info> f : fs) {
+                infos.add(Futures.get(f));
+            }
+        } finally {
+            pool.shutdownNow();
+            term.finish("hashing");
+        }
+        var out = spec.commandLine().getOut();
+        if (format == OutputFormat.json) {
+            out.print(json(infos));
+        } else {
+            for (int i = 0; i < paths.size(); i++) {
+                out.println(infos.get(i).narHash().format(hashFormat.name()) + " " + infos.get(i).narSize() + " "
+                        + RawNames.display(RawNames.bytes(paths.get(i))));
+            }
+        }
+        out.flush();
+    }
+
+    private String json(List<Nar.Info> infos) {
+        StringWriter sw = new StringWriter();
+        try (JsonGenerator j = new JsonFactory().createGenerator(sw)) {
+            j.setPrettyPrinter(Json.pretty());
+            j.writeStartArray();
+            for (int i = 0; i < paths.size(); i++) {
+                j.writeStartObject();
+                j.writeStringField("path", RawNames.display(RawNames.bytes(paths.get(i))));
+                j.writeStringField("narHash", infos.get(i).narHash().format(hashFormat.name()));
+                j.writeNumberField("narSize", infos.get(i).narSize());
+                j.writeEndObject();
+            }
+            j.writeEndArray();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return sw + "\n";
+    }
+
+}
