@@ -1,0 +1,357 @@
+# The microforge Nix build wrapper: store disks, runners, microVMs and closure audits as ordinary,
+# pure derivations (no local state, no impure paths), so remote builders and Hydra can build them.
+#
+# Every function takes `pkgs` (a nixpkgs package set; only `runCommand`, `jq` and, for the default
+# `microforge`, `callPackage` are used) and otherwise only builtins, so it evaluates with any nixpkgs.
+#
+# Usage: `(import ./nix/lib.nix { }).mkStoreDisk { inherit pkgs; rootPaths = [ toplevel ]; }`
+# or, from the flake, `microforge.lib.mkStoreDisk { ... }`.
+{ }:
+let
+  # Nix >= 2.18 honours `unsafeDiscardReferences` without an experimental feature (2.14 to 2.17 need
+  # `--extra-experimental-features discard-references`; pass `discardReferences = true` there).
+  nixDiscardsReferences = builtins.compareVersions builtins.nixVersion "2.18" >= 0;
+
+  defaultMicroforge = pkgs: pkgs.microforge or (pkgs.callPackage ./package.nix { });
+
+  hasPrefix = prefix: s: builtins.substring 0 (builtins.stringLength prefix) s == prefix;
+
+  # A string's value without its context: the text of a store path without depending on it.
+  textOf = builtins.unsafeDiscardStringContext;
+
+  # Single-quote a value for the builders' shell scripts (the one shell-quoting helper of this file).
+  shellQuote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString s) + "'";
+
+  # exportReferencesGraph for a list of roots. Structured: one JSON list under "closure" (read with jq
+  # from $NIX_ATTRS_JSON_FILE). Plain: one text file per root (closure-0, closure-1, ...), merged into
+  # `closure` by `mergeClosures` without repeating a path.
+  referencesGraph =
+    structured: rootPaths:
+    if structured then
+      {
+        __structuredAttrs = true;
+        exportReferencesGraph.closure = rootPaths;
+      }
+    else
+      {
+        exportReferencesGraph = builtins.concatLists (
+          builtins.genList (i: [
+            "closure-${toString i}"
+            (builtins.elemAt rootPaths i)
+          ]) (builtins.length rootPaths)
+        );
+      };
+
+  # shell: leaves the closure file in the build directory; prints its name
+  closureScript =
+    pkgs: structured:
+    if structured then
+      ''
+        ${pkgs.jq}/bin/jq '.closure' "$NIX_ATTRS_JSON_FILE" > closure.json
+      ''
+    else
+      ''
+        # records: path, deriver, count, count references; keep the first record of each path
+        awk '{
+          if (st == 0) { skip = ($0 in seen); seen[$0] = 1 }
+          if (!skip) print
+          if (st == 0) st = 1
+          else if (st == 1) st = 2
+          else if (st == 2) { n = $0 + 0; st = n > 0 ? 3 : 0 }
+          else if (--n == 0) st = 0
+        }' closure-* > closure
+      '';
+
+  # The spec as an attribute set: a path or string naming a JSON file, or the set itself.
+  readSpec =
+    spec:
+    if builtins.isAttrs spec then
+      spec
+    else
+      builtins.fromJSON (builtins.readFile spec);
+
+  # ---------------------------------------------------------------------------------------------
+  mkStoreDisk =
+    {
+      pkgs,
+      # the store paths whose closure goes on the disk (e.g. [ toplevel ])
+      rootPaths,
+      # "erofs" or "squashfs"
+      type ? "erofs",
+      # erofs: none, lz4, lz4hc; squashfs: zstd, xz, gzip, lz4, none
+      compression ? (if type == "erofs" then "lz4hc" else "zstd"),
+      # erofs volume label (the guest module mounts /dev/disk/by-label/<label>)
+      label ? "nix-store",
+      # put a closureInfo-style `registration` file at the image root, for `nix-store --load-db`
+      registration ? null,
+      name ? "nix-store.${type}",
+      microforge ? defaultMicroforge pkgs,
+      # hand the closure over as structured attributes (JSON) instead of the plain text file
+      structuredAttrs ? true,
+      # keep the image free of runtime references with `unsafeDiscardReferences` (Nix >= 2.18 by default)
+      discardReferences ? nixDiscardsReferences,
+      # without `discardReferences`: still produce a reference-free image by building it masked
+      # (every byte XOR 0x80, so no store path hash can be found in it) and unmasking it in a second
+      # derivation whose inputs do not contain the closure; costs one extra copy of the image
+      referenceFree ? true,
+      extraArgs ? [ ],
+    }:
+    let
+      useStructured = structuredAttrs || discardReferences;
+      masked = !discardReferences && referenceFree;
+      typeArgs =
+        if type == "erofs" then
+          [
+            "--label"
+            label
+          ]
+        else if type == "squashfs" then
+          [ ]
+        else
+          throw "mkStoreDisk: type must be \"erofs\" or \"squashfs\", not ${builtins.toJSON type}";
+      args =
+        [
+          "image"
+          "build"
+          "--type"
+          type
+          "--compression"
+          compression
+        ]
+        ++ typeArgs
+        ++ (if registration == null then [ ] else [ "--registration" registration ])
+        ++ extraArgs;
+      argv = builtins.concatStringsSep " " (map shellQuote args);
+      closureFile = if useStructured then "closure.json" else "closure";
+      disk = pkgs.runCommand (if masked then "${name}.masked" else name) (
+        referencesGraph useStructured rootPaths
+        // (if discardReferences then { unsafeDiscardReferences.out = true; } else { })
+      ) (
+        closureScript pkgs useStructured
+        + ''
+          ${microforge}/bin/microforge ${argv} --closure ${closureFile} -o image
+        ''
+        + (
+          if masked then
+            "LC_ALL=C tr '\\000-\\377' '\\200-\\377\\000-\\177' < image > \"$out\"\n"
+          else
+            "mv image \"$out\"\n"
+        )
+      );
+      unmasked = pkgs.runCommand name { } ''
+        LC_ALL=C tr '\000-\377' '\200-\377\000-\177' < ${disk} > "$out"
+      '';
+      result = if masked then unmasked else disk;
+    in
+    result
+    // {
+      inherit type label;
+      storeDiskType = type;
+      closureRoots = rootPaths;
+    };
+
+  # ---------------------------------------------------------------------------------------------
+  mkRunner =
+    {
+      pkgs,
+      # the VM spec (microvm.nix option names): an attribute set or a path to a JSON file
+      spec,
+      hypervisor ? (readSpec spec).hypervisor or "qemu",
+      # a store disk from mkStoreDisk: becomes storeDisk/storeOnDisk of the spec
+      storeDisk ? null,
+      name ? "microvm-${(readSpec spec).name}-${hypervisor}",
+      microforge ? defaultMicroforge pkgs,
+    }:
+    let
+      base = readSpec spec;
+      full =
+        (if storeDisk == null then base else removeAttrs base [ "storeDiskType" ])
+        // (
+          if storeDisk == null then
+            { }
+          else
+            {
+              storeOnDisk = true;
+              storeDisk = {
+                image = "${storeDisk}";
+                type = storeDisk.storeDiskType or "erofs";
+              };
+            }
+        );
+    in
+    pkgs.runCommand name
+      {
+        specJson = builtins.toJSON full;
+        passAsFile = [ "specJson" ];
+        passthru = {
+          spec = full;
+          inherit hypervisor;
+        };
+      }
+      ''
+        ${microforge}/bin/microforge runner --spec "$specJsonPath" --hypervisor ${shellQuote hypervisor} -o "$out"
+      '';
+
+  # ---------------------------------------------------------------------------------------------
+  # The guest NixOS module for a spec, emitted by `microforge nix emit` (a derivation; import it).
+  guestModule =
+    {
+      pkgs,
+      spec,
+      flavor ? "module",
+      microforge ? defaultMicroforge pkgs,
+    }:
+    pkgs.runCommand "microforge-guest-${flavor}.nix"
+      {
+        # the module does not depend on the image's bytes: drop the store paths' context so emitting
+        # it never builds the store disk (and cannot create a dependency cycle through it)
+        specJson = textOf (builtins.toJSON (readSpec spec));
+        passAsFile = [ "specJson" ];
+      }
+      ''
+        ${microforge}/bin/microforge nix emit --spec "$specJsonPath" --flavor ${shellQuote flavor} -o "$out"
+      '';
+
+  # ---------------------------------------------------------------------------------------------
+  mkMicroVM =
+    {
+      pkgs,
+      # either an evaluated NixOS system (nixpkgs.lib.nixosSystem { ... }) ...
+      nixosConfiguration ? null,
+      # ... or a system toplevel with the kernel and initrd it boots (paths outside the toplevel,
+      # so the runner never depends on the toplevel itself)
+      toplevel ? null,
+      kernel ? null,
+      initrd ? null,
+      # the rest of the VM spec (name, vcpu, mem, volumes, shares, interfaces, ...)
+      spec ? { },
+      hypervisor ? spec.hypervisor or "qemu",
+      storeType ? "erofs",
+      compression ? null,
+      microforge ? defaultMicroforge pkgs,
+      storeDiskArgs ? { },
+    }:
+    let
+      name = spec.name or "microvm";
+      specBase = spec // {
+        inherit name;
+        storeOnDisk = true;
+      };
+      guest = guestModule {
+        inherit pkgs microforge;
+        spec = specBase // {
+          kernel = "/kernel";
+          storeDisk = {
+            image = "/store.img";
+            type = storeType;
+          };
+        };
+      };
+      # with a NixOS configuration, the emitted guest module joins it
+      system =
+        if nixosConfiguration != null then
+          nixosConfiguration.extendModules { modules = [ (import guest) ]; }
+        else
+          null;
+      cfg = system.config;
+      top = if system != null then cfg.system.build.toplevel else toplevel;
+      kernelPath =
+        if system != null then
+          "${cfg.system.build.kernel}/${cfg.system.boot.loader.kernelFile}"
+        else if kernel != null then
+          kernel
+        else
+          throw "mkMicroVM: give nixosConfiguration, or toplevel together with kernel and initrd";
+      initrdPath =
+        if system != null then
+          "${cfg.system.build.initialRamdisk}/${cfg.system.boot.loader.initrdFile}"
+        else
+          initrd;
+      params =
+        (if system != null then cfg.boot.kernelParams else spec.kernelParams or [ ])
+        # the init lives on the store disk: its path is text for the guest, not a runner dependency
+        ++ [ "init=${textOf top}/init" ];
+      disk = mkStoreDisk (
+        {
+          inherit pkgs microforge;
+          rootPaths = [ top ];
+          type = storeType;
+        }
+        // (if compression == null then { } else { inherit compression; })
+        // storeDiskArgs
+      );
+      runner = mkRunner {
+        inherit pkgs microforge hypervisor;
+        storeDisk = disk;
+        spec =
+          specBase
+          // {
+            kernel = kernelPath;
+            kernelParams = params;
+          }
+          // (if initrdPath == null then { } else { initrd = initrdPath; });
+      };
+    in
+    runner
+    // {
+      storeDisk = disk;
+      guestModule = guest;
+      toplevel = top;
+    };
+
+  # ---------------------------------------------------------------------------------------------
+  auditClosure =
+    {
+      pkgs,
+      rootPaths,
+      # the closure size budget: bytes, or a size such as "512M"
+      budget,
+      # a closure file of an earlier build to diff against (e.g. a checked-in path-info JSON)
+      baseline ? null,
+      # globs (names or whole paths) that must not be in the closure, e.g. [ "*-gcc-*" ]
+      forbid ? [ ],
+      name ? "closure-audit",
+      microforge ? defaultMicroforge pkgs,
+      structuredAttrs ? false,
+    }:
+    let
+      args =
+        [
+          "audit"
+          "size"
+          "--budget"
+          (toString budget)
+          "--format"
+          "text"
+        ]
+        ++ (if baseline == null then [ ] else [ "--baseline" "${baseline}" ])
+        ++ builtins.concatMap (g: [
+          "--forbid"
+          g
+        ]) forbid;
+      closureFile = if structuredAttrs then "closure.json" else "closure";
+    in
+    pkgs.runCommand name (referencesGraph structuredAttrs rootPaths) ''
+      ${closureScript pkgs structuredAttrs}
+      # the report is the build log: a failing audit fails the check with it
+      status=0
+      ${microforge}/bin/microforge ${builtins.concatStringsSep " " (map shellQuote args)} --closure ${closureFile} > report.txt || status=$?
+      cat report.txt
+      if [ "$status" -ne 0 ]; then
+        echo "closure audit failed (microforge exit code $status), see the report above" >&2
+        exit "$status"
+      fi
+      mkdir -p "$out"
+      cp report.txt "$out/report.txt"
+    '';
+in
+{
+  inherit
+    mkStoreDisk
+    mkRunner
+    mkMicroVM
+    auditClosure
+    guestModule
+    nixDiscardsReferences
+    ;
+}

@@ -1,0 +1,52 @@
+# microforge built with nixpkgs' Maven support and wrapped with a headless JRE.
+{
+  lib,
+  maven,
+  jre_headless,
+  makeWrapper,
+  # the fixed-output hash of the Maven dependency set; nixpkgs prints the right value on a mismatch
+  # (it depends on the pom and on nixpkgs' Maven version, so update it together with either)
+  mvnHash ? lib.fakeHash,
+}:
+maven.buildMavenPackage {
+  pname = "microforge";
+  version = "0.1.0";
+
+  src = lib.cleanSourceWith {
+    src = ../.;
+    filter =
+      path: type:
+      let
+        base = baseNameOf path;
+      in
+      !(
+        base == "target"
+        || base == "result"
+        || lib.hasPrefix "result-" base
+        || base == ".git"
+        || base == "bench"
+      );
+  };
+
+  inherit mvnHash;
+  # the test suite needs Nix, QEMU and the filesystem tools: it runs in CI (tests/run-all.sh), not here
+  mvnParameters = "-DskipTests";
+  doCheck = false;
+
+  nativeBuildInputs = [ makeWrapper ];
+
+  installPhase = ''
+    runHook preInstall
+    install -Dm444 target/microforge.jar "$out/share/microforge/microforge.jar"
+    makeWrapper ${jre_headless}/bin/java "$out/bin/microforge" \
+      --add-flags "-jar $out/share/microforge/microforge.jar"
+    runHook postInstall
+  '';
+
+  meta = {
+    description = "Store-disk images, closure audits and microVM runners for Nix";
+    mainProgram = "microforge";
+    license = lib.licenses.asl20;
+    platforms = lib.platforms.linux;
+  };
+}

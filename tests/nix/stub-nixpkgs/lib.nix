@@ -1,0 +1,37 @@
+# The subset of nixpkgs' lib that microforge's Nix code and the example modules use.
+rec {
+  fakeHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  hasPrefix = prefix: s: builtins.substring 0 (builtins.stringLength prefix) s == prefix;
+  cleanSourceWith =
+    {
+      src,
+      filter ? (_: _: true),
+      name ? "source",
+    }:
+    builtins.path {
+      path = src;
+      inherit filter name;
+    };
+  licenses.asl20 = {
+    spdxId = "Apache-2.0";
+  };
+  platforms.linux = [
+    "x86_64-linux"
+    "aarch64-linux"
+  ];
+  # the module-system properties, with nixpkgs' shapes
+  mkOverride = priority: content: {
+    _type = "override";
+    inherit priority content;
+  };
+  mkDefault = mkOverride 1000;
+  mkForce = mkOverride 50;
+  mkIf = condition: content: {
+    _type = "if";
+    inherit condition content;
+  };
+  mkMerge = contents: {
+    _type = "merge";
+    inherit contents;
+  };
+}

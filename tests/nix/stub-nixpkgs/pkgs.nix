@@ -1,0 +1,122 @@
+# The package set of the stub (see default.nix).
+{
+  lib,
+  system,
+  microforgeCommand,
+  microforgeVersion,
+}:
+let
+  # nixpkgs' runCommand, reduced: bash with `set -eu -o pipefail`, PATH from nativeBuildInputs plus the
+  # host's /usr/bin:/bin, structured attributes honoured like stdenv does (source .attrs.sh, export
+  # the outputs), `passthru` and `meta` kept out of the derivation
+  runCommand =
+    name: env: buildCommand:
+    let
+      structured = env.__structuredAttrs or false;
+      inputs = env.nativeBuildInputs or [ ];
+      path = builtins.concatStringsSep ":" (map (p: "${p}/bin") inputs ++ [ "/usr/bin:/bin" ]);
+      prelude = ''
+        if [ -n "''${NIX_ATTRS_SH_FILE:-}" ] && [ -e "$NIX_ATTRS_SH_FILE" ]; then
+          source "$NIX_ATTRS_SH_FILE"
+          for o in "''${!outputs[@]}"; do export "$o=''${outputs[$o]}"; done
+        fi
+        export PATH=${path}
+        cd "$NIX_BUILD_TOP"
+      '';
+      drv = builtins.derivation (
+        removeAttrs env [
+          "passthru"
+          "meta"
+          "nativeBuildInputs"
+        ]
+        // {
+          inherit name system;
+          builder = "/bin/bash";
+          args = [
+            "-eu"
+            "-o"
+            "pipefail"
+            "-c"
+            (prelude + buildCommand)
+          ];
+        }
+        // (if structured then { } else { PATH = path; })
+      );
+    in
+    drv // (env.passthru or { }) // { meta = env.meta or { }; };
+
+  hostTool =
+    name: target:
+    runCommand "${name}-host" { } ''
+      mkdir -p "$out/bin"
+      ln -s ${target} "$out/bin/${name}"
+    '';
+
+  launcher =
+    name:
+    runCommand name
+      {
+        inherit microforgeVersion;
+        meta.mainProgram = "microforge";
+      }
+      ''
+        mkdir -p "$out/bin"
+        printf '#!/bin/sh\nexec %s "$@"\n' ${microforgeCommand} > "$out/bin/microforge"
+        chmod +x "$out/bin/microforge"
+      '';
+
+  # a small system-like closure: an /init and a few "packages" that refer to each other through file
+  # contents, symlinks and a lone store path; executables, an empty file, a nested tree
+  fakeLib = runCommand "libfake-1.0" { } ''
+    mkdir -p "$out/lib/deep/er/still"
+    head -c 200000 /dev/urandom > "$out/lib/libfake.so.1"
+    ln -s libfake.so.1 "$out/lib/libfake.so"
+    : > "$out/lib/empty"
+    echo deep > "$out/lib/deep/er/still/file"
+  '';
+  fakeShell = runCommand "fakeshell-2.0" { } ''
+    mkdir -p "$out/bin"
+    printf '#!/bin/sh\n# links against ${fakeLib}/lib/libfake.so\necho fake shell\n' > "$out/bin/sh"
+    chmod 755 "$out/bin/sh"
+  '';
+  fakeEtc = runCommand "etc" { } ''
+    mkdir -p "$out/etc"
+    echo "shell=${fakeShell}/bin/sh" > "$out/etc/profile"
+    ln -s ${fakeLib}/lib "$out/etc/lib-link"
+  '';
+  fakeToplevel = runCommand "nixos-system-example-24.11" { } ''
+    mkdir -p "$out"
+    printf '#!%s\necho init\n' ${fakeShell}/bin/sh > "$out/init"
+    chmod 755 "$out/init"
+    ln -s ${fakeEtc}/etc "$out/etc"
+    echo ${fakeShell} > "$out/sw-path"
+  '';
+
+  self = {
+    inherit
+      lib
+      system
+      runCommand
+      fakeToplevel
+      fakeLib
+      fakeShell
+      ;
+    stdenv.hostPlatform.system = system;
+    callPackage =
+      fn: overrides:
+      let
+        f = if builtins.isFunction fn then fn else import fn;
+      in
+      f (builtins.intersectAttrs (builtins.functionArgs f) self // overrides);
+    jq = hostTool "jq" "/usr/bin/jq";
+    jre_headless = hostTool "java" "/usr/bin/java";
+    makeWrapper = runCommand "make-wrapper-hook" { } "mkdir -p $out";
+    # nixpkgs' Maven builder, stubbed: checks the arguments package.nix gives and returns the launcher
+    maven.buildMavenPackage =
+      attrs:
+      assert attrs ? pname && attrs ? version && attrs ? src && attrs ? mvnHash && attrs ? installPhase;
+      launcher "${attrs.pname}-${attrs.version}";
+    microforge = launcher "microforge-stub";
+  };
+in
+self
