@@ -1,11 +1,17 @@
 package dev.microforge.cli;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-@Command(name = "nix", mixinStandardHelpOptions = true, description = "(not implemented yet)")
+@Command(name = "nix", mixinStandardHelpOptions = true,
+        description = "Nix integration: emit the guest NixOS module (or microvm.nix options) for a VM spec.",
+        subcommands = {NixEmitCommand.class})
 public final class NixCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public void run() {
-        throw new dev.microforge.util.UserError("nix: not implemented yet");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (emit)");
     }
 }

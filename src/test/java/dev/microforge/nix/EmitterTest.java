@@ -1,0 +1,110 @@
+package dev.microforge.nix;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.microforge.testkit.Cli;
+import dev.microforge.vm.VmSpec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class EmitterTest {
+    static Path resource(String name) {
+        return dev.microforge.testkit.Tools.projectRoot().resolve("src/test/resources/nix").resolve(name);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"full,module", "full,microvm", "squashfs,module", "squashfs,microvm", "hoststore,module", "hoststore,microvm"})
+    void matchesGoldenFiles(String spec, String flavor) throws Exception {
+        Cli.Result r = Cli.run("nix", "emit", "--spec", resource(spec + ".json").toString(), "--flavor", flavor);
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals(Files.readString(resource(spec + "." + flavor + ".nix"), StandardCharsets.UTF_8), r.out());
+    }
+
+    @Test
+    void kernelModulesAreExactlyWhatTheSpecUses() throws Exception {
+        VmSpec sq = VmSpec.read(resource("squashfs.json"));
+        assertEquals(List.of("virtio_pci", "virtio_blk", "squashfs", "virtio_net"), Emitter.kernelModules(sq));
+        VmSpec hs = VmSpec.read(resource("hoststore.json"));
+        // firecracker: virtio-mmio; no disks at all, so no virtio_blk
+        assertEquals(List.of("virtio_mmio", "overlay", "virtiofs"), Emitter.kernelModules(hs));
+    }
+
+    @Test
+    void storeDiskIsFoundByLabelForErofsAndBySerialForSquashfs() throws Exception {
+        String erofs = Emitter.emit(VmSpec.read(resource("full.json")), Emitter.Flavor.MODULE, "full.json");
+        assertTrue(erofs.contains("fileSystems.\"/nix/.ro-store\" = {\n    device = \"/dev/disk/by-label/nix-store\";"));
+        String sq = Emitter.emit(VmSpec.read(resource("squashfs.json")), Emitter.Flavor.MODULE, "squashfs.json");
+        assertTrue(sq.contains("device = \"/dev/disk/by-id/virtio-store0\";"));
+        // the raw block device is not mounted
+        assertFalse(sq.contains("nvme"));
+    }
+
+    @Test
+    void writesAtomicallyAndChecks(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("guest.nix");
+        String spec = resource("full.json").toString();
+        Cli.Result w = Cli.run("nix", "emit", "--spec", spec, "-o", out.toString());
+        assertEquals(0, w.exitCode(), w.err());
+        assertEquals("", w.out());
+        assertEquals(Files.readString(resource("full.module.nix")), Files.readString(out));
+        try (var s = Files.list(dir)) {
+            assertEquals(List.of(out), s.toList(), "no temporary file left behind");
+        }
+
+        Cli.Result ok = Cli.run("nix", "emit", "--spec", spec, "-o", out.toString(), "--check");
+        assertEquals(0, ok.exitCode(), ok.err());
+
+        Files.writeString(out, Files.readString(out).replace("virtio-var", "virtio-vda"));
+        byte[] stale = Files.readAllBytes(out);
+        Cli.Result bad = Cli.run("nix", "emit", "--spec", spec, "-o", out.toString(), "--check");
+        assertEquals(3, bad.exitCode());
+        assertTrue(bad.err().contains("guest.nix: is stale (line "), bad.err());
+        assertTrue(bad.err().lines().count() == 1, bad.err());
+        assertEquals(List.of(stale.length), List.of(Files.readAllBytes(out).length), "--check never writes");
+
+        Cli.Result missing = Cli.run("nix", "emit", "--spec", spec, "-o", dir.resolve("none.nix").toString(), "--check");
+        assertEquals(3, missing.exitCode());
+        assertTrue(missing.err().contains("none.nix: does not exist"), missing.err());
+        assertFalse(Files.exists(dir.resolve("none.nix")));
+    }
+
+    @Test
+    void badInputIsOneLineAndLeavesNoFile(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("guest.nix");
+        Path spec = dir.resolve("vm.json");
+        Files.writeString(spec, "{\"name\": \"x\", \"kernel\": \"/k\", \"volumes\": [{\"image\": \"a.img\", \"size\": 10, \"mountpoint\": \"/a\"}]}");
+        Cli.Result r = Cli.run("nix", "emit", "--spec", spec.toString(), "-o", out.toString());
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("vm.json") && r.err().contains("volumes[0].mountpoint") && r.err().contains("mountPoint"), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertFalse(Files.exists(out));
+
+        Files.writeString(spec, "{\"name\": \"x\", \"kernel\": \"/k\", \"storeDisk\": {\"image\": \"s\", \"type\": \"erofs\"},"
+                + " \"writableStoreOverlay\": \"/a,b\"}");
+        Cli.Result comma = Cli.run("nix", "emit", "--spec", spec.toString(), "-o", out.toString());
+        assertEquals(2, comma.exitCode());
+        assertTrue(comma.err().contains("writableStoreOverlay") && comma.err().contains("','"), comma.err());
+        assertFalse(Files.exists(out));
+
+        Cli.Result flavor = Cli.run("nix", "emit", "--spec", spec.toString(), "--flavor", "nixos");
+        assertEquals(2, flavor.exitCode());
+        assertTrue(flavor.err().contains("--flavor"), flavor.err());
+
+        Cli.Result check = Cli.run("nix", "emit", "--spec", spec.toString(), "--check");
+        assertEquals(2, check.exitCode());
+        assertTrue(check.err().contains("--check needs"), check.err());
+
+        Cli.Result none = Cli.run("nix", "emit", "--spec", dir.resolve("absent.json").toString());
+        assertEquals(2, none.exitCode(), none.err());
+        assertTrue(none.err().contains("absent.json"), none.err());
+        assertFalse(none.err().contains("Exception"), none.err());
+    }
+}
