@@ -1,0 +1,103 @@
+package dev.microforge.cli;
+
+import dev.microforge.closure.ClosureGraph;
+import dev.microforge.closure.Registration;
+import dev.microforge.fs.Reproducible;
+import dev.microforge.image.ImageBuild;
+import dev.microforge.image.ImageFormats;
+import dev.microforge.image.ImageOptions;
+import dev.microforge.image.Pipeline;
+import dev.microforge.util.Sizes;
+import dev.microforge.util.UserError;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "build", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Build a store-disk image of a closure: one root entry per store path, reproducible bytes "
+                + "(uid/gid 0, one mtime: SOURCE_DATE_EPOCH or 0, Nix's modes, names sorted by bytes).",
+            "Nothing is left at -o unless the whole image was written."})
+public final class ImageBuildCommand implements Callable<Integer> {
+    @Option(names = "--type", required = true, paramLabel = "TYPE", completionCandidates = Types.class,
+            description = "Image type: ${COMPLETION-CANDIDATES}.")
+    String type;
+
+    @Mixin
+    ClosureOptions closure;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "The image file to write.")
+    Path output;
+
+    @Option(names = "--compression", paramLabel = "C",
+            description = "squashfs: zstd (default), xz, gzip, lz4, none; erofs: lz4hc (default), lz4, none.")
+    String compression;
+
+    @Option(names = "--level", paramLabel = "N", description = "Compression level (default: the compressor's usual default).")
+    Integer level;
+
+    @Option(names = "--block-size", paramLabel = "SIZE", description = "squashfs data block size, 4K to 1M (default 128K).")
+    String blockSize;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compression threads (default: the number of processors). "
+            + "The image bytes do not depend on it.")
+    Integer threads;
+
+    @Option(names = "--registration", paramLabel = "NAME",
+            description = "Add a file NAME at the image root in closureInfo 'registration' format (for nix-store --load-db).")
+    String registration;
+
+    @Option(names = "--pcluster", paramLabel = "SIZE", description = "erofs: physical cluster size for compressed data.")
+    String pcluster;
+
+    @Option(names = "--label", paramLabel = "LABEL", description = "erofs: volume label (default nix-store).")
+    String label;
+
+    @Option(names = "--uuid", paramLabel = "UUID", description = "erofs: volume UUID (default: derived from the content).")
+    String uuid;
+
+    @Option(names = "--tail-packing", negatable = true,
+            description = "erofs: inline compressed tails (ztailpacking); squashfs: pack tails of files larger than a block "
+                    + "into fragments (default on).")
+    Boolean tailPacking;
+
+    @Option(names = "--fragments", negatable = true,
+            description = "squashfs: fragment blocks for small files and tails (default on); erofs: -Efragments.")
+    Boolean fragments;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    static final class Types implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return ImageFormats.types().iterator();
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ImageFormats.byType(type);
+        if (registration != null && (registration.isEmpty() || registration.contains("/")
+                || registration.equals(".") || registration.equals(".."))) {
+            throw new UserError("--registration " + registration + ": must be a plain file name");
+        }
+        ImageOptions options = new ImageOptions(compression, level, blockSize == null ? null : Sizes.parse(blockSize),
+                threads == null ? Pipeline.defaultThreads() : threads, pcluster == null ? null : Sizes.parse(pcluster),
+                label, uuid, tailPacking, fragments, Reproducible.mtime());
+        Terminal term = Terminal.forStderr(spec.commandLine().getErr());
+        ClosureGraph graph = closure.graph();
+        Path store = closure.realStore();
+        Map<String, byte[]> extra = new TreeMap<>();
+        if (registration != null) {
+            ClosureGraph withHashes = ImageClosures.withNarHashes(graph, store, options.threads(), term);
+            extra.put(registration, Registration.write(withHashes, false));
+        }
+        ImageBuild.build(graph, store, type, options, extra, output, term);
+        return 0;
+    }
+}

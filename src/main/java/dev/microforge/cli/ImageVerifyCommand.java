@@ -1,0 +1,63 @@
+package dev.microforge.cli;
+
+import dev.microforge.closure.ClosureGraph;
+import dev.microforge.image.ImageFormats;
+import dev.microforge.image.ImageFs;
+import dev.microforge.image.Pipeline;
+import dev.microforge.image.Verify;
+import dev.microforge.util.AuditViolation;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "verify", mixinStandardHelpOptions = true,
+        description = {"Check that an image holds exactly the closure's store paths and that each one's NAR hash, "
+                + "computed from the image, equals the closure's narHash (or, when the closure has none, the store's).",
+            "Exit 3 with a report when it does not."})
+public final class ImageVerifyCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "IMG", description = "The image file (SquashFS or EROFS).")
+    Path image;
+
+    @Mixin
+    ClosureOptions closure;
+
+    @Option(names = "--registration", paramLabel = "NAME",
+            description = "A root file of this name is expected besides the store paths (built with --registration).")
+    String registration;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Hashing threads (default: the number of processors).")
+    Integer threads;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Terminal term = Terminal.forStderr(spec.commandLine().getErr());
+        ClosureGraph graph = closure.graph();
+        int t = threads == null ? Pipeline.defaultThreads() : Math.max(1, threads);
+        Verify.Report report;
+        try (ImageFs fs = ImageFormats.open(image)) {
+            Set<String> generated = registration == null ? Set.of() : Set.of(registration);
+            report = Verify.verify(fs, graph, ImageClosures.expectedNar(graph, closure), generated, t, term);
+        }
+        for (String line : report.lines()) {
+            out.println(line);
+        }
+        out.flush();
+        if (!report.ok()) {
+            throw new AuditViolation(image + ": does not match the closure: " + report.missing().size() + " missing, "
+                    + report.extra().size() + " not in the closure, " + report.mismatches().size() + " with different content");
+        }
+        out.println("ok: " + report.checked() + " store paths, each with the expected narHash");
+        out.flush();
+        return 0;
+    }
+}

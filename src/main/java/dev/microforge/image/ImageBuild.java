@@ -1,0 +1,72 @@
+package dev.microforge.image;
+
+import dev.microforge.closure.ClosureGraph;
+import dev.microforge.closure.PathInfo;
+import dev.microforge.fs.Dir;
+import dev.microforge.fs.Node;
+import dev.microforge.fs.TreeBuilder;
+import dev.microforge.store.StorePath;
+import dev.microforge.util.AtomicOutput;
+import dev.microforge.util.Events;
+import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds a store-disk image: closure -> normalized tree (one root entry per store path, plus generated files
+ * such as the registration) -> the format's writer -> {@link AtomicOutput} (nothing is left at the output
+ * path unless the whole image was written).
+ */
+public final class ImageBuild {
+    private ImageBuild() {}
+
+    /**
+     * @param storeOnDisk where the closure's store paths are on this machine (usually the store dir itself)
+     * @param extraRootFiles generated files to add at the image root (name to content), e.g. the registration
+     */
+    public static void build(ClosureGraph closure, Path storeOnDisk, String type, ImageOptions options,
+            Map<String, byte[]> extraRootFiles, Path out, Events events) throws IOException {
+        ImageFormat format = ImageFormats.byType(type);
+        if (!Files.isDirectory(storeOnDisk)) {
+            throw new UserError(storeOnDisk + ": store directory does not exist");
+        }
+        List<StorePath> paths = new ArrayList<>(closure.size());
+        for (PathInfo pi : closure.paths()) {
+            paths.add(pi.path());
+        }
+        events.start("scanning store paths", paths.size());
+        Dir root = TreeBuilder.fromStore(storeOnDisk, paths, extraRootFiles, events);
+        events.finish("scanning store paths");
+        write(format, root, options, out, events);
+    }
+
+    /** An image whose root is the directory {@code dir} on disk (tests, and the kernel mount tests). */
+    public static void fromDirectory(Path dir, String type, ImageOptions options, Path out) throws IOException {
+        Node n = TreeBuilder.scan(dir);
+        if (!(n instanceof Dir root)) {
+            throw new UserError(dir + ": not a directory");
+        }
+        write(ImageFormats.byType(type), root, options, out, Events.NONE);
+    }
+
+    /** Writes {@code root} with {@code format} to {@code out} atomically. */
+    public static void write(ImageFormat format, Dir root, ImageOptions options, Path out, Events events) throws IOException {
+        try (AtomicOutput ao = AtomicOutput.create(out)) {
+            try {
+                format.write(root, options, ao.channel(), events);
+                ao.commit();
+            } catch (UserError e) {
+                throw e;
+            } catch (IOException e) {
+                if (e instanceof CorruptImageException) {
+                    throw e;
+                }
+                throw new IOException(out + ": cannot write image: " + e.getMessage(), e);
+            }
+        }
+    }
+}

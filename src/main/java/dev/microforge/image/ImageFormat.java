@@ -1,0 +1,31 @@
+package dev.microforge.image;
+
+import dev.microforge.fs.Dir;
+import dev.microforge.util.Events;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.List;
+
+/** One image type: its writer, its reader, and how to recognize it. Registered in {@link ImageFormats}. */
+public interface ImageFormat {
+    /** The {@code --type} name: "squashfs" or "erofs". */
+    String type();
+
+    /** The compressions {@code --compression} accepts for this type, the default first. */
+    List<String> compressions();
+
+    /** True when {@code head} (the first bytes of a file, up to 4096 of them) starts an image of this type. */
+    boolean detect(byte[] head);
+
+    /**
+     * Writes the image of {@code root} to {@code out} (an empty file, positioned at 0), validating
+     * {@code options} first (a {@link dev.microforge.util.UserError} for options that do not apply).
+     * Writers stream file contents and must fail with a {@link dev.microforge.util.UserError} naming the
+     * file when a file's size differs from the scanned size.
+     */
+    void write(Dir root, ImageOptions options, FileChannel out, Events events) throws IOException;
+
+    /** Opens an image for reading; {@link CorruptImageException} when it is not a valid image of this type. */
+    ImageFs open(Path image) throws IOException;
+}

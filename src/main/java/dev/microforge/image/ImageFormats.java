@@ -1,0 +1,61 @@
+package dev.microforge.image;
+
+import dev.microforge.image.squashfs.SquashfsFormat;
+import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The registry of image types, keyed by {@code --type} name. Each format adds one entry to {@link #ALL}. */
+public final class ImageFormats {
+    private static final List<ImageFormat> ALL = List.of(
+            new SquashfsFormat());
+
+    private ImageFormats() {}
+
+    public static List<ImageFormat> all() {
+        return ALL;
+    }
+
+    public static List<String> types() {
+        List<String> t = new ArrayList<>();
+        for (ImageFormat f : ALL) {
+            t.add(f.type());
+        }
+        return t;
+    }
+
+    public static ImageFormat byType(String type) {
+        for (ImageFormat f : ALL) {
+            if (f.type().equals(type)) {
+                return f;
+            }
+        }
+        throw new UserError("unknown image type '" + type + "': expected one of " + String.join(", ", types()));
+    }
+
+    /** The format of an existing image, recognized by its magic number. */
+    public static ImageFormat detect(Path image) throws IOException {
+        byte[] head;
+        try (InputStream in = Files.newInputStream(image)) {
+            head = in.readNBytes(4096);
+        } catch (NoSuchFileException e) {
+            throw new UserError(image + ": no such file");
+        }
+        for (ImageFormat f : ALL) {
+            if (f.detect(head)) {
+                return f;
+            }
+        }
+        throw new UserError(image + ": not a SquashFS or EROFS image (no known magic number)");
+    }
+
+    /** Opens an image of any registered type. */
+    public static ImageFs open(Path image) throws IOException {
+        return detect(image).open(image);
+    }
+}

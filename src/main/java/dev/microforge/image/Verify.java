@@ -1,0 +1,197 @@
+package dev.microforge.image;
+
+import dev.microforge.closure.ClosureGraph;
+import dev.microforge.closure.PathInfo;
+import dev.microforge.store.Hash;
+import dev.microforge.store.NarWriter;
+import dev.microforge.util.Events;
+import dev.microforge.util.RawNames;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Function;
+
+/**
+ * {@code image verify}: the image root holds exactly the closure's store paths (plus the named generated
+ * files), and each store path's NAR serialization, computed from the image, has the expected narHash
+ * (and narSize, where known).
+ */
+public final class Verify {
+    private Verify() {}
+
+    /** One store path whose image content differs from what was expected. */
+    public record Mismatch(String path, String expected, String actual) {}
+
+    /** The outcome; {@link #ok()} when nothing is missing, extra or different. */
+    public record Report(int checked, List<String> missing, List<String> extra, List<Mismatch> mismatches) {
+        public Report {
+            missing = List.copyOf(missing);
+            extra = List.copyOf(extra);
+            mismatches = List.copyOf(mismatches);
+        }
+
+        public boolean ok() {
+            return missing.isEmpty() && extra.isEmpty() && mismatches.isEmpty();
+        }
+
+        /** Human-readable lines, problems first. */
+        public List<String> lines() {
+            List<String> l = new ArrayList<>();
+            for (String m : missing) {
+                l.add("missing from image: " + m);
+            }
+            for (String e : extra) {
+                l.add("not in closure: /" + e);
+            }
+            for (Mismatch m : mismatches) {
+                l.add("content differs: " + m.path() + ": expected " + m.expected() + ", image has " + m.actual());
+            }
+            return l;
+        }
+    }
+
+    /** The NAR hash and size of an image node. */
+    public record NarInfo(Hash narHash, long narSize) {}
+
+    /**
+     * @param expected the narHash/narSize each path must have (from the closure, or computed from the store by
+     *     the caller when the closure does not carry them); called from several threads
+     * @param generated root entries that are not store paths (e.g. the registration file)
+     */
+    public static Report verify(ImageFs fs, ClosureGraph closure, Function<PathInfo, NarInfo> expected,
+            Set<String> generated, int threads, Events events) throws IOException {
+        ImageFs.Node root = fs.root();
+        if (!(root instanceof ImageFs.DirNode dir)) {
+            throw new CorruptImageException("root inode is not a directory");
+        }
+        Map<String, ImageFs.Node> byName = new HashMap<>();
+        List<String> extra = new ArrayList<>();
+        Map<String, PathInfo> wanted = new TreeMap<>();
+        for (PathInfo pi : closure.paths()) {
+            wanted.put(pi.path().baseName(), pi);
+        }
+        for (ImageFs.Child c : dir.children()) {
+            String name = new String(c.name(), StandardCharsets.UTF_8);
+            if (wanted.containsKey(name) && java.util.Arrays.equals(name.getBytes(StandardCharsets.UTF_8), c.name())) {
+                byName.put(name, c.node());
+            } else if (!generated.contains(name)) {
+                extra.add(RawNames.display(c.name()));
+            }
+        }
+        List<String> missing = new ArrayList<>();
+        List<PathInfo> present = new ArrayList<>();
+        for (Map.Entry<String, PathInfo> e : wanted.entrySet()) {
+            if (byName.containsKey(e.getKey())) {
+                present.add(e.getValue());
+            } else {
+                missing.add(e.getValue().path().path());
+            }
+        }
+        events.start("verifying store paths", present.size());
+        List<Mismatch> mismatches = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
+            Thread t = new Thread(r, "microforge-verify");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<Mismatch>> futures = new ArrayList<>();
+            for (PathInfo pi : present) {
+                ImageFs.Node node = byName.get(pi.path().baseName());
+                futures.add(pool.submit(() -> {
+                    NarInfo want = expected.apply(pi);
+                    NarInfo got = nar(node);
+                    events.advance(1);
+                    if (!want.narHash().equals(got.narHash())) {
+                        return new Mismatch(pi.path().path(), want.narHash().format("nix32") , got.narHash().format("nix32"));
+                    }
+                    if (want.narSize() >= 0 && want.narSize() != got.narSize()) {
+                        return new Mismatch(pi.path().path(), "narSize " + want.narSize(), "narSize " + got.narSize());
+                    }
+                    return null;
+                }));
+            }
+            for (Future<Mismatch> f : futures) {
+                Mismatch m;
+                try {
+                    m = f.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted");
+                } catch (ExecutionException e) {
+                    Throwable t = e.getCause();
+                    if (t instanceof IOException io) {
+                        throw io;
+                    }
+                    if (t instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    throw new IOException(t);
+                }
+                if (m != null) {
+                    mismatches.add(m);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        events.finish("verifying store paths");
+        return new Report(present.size(), missing, extra, mismatches);
+    }
+
+    /** narHash and narSize of an image node, computed by serializing it as NAR. */
+    public static NarInfo nar(ImageFs.Node node) throws IOException {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        OutputStream sink = new OutputStream() {
+            @Override
+            public void write(int b) {
+                md.update((byte) b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                md.update(b, off, len);
+            }
+        };
+        NarWriter w = new NarWriter(sink);
+        w.header();
+        dump(node, w);
+        return new NarInfo(new Hash("sha256", md.digest()), w.written());
+    }
+
+    private static void dump(ImageFs.Node node, NarWriter w) throws IOException {
+        if (node instanceof ImageFs.FileNode f) {
+            try (InputStream in = f.open()) {
+                w.regular((f.mode() & 0100) != 0, f.size(), in);
+            }
+        } else if (node instanceof ImageFs.LinkNode l) {
+            w.symlink(l.target());
+        } else if (node instanceof ImageFs.DirNode d) {
+            w.directoryStart();
+            for (ImageFs.Child c : d.children()) {
+                w.entryStart(c.name());
+                dump(c.node(), w);
+                w.entryEnd();
+            }
+            w.directoryEnd();
+        }
+    }
+}

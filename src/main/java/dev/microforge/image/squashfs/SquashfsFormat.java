@@ -1,0 +1,41 @@
+package dev.microforge.image.squashfs;
+
+import dev.microforge.fs.Dir;
+import dev.microforge.image.ImageFormat;
+import dev.microforge.image.ImageFs;
+import dev.microforge.image.ImageOptions;
+import dev.microforge.util.Events;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.List;
+
+/** SquashFS 4.0: the registry entry ({@code --type squashfs}). */
+public final class SquashfsFormat implements ImageFormat {
+    static final List<String> COMPRESSIONS = List.of("zstd", "xz", "gzip", "lz4", "none");
+
+    @Override
+    public String type() {
+        return "squashfs";
+    }
+
+    @Override
+    public List<String> compressions() {
+        return COMPRESSIONS;
+    }
+
+    @Override
+    public boolean detect(byte[] head) {
+        return head.length >= 4 && Sqfs.getInt(head, 0) == Sqfs.MAGIC;
+    }
+
+    @Override
+    public void write(Dir root, ImageOptions options, FileChannel out, Events events) throws IOException {
+        new SquashfsWriter(options, events).write(root, out);
+    }
+
+    @Override
+    public ImageFs open(Path image) throws IOException {
+        return SquashfsReader.open(image);
+    }
+}

@@ -1,0 +1,846 @@
+package dev.microforge.image.squashfs;
+
+import dev.microforge.fs.Dir;
+import dev.microforge.fs.Entry;
+import dev.microforge.fs.Node;
+import dev.microforge.fs.RegularFile;
+import dev.microforge.fs.Symlink;
+import dev.microforge.image.ImageOptions;
+import dev.microforge.image.Pipeline;
+import dev.microforge.image.codec.Codec;
+import dev.microforge.util.Events;
+import dev.microforge.util.RawNames;
+import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Writes a SquashFS 4.0 image as the Linux kernel reads it. Layout (as mksquashfs): superblock, compressor
+ * options, data and fragment blocks, inode table, directory table, fragment table, id table.
+ *
+ * <p>Data goes through the deterministic {@link Pipeline}: files in tree order, full blocks compressed in
+ * parallel, tails packed into fragment blocks, everything written strictly in order. Identical files are
+ * stored once (found by size, then SHA-256, in a parallel pre-pass; the first file in tree order owns the
+ * data). All-zero full blocks are stored sparse. Metadata is written after the data, bottom-up (children
+ * before their directory), so every reference is known when it is written.
+ */
+public final class SquashfsWriter {
+    static final int DEFAULT_BLOCK_SIZE = 128 * 1024;
+
+    private final Codec codec;
+    private final int level;
+    private final int blockSize;
+    private final int blockLog;
+    private final int threads;
+    private final boolean fragments;
+    private final boolean tailPacking;
+    private final int mtime;
+    private final Events events;
+
+    // the internal tree
+    private abstract static class Ino {
+        int number;
+        long ref;
+    }
+
+    private static final class DirIno extends Ino {
+        final List<byte[]> names = new ArrayList<>();
+        final List<Ino> children = new ArrayList<>();
+        int parentNumber;
+    }
+
+    private static final class FileIno extends Ino {
+        final RegularFile file;
+        final String path;
+        FileIno dupOf;
+        byte[] hash;
+        long start;
+        int[] sizes = new int[0];
+        int fragIndex = Sqfs.INVALID_FRAG;
+        int fragOffset;
+        long sparse;
+
+        FileIno(RegularFile file, String path) {
+            this.file = file;
+            this.path = path;
+        }
+
+        int mode() {
+            return file.mode();
+        }
+    }
+
+    private static final class LinkIno extends Ino {
+        final byte[] target;
+
+        LinkIno(byte[] target) {
+            this.target = target;
+        }
+    }
+
+    private final List<FileIno> files = new ArrayList<>();
+    private int inodeCount;
+
+    // data phase state (producer thread only)
+    private Out out;
+    private byte[] fragBuf;
+    private int fragLen;
+    private final List<long[]> fragTable = new ArrayList<>(); // {start, size}
+
+    public SquashfsWriter(ImageOptions options, Events events) {
+        ImageOptions.rejectIfGiven("squashfs", "--pcluster", options.pcluster());
+        ImageOptions.rejectIfGiven("squashfs", "--label", options.label());
+        ImageOptions.rejectIfGiven("squashfs", "--uuid", options.uuid());
+        String c = options.compression() == null ? "zstd" : options.compression();
+        if (!SquashfsFormat.COMPRESSIONS.contains(c)) {
+            throw new UserError("--compression " + c + " is not available for squashfs (expected one of "
+                    + String.join(", ", SquashfsFormat.COMPRESSIONS) + ")");
+        }
+        this.codec = Codec.named(c);
+        this.level = options.level() == null ? codec.defaultLevel() : options.level();
+        codec.checkLevel(level);
+        long bs = options.blockSize() == null ? DEFAULT_BLOCK_SIZE : options.blockSize();
+        if (bs < 4096 || bs > 1 << 20 || Long.bitCount(bs) != 1) {
+            throw new UserError("--block-size " + bs + " is invalid for squashfs: a power of two from 4K to 1M");
+        }
+        this.blockSize = (int) bs;
+        this.blockLog = Integer.numberOfTrailingZeros(blockSize);
+        this.threads = options.threads();
+        this.fragments = options.fragments() == null || options.fragments();
+        this.tailPacking = options.tailPacking() == null || options.tailPacking();
+        this.mtime = (int) options.mtime();
+        this.events = events;
+    }
+
+    /** Writes the image of {@code root} to {@code channel} (positioned at 0, empty). */
+    public void write(Dir root, FileChannel channel) throws IOException {
+        DirIno r = build(root, "");
+        number(r);
+        r.parentNumber = inodeCount + 1;
+        findDuplicates();
+        out = new Out(channel);
+        byte[] compOpts = compressorOptions();
+        out.write(new byte[Sqfs.SUPERBLOCK_SIZE]);
+        if (compOpts != null) {
+            byte[] hdr = new byte[2];
+            Sqfs.putShort(hdr, 0, compOpts.length | Sqfs.META_UNCOMPRESSED);
+            out.write(hdr);
+            out.write(compOpts);
+        }
+        writeData();
+
+        Codec.Compressor metaCompressor = codec.name().equals("none") ? null : codec.newCompressor(level, blockSize);
+        MetaWriter inodes = new MetaWriter(metaCompressor);
+        MetaWriter dirs = new MetaWriter(metaCompressor);
+        events.start("writing squashfs metadata", -1);
+        writeDir(r, inodes, dirs);
+        long inodeTableStart = out.position();
+        out.write(inodes.finish());
+        long dirTableStart = out.position();
+        out.write(dirs.finish());
+
+        long fragTableStart = Sqfs.INVALID;
+        if (!fragTable.isEmpty()) {
+            MetaWriter fm = new MetaWriter(metaCompressor);
+            byte[] e = new byte[16];
+            for (long[] f : fragTable) {
+                Sqfs.putLong(e, 0, f[0]);
+                Sqfs.putInt(e, 8, (int) f[1]);
+                Sqfs.putInt(e, 12, 0);
+                fm.write(e);
+            }
+            fragTableStart = writeLookupTable(fm);
+        }
+        MetaWriter idm = new MetaWriter(metaCompressor);
+        idm.write(new byte[4]); // one id: 0 (root)
+        long idTableStart = writeLookupTable(idm);
+        long bytesUsed = out.position();
+        int pad = (int) ((Sqfs.DEVICE_BLOCK - bytesUsed % Sqfs.DEVICE_BLOCK) % Sqfs.DEVICE_BLOCK);
+        out.write(new byte[pad]);
+        out.flush();
+        events.finish("writing squashfs metadata");
+
+        byte[] sb = new byte[Sqfs.SUPERBLOCK_SIZE];
+        Sqfs.putInt(sb, 0, Sqfs.MAGIC);
+        Sqfs.putInt(sb, 4, inodeCount);
+        Sqfs.putInt(sb, 8, mtime);
+        Sqfs.putInt(sb, 12, blockSize);
+        Sqfs.putInt(sb, 16, fragTable.size());
+        Sqfs.putShort(sb, 20, Sqfs.compressorId(codec.name()));
+        Sqfs.putShort(sb, 22, blockLog);
+        Sqfs.putShort(sb, 24, flags(compOpts != null));
+        Sqfs.putShort(sb, 26, 1);
+        Sqfs.putShort(sb, 28, 4);
+        Sqfs.putShort(sb, 30, 0);
+        Sqfs.putLong(sb, 32, r.ref);
+        Sqfs.putLong(sb, 40, bytesUsed);
+        Sqfs.putLong(sb, 48, idTableStart);
+        Sqfs.putLong(sb, 56, Sqfs.INVALID);
+        Sqfs.putLong(sb, 64, inodeTableStart);
+        Sqfs.putLong(sb, 72, dirTableStart);
+        Sqfs.putLong(sb, 80, fragTableStart);
+        Sqfs.putLong(sb, 88, Sqfs.INVALID);
+        ByteBuffer bb = ByteBuffer.wrap(sb);
+        long p = 0;
+        while (bb.hasRemaining()) {
+            p += channel.write(bb, p);
+        }
+    }
+
+    private int flags(boolean compOpts) {
+        int f = Sqfs.NO_XATTR | Sqfs.DUPLICATES;
+        if (codec.name().equals("none")) {
+            f |= Sqfs.NOI | Sqfs.NOD | Sqfs.NOF | Sqfs.NOX | Sqfs.NOID;
+        }
+        if (!fragments) {
+            f |= Sqfs.NO_FRAG;
+        } else if (tailPacking) {
+            f |= Sqfs.ALWAYS_FRAG;
+        }
+        if (compOpts) {
+            f |= Sqfs.COMP_OPT;
+        }
+        return f;
+    }
+
+    /** The compressor options block, or null when the defaults apply (lz4 always has one). */
+    private byte[] compressorOptions() {
+        switch (codec.name()) {
+            case "lz4": {
+                byte[] b = new byte[8];
+                Sqfs.putInt(b, 0, 1); // LZ4_LEGACY
+                Sqfs.putInt(b, 4, 0);
+                return b;
+            }
+            case "gzip": {
+                if (level == 9) {
+                    return null;
+                }
+                byte[] b = new byte[8];
+                Sqfs.putInt(b, 0, level);
+                Sqfs.putShort(b, 4, 15);
+                Sqfs.putShort(b, 6, 0);
+                return b;
+            }
+            case "zstd": {
+                if (level == 15) {
+                    return null;
+                }
+                byte[] b = new byte[4];
+                Sqfs.putInt(b, 0, level);
+                return b;
+            }
+            default:
+                return null;
+        }
+    }
+
+    /** Writes a lookup table's metadata blocks, then its index; returns the index position. */
+    private long writeLookupTable(MetaWriter m) throws IOException {
+        byte[] blocks = m.finish();
+        long base = out.position();
+        out.write(blocks);
+        List<Long> starts = m.blockStarts();
+        byte[] index = new byte[starts.size() * 8];
+        for (int i = 0; i < starts.size(); i++) {
+            Sqfs.putLong(index, i * 8, base + starts.get(i));
+        }
+        long at = out.position();
+        out.write(index);
+        return at;
+    }
+
+    // ---- tree ----
+
+    private DirIno build(Dir dir, String path) {
+        DirIno d = new DirIno();
+        for (Entry e : dir.entries()) {
+            String p = path + "/" + e.displayName();
+            Node n = e.node();
+            Ino child;
+            if (n instanceof Dir sub) {
+                child = build(sub, p);
+            } else if (n instanceof RegularFile f) {
+                FileIno fi = new FileIno(f, p);
+                files.add(fi);
+                child = fi;
+            } else if (n instanceof Symlink s) {
+                byte[] t = s.target();
+                if (t.length == 0 || t.length > 4096) {
+                    throw new UserError(p + ": symlink target length " + t.length + " is not representable (1 to 4096 bytes)");
+                }
+                child = new LinkIno(t);
+            } else {
+                throw new IllegalStateException("unknown node " + n);
+            }
+            d.names.add(e.nameRef());
+            d.children.add(child);
+        }
+        return d;
+    }
+
+    /** Inode numbers in write order: children before their directory; the root is the last. */
+    private void number(DirIno d) {
+        for (Ino c : d.children) {
+            if (c instanceof DirIno sub) {
+                number(sub);
+            } else {
+                c.number = ++inodeCount;
+            }
+        }
+        d.number = ++inodeCount;
+        for (Ino c : d.children) {
+            if (c instanceof DirIno sub) {
+                sub.parentNumber = d.number;
+            }
+        }
+    }
+
+    // ---- duplicates ----
+
+    private void findDuplicates() throws IOException {
+        Map<Long, List<FileIno>> bySize = new HashMap<>();
+        for (FileIno f : files) {
+            if (f.file.size() > 0) {
+                bySize.computeIfAbsent(f.file.size(), k -> new ArrayList<>()).add(f);
+            }
+        }
+        List<FileIno> toHash = new ArrayList<>();
+        for (FileIno f : files) {
+            List<FileIno> g = bySize.get(f.file.size());
+            if (g != null && g.size() > 1) {
+                toHash.add(f);
+            }
+        }
+        if (toHash.isEmpty()) {
+            return;
+        }
+        long total = 0;
+        for (FileIno f : toHash) {
+            total += f.file.size();
+        }
+        events.start("finding identical files", total);
+        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "microforge-hash");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<byte[]>> hashes = new ArrayList<>();
+            for (FileIno f : toHash) {
+                hashes.add(pool.submit(() -> hash(f)));
+            }
+            for (int i = 0; i < toHash.size(); i++) {
+                toHash.get(i).hash = get(hashes.get(i));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        events.finish("finding identical files");
+        Map<String, FileIno> first = new HashMap<>();
+        for (FileIno f : toHash) {
+            String key = f.file.size() + ":" + java.util.HexFormat.of().formatHex(f.hash);
+            FileIno prev = first.putIfAbsent(key, f);
+            if (prev != null) {
+                f.dupOf = prev;
+            }
+        }
+    }
+
+    private static <T> T get(Future<T> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted");
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable t = e.getCause();
+            if (t instanceof IOException io) {
+                throw io;
+            }
+            if (t instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException(t);
+        }
+    }
+
+    private byte[] hash(FileIno f) throws IOException {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        try (Input in = Input.open(f)) {
+            byte[] buf = new byte[1 << 16];
+            long left = f.file.size();
+            while (left > 0) {
+                int n = (int) Math.min(buf.length, left);
+                in.readFully(buf, n);
+                md.update(buf, 0, n);
+                left -= n;
+                events.advance(n);
+            }
+            in.expectEof();
+        }
+        return md.digest();
+    }
+
+    // ---- data ----
+
+    /** What a pipeline result is for. */
+    private record Done(FileIno file, int block, int fragment, byte[] data, int len, boolean raw, boolean sparse) {}
+
+    private void writeData() throws IOException {
+        long total = 0;
+        for (FileIno f : files) {
+            if (f.dupOf == null) {
+                total += f.file.size();
+            }
+        }
+        events.start("writing squashfs data", total);
+        fragBuf = new byte[blockSize];
+        ThreadLocal<Codec.Compressor> comp = ThreadLocal.withInitial(() -> codec.newCompressor(level, blockSize));
+        int inFlight = Math.max(4, threads * 4);
+        try (Pipeline<Done> pipeline = new Pipeline<>(threads, inFlight, (seq, d) -> place(d))) {
+            for (FileIno f : files) {
+                if (f.dupOf != null) {
+                    continue;
+                }
+                writeFile(f, pipeline, comp);
+            }
+            if (fragLen > 0) {
+                flushFragment(pipeline, comp);
+            }
+            pipeline.finish();
+        }
+        events.finish("writing squashfs data");
+        for (FileIno f : files) {
+            if (f.dupOf != null) {
+                FileIno o = f.dupOf;
+                f.start = o.start;
+                f.sizes = o.sizes;
+                f.fragIndex = o.fragIndex;
+                f.fragOffset = o.fragOffset;
+                f.sparse = o.sparse;
+            }
+        }
+    }
+
+    private void writeFile(FileIno f, Pipeline<Done> pipeline, ThreadLocal<Codec.Compressor> comp) throws IOException {
+        long size = f.file.size();
+        if (size == 0) {
+            return;
+        }
+        long full = size / blockSize;
+        int tail = (int) (size % blockSize);
+        boolean tailToFragment = fragments && tail > 0 && (full == 0 || tailPacking);
+        long nblocks = full + (tail > 0 && !tailToFragment ? 1 : 0);
+        if (nblocks > Integer.MAX_VALUE / 2) {
+            throw new UserError(f.file.origin() + ": file too large");
+        }
+        f.sizes = new int[(int) nblocks];
+        try (Input in = Input.open(f)) {
+            for (int i = 0; i < nblocks; i++) {
+                int len = (int) Math.min(blockSize, size - (long) i * blockSize);
+                byte[] buf = new byte[len];
+                in.readFully(buf, len);
+                final int block = i;
+                if (len == blockSize && allZero(buf)) {
+                    pipeline.submit(() -> new Done(f, block, -1, null, 0, false, true));
+                } else {
+                    pipeline.submit(() -> compress(f, block, -1, buf, len, comp.get()));
+                }
+                events.advance(len);
+            }
+            if (tailToFragment) {
+                if (fragLen + tail > blockSize) {
+                    flushFragment(pipeline, comp);
+                }
+                in.readFully(fragBuf, fragLen, tail);
+                f.fragIndex = fragTable.size();
+                f.fragOffset = fragLen;
+                fragLen += tail;
+                events.advance(tail);
+            }
+            in.expectEof();
+        }
+    }
+
+    private void flushFragment(Pipeline<Done> pipeline, ThreadLocal<Codec.Compressor> comp) throws IOException {
+        byte[] buf = java.util.Arrays.copyOf(fragBuf, fragLen);
+        int len = fragLen;
+        int index = fragTable.size();
+        fragTable.add(new long[2]);
+        pipeline.submit(() -> compress(null, -1, index, buf, len, comp.get()));
+        fragLen = 0;
+    }
+
+    private Done compress(FileIno f, int block, int fragment, byte[] buf, int len, Codec.Compressor c) {
+        byte[] dst = new byte[len];
+        int n = c.compress(buf, 0, len, dst);
+        if (n > 0) {
+            return new Done(f, block, fragment, dst, n, false, false);
+        }
+        return new Done(f, block, fragment, buf, len, true, false);
+    }
+
+    private static boolean allZero(byte[] b) {
+        for (byte x : b) {
+            if (x != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Pipeline sink: runs in order on the producer thread. */
+    private void place(Done d) throws IOException {
+        long pos = out.position();
+        int sizeField = d.sparse ? 0 : d.len | (d.raw ? Sqfs.DATA_UNCOMPRESSED : 0);
+        if (d.fragment >= 0) {
+            long[] e = fragTable.get(d.fragment);
+            e[0] = pos;
+            e[1] = sizeField;
+        } else {
+            if (d.block == 0) {
+                d.file.start = pos;
+            }
+            d.file.sizes[d.block] = sizeField;
+            if (d.sparse) {
+                d.file.sparse += blockSize;
+            }
+        }
+        if (!d.sparse) {
+            out.write(d.data, 0, d.len);
+        }
+    }
+
+    // ---- metadata ----
+
+    private void writeDir(DirIno d, MetaWriter inodes, MetaWriter dirs) {
+        int subdirs = 0;
+        for (Ino c : d.children) {
+            if (c instanceof DirIno sub) {
+                writeDir(sub, inodes, dirs);
+                subdirs++;
+            } else {
+                c.ref = inodes.ref();
+                inodes.write(inode(c));
+            }
+        }
+        // the listing
+        long listingBlock = dirs.blockStart();
+        int listingOffset = dirs.offset();
+        List<int[]> runs = runs(d); // {from, to, indexed}
+        List<byte[]> index = new ArrayList<>();
+        int p = 0;
+        for (int[] run : runs) {
+            if (run[2] == 1) {
+                byte[] name = d.names.get(run[0]);
+                byte[] ie = new byte[12 + name.length];
+                Sqfs.putInt(ie, 0, p);
+                Sqfs.putInt(ie, 4, (int) dirs.blockStart());
+                Sqfs.putInt(ie, 8, name.length - 1);
+                System.arraycopy(name, 0, ie, 12, name.length);
+                index.add(ie);
+            }
+            Ino first = d.children.get(run[0]);
+            byte[] hdr = new byte[12];
+            Sqfs.putInt(hdr, 0, run[1] - run[0] - 1);
+            Sqfs.putInt(hdr, 4, (int) (first.ref >>> 16));
+            Sqfs.putInt(hdr, 8, first.number);
+            dirs.write(hdr);
+            p += 12;
+            for (int i = run[0]; i < run[1]; i++) {
+                Ino c = d.children.get(i);
+                byte[] name = d.names.get(i);
+                byte[] e = new byte[8 + name.length];
+                Sqfs.putShort(e, 0, (int) (c.ref & 0xffff));
+                Sqfs.putShort(e, 2, c.number - first.number);
+                Sqfs.putShort(e, 4, basicType(c));
+                Sqfs.putShort(e, 6, name.length - 1);
+                System.arraycopy(name, 0, e, 8, name.length);
+                dirs.write(e);
+                p += e.length;
+            }
+        }
+        long listingSize = p + 3L;
+        d.ref = inodes.ref();
+        int nlink = 2 + subdirs;
+        if (index.isEmpty() && listingSize <= 0xffff && listingBlock <= 0xffffffffL) {
+            byte[] b = new byte[32];
+            header(b, Sqfs.DIR, d_mode(), d.number);
+            Sqfs.putInt(b, 16, (int) listingBlock);
+            Sqfs.putInt(b, 20, nlink);
+            Sqfs.putShort(b, 24, (int) listingSize);
+            Sqfs.putShort(b, 26, listingOffset);
+            Sqfs.putInt(b, 28, d.parentNumber);
+            inodes.write(b);
+        } else {
+            if (index.size() > 0xffff) {
+                throw new UserError("a directory is too large for squashfs (directory index over 65535 entries)");
+            }
+            byte[] b = new byte[40];
+            header(b, Sqfs.LDIR, d_mode(), d.number);
+            Sqfs.putInt(b, 16, nlink);
+            Sqfs.putInt(b, 20, (int) listingSize);
+            Sqfs.putInt(b, 24, (int) listingBlock);
+            Sqfs.putInt(b, 28, d.parentNumber);
+            Sqfs.putShort(b, 32, index.size());
+            Sqfs.putShort(b, 34, listingOffset);
+            Sqfs.putInt(b, 36, Sqfs.INVALID_XATTR);
+            inodes.write(b);
+            for (byte[] ie : index) {
+                inodes.write(ie);
+            }
+        }
+    }
+
+    private static int d_mode() {
+        return dev.microforge.fs.Reproducible.DIR_MODE;
+    }
+
+    /**
+     * Splits a directory's entries into runs behind one header each: at most 256 entries, one inode metadata
+     * block, inode numbers within a signed 16-bit delta; a new indexed run whenever the listing has grown by
+     * a metadata block since the last index point (as mksquashfs does).
+     */
+    private List<int[]> runs(DirIno d) {
+        List<int[]> runs = new ArrayList<>();
+        int n = d.children.size();
+        int p = 0;
+        int indexPoint = 0;
+        int runStart = -1;
+        long runBlock = -1;
+        int runBase = 0;
+        boolean runIndexed = false;
+        for (int i = 0; i < n; i++) {
+            Ino c = d.children.get(i);
+            int es = 8 + d.names.get(i).length;
+            long block = c.ref >>> 16;
+            int delta = c.number - runBase;
+            boolean bigStep = p + es - indexPoint > Sqfs.META_SIZE;
+            boolean need = runStart < 0 || i - runStart == Sqfs.MAX_DIR_RUN || block != runBlock
+                    || delta > 32767 || delta < -32768 || bigStep;
+            if (need) {
+                if (runStart >= 0) {
+                    runs.add(new int[] {runStart, i, runIndexed ? 1 : 0});
+                }
+                runIndexed = false;
+                if (p + es - indexPoint > Sqfs.META_SIZE) {
+                    runIndexed = true;
+                    indexPoint = p;
+                }
+                runStart = i;
+                runBlock = block;
+                runBase = c.number;
+                p += 12;
+            }
+            p += es;
+        }
+        if (runStart >= 0) {
+            runs.add(new int[] {runStart, n, runIndexed ? 1 : 0});
+        }
+        return runs;
+    }
+
+    private static int basicType(Ino c) {
+        if (c instanceof DirIno) {
+            return Sqfs.DIR;
+        }
+        if (c instanceof FileIno) {
+            return Sqfs.FILE;
+        }
+        return Sqfs.SYMLINK;
+    }
+
+    private void header(byte[] b, int type, int mode, int number) {
+        Sqfs.putShort(b, 0, type);
+        Sqfs.putShort(b, 2, mode & 07777);
+        Sqfs.putShort(b, 4, 0);
+        Sqfs.putShort(b, 6, 0);
+        Sqfs.putInt(b, 8, mtime);
+        Sqfs.putInt(b, 12, number);
+    }
+
+    private byte[] inode(Ino c) {
+        if (c instanceof LinkIno l) {
+            byte[] b = new byte[24 + l.target.length];
+            header(b, Sqfs.SYMLINK, dev.microforge.fs.Reproducible.SYMLINK_MODE, c.number);
+            Sqfs.putInt(b, 16, 1);
+            Sqfs.putInt(b, 20, l.target.length);
+            System.arraycopy(l.target, 0, b, 24, l.target.length);
+            return b;
+        }
+        FileIno f = (FileIno) c;
+        long size = f.file.size();
+        boolean ext = size >= 1L << 32 || f.start >= 1L << 32 || f.sparse > 0;
+        if (!ext) {
+            byte[] b = new byte[32 + 4 * f.sizes.length];
+            header(b, Sqfs.FILE, f.mode(), c.number);
+            Sqfs.putInt(b, 16, (int) f.start);
+            Sqfs.putInt(b, 20, f.fragIndex);
+            Sqfs.putInt(b, 24, f.fragIndex == Sqfs.INVALID_FRAG ? 0 : f.fragOffset);
+            Sqfs.putInt(b, 28, (int) size);
+            for (int i = 0; i < f.sizes.length; i++) {
+                Sqfs.putInt(b, 32 + 4 * i, f.sizes[i]);
+            }
+            return b;
+        }
+        byte[] b = new byte[56 + 4 * f.sizes.length];
+        header(b, Sqfs.LREG, f.mode(), c.number);
+        Sqfs.putLong(b, 16, f.start);
+        Sqfs.putLong(b, 24, size);
+        Sqfs.putLong(b, 32, f.sparse);
+        Sqfs.putInt(b, 40, 1);
+        Sqfs.putInt(b, 44, f.fragIndex);
+        Sqfs.putInt(b, 48, f.fragIndex == Sqfs.INVALID_FRAG ? 0 : f.fragOffset);
+        Sqfs.putInt(b, 52, Sqfs.INVALID_XATTR);
+        for (int i = 0; i < f.sizes.length; i++) {
+            Sqfs.putInt(b, 56 + 4 * i, f.sizes[i]);
+        }
+        return b;
+    }
+
+    // ---- I/O helpers ----
+
+    /** Sequential, buffered output to the image channel. */
+    private static final class Out {
+        private final SeekableByteChannel ch;
+        private final ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        private long pos;
+
+        Out(SeekableByteChannel ch) {
+            this.ch = ch;
+        }
+
+        long position() {
+            return pos;
+        }
+
+        void write(byte[] b) throws IOException {
+            write(b, 0, b.length);
+        }
+
+        void write(byte[] b, int off, int len) throws IOException {
+            pos += len;
+            while (len > 0) {
+                if (!buf.hasRemaining()) {
+                    flush();
+                }
+                int n = Math.min(len, buf.remaining());
+                buf.put(b, off, n);
+                off += n;
+                len -= n;
+            }
+        }
+
+        void flush() throws IOException {
+            buf.flip();
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            buf.clear();
+        }
+    }
+
+    /** Reads one input file, checking it is still the regular file of the scanned size. */
+    private static final class Input implements AutoCloseable {
+        private final FileIno f;
+        private final InputStream in;
+        private long read;
+
+        private Input(FileIno f, InputStream in) {
+            this.f = f;
+            this.in = in;
+        }
+
+        static Input open(FileIno f) throws IOException {
+            RegularFile rf = f.file;
+            if (rf.source() == null) {
+                return new Input(f, rf.open());
+            }
+            BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(rf.source(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException e) {
+                throw new UserError(rf.source() + ": file vanished during the build");
+            }
+            if (!a.isRegularFile()) {
+                throw new UserError(rf.source() + ": is no longer a regular file (changed during the build)");
+            }
+            try {
+                return new Input(f, java.nio.channels.Channels.newInputStream(
+                        FileChannel.open(rf.source(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)));
+            } catch (java.nio.file.AccessDeniedException e) {
+                throw new UserError(rf.source() + ": file is not readable");
+            } catch (NoSuchFileException e) {
+                throw new UserError(rf.source() + ": file vanished during the build");
+            }
+        }
+
+        void readFully(byte[] b, int len) throws IOException {
+            readFully(b, 0, len);
+        }
+
+        void readFully(byte[] b, int off, int len) throws IOException {
+            int done = 0;
+            while (done < len) {
+                int n;
+                try {
+                    n = in.read(b, off + done, len - done);
+                } catch (IOException e) {
+                    throw new UserError(f.file.origin() + ": read error: " + e.getMessage());
+                }
+                if (n < 0) {
+                    throw new UserError(f.file.origin() + ": file changed size during the build (scanned "
+                            + f.file.size() + " bytes, found only " + (read + done) + ")");
+                }
+                done += n;
+            }
+            read += len;
+        }
+
+        void expectEof() throws IOException {
+            int extra;
+            try {
+                extra = in.read();
+            } catch (IOException e) {
+                throw new UserError(f.file.origin() + ": read error: " + e.getMessage());
+            }
+            if (extra >= 0) {
+                throw new UserError(f.file.origin() + ": file changed size during the build (scanned "
+                        + f.file.size() + " bytes, it has more now)");
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
+    }
+
+    /** Writer that can be called simply from tests: a path of the file being written, for messages. */
+    static String display(byte[] name) {
+        return RawNames.display(name);
+    }
+}
