@@ -1,0 +1,117 @@
+package dev.microforge.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.microforge.testkit.Cli;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The image commands end to end through the CLI entry point. */
+class ImageCommandTest {
+    @TempDir
+    Path tmp;
+
+    StoreFixture fx;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = StoreFixture.create(tmp.resolve("fx"), 4);
+    }
+
+    private Cli.Result build(String... extra) {
+        String[] base = {"image", "build", "--type", "squashfs", "--closure", fx.closureFile().toString(),
+            "--store-dir", fx.storeDir(), "--threads", "2"};
+        return Cli.run(Stream.concat(Stream.of(base), Stream.of(extra)).toArray(String[]::new));
+    }
+
+    @Test
+    void buildLsExtractVerify() throws Exception {
+        Path img = tmp.resolve("store.img");
+        Cli.Result r = build("-o", img.toString(), "--registration", "registration");
+        assertEquals(0, r.exitCode(), r.err());
+        Cli.Result ls = Cli.run("image", "ls", img.toString());
+        assertEquals(0, ls.exitCode(), ls.err());
+        assertTrue(ls.out().contains("/registration"), ls.out());
+        assertTrue(ls.out().startsWith("dr-xr-xr-x 0/0 0 /\n"), ls.out());
+        Cli.Result sum = Cli.run("image", "ls", "--summary", img.toString());
+        assertTrue(sum.out().contains("compression: zstd"), sum.out());
+        Path out = tmp.resolve("out");
+        Cli.Result ex = Cli.run("image", "extract", img.toString(), out.toString());
+        assertEquals(0, ex.exitCode(), ex.err());
+        assertEquals(Files.readString(fx.closureFile()), Files.readString(out.resolve("registration")));
+        Cli.Result v = Cli.run("image", "verify", img.toString(), "--closure", fx.closureFile().toString(),
+                "--store-dir", fx.storeDir(), "--registration", "registration");
+        assertEquals(0, v.exitCode(), v.err() + v.out());
+        assertTrue(v.out().contains("ok: " + fx.graph().size() + " store paths"), v.out());
+        // without --registration the generated file is an extra entry: exit 3 with a report
+        Cli.Result v2 = Cli.run("image", "verify", img.toString(), "--closure", fx.closureFile().toString(), "--store-dir", fx.storeDir());
+        assertEquals(3, v2.exitCode(), v2.err() + v2.out());
+        assertTrue(v2.out().contains("not in closure: /registration"), v2.out());
+    }
+
+    @Test
+    void verifyFindsChangedContent() throws Exception {
+        Path img = tmp.resolve("store.img");
+        assertEquals(0, build("-o", img.toString()).exitCode());
+        // change one store path on disk and record its new hash in a closure: the image no longer matches
+        String victim = fx.graph().paths().get(3).path().baseName();
+        Path f = fx.store().resolve(victim).resolve("ref");
+        Files.writeString(f, "changed\n");
+        StoreFixture fx2 = StoreFixture.rehash(fx, tmp.resolve("closure2"));
+        Cli.Result v = Cli.run("image", "verify", img.toString(), "--closure", fx2.closureFile().toString(), "--store-dir", fx.storeDir());
+        assertEquals(3, v.exitCode(), v.err() + v.out());
+        assertTrue(v.out().contains("content differs: " + fx.storeDir() + "/" + victim), v.out());
+        assertTrue(v.err().contains("1 with different content"), v.err());
+    }
+
+    @Test
+    void missingStorePathIsOneLineAndLeavesNoOutput() throws Exception {
+        String victim = fx.graph().paths().get(1).path().baseName();
+        Files.delete(fx.store().resolve(victim));
+        Path img = tmp.resolve("store.img");
+        Cli.Result r = build("-o", img.toString());
+        assertEquals(2, r.exitCode(), r.err());
+        assertTrue(r.err().contains(victim) && r.err().contains("missing on disk"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertNoOutput(img);
+    }
+
+    @Test
+    void badOptions() throws Exception {
+        Path img = tmp.resolve("store.img");
+        Cli.Result r = build("-o", img.toString(), "--compression", "brotli");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("brotli"), r.err());
+        r = build("-o", img.toString(), "--block-size", "3000");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--block-size"), r.err());
+        r = build("-o", img.toString(), "--level", "40");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--level 40"), r.err());
+        r = build("-o", img.toString(), "--pcluster", "64K");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--pcluster does not apply to --type squashfs"), r.err());
+        r = Cli.run("image", "build", "--type", "ext4", "--closure", fx.closureFile().toString(), "-o", img.toString());
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("ext4"), r.err());
+        assertNoOutput(img);
+        Path junk = tmp.resolve("junk");
+        Files.writeString(junk, "not an image at all");
+        r = Cli.run("image", "ls", junk.toString());
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("not a SquashFS or EROFS image"), r.err());
+    }
+
+    static void assertNoOutput(Path img) throws Exception {
+        assertFalse(Files.exists(img), "output left behind");
+        try (Stream<Path> s = Files.list(img.getParent())) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".part")), "temporary file left behind");
+        }
+    }
+}
