@@ -38,16 +38,21 @@ final class Records {
             for (int i = 0; i < r.refs().size(); i++) {
                 StorePath ref = r.refs().get(i);
                 if (!byPath.containsKey(ref)) {
-                    throw UserError.at(source, r.refLines()[i], "the closure is not closed: " + ref
-                            + " is referenced by " + r.path() + " but is not in the closure");
+                    String message = UserError.at(source, r.refLines()[i], "the closure is not closed: " + ref
+                            + " is referenced by " + r.path() + " but is not in the closure").getMessage();
+                    throw NotClosedException.of(message, storeDir, source, infos(byPath), byPath.keySet(), roots);
                 }
             }
         }
+        return ClosureGraph.of(storeDir, source, infos(byPath), roots);
+    }
+
+    private static List<PathInfo> infos(Map<StorePath, Rec> byPath) {
         List<PathInfo> infos = new ArrayList<>(byPath.size());
         for (Rec r : byPath.values()) {
             infos.add(new PathInfo(r.path(), r.refs(), r.narHash(), r.narSize(), r.deriver()));
         }
-        return ClosureGraph.of(storeDir, source, infos, roots);
+        return infos;
     }
 
     /** A text fragment for messages: at most 60 characters, control and non-ASCII characters escaped. */
