@@ -1,0 +1,128 @@
+package dev.microforge.nix;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.microforge.testkit.Exec;
+import dev.microforge.testkit.Tools;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** nix/, flake.nix and the stub-built derivations, against the real Nix 2.8. */
+@Tag("oracle")
+class NixIntegrationOracleTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final Path ROOT = Tools.projectRoot();
+    static final Path BUILD = ROOT.resolve("tests/nix/build.nix");
+
+    @Test
+    void everyNixFileParses() throws Exception {
+        Path nix = Tools.require("nix-instantiate");
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(ROOT)) {
+            files = s.filter(p -> p.toString().endsWith(".nix"))
+                    .filter(p -> !ROOT.relativize(p).startsWith("target") && !ROOT.relativize(p).startsWith(".git"))
+                    .sorted().toList();
+        }
+        assertTrue(files.contains(ROOT.resolve("flake.nix")), files.toString());
+        assertTrue(files.contains(ROOT.resolve("nix/lib.nix")), files.toString());
+        assertTrue(files.contains(ROOT.resolve("nix/package.nix")), files.toString());
+        for (Path f : files) {
+            List<String> cmd = List.of(nix.toString(), "--parse", f.toString());
+            Exec.Result r = Exec.run(cmd, null, null, 60);
+            assertEquals(0, r.exitCode(), f + " does not parse:\n" + r.stderr());
+        }
+    }
+
+    @Test
+    void flakeOutputsEvaluateWithTheStubNixpkgs() throws Exception {
+        Path nix = Tools.require("nix-instantiate");
+        NixTestSupport.Launcher l = NixTestSupport.launcher();
+        String expr = """
+                let
+                  s = import %s { microforgeCommand = "%s"; };
+                  sys = "x86_64-linux";
+                in
+                {
+                  packages = builtins.attrNames s.packages.${sys};
+                  packagesArm = builtins.attrNames s.packages.aarch64-linux;
+                  packageName = s.packages.${sys}.default.name;
+                  mainProgram = s.packages.${sys}.default.meta.mainProgram;
+                  app = s.apps.${sys}.default;
+                  lib = builtins.attrNames s.lib;
+                  checks = builtins.attrNames s.checks.${sys};
+                  checkDrvs = map (n: s.checks.${sys}.${n}.drvPath) (builtins.attrNames s.checks.${sys});
+                  guest = builtins.typeOf s.nixosModules.guest;
+                  example = s.nixosConfigurations.example.config.system.build.toplevel.drvPath;
+                }
+                """.formatted(ROOT.resolve("tests/nix/flake-eval.nix"), l.command());
+        List<String> cmd = List.of(nix.toString(), "--eval", "--strict", "--json", "--expr", expr);
+        Exec.Result r = Exec.run(cmd, null, null, 120);
+        assertEquals(0, r.exitCode(), r.stderr());
+        JsonNode v = JSON.readTree(r.stdout());
+        assertEquals("[\"default\",\"microforge\"]", v.get("packages").toString());
+        assertEquals(v.get("packages"), v.get("packagesArm"));
+        assertEquals("microforge-0.1.0", v.get("packageName").asText());
+        assertEquals("microforge", v.get("mainProgram").asText());
+        assertEquals("app", v.get("app").get("type").asText());
+        assertTrue(v.get("app").get("program").asText().matches("/nix/store/[0-9a-z]{32}-microforge-0\\.1\\.0/bin/microforge"), v.toString());
+        for (String f : List.of("mkStoreDisk", "mkRunner", "mkMicroVM", "auditClosure", "guestModule")) {
+            assertTrue(v.get("lib").toString().contains("\"" + f + "\""), f + " missing from lib: " + v.get("lib"));
+        }
+        assertEquals("[\"example-vm-closure\",\"example-vm-store-disk\",\"package\"]", v.get("checks").toString());
+        v.get("checkDrvs").forEach(d -> assertTrue(d.asText().endsWith(".drv"), d.toString()));
+        assertEquals("path", v.get("guest").asText());
+        assertTrue(v.get("example").asText().endsWith("-nixos-system-example-24.11.drv"));
+    }
+
+    @Test
+    void flakeCheckAuditsTheExampleVm() throws Exception {
+        Exec.Result r = NixTestSupport.nixBuild(ROOT.resolve("tests/nix/flake-eval.nix"),
+                List.of("checks.x86_64-linux.example-vm-closure"), List.of());
+        assertEquals(0, r.exitCode(), r.stderr());
+        Path out = Path.of(NixTestSupport.lines(r.stdout()).get(0));
+        String report = Files.readString(out.resolve("report.txt"));
+        assertTrue(report.contains("nixos-system-example-24.11") && report.contains("result: ok"), report);
+    }
+
+    @Test
+    void auditClosureFailsOverBudgetAndPassesWithin() throws Exception {
+        Exec.Result ok = NixTestSupport.nixBuild(BUILD, List.of("audit-large-enough", "audit-structured"), List.of());
+        assertEquals(0, ok.exitCode(), ok.stderr());
+        List<String> outs = NixTestSupport.lines(ok.stdout());
+        assertEquals(2, outs.size(), outs.toString());
+        for (String o : outs) {
+            String report = Files.readString(Path.of(o, "report.txt"));
+            assertTrue(report.contains("closure: 4 paths") && report.contains("result: ok"), report);
+        }
+        // the plain (exportReferencesGraph text) and structured (path-info JSON) forms agree
+        assertEquals(Files.readString(Path.of(outs.get(0), "report.txt")), Files.readString(Path.of(outs.get(1), "report.txt")));
+
+        Exec.Result small = NixTestSupport.nixBuild(BUILD, List.of("audit-too-small"), List.of());
+        assertNotEquals(0, small.exitCode());
+        assertTrue(small.stderr().contains("FAIL  budget"), small.stderr());
+        assertTrue(small.stderr().contains("closure audit failed (microforge exit code 3)"), small.stderr());
+
+        Exec.Result forbidden = NixTestSupport.nixBuild(BUILD, List.of("audit-forbidden"), List.of());
+        assertNotEquals(0, forbidden.exitCode());
+        assertTrue(forbidden.stderr().contains("-libfake-1.0") && forbidden.stderr().contains("FAIL  forbid"), forbidden.stderr());
+    }
+
+    static List<String> requisites(String path) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Tools.require("nix-store").toString(), "-qR", path));
+        return NixTestSupport.lines(Exec.run(cmd, null, null, 60).check(cmd).stdout());
+    }
+
+    static List<String> references(String path) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Tools.require("nix-store").toString(), "-q", "--references", path));
+        return NixTestSupport.lines(Exec.run(cmd, null, null, 60).check(cmd).stdout());
+    }
+}

@@ -1,0 +1,126 @@
+# The builds of the nix/ wrapper, made offline with Nix 2.8 and the stub nixpkgs: real store disks from
+# real store paths inside real Nix builds, runners, closure audits. Driven by NixBuildOracleTest.
+#
+#   nix-build tests/nix/build.nix -A <attr> --argstr microforgeCommand /abs/launcher \
+#     --argstr microforgeVersion <hash> --argstr kernelFile /boot/vmlinuz-...
+{
+  microforgeCommand,
+  microforgeVersion ? "unknown",
+  kernelFile ? null,
+}:
+let
+  stub = import ./stub-nixpkgs { inherit microforgeCommand microforgeVersion; };
+  pkgs = stub.pkgs;
+  mf = import ../../nix/lib.nix { };
+  toplevel = pkgs.fakeToplevel;
+
+  # the kernel as a source path in the store (no references): what a NixOS kernel package would be
+  kernel =
+    if kernelFile == null then
+      pkgs.runCommand "fake-kernel" { } "echo not-a-kernel > $out"
+    else
+      builtins.path {
+        path = kernelFile;
+        name = "vmlinuz";
+      };
+
+  # the closure of the toplevel as a file (exportReferencesGraph format), for `image verify`
+  closureOf =
+    roots:
+    pkgs.runCommand "closure" {
+      exportReferencesGraph = [
+        "closure"
+        roots
+      ];
+    } "cp closure $out";
+
+  spec = {
+    name = "nixtest";
+    mem = 256;
+    vcpu = 1;
+    kernelParams = [ "console=ttyS0" ];
+    volumes = [
+      {
+        image = "var.img";
+        size = 16;
+        mountPoint = "/var";
+        autoCreate = true;
+      }
+    ];
+    interfaces = [
+      {
+        type = "user";
+        id = "usernet";
+      }
+    ];
+  };
+in
+rec {
+  inherit toplevel kernel;
+  closure = closureOf toplevel;
+
+  # structured attributes (closure as JSON through jq), erofs; Nix 2.8 cannot discard references,
+  # so this also exercises the masked two-step build that keeps the image reference-free
+  disk-erofs = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+  };
+  # the plain exportReferencesGraph text form, squashfs
+  disk-squashfs = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    type = "squashfs";
+    structuredAttrs = false;
+  };
+  # with references kept (what Nix < 2.18 does without the masking): for comparison in the test
+  disk-with-references = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    referenceFree = false;
+    name = "nix-store-with-refs.erofs";
+  };
+
+  vm = mf.mkMicroVM {
+    inherit pkgs toplevel kernel spec;
+    storeType = "erofs";
+  };
+  runner = vm;
+  runner-disk = vm.storeDisk;
+  guest-module = vm.guestModule;
+
+  runner-squashfs = mf.mkRunner {
+    inherit pkgs;
+    storeDisk = disk-squashfs;
+    spec = spec // {
+      kernel = "${kernel}";
+      kernelParams = spec.kernelParams ++ [ "init=${builtins.unsafeDiscardStringContext toplevel}/init" ];
+    };
+  };
+
+  audit-too-small = mf.auditClosure {
+    inherit pkgs;
+    name = "audit-too-small";
+    rootPaths = [ toplevel ];
+    budget = 1000;
+  };
+  audit-large-enough = mf.auditClosure {
+    inherit pkgs;
+    name = "audit-large-enough";
+    rootPaths = [ toplevel ];
+    budget = "64M";
+  };
+  audit-structured = mf.auditClosure {
+    inherit pkgs;
+    name = "audit-structured";
+    rootPaths = [ toplevel ];
+    budget = "64M";
+    structuredAttrs = true;
+  };
+  audit-forbidden = mf.auditClosure {
+    inherit pkgs;
+    name = "audit-forbidden";
+    rootPaths = [ toplevel ];
+    budget = "64M";
+    forbid = [ "*-libfake-*" ];
+  };
+}
