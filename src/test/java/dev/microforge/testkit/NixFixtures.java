@@ -30,12 +30,15 @@ public final class NixFixtures {
         return build(Tools.projectRoot().resolve("tests/fixtures/store-model.nix"), attr);
     }
 
-    /** {@code nix-build --option substituters '' --no-out-link FILE -A ATTR} (memoized per JVM); the output path. */
+    /** {@code nix-build --option substituters '' --no-out-link FILE -A ATTR} (no -A when ATTR is empty; memoized per JVM); the output path. */
     public static Path build(Path nixFile, String attr, String... extraArgs) {
         String key = nixFile + "#" + attr + "#" + String.join(" ", extraArgs);
         return BUILT.computeIfAbsent(key, k -> {
             List<String> cmd = new ArrayList<>(List.of(Tools.require("nix-build").toString(),
-                    "--option", "substituters", "", "--no-out-link", nixFile.toString(), "-A", attr));
+                    "--option", "substituters", "", "--no-out-link", nixFile.toString()));
+            if (!attr.isEmpty()) {
+                cmd.addAll(List.of("-A", attr));
+            }
             cmd.addAll(List.of(extraArgs));
             String out = run(cmd).trim();
             return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The main job on the embedded example (tests/example: a small real closure built by Nix 2.8 and shipped
+# in the repo), with NO Nix needed: build microforge, then run its commands on the example.
+# Each area adds its step as its own block at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LC_ALL=C.UTF-8
+
+if ! command -v mvn >/dev/null || ! command -v java >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "demo: installing maven and openjdk-17-jdk-headless" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends maven openjdk-17-jdk-headless >/dev/null
+  else
+    echo "demo: needs java 17 and maven (apt-get install maven openjdk-17-jdk-headless)" >&2
+    exit 1
+  fi
+fi
+
+mvn -q -B -Dstyle.color=never -DskipTests package
+mf=target/microforge
+example=tests/example
+closure=$example/closure.json       # nix path-info --json of the example closure
+store=$example/store                # the store paths, copied out of /nix/store
+
+step() { printf '\n== %s\n' "$*"; }
+
+# ---- foundation: NAR hashes and the closure graph --------------------------------------------------
+step "microforge nar hash $store/*"
+$mf nar hash "$store"/*
+
+step "microforge closure show --closure $closure"
+$mf closure show --closure "$closure"
+
+step "microforge closure scan --closure $closure --real-store $store   (recompute hashes and references from disk)"
+$mf closure scan --closure "$closure" --real-store "$store"
+# ---- end foundation --------------------------------------------------------------------------------
