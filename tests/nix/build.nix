@@ -72,12 +72,15 @@ rec {
     type = "squashfs";
     structuredAttrs = false;
   };
-  # with references kept (what Nix < 2.18 does without the masking): for comparison in the test
+  # with references kept (what Nix < 2.18 does without the masking), uncompressed so that the store
+  # path hashes are plainly in the image: for comparison in the test
   disk-with-references = mf.mkStoreDisk {
     inherit pkgs;
     rootPaths = [ toplevel ];
+    type = "squashfs";
+    compression = "none";
     referenceFree = false;
-    name = "nix-store-with-refs.erofs";
+    name = "nix-store-with-refs.squashfs";
   };
 
   vm = mf.mkMicroVM {
