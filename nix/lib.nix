@@ -250,7 +250,12 @@ let
       # with a NixOS configuration, the emitted guest module joins it
       system =
         if nixosConfiguration != null then
-          nixosConfiguration.extendModules { modules = [ (import guest) ]; }
+          nixosConfiguration.extendModules {
+            modules = [
+              ./guest.nix
+              (import guest)
+            ];
+          }
         else
           null;
       cfg = system.config;

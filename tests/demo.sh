@@ -35,3 +35,13 @@ $mf closure show --closure "$closure"
 step "microforge closure scan --closure $closure --real-store $store   (recompute hashes and references from disk)"
 $mf closure scan --closure "$closure" --real-store "$store"
 # ---- end foundation --------------------------------------------------------------------------------
+
+# ---- nix: the guest NixOS module for an example VM spec (no Nix needed) ----------------------------
+spec=tests/nix/example-vm.json
+step "microforge nix emit --spec $spec   (the guest NixOS module that matches the runner)"
+$mf nix emit --spec "$spec"
+
+step "microforge nix emit --spec $spec --flavor microvm -o target/example-microvm.nix, then --check it"
+$mf nix emit --spec "$spec" --flavor microvm -o target/example-microvm.nix
+$mf nix emit --spec "$spec" --flavor microvm -o target/example-microvm.nix --check
+# ---- end nix ---------------------------------------------------------------------------------------
