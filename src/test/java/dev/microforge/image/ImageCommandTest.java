@@ -108,7 +108,7 @@ class ImageCommandTest {
         assertTrue(r.err().contains("not a SquashFS or EROFS image"), r.err());
     }
 
-    static void assertNoOutput(Path img) throws Exception {
+    public static void assertNoOutput(Path img) throws Exception {
         assertFalse(Files.exists(img), "output left behind");
         try (Stream<Path> s = Files.list(img.getParent())) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".part")), "temporary file left behind");

@@ -23,7 +23,7 @@ class SquashfsRoundTripTest {
     @ParameterizedTest
     @ValueSource(strings = {"zstd", "xz", "gzip", "lz4", "none"})
     void roundTrip(String compression) throws Exception {
-        Path src = TestTrees.rich(tmp.resolve("src"), 1500);
+        Path src = TestTrees.rich(tmp.resolve("src"), 400);
         Path img = tmp.resolve("img.sqfs");
         ImageBuild.fromDirectory(src, "squashfs", ImageOptions.defaults().withCompression(compression).withThreads(2).withMtime(0), img);
         assertEquals("squashfs", ImageFormats.detect(img).type());

@@ -1,0 +1,140 @@
+package dev.microforge.image.squashfs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.microforge.closure.ClosureGraph;
+import dev.microforge.closure.PathInfo;
+import dev.microforge.image.ImageBuild;
+import dev.microforge.image.ImageCommandTestSupport;
+import dev.microforge.image.ImageOptions;
+import dev.microforge.store.StorePath;
+import dev.microforge.testkit.Cli;
+import dev.microforge.testkit.Exec;
+import dev.microforge.testkit.TestTrees;
+import dev.microforge.testkit.Tools;
+import dev.microforge.util.Events;
+import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Inputs that change under the writer's feet (tests run as root, so "unreadable" is simulated honestly: a file
+ * removed, turned into a FIFO, grown or shrunk between the scan and the read), and a full disk: a clear error
+ * naming the file, and nothing left at the output path.
+ */
+class SquashfsBadInputTest {
+    @TempDir
+    Path tmp;
+
+    /** Runs {@code mutation} right after the store has been scanned, then expects the build to fail. */
+    private UserError buildWithMutation(Path store, StorePath sp, Path out, IoAction mutation) {
+        ClosureGraph g = ClosureGraph.of(store.toString(), "test", List.of(new PathInfo(sp, List.of())));
+        Events hook = new Events() {
+            @Override
+            public void finish(String task) {
+                if (task.startsWith("scanning")) {
+                    try {
+                        mutation.run();
+                    } catch (IOException | InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                }
+            }
+        };
+        return assertThrows(UserError.class, () -> ImageBuild.build(g, store, "squashfs",
+                ImageOptions.defaults().withThreads(2), Map.of(), out, hook));
+    }
+
+    interface IoAction {
+        void run() throws IOException, InterruptedException;
+    }
+
+    private StorePath storeWith(Path store, byte[] content) throws IOException {
+        Files.createDirectories(store);
+        StorePath sp = new StorePath(store.toString(), "3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d", "victim");
+        Path dir = Files.createDirectories(store.resolve(sp.baseName()));
+        Files.write(dir.resolve("file"), content);
+        Files.write(dir.resolve("other"), TestTrees.text(9, 5000));
+        return sp;
+    }
+
+    @Test
+    void fileRemovedAfterScan() throws Exception {
+        Path store = tmp.resolve("store");
+        StorePath sp = storeWith(store, TestTrees.text(1, 300_000));
+        Path f = store.resolve(sp.baseName()).resolve("file");
+        Path out = tmp.resolve("out.img");
+        UserError e = buildWithMutation(store, sp, out, () -> Files.delete(f));
+        assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("vanished"), e.getMessage());
+        ImageCommandTestSupport.assertNoOutput(out);
+    }
+
+    @Test
+    void fileTurnedIntoFifoAfterScan() throws Exception {
+        Path store = tmp.resolve("store");
+        StorePath sp = storeWith(store, TestTrees.text(1, 1000));
+        Path f = store.resolve(sp.baseName()).resolve("file");
+        Path out = tmp.resolve("out.img");
+        UserError e = buildWithMutation(store, sp, out, () -> {
+            Files.delete(f);
+            Exec.ok("mkfifo", f.toString());
+        });
+        assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("no longer a regular file"), e.getMessage());
+        ImageCommandTestSupport.assertNoOutput(out);
+    }
+
+    @Test
+    void fileGrowsOrShrinksDuringBuild() throws Exception {
+        Path store = tmp.resolve("store");
+        StorePath sp = storeWith(store, TestTrees.text(1, 200_000));
+        Path f = store.resolve(sp.baseName()).resolve("file");
+        Path out = tmp.resolve("out.img");
+        UserError grew = buildWithMutation(store, sp, out, () -> Files.write(f, new byte[] {1, 2, 3}, StandardOpenOption.APPEND));
+        assertTrue(grew.getMessage().contains(f.toString()) && grew.getMessage().contains("changed size"), grew.getMessage());
+        ImageCommandTestSupport.assertNoOutput(out);
+        UserError shrank = buildWithMutation(store, sp, out, () -> Files.write(f, new byte[10]));
+        assertTrue(shrank.getMessage().contains(f.toString()) && shrank.getMessage().contains("changed size"), shrank.getMessage());
+        ImageCommandTestSupport.assertNoOutput(out);
+    }
+
+    @Test
+    @Tag("oracle")
+    void diskFull() throws Exception {
+        Path mnt = Files.createDirectories(tmp.resolve("small"));
+        Exec.Result m = Exec.run(List.of("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt.toString()), null, null, 30);
+        if (m.exitCode() != 0) {
+            String why = "cannot mount a 1 MiB tmpfs (needs root): " + m.stderr().strip();
+            if (Tools.inCi()) {
+                throw new AssertionError(why);
+            }
+            Assumptions.abort(why);
+        }
+        try {
+            Path store = tmp.resolve("store");
+            StorePath sp = storeWith(store, TestTrees.random(5, 3 << 20));
+            ClosureGraph g = ClosureGraph.of(store.toString(), "test", List.of(new PathInfo(sp, List.of())));
+            Path closure = tmp.resolve("closure");
+            Files.writeString(closure, sp.path() + "\n\n0\n");
+            Path out = mnt.resolve("out.img");
+            Cli.Result r = Cli.run("image", "build", "--type", "squashfs", "--closure", closure.toString(),
+                    "--closure-format", "export-references-graph", "--store-dir", store.toString(), "-o", out.toString());
+            assertEquals(1, r.exitCode(), r.err());
+            assertTrue(r.err().contains(out.toString()) && r.err().contains("No space left on device"), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            ImageCommandTestSupport.assertNoOutput(out);
+            assertEquals(1, g.size());
+        } finally {
+            Exec.run(List.of("umount", mnt.toString()), null, null, 30);
+        }
+    }
+}
