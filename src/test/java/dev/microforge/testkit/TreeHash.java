@@ -31,7 +31,8 @@ import java.util.Set;
  *
  * Paths are relative to the root as {@code find .} prints them. Names are bytes: printable ASCII except
  * backslash and space is kept, every other byte is written {@code \xNN}, on both sides alike, so non-UTF-8
- * names compare exactly. Owner and times are not part of the manifest (images force them).
+ * names compare exactly. Owner and times are not part of the manifest (images force them; see {@link #guestOwnersAndTimes}
+ * and {@link #ofNormalized}).
  *
  * <p>Guest side: the prologue function {@code treehash DIR NAME} runs busybox {@code find}, {@code stat -c}
  * and {@code sha256sum} (a handful of processes for the whole tree, cheap under TCG) and prints sections
@@ -45,7 +46,7 @@ public final class TreeHash {
     static final String GUEST_FUNCTIONS = ""
             + "treehash() {\n"
             + "  ( cd \"$1\" || exit 1\n"
-            + "    echo '" + Guest.BEGIN + "'\"$2.stat\"; find . -exec stat -c '%f %s %n' {} +; echo '" + Guest.END + "'\"$2.stat\"\n"
+            + "    echo '" + Guest.BEGIN + "'\"$2.stat\"; find . -exec stat -c '%f %s %u:%g:%Y %n' {} +; echo '" + Guest.END + "'\"$2.stat\"\n"
             + "    echo '" + Guest.BEGIN + "'\"$2.sha\"; find . -type f -exec sha256sum {} +; echo '" + Guest.END + "'\"$2.sha\"\n"
             + "    echo '" + Guest.BEGIN + "'\"$2.link\"; find . -type l -exec stat -c '%N' {} +; echo '" + Guest.END + "'\"$2.link\"\n"
             + "  )\n"
@@ -107,6 +108,26 @@ public final class TreeHash {
         return manifest(items);
     }
 
+    /**
+     * The manifest an image of {@code root} must show: modes as {@link dev.microforge.fs.Reproducible} normalizes
+     * them (directories 0555, files 0444, or 0555 when the owner may execute, symlinks 0777).
+     */
+    public static Manifest ofNormalized(Path root) throws IOException {
+        List<Item> items = new ArrayList<>();
+        walk(root, new byte[] {'.'}, items);
+        List<Item> norm = new ArrayList<>();
+        for (Item i : items) {
+            int m = switch (i.type()) {
+                case 'd' -> dev.microforge.fs.Reproducible.DIR_MODE;
+                case 'f' -> (i.mode() & 0100) != 0 ? dev.microforge.fs.Reproducible.EXEC_FILE_MODE : dev.microforge.fs.Reproducible.FILE_MODE;
+                case 'l' -> dev.microforge.fs.Reproducible.SYMLINK_MODE;
+                default -> i.mode();
+            };
+            norm.add(new Item(i.path(), i.type(), m, i.size(), i.digest()));
+        }
+        return manifest(norm);
+    }
+
     private static void walk(Path p, byte[] rel, List<Item> items) throws IOException {
         int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
         int fmt = mode & 0170000;
@@ -160,7 +181,23 @@ public final class TreeHash {
         }
     }
 
-    /** Parses the three sections {@code treehash} prints (stat -c '%f %s %n', sha256sum, stat -c '%N'). */
+    /**
+     * The distinct {@code uid:gid:mtime} triples of all entries the guest listed with {@code treehash DIR NAME}
+     * (an image built by the reproducibility rules shows exactly one: {@code 0:0:<SOURCE_DATE_EPOCH or 0>}).
+     */
+    public static java.util.SortedSet<String> guestOwnersAndTimes(Guest.Report report, String name) {
+        java.util.TreeSet<String> out = new java.util.TreeSet<>();
+        for (byte[] l : split(report.section(name + ".stat"))) {
+            String[] f = new String(l, StandardCharsets.ISO_8859_1).split(" ", 4);
+            if (f.length < 4) {
+                throw new AssertionError("bad stat line: " + escape(l));
+            }
+            out.add(f[2]);
+        }
+        return out;
+    }
+
+    /** Parses the three sections {@code treehash} prints (stat -c '%f %s %u:%g:%Y %n', sha256sum, stat -c '%N'). */
     public static Manifest fromGuestData(byte[] stat, byte[] sha, byte[] link) {
         Map<String, String> hashes = new HashMap<>();
         for (byte[] l : split(sha)) {
@@ -176,12 +213,13 @@ public final class TreeHash {
         for (byte[] l : split(stat)) {
             int s1 = indexOf(l, (byte) ' ', 0);
             int s2 = s1 < 0 ? -1 : indexOf(l, (byte) ' ', s1 + 1);
-            if (s2 < 0) {
+            int s3 = s2 < 0 ? -1 : indexOf(l, (byte) ' ', s2 + 1);
+            if (s3 < 0) {
                 throw new IllegalArgumentException("bad stat line: " + escape(l));
             }
             int mode = Integer.parseInt(new String(l, 0, s1, StandardCharsets.US_ASCII), 16);
             long size = Long.parseLong(new String(l, s1 + 1, s2 - s1 - 1, StandardCharsets.US_ASCII));
-            byte[] path = Arrays.copyOfRange(l, s2 + 1, l.length);
+            byte[] path = Arrays.copyOfRange(l, s3 + 1, l.length);
             String key = escape(path);
             if (!seen.add(key)) {
                 throw new IllegalArgumentException("path listed twice: " + key);
