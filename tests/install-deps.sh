@@ -2,6 +2,7 @@
 # Installs what the test suite needs on a fresh Debian 12 machine (idempotent; needs root for apt-get).
 set -euo pipefail
 PKGS=(nix-bin squashfs-tools squashfs-tools-ng erofs-utils qemu-system-x86 qemu-utils linux-image-cloud-amd64
+      linux-image-amd64
       busybox-static cpio e2fsprogs iproute2 maven openjdk-17-jdk-headless jq)
 missing=()
 for p in "${PKGS[@]}"; do

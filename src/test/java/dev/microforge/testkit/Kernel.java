@@ -93,6 +93,48 @@ public final class Kernel {
         throw new AssertionError("unreachable");
     }
 
+    /**
+     * An installed Debian 6.1 kernel (cloud or generic flavour) that has all the given modules (built in or as
+     * modules): e.g. {@code requireWith("9p", "9pnet_virtio")} needs the generic {@code linux-image-amd64}, since the
+     * cloud kernel is built without 9p. Fails in CI and skips elsewhere when none has them.
+     */
+    public static synchronized Kernel requireWith(String... modules) {
+        String msg;
+        try {
+            List<Path> candidates = new ArrayList<>();
+            if (Files.isDirectory(Path.of("/boot"))) {
+                try (Stream<Path> s = Files.list(Path.of("/boot"))) {
+                    s.filter(p -> p.getFileName().toString().matches("vmlinuz-6\\.1\\..*-(cloud-)?amd64"))
+                            .sorted(Comparator.comparing(p -> p.getFileName().toString())).forEach(candidates::add);
+                }
+            }
+            for (Path v : candidates) {
+                String version = v.getFileName().toString().replaceFirst("^vmlinuz-", "");
+                Path md = Path.of("/lib/modules", version);
+                if (!Files.isReadable(v) || !Files.isReadable(md.resolve("modules.dep"))) {
+                    continue;
+                }
+                Kernel k = new Kernel(v, md, version);
+                boolean all = true;
+                for (String m : modules) {
+                    all &= k.has(m);
+                }
+                if (all) {
+                    return k;
+                }
+            }
+            msg = "no installed Debian 6.1 kernel has " + String.join(", ", modules) + " (the cloud kernel lacks 9p:"
+                    + " install linux-image-amd64 with tests/install-deps.sh)";
+        } catch (IOException e) {
+            msg = "cannot read the guest kernels: " + e;
+        }
+        if (Tools.inCi()) {
+            throw new AssertionError(msg);
+        }
+        Assumptions.abort(msg);
+        throw new AssertionError("unreachable");
+    }
+
     private static Kernel locate() throws IOException {
         String override = System.getProperty("microforge.kernel");
         Path vmlinuz = null;

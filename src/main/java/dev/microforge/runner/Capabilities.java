@@ -1,0 +1,155 @@
+package dev.microforge.runner;
+
+import static dev.microforge.runner.Capabilities.Feature.*;
+
+import dev.microforge.util.Events;
+import dev.microforge.util.UserError;
+import dev.microforge.vm.Hypervisor;
+import dev.microforge.vm.NetInterface;
+import dev.microforge.vm.Share;
+import dev.microforge.vm.VmSpec;
+import dev.microforge.vm.Volume;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * THE capability matrix: what each hypervisor's runner supports (rendered in docs/hypervisors.md; a test keeps the
+ * two in sync). {@link #check} refuses a spec that asks for an unsupported feature with an error naming the feature,
+ * the spec field and the hypervisor.
+ */
+public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int maxDisks) {
+    public enum Feature {
+        SHARE_VIRTIOFS("virtiofs shares"),
+        SHARE_9P("9p shares"),
+        NET_USER("user (SLiRP) networking"),
+        NET_TAP("tap interfaces"),
+        NET_MACVTAP("macvtap interfaces"),
+        NET_BRIDGE("bridge interfaces (qemu-bridge-helper)"),
+        FORWARD_PORTS("forwardPorts"),
+        DISK_SERIAL("disk serials"),
+        DISK_DIRECT("direct (O_DIRECT) disks"),
+        BLK_MULTIQUEUE("virtio-blk multi-queue (one queue per vcpu)"),
+        IO_URING("io_uring disk I/O"),
+        VSOCK("vsock"),
+        BALLOON("balloon"),
+        USER_SWITCH("switching user (user)"),
+        CLEAN_SHUTDOWN("clean shutdown (microvm-shutdown)"),
+        TCG("software emulation (--accel tcg)");
+
+        private final String text;
+
+        Feature(String text) {
+            this.text = text;
+        }
+
+        public String text() {
+            return text;
+        }
+    }
+
+    public static final int UNLIMITED = Integer.MAX_VALUE;
+
+    private static final Map<Hypervisor, Capabilities> MATRIX = Map.of(
+            Hypervisor.QEMU, new Capabilities(Hypervisor.QEMU, EnumSet.of(SHARE_VIRTIOFS, SHARE_9P, NET_USER, NET_TAP,
+                    NET_MACVTAP, NET_BRIDGE, FORWARD_PORTS, DISK_SERIAL, DISK_DIRECT, BLK_MULTIQUEUE, IO_URING, VSOCK,
+                    BALLOON, USER_SWITCH, CLEAN_SHUTDOWN, TCG), UNLIMITED),
+            Hypervisor.CLOUD_HYPERVISOR, new Capabilities(Hypervisor.CLOUD_HYPERVISOR, EnumSet.of(SHARE_VIRTIOFS, NET_TAP,
+                    NET_MACVTAP, DISK_SERIAL, DISK_DIRECT, BLK_MULTIQUEUE, IO_URING, VSOCK, BALLOON, CLEAN_SHUTDOWN), UNLIMITED),
+            Hypervisor.FIRECRACKER, new Capabilities(Hypervisor.FIRECRACKER, EnumSet.of(NET_TAP, IO_URING, VSOCK, BALLOON,
+                    CLEAN_SHUTDOWN), UNLIMITED),
+            Hypervisor.CROSVM, new Capabilities(Hypervisor.CROSVM, EnumSet.of(SHARE_VIRTIOFS, SHARE_9P, NET_TAP, NET_MACVTAP,
+                    DISK_SERIAL, DISK_DIRECT, VSOCK, BALLOON, CLEAN_SHUTDOWN), UNLIMITED),
+            Hypervisor.KVMTOOL, new Capabilities(Hypervisor.KVMTOOL, EnumSet.of(SHARE_9P, NET_USER, NET_TAP, NET_MACVTAP,
+                    DISK_DIRECT, VSOCK, BALLOON), 4));
+
+    public Capabilities {
+        features = Set.copyOf(features);
+    }
+
+    public static Capabilities of(Hypervisor h) {
+        return MATRIX.get(h);
+    }
+
+    public boolean has(Feature f) {
+        return features.contains(f);
+    }
+
+    private void require(Feature f, String field) {
+        if (!has(f)) {
+            throw new UserError(field + ": " + hypervisor + " does not support " + f.text()
+                    + "; supported by: " + supporters(f));
+        }
+    }
+
+    static String supporters(Feature f) {
+        StringBuilder sb = new StringBuilder();
+        for (Hypervisor h : Hypervisor.values()) {
+            if (of(h).has(f)) {
+                sb.append(sb.isEmpty() ? "" : ", ").append(h.id());
+            }
+        }
+        return sb.isEmpty() ? "none" : sb.toString();
+    }
+
+    /**
+     * Refuses what this hypervisor cannot do. Serials that were derived (not written in the spec) on a hypervisor
+     * without serial support only give a warning: the disks are still attached in spec order.
+     */
+    public void check(VmSpec spec, Accel accel, Events events) {
+        if (accel == Accel.TCG) {
+            require(TCG, "--accel tcg");
+        }
+        int disks = spec.volumes().size() + (spec.storeDisk() != null ? 1 : 0);
+        if (disks > maxDisks) {
+            throw new UserError("volumes: " + hypervisor + " supports at most " + maxDisks + " disks"
+                    + (spec.storeDisk() != null ? " (including the store disk)" : "") + ", this VM has " + disks);
+        }
+        for (int i = 0; i < spec.volumes().size(); i++) {
+            Volume v = spec.volumes().get(i);
+            String p = "volumes[" + i + "]";
+            if (!has(DISK_SERIAL) && !v.serial().equals(dev.microforge.vm.Identity.serialFor(v.image()))) {
+                require(DISK_SERIAL, p + ".serial");
+            }
+            if (v.direct()) {
+                require(DISK_DIRECT, p + ".direct");
+            }
+        }
+        if (!has(DISK_SERIAL) && !spec.volumes().isEmpty()) {
+            events.warn(hypervisor + " cannot set disk serials: the guest sees the volumes in spec order (/dev/vda"
+                    + (spec.storeDisk() != null ? " is the store disk" : " is volumes[0]") + "), not at /dev/disk/by-id/virtio-SERIAL");
+        }
+        if (spec.storeDisk() != null && !has(DISK_SERIAL) && !spec.storeDisk().serial().equals(dev.microforge.vm.Identity.STORE_SERIAL)) {
+            require(DISK_SERIAL, "storeDisk.serial");
+        }
+        for (int i = 0; i < spec.shares().size(); i++) {
+            Share s = spec.shares().get(i);
+            require(s.proto() == Share.Proto.VIRTIOFS ? SHARE_VIRTIOFS : SHARE_9P, "shares[" + i + "].proto");
+        }
+        for (int i = 0; i < spec.interfaces().size(); i++) {
+            NetInterface n = spec.interfaces().get(i);
+            Feature f = switch (n.type()) {
+                case USER -> NET_USER;
+                case TAP -> NET_TAP;
+                case MACVTAP -> NET_MACVTAP;
+                case BRIDGE -> NET_BRIDGE;
+            };
+            require(f, "interfaces[" + i + "].type");
+        }
+        if (!spec.forwardPorts().isEmpty()) {
+            require(FORWARD_PORTS, "forwardPorts");
+        }
+        if (spec.vsockCid() != null) {
+            require(VSOCK, "vsock.cid");
+        }
+        if (spec.balloon()) {
+            require(BALLOON, "balloon");
+        }
+        if (spec.user() != null) {
+            require(USER_SWITCH, "user");
+        }
+        if (hypervisor == Hypervisor.FIRECRACKER && spec.socket() == null) {
+            throw new UserError("socket: firecracker needs an API socket; set socket (default NAME.sock) instead of null");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.microforge.runner;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The host preflight looks at: a root under which /dev, /sys, /etc and /proc are found ("/" for real; a fake tree in
+ * tests), the working directory relative image paths are resolved against, the PATH, and who we are.
+ */
+public record Host(Path root, Path cwd, String path, boolean isRoot, String userName) {
+    public Host {
+        root = root.toAbsolutePath().normalize();
+        cwd = cwd.toAbsolutePath().normalize();
+        if (path == null) {
+            path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+        }
+    }
+
+    /** This machine, as the current user. */
+    public static Host current() {
+        String user = System.getProperty("user.name", "?");
+        return new Host(Path.of("/"), Path.of("").toAbsolutePath(), System.getenv("PATH"), isRootUser(), user);
+    }
+
+    static boolean isRootUser() {
+        try {
+            Object uid = java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            return Integer.valueOf(0).equals(uid);
+        } catch (Exception e) {
+            return "root".equals(System.getProperty("user.name"));
+        }
+    }
+
+    /** An absolute host path (under the root) or a path relative to the working directory. */
+    public Path resolve(String hostPath) {
+        if (hostPath.startsWith("/")) {
+            return root.resolve(hostPath.substring(1));
+        }
+        return cwd.resolve(hostPath);
+    }
+
+    /** The first executable named {@code name} on PATH (PATH entries are taken under the root too). */
+    public Path which(String name) {
+        for (String dir : path.split(":")) {
+            if (dir.isEmpty()) {
+                continue;
+            }
+            Path p = resolve(dir).resolve(name);
+            if (java.nio.file.Files.isExecutable(p) && !java.nio.file.Files.isDirectory(p)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    public List<String> pathDirs() {
+        return List.of(path.split(":"));
+    }
+}
