@@ -54,21 +54,12 @@ final class LineFormat {
         return text.split("\n", -1);
     }
 
-    /** True when the second line of the first record is a hash (registration, dump-db), false when it is a deriver line. */
+    /**
+     * True when the second line of the first record is a hash line (registration, dump-db), false when it is a
+     * deriver line (exportReferencesGraph: empty or a store path).
+     */
     static boolean looksRegistration(String[] lines) {
-        if (lines.length < 2) {
-            return false;
-        }
-        String second = lines[1];
-        if (second.isEmpty() || second.startsWith("/")) {
-            return false;
-        }
-        try {
-            Hash.parse(second, "sha256");
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
+        return lines.length >= 2 && !lines[1].isEmpty() && !lines[1].startsWith("/");
     }
 
     static ClosureGraph read(String source, String storeDir, byte[] content, boolean withHash) {

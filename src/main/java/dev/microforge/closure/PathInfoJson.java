@@ -42,6 +42,7 @@ public final class PathInfoJson {
         long narSize = -1;
         final List<Loc> refs = new ArrayList<>();
         Loc deriver;
+        Loc storeDir;
         boolean invalid;
         int line;
     }
@@ -195,6 +196,10 @@ public final class PathInfoJson {
                         ri.deriver = new Loc(p.getText(), line(p));
                     }
                 }
+                case "storeDir" -> {
+                    expect(source, p, v == JsonToken.VALUE_STRING, "'storeDir' must be a string");
+                    ri.storeDir = new Loc(p.getText(), line(p));
+                }
                 case "valid" -> {
                     expect(source, p, v == JsonToken.VALUE_TRUE || v == JsonToken.VALUE_FALSE, "'valid' must be true or false");
                     ri.invalid = v == JsonToken.VALUE_FALSE;
@@ -255,6 +260,10 @@ public final class PathInfoJson {
             StorePath path = storePath(source, storeDir, pathLoc, baseNames);
             if (ri.key != null && ri.path != null && !storePath(source, storeDir, ri.key, baseNames).equals(path)) {
                 throw UserError.at(source, ri.path.line(), "'path' " + path + " differs from its key " + ri.key.text());
+            }
+            if (ri.storeDir != null && !ri.storeDir.text().equals(storeDir)) {
+                throw UserError.at(source, ri.storeDir.line(), "storeDir " + Records.shown(ri.storeDir.text())
+                        + " differs from the store directory " + storeDir + " (use --store-dir)");
             }
             if (ri.invalid) {
                 throw UserError.at(source, ri.line, path + " is not a valid path in the store that printed this file"

@@ -10,7 +10,8 @@ public final class JsonPretty {
 
     public static DefaultPrettyPrinter printer() {
         DefaultIndenter ind = new DefaultIndenter("  ", "\n");
-        Separators sep = Separators.createDefaultInstance().withObjectFieldValueSpacing(Separators.Spacing.AFTER);
+        Separators sep = Separators.createDefaultInstance().withObjectFieldValueSpacing(Separators.Spacing.AFTER)
+                .withArrayEmptySeparator("").withObjectEmptySeparator("");
         return new DefaultPrettyPrinter(sep).withArrayIndenter(ind).withObjectIndenter(ind);
     }
 }
