@@ -61,7 +61,12 @@ public final class Guest {
 
     /** A boot builder for the installed kernel (fails in CI, skips elsewhere, when kernel or QEMU are missing). */
     public static Builder builder() {
-        return new Builder(Kernel.require(), Tools.require("qemu-system-x86_64"), busybox());
+        return builder(Kernel.require());
+    }
+
+    /** A boot builder for a given kernel (e.g. one with 9p, which the cloud kernel lacks). */
+    public static Builder builder(Kernel kernel) {
+        return new Builder(kernel, Tools.require("qemu-system-x86_64"), busybox());
     }
 
     /** The static busybox to put in the initramfs: {@code microforge.busybox} or /bin/busybox (busybox-static). */
