@@ -102,10 +102,12 @@ public final class Emitter {
         return List.copyOf(m);
     }
 
-    /** firecracker has only virtio-mmio; qemu's microvm machine too; the others use virtio-pci. */
+    /**
+     * firecracker has only virtio-mmio; the other runners attach every device as virtio-pci (the qemu runner
+     * too, also on its microvm machine, which it starts with PCIe).
+     */
     static boolean usesMmio(VmSpec spec) {
-        return spec.hypervisor() == Hypervisor.FIRECRACKER
-                || (spec.hypervisor() == Hypervisor.QEMU && "microvm".equals(spec.qemuMachine()));
+        return spec.hypervisor() == Hypervisor.FIRECRACKER;
     }
 
     /** The device path of a disk with this serial, as udev names it in the guest. */
