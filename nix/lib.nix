@@ -189,7 +189,10 @@ let
         };
       }
       ''
-        ${microforge}/bin/microforge runner --spec "$specJsonPath" --hypervisor ${shellQuote hypervisor} -o "$out"
+        # microvm-run runs the preflight with this package's microforge (a runtime reference, on purpose)
+        cp "$specJsonPath" vm.json
+        ${microforge}/bin/microforge runner --spec vm.json --hypervisor ${shellQuote hypervisor} \
+          --microforge ${microforge}/bin/microforge -o "$out"
       '';
 
   # ---------------------------------------------------------------------------------------------
@@ -209,7 +212,8 @@ let
         passAsFile = [ "specJson" ];
       }
       ''
-        ${microforge}/bin/microforge nix emit --spec "$specJsonPath" --flavor ${shellQuote flavor} -o "$out"
+        cp "$specJsonPath" vm.json
+        ${microforge}/bin/microforge nix emit --spec vm.json --flavor ${shellQuote flavor} -o "$out"
       '';
 
   # ---------------------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ rec {
 
   vm = mf.mkMicroVM {
     inherit pkgs toplevel kernel spec;
-    storeType = "erofs";
+    storeType = "squashfs";
   };
   runner = vm;
   runner-disk = vm.storeDisk;

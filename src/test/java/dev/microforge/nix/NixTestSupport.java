@@ -33,6 +33,12 @@ final class NixTestSupport {
         if (launcher != null) {
             return launcher;
         }
+        String given = System.getProperty("microforge.nix.launcher");
+        if (given != null) {
+            // development: another microforge build (must be readable by the build users)
+            launcher = new Launcher(Path.of(given), System.getProperty("microforge.nix.launcherVersion", "dev"));
+            return launcher;
+        }
         Path root = Tools.projectRoot();
         Path target = root.resolve("target");
         Path dir = target.resolve("nix-launcher");
