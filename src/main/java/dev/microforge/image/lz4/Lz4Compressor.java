@@ -37,6 +37,8 @@ public final class Lz4Compressor {
     private final char[] chainTable;
     /** Table entries store {@code position + base}; everything stored before the current call is below {@code base + start}. */
     private int base;
+    /** Above every value stored so far. */
+    private int storedTop;
 
     // emitter state of the current call
     private byte[] out;
@@ -127,9 +129,12 @@ public final class Lz4Compressor {
         oLimit = dstOff + dstCap;
         fill = fillMode;
         // make every stored position of earlier calls invalid (they are all below base + start)
-        if (base > Integer.MAX_VALUE - (end + 2 * (MAX_DISTANCE + 1)) - (1 << 20)) {
+        // base is chosen so that this call's stored values (position + base) lie above all earlier ones
+        base = storedTop - start;
+        if ((long) storedTop + (end - start) + 2L * (MAX_DISTANCE + 1) >= Integer.MAX_VALUE) {
             Arrays.fill(hashTable, EMPTY);
-            base = 0;
+            storedTop = 0;
+            base = -start;
         }
         int anchor;
         if (end - start < MF_LIMIT + 1) {
@@ -139,7 +144,7 @@ public final class Lz4Compressor {
         } else {
             anchor = parseHc(src, start, end);
         }
-        base += end + MAX_DISTANCE + 1;
+        storedTop = base + end + MAX_DISTANCE + 1;
         // last literals
         int lastRun = end - anchor;
         int avail = oLimit - op;
@@ -350,33 +355,44 @@ public final class Lz4Compressor {
         final int b = base;
         final char[] chain = chainTable;
         int best = minLen;
-        boolean canBack = ip > lowLimit;
-        if (!canBack && ip + best >= matchLimit) {
+        if (ip + best >= matchLimit) {
             return 0;
         }
         int v = (int) INT.get(src, ip);
-        int candidate = hashTable[hashHc(v)] - b;
+        int stored = hashTable[hashHc(v)];
         int attempts = maxAttempts;
-        int minRef = Math.max(start, ip - MAX_DISTANCE);
-        while (candidate >= minRef && attempts-- > 0) {
-            if ((canBack || src[candidate + best] == src[ip + best]) && (int) INT.get(src, candidate) == v) {
-                int fwd = MIN_MATCH + commonLength(src, ip + MIN_MATCH, candidate + MIN_MATCH, matchLimit);
-                int back = 0;
-                while (ip - back > lowLimit && candidate - back > start && src[ip - back - 1] == src[candidate - back - 1]) {
-                    back++;
-                }
-                int len = fwd + back;
+        int bestRef = -1;
+        // compare in stored space (position + base): entries of earlier calls are all below it
+        final int minStored = b + Math.max(start, ip - MAX_DISTANCE);
+        while (stored >= minStored && attempts-- > 0) {
+            int candidate = stored - b;
+            if (candidate >= ip) {
+                // inserted ahead by an earlier lazy look-ahead: not a match source for this position
+                stored -= chain[candidate & 0xFFFF];
+                continue;
+            }
+            if (src[candidate + best] == src[ip + best] && (int) INT.get(src, candidate) == v) {
+                int len = MIN_MATCH + commonLength(src, ip + MIN_MATCH, candidate + MIN_MATCH, matchLimit);
                 if (len > best) {
                     best = len;
-                    matchRef = candidate - back;
-                    matchStart = ip - back;
-                    if (ip + fwd >= matchLimit) {
+                    bestRef = candidate;
+                    if (ip + len >= matchLimit) {
                         break;
                     }
                 }
             }
-            candidate -= chain[candidate & 0xFFFF];
+            stored -= chain[candidate & 0xFFFF];
         }
+        if (bestRef < 0) {
+            return 0;
+        }
+        int back = 0;
+        while (ip - back > lowLimit && bestRef - back > start && src[ip - back - 1] == src[bestRef - back - 1]) {
+            back++;
+        }
+        matchRef = bestRef - back;
+        matchStart = ip - back;
+        best += back;
         return best > minLen ? best : 0;
     }
 
@@ -395,7 +411,7 @@ public final class Lz4Compressor {
             }
             int ref = matchRef;
             int mStart = matchStart;
-            // lazy evaluation: a longer match one or two bytes later wins
+            // lazy evaluation: a longer match one byte later wins
             while (true) {
                 int next = mStart + 1;
                 if (next > mflimit || len < 4) {
@@ -403,15 +419,6 @@ public final class Lz4Compressor {
                 }
                 int len2 = findMatch(src, start, next, next, matchLimit, len);
                 if (len2 == 0) {
-                    if (next + 1 <= mflimit) {
-                        int len3 = findMatch(src, start, next + 1, next + 1, matchLimit, len + 1);
-                        if (len3 != 0) {
-                            len = len3;
-                            ref = matchRef;
-                            mStart = matchStart;
-                            continue;
-                        }
-                    }
                     break;
                 }
                 len = len2;

@@ -145,6 +145,33 @@ class Lz4Test {
         }
     }
 
+    /** A real binary (the JVM's own libjvm.so, a few MiB): long chains, runs, code; every level round-trips. */
+    @Test
+    void roundTripsARealBinaryAtEveryLevel() throws Exception {
+        Path lib = Path.of(System.getProperty("java.home"), "lib", "server", "libjvm.so");
+        byte[] all = Files.readAllBytes(lib);
+        byte[] in = Arrays.copyOf(all, Math.min(all.length, 3 << 20));
+        byte[] dst = new byte[Lz4Compressor.maxCompressedLength(in.length)];
+        byte[] back = new byte[in.length];
+        for (int level = 0; level <= 12; level += 1) {
+            Lz4Compressor c = level == 0 ? Lz4Compressor.fast() : Lz4Compressor.hc(level);
+            int n = c.compress(in, 0, in.length, dst, 0, dst.length);
+            Lz4Decompressor.decompress(dst, 0, n, back, 0, in.length);
+            assertArrayEquals(in, back, "level " + level);
+            // destSize chain over the same data, as EROFS uses it
+            int pos = 0;
+            byte[] blk = new byte[4096];
+            while (pos < 300_000) {
+                long r = c.compressDestSize(in, pos, in.length - pos, blk, 0, 4096);
+                int consumed = Lz4Compressor.consumed(r);
+                byte[] part = new byte[consumed];
+                Lz4Decompressor.decompress(blk, 0, Lz4Compressor.produced(r), part, 0, consumed);
+                assertArrayEquals(Arrays.copyOfRange(in, pos, pos + consumed), part, "level " + level + " at " + pos);
+                pos += consumed;
+            }
+        }
+    }
+
     @Test
     void outputIndependentOfHistory() {
         byte[] a = textLike(new Random(3), 50000);

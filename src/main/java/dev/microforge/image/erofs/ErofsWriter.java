@@ -1,0 +1,883 @@
+package dev.microforge.image.erofs;
+
+import static dev.microforge.image.erofs.ErofsFormat.*;
+
+import dev.microforge.fs.Dir;
+import dev.microforge.fs.Entry;
+import dev.microforge.fs.Node;
+import dev.microforge.fs.RegularFile;
+import dev.microforge.fs.Reproducible;
+import dev.microforge.fs.Symlink;
+import dev.microforge.image.lz4.Lz4Compressor;
+import dev.microforge.util.AtomicOutput;
+import dev.microforge.util.Events;
+import dev.microforge.util.RawNames;
+import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.zip.CRC32C;
+
+/**
+ * Writes an EROFS image that the Linux 6.1 kernel mounts, from a normalized {@link Dir} tree.
+ *
+ * <p>Layout: block 0 holds the superblock (at 1024); file data follows from block 1, file after file in
+ * inode order (written by a deterministic parallel pipeline: read, compress in parallel, write in order);
+ * then the metadata area (inodes with their inline tails and compression indexes, packed so that no inline
+ * tail crosses a block boundary); then the blocks of large directories and long symlinks. Everything is a
+ * pure function of the tree and the options, so the bytes do not depend on thread count or input order.
+ */
+public final class ErofsWriter {
+    public enum Compression {
+        NONE, LZ4, LZ4HC;
+
+        public static Compression parse(String s) {
+            return switch (s) {
+                case "none" -> NONE;
+                case "lz4" -> LZ4;
+                case "lz4hc" -> LZ4HC;
+                default -> throw new UserError("unknown erofs compression '" + s + "' (expected none, lz4 or lz4hc)");
+            };
+        }
+    }
+
+    /**
+     * Build options. {@code level} applies to lz4hc (1..12, default 9); {@code uuid} null derives the UUID from
+     * the content; {@code dedupe} stores identical uncompressed files once (shared data blocks).
+     */
+    public record Options(Compression compression, int level, int pclusterSize, String label, UUID uuid, int threads, long mtime, boolean dedupe) {
+        public Options {
+            if (compression == null) {
+                throw new IllegalArgumentException("compression");
+            }
+            if (compression == Compression.LZ4HC && (level < 1 || level > 12)) {
+                throw new UserError("--level " + level + ": lz4hc levels are 1..12");
+            }
+            if (pclusterSize != BLOCK_SIZE) {
+                throw new UserError("--pcluster " + pclusterSize + ": only 4096 (one block) is supported");
+            }
+            if (label == null) {
+                label = "";
+            }
+            if (label.getBytes(StandardCharsets.UTF_8).length > 15) {
+                throw new UserError("--label '" + label + "': at most 15 bytes");
+            }
+            if (threads < 1 || threads > 256) {
+                throw new UserError("--threads " + threads + ": expected 1..256");
+            }
+            if (mtime < 0) {
+                throw new IllegalArgumentException("mtime");
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(Compression.NONE, 9, BLOCK_SIZE, "nix-store", null, Runtime.getRuntime().availableProcessors(),
+                    Reproducible.mtime(), true);
+        }
+
+        public Options withCompression(Compression c) {
+            return new Options(c, level, pclusterSize, label, uuid, threads, mtime, dedupe);
+        }
+
+        public Options withThreads(int t) {
+            return new Options(compression, level, pclusterSize, label, uuid, t, mtime, dedupe);
+        }
+
+        public Options withUuid(UUID u) {
+            return new Options(compression, level, pclusterSize, label, u, threads, mtime, dedupe);
+        }
+
+        public Options withLabel(String l) {
+            return new Options(compression, level, pclusterSize, l, uuid, threads, mtime, dedupe);
+        }
+
+        public Options withMtime(long m) {
+            return new Options(compression, level, pclusterSize, label, uuid, threads, m, dedupe);
+        }
+
+        public Options withLevel(int l) {
+            return new Options(compression, l, pclusterSize, label, uuid, threads, mtime, dedupe);
+        }
+
+        public Options withDedupe(boolean d) {
+            return new Options(compression, level, pclusterSize, label, uuid, threads, mtime, d);
+        }
+    }
+
+    /** What was written. */
+    public record Result(long blocks, long inodes, UUID uuid, long dataBlocks, long metaBytes, long compressedFiles, long dedupedFiles) {}
+
+    private static final int SEGMENT = 1 << 20;
+
+    private final Options opt;
+    private final Events events;
+    private final List<Ino> inodes = new ArrayList<>();
+    private FileChannel out;
+    private long nextBlock = 1;
+    private long compressedFiles;
+    private long dedupedFiles;
+    private final MessageDigest contentDigest;
+
+    private ErofsWriter(Options opt, Events events) {
+        this.opt = opt;
+        this.events = events;
+        try {
+            contentDigest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Writes the image to {@code image} atomically (nothing is left there on failure). */
+    public static Result write(Dir root, Path image, Options opt, Events events) throws IOException {
+        try (AtomicOutput ao = AtomicOutput.create(image)) {
+            Result r = write(root, ao.channel(), opt, events);
+            ao.commit();
+            return r;
+        }
+    }
+
+    /** Writes the image into {@code channel} from position 0. */
+    public static Result write(Dir root, FileChannel channel, Options opt, Events events) throws IOException {
+        return new ErofsWriter(opt, events).run(root, channel);
+    }
+
+    // ---------------------------------------------------------------- inodes
+
+    static final class Ino {
+        final Node node;
+        final Ino parent;
+        final String path; // for messages
+        int index;
+        int mode;
+        long size;
+        int nlink = 1;
+        int isize = INODE_COMPACT_SIZE;
+        int layout = LAYOUT_FLAT_PLAIN;
+        long iu; // raw_blkaddr or compressed block count
+        byte[] inline; // inline tail (files, symlinks) or null
+        int inlineLen;
+        byte[] zindex; // header + full lcluster indexes of compressed files
+        long metaOff = -1;
+        List<byte[]> childNames;
+        List<Ino> children;
+        int[] dirBlockStarts; // entry index where each dirent block starts (dirs)
+        int dirLastBlockLen;
+        byte[] extraBlocks; // data placed after the metadata (dir blocks, long symlinks)
+        Ino dupOf;
+        byte[] sha;
+
+        Ino(Node node, Ino parent, String path) {
+            this.node = node;
+            this.parent = parent;
+            this.path = path;
+        }
+
+        long nid() {
+            return metaOff / 32;
+        }
+    }
+
+    private void collect(Dir root) {
+        Ino r = new Ino(root, null, "/");
+        ArrayDeque<Ino> queue = new ArrayDeque<>();
+        queue.add(r);
+        while (!queue.isEmpty()) {
+            Ino ino = queue.poll();
+            ino.index = inodes.size();
+            inodes.add(ino);
+            Node n = ino.node;
+            if (n instanceof Dir d) {
+                ino.mode = S_IFDIR | (d.mode() & 07777);
+                ino.childNames = new ArrayList<>(d.entries().size());
+                ino.children = new ArrayList<>(d.entries().size());
+                int subdirs = 0;
+                for (Entry e : d.entries()) {
+                    Ino c = new Ino(e.node(), ino, ino.path.equals("/") ? "/" + e.displayName() : ino.path + "/" + e.displayName());
+                    ino.childNames.add(e.nameRef());
+                    ino.children.add(c);
+                    if (e.node() instanceof Dir) {
+                        subdirs++;
+                    }
+                    queue.add(c);
+                }
+                ino.nlink = 2 + subdirs;
+            } else if (n instanceof RegularFile f) {
+                ino.mode = S_IFREG | (f.mode() & 07777);
+                ino.size = f.size();
+            } else if (n instanceof Symlink s) {
+                ino.mode = S_IFLNK | (s.mode() & 07777);
+                ino.size = s.target().length;
+            }
+            if (ino.size > 0xFFFFFFFFL || ino.nlink > 0xFFFF) {
+                ino.isize = INODE_EXTENDED_SIZE;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- main flow
+
+    private Result run(Dir root, FileChannel channel) throws IOException {
+        this.out = channel;
+        collect(root);
+        long totalBytes = 0;
+        for (Ino i : inodes) {
+            if (i.node instanceof RegularFile) {
+                totalBytes += i.size;
+            }
+        }
+        if (opt.dedupe() && opt.compression() == Compression.NONE) {
+            findDuplicates();
+        }
+        events.start("erofs: writing file data", totalBytes);
+        writeFileData();
+        events.finish("erofs: writing file data");
+        for (Ino i : inodes) {
+            if (i.node instanceof Dir) {
+                planDirectory(i);
+            } else if (i.node instanceof Symlink s) {
+                byte[] t = s.target();
+                if (i.isize + t.length <= BLOCK_SIZE) {
+                    i.layout = LAYOUT_FLAT_INLINE;
+                    i.inline = t;
+                    i.inlineLen = t.length;
+                } else {
+                    i.layout = LAYOUT_FLAT_PLAIN;
+                    i.extraBlocks = Arrays.copyOf(t, roundUp(t.length, BLOCK_SIZE));
+                }
+            }
+        }
+        // metadata layout
+        long metaBlkaddr = nextBlock;
+        long metaSize = layoutMetadata();
+        long metaBlocks = (metaSize + BLOCK_SIZE - 1) / BLOCK_SIZE;
+        long extraBlock = metaBlkaddr + metaBlocks;
+        for (Ino i : inodes) {
+            if (i.node instanceof Dir) {
+                int full = i.dirBlockStarts.length - (i.layout == LAYOUT_FLAT_INLINE ? 1 : 0);
+                if (full > 0) {
+                    i.iu = extraBlock;
+                    extraBlock += full;
+                }
+            } else if (i.extraBlocks != null) {
+                i.iu = extraBlock;
+                extraBlock += i.extraBlocks.length / BLOCK_SIZE;
+            }
+        }
+        for (Ino i : inodes) {
+            if (i.node instanceof Dir) {
+                buildDirectory(i);
+            }
+        }
+        if (metaSize > Integer.MAX_VALUE - BLOCK_SIZE) {
+            throw new UserError("image metadata would exceed 2 GiB; too many files");
+        }
+        byte[] meta = new byte[(int) (metaBlocks * BLOCK_SIZE)];
+        ByteBuffer mb = ByteBuffer.wrap(meta).order(ByteOrder.LITTLE_ENDIAN);
+        for (Ino i : inodes) {
+            encodeInode(i, mb);
+        }
+        writeFully(ByteBuffer.wrap(meta), metaBlkaddr * BLOCK_SIZE);
+        MessageDigest idDigest = sha256();
+        idDigest.update(contentDigest.digest());
+        idDigest.update(meta);
+        for (Ino i : inodes) {
+            if (i.extraBlocks != null) {
+                writeFully(ByteBuffer.wrap(i.extraBlocks), i.iu * BLOCK_SIZE);
+                idDigest.update(i.extraBlocks);
+            }
+        }
+        long totalBlocks = extraBlock;
+        if (totalBlocks > 0xFFFFFFFFL) {
+            throw new UserError("image would exceed 16 TiB");
+        }
+        UUID uuid = opt.uuid() != null ? opt.uuid() : uuidFrom(idDigest, totalBlocks);
+        byte[] block0 = superblock(inodes.get(0).nid(), metaBlkaddr, totalBlocks, uuid);
+        writeFully(ByteBuffer.wrap(block0), 0);
+        out.truncate(totalBlocks * BLOCK_SIZE);
+        return new Result(totalBlocks, inodes.size(), uuid, metaBlkaddr - 1, metaSize, compressedFiles, dedupedFiles);
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private UUID uuidFrom(MessageDigest d, long totalBlocks) {
+        d.update(opt.label().getBytes(StandardCharsets.UTF_8));
+        d.update(Long.toString(totalBlocks).getBytes(StandardCharsets.US_ASCII));
+        byte[] h = d.digest();
+        h[6] = (byte) ((h[6] & 0x0F) | 0x50); // name-based (v5-style) version
+        h[8] = (byte) ((h[8] & 0x3F) | 0x80); // RFC 4122 variant
+        ByteBuffer b = ByteBuffer.wrap(h);
+        return new UUID(b.getLong(), b.getLong());
+    }
+
+    private void writeFully(ByteBuffer b, long pos) throws IOException {
+        try {
+            while (b.hasRemaining()) {
+                pos += out.write(b, pos);
+            }
+        } catch (IOException e) {
+            throw new IOException("cannot write the image: " + e.getMessage(), e);
+        }
+    }
+
+    static int roundUp(int v, int a) {
+        return (v + a - 1) / a * a;
+    }
+
+    // ---------------------------------------------------------------- superblock
+
+    private byte[] superblock(long rootNid, long metaBlkaddr, long blocks, UUID uuid) {
+        if (rootNid > 0xFFFF) {
+            throw new IllegalStateException("root nid " + rootNid);
+        }
+        byte[] block0 = new byte[BLOCK_SIZE];
+        ByteBuffer b = ByteBuffer.wrap(block0).order(ByteOrder.LITTLE_ENDIAN);
+        int s = SUPER_OFFSET;
+        b.putInt(s, MAGIC);
+        b.putInt(s + 4, 0); // checksum, filled below
+        b.putInt(s + 8, FEATURE_COMPAT_SB_CHKSUM);
+        b.put(s + 12, (byte) BLOCK_BITS);
+        b.put(s + 13, (byte) 0); // sb_extslots
+        b.putShort(s + 14, (short) rootNid);
+        b.putLong(s + 16, inodes.size());
+        b.putLong(s + 24, opt.mtime());
+        b.putInt(s + 32, 0);
+        b.putInt(s + 36, (int) blocks);
+        b.putInt(s + 40, (int) metaBlkaddr);
+        b.putInt(s + 44, 0); // xattr_blkaddr
+        ByteBuffer ub = ByteBuffer.wrap(block0, s + 48, 16);
+        ub.putLong(uuid.getMostSignificantBits()).putLong(uuid.getLeastSignificantBits());
+        byte[] label = opt.label().getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(label, 0, block0, s + 64, label.length);
+        int incompat = opt.compression() == Compression.NONE ? 0 : FEATURE_INCOMPAT_ZERO_PADDING;
+        b.putInt(s + 80, incompat);
+        b.putShort(s + 84, (short) 0); // lz4_max_distance: 0 = the default 64 KiB window
+        b.putInt(s + 4, superblockChecksum(block0));
+        return block0;
+    }
+
+    // ---------------------------------------------------------------- directories
+
+    private void planDirectory(Ino d) {
+        // entries: ".", "..", children; sorted by unsigned bytes
+        int n = d.children.size() + 2;
+        byte[][] names = new byte[n][];
+        Ino[] targets = new Ino[n];
+        names[0] = new byte[] {'.'};
+        targets[0] = d;
+        names[1] = new byte[] {'.', '.'};
+        targets[1] = d.parent == null ? d : d.parent;
+        for (int i = 0; i < d.children.size(); i++) {
+            names[i + 2] = d.childNames.get(i);
+            targets[i + 2] = d.children.get(i);
+        }
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> RawNames.compare(names[a], names[b]));
+        List<byte[]> sortedNames = new ArrayList<>(n);
+        List<Ino> sortedTargets = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            sortedNames.add(names[order[i]]);
+            sortedTargets.add(targets[order[i]]);
+        }
+        d.childNames = sortedNames;
+        d.children = sortedTargets;
+        List<Integer> starts = new ArrayList<>();
+        int used = 0;
+        for (int i = 0; i < n; i++) {
+            int need = DIRENT_SIZE + sortedNames.get(i).length;
+            if (starts.isEmpty() || used + need > BLOCK_SIZE) {
+                starts.add(i);
+                used = 0;
+            }
+            used += need;
+        }
+        d.dirBlockStarts = starts.stream().mapToInt(Integer::intValue).toArray();
+        d.dirLastBlockLen = used;
+        d.size = (long) (starts.size() - 1) * BLOCK_SIZE + used;
+        if (d.size > 0xFFFFFFFFL) {
+            d.isize = INODE_EXTENDED_SIZE;
+        }
+        if (used < BLOCK_SIZE && d.isize + used <= BLOCK_SIZE) {
+            d.layout = LAYOUT_FLAT_INLINE;
+            d.inlineLen = used;
+        } else {
+            d.layout = LAYOUT_FLAT_PLAIN;
+        }
+    }
+
+    private void buildDirectory(Ino d) {
+        int blocks = d.dirBlockStarts.length;
+        byte[] all = new byte[blocks * BLOCK_SIZE];
+        ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
+        for (int k = 0; k < blocks; k++) {
+            int from = d.dirBlockStarts[k];
+            int to = k + 1 < blocks ? d.dirBlockStarts[k + 1] : d.children.size();
+            int base = k * BLOCK_SIZE;
+            int nameOff = (to - from) * DIRENT_SIZE;
+            for (int i = from; i < to; i++) {
+                Ino t = d.children.get(i);
+                byte[] name = d.childNames.get(i);
+                int p = base + (i - from) * DIRENT_SIZE;
+                b.putLong(p, t.nid());
+                b.putShort(p + 8, (short) nameOff);
+                b.put(p + 10, (byte) dirFileType(t.mode));
+                System.arraycopy(name, 0, all, base + nameOff, name.length);
+                nameOff += name.length;
+            }
+        }
+        int full = blocks - (d.layout == LAYOUT_FLAT_INLINE ? 1 : 0);
+        if (full > 0) {
+            d.extraBlocks = Arrays.copyOf(all, full * BLOCK_SIZE);
+        } else {
+            d.iu = 0;
+        }
+        if (d.layout == LAYOUT_FLAT_INLINE) {
+            d.inline = Arrays.copyOfRange(all, full * BLOCK_SIZE, full * BLOCK_SIZE + d.inlineLen);
+        }
+        d.childNames = null;
+    }
+
+    // ---------------------------------------------------------------- metadata layout
+
+    private final TreeMap<Integer, ArrayDeque<Long>> gaps = new TreeMap<>();
+
+    private void addGap(long off, int len) {
+        if (len >= 32) {
+            gaps.computeIfAbsent(len, k -> new ArrayDeque<>()).add(off);
+        }
+    }
+
+    /** Assigns every inode its offset in the metadata area; returns the area's size. */
+    private long layoutMetadata() {
+        long cursor = 32; // nid 0 stays unused
+        for (Ino i : inodes) {
+            int size;
+            int head;
+            if (i.zindex != null) {
+                size = i.isize + i.zindex.length;
+                head = i.isize + LEGACY_MAP_HEADER_SIZE;
+            } else {
+                size = i.isize + i.inlineLen;
+                head = size;
+            }
+            int size32 = roundUp(size, 32);
+            if (size32 <= BLOCK_SIZE && i.index != 0) {
+                Map.Entry<Integer, ArrayDeque<Long>> e = gaps.ceilingEntry(size32);
+                if (e != null) {
+                    long off = e.getValue().pollFirst();
+                    if (e.getValue().isEmpty()) {
+                        gaps.remove(e.getKey());
+                    }
+                    addGap(off + size32, e.getKey() - size32);
+                    i.metaOff = off;
+                    continue;
+                }
+            }
+            int inBlock = (int) (cursor % BLOCK_SIZE);
+            int mustFit = size32 <= BLOCK_SIZE ? size32 : head;
+            if (inBlock + mustFit > BLOCK_SIZE) {
+                addGap(cursor, BLOCK_SIZE - inBlock);
+                cursor += BLOCK_SIZE - inBlock;
+            }
+            i.metaOff = cursor;
+            cursor += size32;
+        }
+        if (inodes.get(0).nid() > 0xFFFF) {
+            throw new IllegalStateException("root inode not at the start of the metadata");
+        }
+        return cursor;
+    }
+
+    private void encodeInode(Ino i, ByteBuffer b) {
+        int p = (int) i.metaOff;
+        boolean ext = i.isize == INODE_EXTENDED_SIZE;
+        b.putShort(p, (short) ((i.layout << 1) | (ext ? 1 : 0)));
+        b.putShort(p + 2, (short) 0);
+        b.putShort(p + 4, (short) i.mode);
+        if (ext) {
+            b.putLong(p + 8, i.size);
+            b.putInt(p + 16, (int) i.iu);
+            b.putInt(p + 20, i.index + 1);
+            b.putInt(p + 24, Reproducible.UID);
+            b.putInt(p + 28, Reproducible.GID);
+            b.putLong(p + 32, opt.mtime());
+            b.putInt(p + 40, 0);
+            b.putInt(p + 44, i.nlink);
+        } else {
+            b.putShort(p + 6, (short) i.nlink);
+            b.putInt(p + 8, (int) i.size);
+            b.putInt(p + 16, (int) i.iu);
+            b.putInt(p + 20, i.index + 1);
+            b.putShort(p + 24, (short) Reproducible.UID);
+            b.putShort(p + 26, (short) Reproducible.GID);
+        }
+        if (i.inline != null) {
+            b.put(p + i.isize, i.inline, 0, i.inlineLen);
+        }
+        if (i.zindex != null) {
+            b.put(p + i.isize, i.zindex);
+        }
+    }
+
+    // ---------------------------------------------------------------- file data
+
+    /** One segment of one file: the unit of parallel work. */
+    private record Segment(Ino ino, RegularFile file, long offset, int length, boolean last) {}
+
+    private static final class SegmentResult {
+        Segment seg;
+        byte[] raw; // the input bytes (kept for uncompressed output and the raw fallback)
+        int crc;
+        byte[] blocks; // compressed physical clusters
+        int nBlocks;
+        int[] extStart; // extent starts relative to the segment
+        boolean[] extPlain;
+        int nExt;
+    }
+
+    private final ThreadLocal<Lz4Compressor> compressors = new ThreadLocal<>();
+
+    private Lz4Compressor compressor() {
+        Lz4Compressor c = compressors.get();
+        if (c == null) {
+            c = opt.compression() == Compression.LZ4HC ? Lz4Compressor.hc(opt.level()) : Lz4Compressor.fast();
+            compressors.set(c);
+        }
+        return c;
+    }
+
+    private Iterator<Segment> segments() {
+        return new Iterator<>() {
+            int idx = 0;
+            long off = 0;
+            Segment next = advance();
+
+            private Segment advance() {
+                while (idx < inodes.size()) {
+                    Ino i = inodes.get(idx);
+                    if (i.node instanceof RegularFile f && i.size > 0 && i.dupOf == null) {
+                        if (off < i.size) {
+                            int len = (int) Math.min(SEGMENT, i.size - off);
+                            Segment s = new Segment(i, f, off, len, off + len == i.size);
+                            off += len;
+                            return s;
+                        }
+                    }
+                    idx++;
+                    off = 0;
+                }
+                return null;
+            }
+
+            @Override
+            public boolean hasNext() {
+                return next != null;
+            }
+
+            @Override
+            public Segment next() {
+                Segment s = next;
+                next = advance();
+                return s;
+            }
+        };
+    }
+
+    private static byte[] readSegment(Segment s) throws IOException {
+        byte[] buf = new byte[s.length()];
+        RegularFile f = s.file();
+        if (f.source() == null) {
+            System.arraycopy(f.data(), (int) s.offset(), buf, 0, s.length());
+            return buf;
+        }
+        try (FileChannel ch = FileChannel.open(f.source(), StandardOpenOption.READ)) {
+            ByteBuffer bb = ByteBuffer.wrap(buf);
+            long pos = s.offset();
+            while (bb.hasRemaining()) {
+                int n = ch.read(bb, pos);
+                if (n < 0) {
+                    throw new UserError(f.origin() + ": file changed size during the build (expected " + s.ino().size
+                            + " bytes, it ends at " + pos + ")");
+                }
+                pos += n;
+            }
+            if (s.last() && ch.size() != s.ino().size) {
+                throw new UserError(f.origin() + ": file changed size during the build (expected " + s.ino().size
+                        + " bytes, now " + ch.size() + ")");
+            }
+        } catch (NoSuchFileException e) {
+            throw new UserError(f.origin() + ": file vanished during the build");
+        } catch (UserError e) {
+            throw e;
+        } catch (IOException e) {
+            throw new UserError(f.origin() + ": cannot read: " + e.getMessage());
+        }
+        return buf;
+    }
+
+    private SegmentResult work(Segment s) throws IOException {
+        SegmentResult r = new SegmentResult();
+        r.seg = s;
+        byte[] raw = readSegment(s);
+        r.raw = raw;
+        CRC32C crc = new CRC32C();
+        crc.update(raw);
+        r.crc = (int) crc.getValue();
+        if (opt.compression() != Compression.NONE) {
+            compress(r, raw);
+        }
+        return r;
+    }
+
+    private void compress(SegmentResult r, byte[] raw) {
+        Lz4Compressor c = compressor();
+        int len = raw.length;
+        int maxBlocks = (len + BLOCK_SIZE - 1) / BLOCK_SIZE;
+        byte[] blocks = new byte[maxBlocks * BLOCK_SIZE];
+        int[] starts = new int[maxBlocks];
+        boolean[] plain = new boolean[maxBlocks];
+        byte[] tmp = new byte[BLOCK_SIZE];
+        int pos = 0;
+        int nb = 0;
+        while (pos < len) {
+            if (nb == maxBlocks) {
+                // compression lost: cannot happen (plain extents take 4096 bytes each), but stay safe
+                blocks = Arrays.copyOf(blocks, blocks.length * 2);
+                starts = Arrays.copyOf(starts, starts.length * 2);
+                plain = Arrays.copyOf(plain, plain.length * 2);
+                maxBlocks *= 2;
+            }
+            long res = c.compressDestSize(raw, pos, len - pos, tmp, 0, BLOCK_SIZE);
+            int consumed = Lz4Compressor.consumed(res);
+            int produced = Lz4Compressor.produced(res);
+            starts[nb] = pos;
+            if (consumed > BLOCK_SIZE) {
+                // right-aligned in the block, zeros in front (the ZERO_PADDING feature)
+                System.arraycopy(tmp, 0, blocks, nb * BLOCK_SIZE + BLOCK_SIZE - produced, produced);
+                plain[nb] = false;
+                pos += consumed;
+            } else {
+                int n = Math.min(BLOCK_SIZE, len - pos);
+                System.arraycopy(raw, pos, blocks, nb * BLOCK_SIZE, n);
+                plain[nb] = true;
+                pos += n;
+            }
+            nb++;
+        }
+        r.blocks = blocks;
+        r.nBlocks = nb;
+        r.extStart = starts;
+        r.extPlain = plain;
+        r.nExt = nb;
+    }
+
+    // per-file state of the in-order writer
+    private MessageDigest recheck;
+    private long fileFirstBlock;
+    private final List<long[]> extents = new ArrayList<>(); // {start, blkaddr, plain}
+
+    private void writeFileData() throws IOException {
+        int window = Math.max(4, opt.threads() * 4);
+        OrderedPipeline.run(opt.threads(), window, segments(), this::work, this::sink);
+        // empty files and duplicates
+        for (Ino i : inodes) {
+            if (i.node instanceof RegularFile && i.size == 0) {
+                i.layout = LAYOUT_FLAT_PLAIN;
+                i.iu = 0;
+                contentDigest.update(new byte[4]);
+            } else if (i.dupOf != null) {
+                Ino c = i.dupOf;
+                i.layout = c.layout;
+                i.iu = c.iu;
+                i.inline = c.inline;
+                i.inlineLen = c.inlineLen;
+                contentDigest.update(c.sha);
+            }
+        }
+    }
+
+    private void sink(SegmentResult r) throws IOException {
+        Segment s = r.seg;
+        Ino i = s.ino();
+        if (s.offset() == 0) {
+            fileFirstBlock = nextBlock;
+            extents.clear();
+            recheck = i.sha != null ? sha256() : null;
+        }
+        contentDigest.update(new byte[] {(byte) r.crc, (byte) (r.crc >>> 8), (byte) (r.crc >>> 16), (byte) (r.crc >>> 24)});
+        if (recheck != null) {
+            // a file whose copies share its blocks must still have the content it was hashed with
+            recheck.update(r.raw);
+            if (s.last() && !Arrays.equals(i.sha, recheck.digest())) {
+                throw new UserError(((RegularFile) i.node).origin() + ": file changed during the build");
+            }
+        }
+        events.advance(s.length());
+        boolean single = s.offset() == 0 && s.last();
+        if (opt.compression() == Compression.NONE || (single && r.nBlocks >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE)) {
+            writeRaw(i, r.raw, s.last());
+            return;
+        }
+        // compressed physical clusters
+        writeFully(ByteBuffer.wrap(r.blocks, 0, r.nBlocks * BLOCK_SIZE), nextBlock * BLOCK_SIZE);
+        for (int k = 0; k < r.nExt; k++) {
+            extents.add(new long[] {s.offset() + r.extStart[k], nextBlock + k, r.extPlain[k] ? 1 : 0});
+        }
+        nextBlock += r.nBlocks;
+        if (s.last()) {
+            finishCompressed(i);
+        }
+    }
+
+    /** Uncompressed data: full blocks now, the tail inline (or in its own block when it cannot be inlined). */
+    private void writeRaw(Ino i, byte[] raw, boolean last) throws IOException {
+        int full = last ? raw.length / BLOCK_SIZE * BLOCK_SIZE : raw.length;
+        if (full > 0) {
+            writeFully(ByteBuffer.wrap(raw, 0, full), nextBlock * BLOCK_SIZE);
+            nextBlock += full / BLOCK_SIZE;
+        }
+        if (!last) {
+            return;
+        }
+        int tail = raw.length - full;
+        i.iu = i.size >= BLOCK_SIZE ? fileFirstBlock : 0;
+        if (tail == 0) {
+            i.layout = LAYOUT_FLAT_PLAIN;
+        } else if (i.isize + tail <= BLOCK_SIZE) {
+            i.layout = LAYOUT_FLAT_INLINE;
+            i.inline = Arrays.copyOfRange(raw, full, raw.length);
+            i.inlineLen = tail;
+        } else {
+            i.layout = LAYOUT_FLAT_PLAIN;
+            byte[] blk = new byte[BLOCK_SIZE];
+            System.arraycopy(raw, full, blk, 0, tail);
+            writeFully(ByteBuffer.wrap(blk), nextBlock * BLOCK_SIZE);
+            if (i.size < BLOCK_SIZE) {
+                i.iu = nextBlock;
+            }
+            nextBlock++;
+        }
+    }
+
+    /** The full (legacy) lcluster index of a compressed file, from its extents. */
+    private void finishCompressed(Ino i) {
+        compressedFiles++;
+        long size = i.size;
+        int nIdx = (int) ((size + BLOCK_SIZE - 1) / BLOCK_SIZE);
+        byte[] z = new byte[LEGACY_MAP_HEADER_SIZE + nIdx * LCLUSTER_INDEX_SIZE];
+        ByteBuffer b = ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN);
+        // map header: h_reserved1/h_idata_size 0, h_advise 0 (full indexes, 4 KiB pclusters), lz4, lclusterbits 12
+        b.putInt(0, 0);
+        b.putShort(4, (short) 0);
+        b.put(6, (byte) COMPRESSION_LZ4);
+        b.put(7, (byte) 0);
+        int[] headLcn = new int[extents.size()];
+        for (int k = 0; k < extents.size(); k++) {
+            headLcn[k] = (int) (extents.get(k)[0] / BLOCK_SIZE);
+        }
+        int e = 0;
+        for (int lcn = 0; lcn < nIdx; lcn++) {
+            while (e + 1 < extents.size() && headLcn[e + 1] <= lcn) {
+                e++;
+            }
+            int p = LEGACY_MAP_HEADER_SIZE + lcn * LCLUSTER_INDEX_SIZE;
+            long[] ex = extents.get(e);
+            if (headLcn[e] == lcn) {
+                b.putShort(p, (short) (ex[2] == 1 ? CLUSTER_TYPE_PLAIN : CLUSTER_TYPE_HEAD));
+                b.putShort(p + 2, (short) (ex[0] % BLOCK_SIZE));
+                b.putInt(p + 4, (int) ex[1]);
+            } else {
+                int next = e + 1 < extents.size() ? headLcn[e + 1] : nIdx;
+                b.putShort(p, (short) CLUSTER_TYPE_NONHEAD);
+                b.putShort(p + 2, (short) 0);
+                b.putShort(p + 4, (short) (lcn - headLcn[e]));
+                b.putShort(p + 6, (short) (next - lcn));
+            }
+        }
+        i.zindex = z;
+        i.layout = LAYOUT_COMPRESSED_FULL;
+        i.iu = nextBlock - fileFirstBlock;
+    }
+
+    // ---------------------------------------------------------------- dedupe (uncompressed)
+
+    private void findDuplicates() throws IOException {
+        Map<Long, List<Ino>> bySize = new HashMap<>();
+        for (Ino i : inodes) {
+            if (i.node instanceof RegularFile && i.size >= BLOCK_SIZE) {
+                bySize.computeIfAbsent(i.size, k -> new ArrayList<>()).add(i);
+            }
+        }
+        List<Ino> candidates = new ArrayList<>();
+        for (Ino i : inodes) {
+            if (i.node instanceof RegularFile && i.size >= BLOCK_SIZE && bySize.get(i.size).size() > 1) {
+                candidates.add(i);
+            }
+        }
+        if (candidates.isEmpty()) {
+            return;
+        }
+        events.start("erofs: finding identical files", candidates.size());
+        OrderedPipeline.run(opt.threads(), Math.max(4, opt.threads() * 4), candidates.iterator(), i -> {
+            i.sha = hashFile((RegularFile) i.node, i.size);
+            return i;
+        }, i -> events.advance(1));
+        events.finish("erofs: finding identical files");
+        Map<String, Ino> canonical = new HashMap<>();
+        for (Ino i : candidates) {
+            String key = i.size + ":" + java.util.HexFormat.of().formatHex(i.sha);
+            Ino c = canonical.putIfAbsent(key, i);
+            if (c != null) {
+                i.dupOf = c;
+                dedupedFiles++;
+            }
+        }
+    }
+
+    private static byte[] hashFile(RegularFile f, long size) throws IOException {
+        MessageDigest d = sha256();
+        long total = 0;
+        try (InputStream in = f.open()) {
+            byte[] buf = new byte[1 << 16];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                d.update(buf, 0, n);
+                total += n;
+            }
+        } catch (NoSuchFileException e) {
+            throw new UserError(f.origin() + ": file vanished during the build");
+        } catch (IOException e) {
+            throw new UserError(f.origin() + ": cannot read: " + e.getMessage());
+        }
+        if (total != size) {
+            throw new UserError(f.origin() + ": file changed size during the build (expected " + size + " bytes, read " + total + ")");
+        }
+        return d.digest();
+    }
+}

@@ -1,0 +1,65 @@
+package dev.microforge.image.erofs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.microforge.fs.Dir;
+import dev.microforge.fs.TreeBuilder;
+import dev.microforge.image.erofs.ErofsWriter.Compression;
+import dev.microforge.image.erofs.ErofsWriter.Options;
+import dev.microforge.testkit.Exec;
+import dev.microforge.testkit.Tools;
+import dev.microforge.util.Events;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** fsck.erofs and dump.erofs (erofs-utils 1.5) as oracles for our images. */
+@Tag("oracle")
+class ErofsOracleTest {
+    @TempDir
+    static Path tmp;
+
+    static Path src;
+
+    @BeforeAll
+    static void fixture() throws Exception {
+        src = ErofsFixtures.tree(tmp.resolve("src"), 42);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Compression.class)
+    void fsckExtractEqualsSource(Compression c) throws Exception {
+        Path fsck = Tools.require("fsck.erofs");
+        Path img = tmp.resolve("img-" + c + ".erofs");
+        Dir root = (Dir) TreeBuilder.scan(src);
+        UUID uuid = UUID.fromString("0b9d3c4e-1111-4222-8333-123456789abc");
+        ErofsWriter.write(root, img, Options.defaults().withCompression(c).withThreads(2).withUuid(uuid).withMtime(1234567), Events.NONE);
+        Path outDir = tmp.resolve("x-" + c);
+        Exec.Result r = Exec.ok(fsck.toString(), "--extract=" + outDir, "--preserve", img.toString());
+        List<String> d = ErofsFixtures.diff(src, outDir);
+        assertTrue(d.isEmpty(), "fsck.erofs --extract differs from the source: " + d + "\n" + r.stderr());
+        // modes are Nix's canonical ones
+        assertEquals("r-xr-xr-x", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(outDir.resolve("aaaa-hello-1.0/bin"))));
+        assertEquals("r--r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(outDir.resolve("aaaa-hello-1.0/lib/dup1"))));
+        assertEquals("r-xr-xr-x", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(outDir.resolve("aaaa-hello-1.0/bin/hello"))));
+
+        Path dump = Tools.require("dump.erofs");
+        String s = Exec.ok(dump.toString(), "-s", img.toString()).out();
+        assertTrue(s.contains(uuid.toString()), s);
+        assertTrue(s.matches("(?s).*Filesystem root nid:\\s+1\\b.*"), s);
+        assertTrue(s.matches("(?s).*Filesystem created:.*1970.*"), s);
+        // the label as udev sees it (/dev/disk/by-label/nix-store)
+        String id = Exec.ok(Tools.require("blkid").toString(), "-p", "-o", "export", img.toString()).out();
+        assertTrue(id.contains("LABEL=nix-store"), id);
+        assertTrue(id.contains("TYPE=erofs"), id);
+        long blocks = Files.size(img) / 4096;
+        assertTrue(s.matches("(?s).*Filesystem blocks:\\s+" + blocks + "\\b.*"), s);
+    }
+}
