@@ -1,5 +1,6 @@
 package dev.microforge.image;
 
+import dev.microforge.image.erofs.ErofsImageFormat;
 import dev.microforge.image.squashfs.SquashfsFormat;
 import dev.microforge.util.UserError;
 import java.io.IOException;
@@ -13,7 +14,8 @@ import java.util.List;
 /** The registry of image types, keyed by {@code --type} name. Each format adds one entry to {@link #ALL}. */
 public final class ImageFormats {
     private static final List<ImageFormat> ALL = List.of(
-            new SquashfsFormat());
+            new SquashfsFormat(),
+            new ErofsImageFormat());
 
     private ImageFormats() {}
 

@@ -88,7 +88,7 @@ public final class ErofsWriter {
         }
 
         public static Options defaults() {
-            return new Options(Compression.NONE, 9, BLOCK_SIZE, "nix-store", null, Runtime.getRuntime().availableProcessors(),
+            return new Options(Compression.NONE, DEFAULT_HC_LEVEL, BLOCK_SIZE, "nix-store", null, Runtime.getRuntime().availableProcessors(),
                     Reproducible.mtime(), true);
         }
 
@@ -123,6 +123,12 @@ public final class ErofsWriter {
 
     /** What was written. */
     public record Result(long blocks, long inodes, UUID uuid, long dataBlocks, long metaBytes, long compressedFiles, long dedupedFiles) {}
+
+    /**
+     * The lz4hc level when none is given: 64 hash-chain attempts with lazy matching; on the bench corpus its
+     * images are within about 1% of mkfs.erofs -zlz4hc (level 9) at a fraction of the time (docs/erofs.md).
+     */
+    public static final int DEFAULT_HC_LEVEL = 7;
 
     private static final int SEGMENT = 1 << 20;
 
@@ -616,7 +622,7 @@ public final class ErofsWriter {
             System.arraycopy(f.data(), (int) s.offset(), buf, 0, s.length());
             return buf;
         }
-        try (FileChannel ch = FileChannel.open(f.source(), StandardOpenOption.READ)) {
+        try (FileChannel ch = openSource(f)) {
             ByteBuffer bb = ByteBuffer.wrap(buf);
             long pos = s.offset();
             while (bb.hasRemaining()) {
@@ -639,6 +645,21 @@ public final class ErofsWriter {
             throw new UserError(f.origin() + ": cannot read: " + e.getMessage());
         }
         return buf;
+    }
+
+    /** Opens a source file, refusing anything that is no longer a regular file (a FIFO would block forever). */
+    private static FileChannel openSource(RegularFile f) throws IOException {
+        java.nio.file.attribute.BasicFileAttributes a;
+        try {
+            a = java.nio.file.Files.readAttributes(f.source(), java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            throw new UserError(f.origin() + ": file vanished during the build");
+        }
+        if (!a.isRegularFile()) {
+            throw new UserError(f.origin() + ": no longer a regular file");
+        }
+        return FileChannel.open(f.source(), StandardOpenOption.READ);
     }
 
     private SegmentResult work(Segment s) throws IOException {
@@ -863,7 +884,7 @@ public final class ErofsWriter {
     private static byte[] hashFile(RegularFile f, long size) throws IOException {
         MessageDigest d = sha256();
         long total = 0;
-        try (InputStream in = f.open()) {
+        try (InputStream in = f.source() == null ? f.open() : java.nio.channels.Channels.newInputStream(openSource(f))) {
             byte[] buf = new byte[1 << 16];
             int n;
             while ((n = in.read(buf)) > 0) {

@@ -1,0 +1,82 @@
+package dev.microforge.image.erofs;
+
+import dev.microforge.fs.Dir;
+import dev.microforge.image.ImageFormat;
+import dev.microforge.image.ImageFs;
+import dev.microforge.image.ImageOptions;
+import dev.microforge.image.erofs.ErofsWriter.Compression;
+import dev.microforge.util.Events;
+import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+
+/** EROFS as the Linux 6.1 kernel reads it: the registry entry ({@code --type erofs}). */
+public final class ErofsImageFormat implements ImageFormat {
+    static final List<String> COMPRESSIONS = List.of("lz4hc", "lz4", "none");
+
+    @Override
+    public String type() {
+        return "erofs";
+    }
+
+    @Override
+    public List<String> compressions() {
+        return COMPRESSIONS;
+    }
+
+    @Override
+    public boolean detect(byte[] head) {
+        return ErofsReader.detect(head);
+    }
+
+    @Override
+    public void write(Dir root, ImageOptions options, FileChannel out, Events events) throws IOException {
+        ErofsWriter.write(root, out, options(options), events);
+    }
+
+    @Override
+    public ImageFs open(Path image) throws IOException {
+        return ErofsReader.open(image);
+    }
+
+    /** The writer's options from the generic ones; options that do not apply to EROFS are refused. */
+    public static ErofsWriter.Options options(ImageOptions o) {
+        Compression c = o.compression() == null ? Compression.LZ4HC : Compression.parse(o.compression());
+        int level = ErofsWriter.DEFAULT_HC_LEVEL;
+        if (o.level() != null) {
+            if (c != Compression.LZ4HC) {
+                throw new UserError("--level applies to --compression lz4hc only (erofs)");
+            }
+            level = o.level();
+        }
+        if (o.blockSize() != null && o.blockSize() != 4096) {
+            throw new UserError("--block-size does not apply to --type erofs (its blocks are 4096 bytes; see --pcluster)");
+        }
+        long pcluster = o.pcluster() == null ? 4096 : o.pcluster();
+        if (pcluster != 4096) {
+            throw new UserError("--pcluster " + pcluster + ": only 4096 (one block) is supported by the erofs writer");
+        }
+        if (Boolean.TRUE.equals(o.tailPacking())) {
+            throw new UserError("--tail-packing (EROFS ztailpacking) is not supported by the erofs writer; uncompressed tails are always inlined");
+        }
+        if (Boolean.TRUE.equals(o.fragments())) {
+            throw new UserError("--fragments (EROFS fragments) is not supported by the erofs writer");
+        }
+        UUID uuid = null;
+        if (o.uuid() != null) {
+            try {
+                uuid = UUID.fromString(o.uuid());
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--uuid " + o.uuid() + ": not a UUID (expected 8-4-4-4-12 hex digits)");
+            }
+            if (!o.uuid().matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
+                throw new UserError("--uuid " + o.uuid() + ": not a UUID (expected 8-4-4-4-12 hex digits)");
+            }
+        }
+        String label = o.label() == null ? "nix-store" : o.label();
+        return new ErofsWriter.Options(c, level, (int) pcluster, label, uuid, o.threads(), o.mtime(), true);
+    }
+}
