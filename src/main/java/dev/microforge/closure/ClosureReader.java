@@ -55,7 +55,14 @@ public final class ClosureReader {
             throw UserError.at(source, 1, "not a closure file: expected a store path, '[' or '{' at the start"
                     + " (formats: export-references-graph, registration, dump-db, path-info-json)");
         }
-        String[] lines = LineFormat.lines(source, content);
+        // only the first record's first lines decide; the reader checks the whole file
+        int end = 0;
+        for (int nl = 0; end < content.length && nl < 3; end++) {
+            if (content[end] == '\n') {
+                nl++;
+            }
+        }
+        String[] lines = new String(content, 0, end, java.nio.charset.StandardCharsets.ISO_8859_1).split("\n", -1);
         if (LineFormat.looksRegistration(lines)) {
             String second = lines[1];
             return second.length() == 64 && second.chars().allMatch(c -> c >= '0' && c <= '9' || c >= 'a' && c <= 'f')

@@ -22,15 +22,75 @@ import java.util.List;
 final class LineFormat {
     private final String source;
     private final String storeDir;
-    private final String[] lines;
+    private final Lines lines;
     private final boolean withHash;
+    /** Each distinct store path is parsed and validated once; references reuse the same instance. */
+    private final java.util.HashMap<String, StorePath> parsed = new java.util.HashMap<>();
     private int at;
 
-    private LineFormat(String source, String storeDir, String[] lines, boolean withHash) {
+    private LineFormat(String source, String storeDir, Lines lines, boolean withHash) {
         this.source = source;
         this.storeDir = storeDir;
         this.lines = lines;
         this.withHash = withHash;
+    }
+
+    /** The lines of a file: as strings, or as offsets into its bytes (no String per line kept alive). */
+    private interface Lines {
+        int length();
+
+        String get(int i);
+    }
+
+    private static Lines of(String[] a) {
+        return new Lines() {
+            public int length() {
+                return a.length;
+            }
+
+            public String get(int i) {
+                return a[i];
+            }
+        };
+    }
+
+    /** Like {@link #lines(String, byte[])} (same checks and messages) but keeps only line offsets. */
+    static Lines index(String source, byte[] content) {
+        if (content.length == 0) {
+            return of(new String[0]);
+        }
+        int line = 1;
+        for (byte b : content) {
+            if (b == '\n') {
+                line++;
+            } else if (b == 0 || (b & 0xff) >= 0x80) {
+                throw UserError.at(source, line, "unexpected byte 0x" + String.format("%02x", b & 0xff)
+                        + " (a closure file is ASCII text; is this the right file?)");
+            }
+        }
+        if (content[content.length - 1] != '\n') {
+            throw UserError.at(source, line, "unexpected end of file: the last line has no newline (truncated?)");
+        }
+        int[] starts = new int[line]; // line - 1 lines, plus the end sentinel
+        int k = 0;
+        starts[k++] = 0;
+        for (int i = 0; i < content.length; i++) {
+            if (content[i] == '\n') {
+                starts[k++] = i + 1;
+            }
+        }
+        int n = starts.length - 1;
+        return new Lines() {
+            public int length() {
+                return n;
+            }
+
+            @SuppressWarnings("deprecation")
+            public String get(int i) {
+                int from = starts[i];
+                return new String(content, 0, from, starts[i + 1] - 1 - from); // ASCII checked above
+            }
+        };
     }
 
     /** Splits into lines; checks the text is not binary and ends with a newline. */
@@ -63,11 +123,11 @@ final class LineFormat {
     }
 
     static ClosureGraph read(String source, String storeDir, byte[] content, boolean withHash) {
-        return new LineFormat(source, storeDir, lines(source, content), withHash).parse();
+        return new LineFormat(source, storeDir, index(source, content), withHash).parse();
     }
 
     static List<Records.Rec> records(String source, String storeDir, String[] lines, boolean withHash) {
-        return new LineFormat(source, storeDir, lines, withHash).parseRecords();
+        return new LineFormat(source, storeDir, of(lines), withHash).parseRecords();
     }
 
     private ClosureGraph parse() {
@@ -76,13 +136,13 @@ final class LineFormat {
 
     private List<Records.Rec> parseRecords() {
         List<Records.Rec> recs = new ArrayList<>();
-        int end = lines.length;
-        while (end > 0 && lines[end - 1].isEmpty()) {
+        int end = lines.length();
+        while (end > 0 && lines.get(end - 1).isEmpty()) {
             end--; // trailing empty lines are tolerated
         }
         while (at < end) {
             int pathLine = at + 1;
-            String p = next("a store path");
+            String p = next(() -> "a store path");
             if (p.isEmpty()) {
                 throw UserError.at(source, pathLine, "expected a store path, got an empty line");
             }
@@ -91,21 +151,21 @@ final class LineFormat {
             long narSize = -1;
             if (withHash) {
                 int hl = at + 1;
-                String h = next("the narHash of " + path);
+                String h = next(() -> "the narHash of " + path);
                 try {
                     narHash = Hash.parse(h, "sha256");
                 } catch (IllegalArgumentException e) {
                     throw UserError.at(source, hl, "invalid narHash of " + path + ": " + e.getMessage());
                 }
                 int sl = at + 1;
-                narSize = number(next("the narSize of " + path), sl, "narSize of " + path, Long.MAX_VALUE);
+                narSize = number(next(() -> "the narSize of " + path), sl, () -> "narSize of " + path, Long.MAX_VALUE);
             }
             int dl = at + 1;
-            String d = next("the deriver line of " + path);
+            String d = next(() -> "the deriver line of " + path);
             StorePath deriver = d.isEmpty() ? null : storePath(d, dl);
             int cl = at + 1;
-            String c = next("the reference count of " + path);
-            long count = number(c, cl, "reference count of " + path, Integer.MAX_VALUE);
+            String c = next(() -> "the reference count of " + path);
+            long count = number(c, cl, () -> "reference count of " + path, Integer.MAX_VALUE);
             if (count > end - at) {
                 throw UserError.at(source, cl, "reference count " + count + " of " + path + " exceeds the "
                         + (end - at) + " lines left in the file (wrong count or truncated file?)");
@@ -114,7 +174,8 @@ final class LineFormat {
             int[] refLines = new int[(int) count];
             for (int i = 0; i < count; i++) {
                 int rl = at + 1;
-                String r = next("reference " + (i + 1) + " of " + count + " of " + path);
+                final int ref = i + 1;
+                String r = next(() -> "reference " + ref + " of " + count + " of " + path);
                 if (r.isEmpty()) {
                     throw UserError.at(source, rl, "expected reference " + (i + 1) + " of " + count + " of " + path
                             + ", got an empty line (wrong count?)");
@@ -127,29 +188,36 @@ final class LineFormat {
         return recs;
     }
 
-    private String next(String what) {
-        if (at >= lines.length) {
-            throw UserError.at(source, lines.length + 1, "unexpected end of file: expected " + what + " (truncated file?)");
+    /** The next line; {@code what} describes the expected line for the message at the end of the file. */
+    private String next(java.util.function.Supplier<String> what) {
+        if (at >= lines.length()) {
+            throw UserError.at(source, lines.length() + 1, "unexpected end of file: expected " + what.get() + " (truncated file?)");
         }
-        return lines[at++];
+        return lines.get(at++);
     }
 
     private StorePath storePath(String text, int line) {
+        StorePath known = parsed.get(text);
+        if (known != null) {
+            return known;
+        }
         try {
-            return StorePath.parse(storeDir, text);
+            StorePath p = StorePath.parse(storeDir, text);
+            parsed.put(text, p);
+            return p;
         } catch (IllegalArgumentException e) {
             throw UserError.at(source, line, "expected a store path, got '" + Records.shown(text) + "': " + e.getMessage());
         }
     }
 
-    private long number(String text, int line, String what, long max) {
+    private long number(String text, int line, java.util.function.Supplier<String> what, long max) {
         if (text.isEmpty() || text.length() > 19 || !text.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
-            throw UserError.at(source, line, "expected the " + what + " (a non-negative integer), got '"
+            throw UserError.at(source, line, "expected the " + what.get() + " (a non-negative integer), got '"
                     + Records.shown(text) + "'");
         }
         long v = Long.parseLong(text);
         if (v > max) {
-            throw UserError.at(source, line, what + " " + v + " is too large");
+            throw UserError.at(source, line, what.get() + " " + v + " is too large");
         }
         return v;
     }

@@ -12,10 +12,19 @@ import java.util.List;
 public record PathInfo(StorePath path, List<StorePath> references, Hash narHash, long narSize, StorePath deriver) {
     public PathInfo {
         java.util.Objects.requireNonNull(path, "path");
-        references = List.copyOf(new java.util.TreeSet<>(references));
+        references = sortedDistinct(references) ? List.copyOf(references) : List.copyOf(new java.util.TreeSet<>(references));
         if (narSize < -1) {
             throw new IllegalArgumentException("negative narSize");
         }
+    }
+
+    private static boolean sortedDistinct(List<StorePath> refs) {
+        for (int i = 1; i < refs.size(); i++) {
+            if (refs.get(i - 1).compareTo(refs.get(i)) >= 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public PathInfo(StorePath path, List<StorePath> references) {

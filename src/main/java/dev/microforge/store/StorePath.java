@@ -119,8 +119,13 @@ public record StorePath(String storeDir, String hashPart, String name) implement
         return path();
     }
 
+    /** Same order as comparing {@link #path()} strings, without building them (hash parts have a fixed length). */
     @Override
     public int compareTo(StorePath o) {
-        return path().compareTo(o.path());
+        if (!storeDir.equals(o.storeDir)) {
+            return path().compareTo(o.path());
+        }
+        int c = hashPart.compareTo(o.hashPart);
+        return c != 0 ? c : name.compareTo(o.name);
     }
 }

@@ -37,6 +37,27 @@ class NamesTest {
     }
 
     @Test
+    void handWrittenOutputMatcherEqualsNixsRegex() {
+        java.util.Random r = new java.util.Random(3);
+        String alphabet = "ab-z0l1i3264.";
+        for (int i = 0; i < 20000; i++) {
+            StringBuilder sb = new StringBuilder();
+            int len = 1 + r.nextInt(12);
+            for (int k = 0; k < len; k++) {
+                sb.append(alphabet.charAt(r.nextInt(alphabet.length())));
+            }
+            String s = i % 3 == 0 ? sb + "-lib" + (r.nextBoolean() ? "32" : "64") : sb.toString();
+            java.util.regex.Matcher m = PackageName.OUTPUT_REGEX.matcher(s);
+            int dash = s.lastIndexOf('-');
+            boolean hand = dash >= 0 && PackageName.isOutputName(s, dash + 1);
+            assertEquals(m.matches(), hand, s);
+            if (hand) {
+                assertEquals(m.group(2), s.substring(dash + 1), s);
+            }
+        }
+    }
+
+    @Test
     void globsMatchNamesBaseNamesAndPaths() {
         StorePath p = StorePath.parse("/nix/store", "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-gcc-12.2.0");
         StorePath dev = StorePath.parse("/nix/store", "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-openssl-3.0-dev");
