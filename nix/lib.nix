@@ -150,6 +150,30 @@ let
       closureRoots = rootPaths;
     };
 
+  # The programs a runner calls at run time, from nixpkgs: the hypervisor, virtiofsd for virtiofs shares,
+  # mkfs for volumes it formats, socat for qemu's clean shutdown.
+  runtimeInputsFor =
+    pkgs: hypervisor: spec:
+    let
+      hypervisors = {
+        qemu = pkgs.qemu_kvm or pkgs.qemu;
+        cloud-hypervisor = pkgs.cloud-hypervisor;
+        firecracker = pkgs.firecracker;
+        crosvm = pkgs.crosvm;
+        kvmtool = pkgs.kvmtool;
+      };
+      formatted = builtins.filter (v: (v.autoCreate or true) && (v.mountPoint or null) != null) (spec.volumes or [ ]);
+      fsTypes = map (v: v.fsType or "ext4") formatted;
+      has = t: builtins.elem t fsTypes;
+    in
+    [ (hypervisors.${hypervisor} or (throw "mkRunner: unknown hypervisor ${builtins.toJSON hypervisor}")) ]
+    ++ (if builtins.any (sh: (sh.proto or "9p") == "virtiofs") (spec.shares or [ ]) then [ pkgs.virtiofsd ] else [ ])
+    ++ (if has "ext4" || has "ext3" || has "ext2" then [ pkgs.e2fsprogs ] else [ ])
+    ++ (if has "xfs" then [ pkgs.xfsprogs ] else [ ])
+    ++ (if has "btrfs" then [ pkgs.btrfs-progs ] else [ ])
+    ++ (if has "vfat" then [ pkgs.dosfstools ] else [ ])
+    ++ (if hypervisor == "qemu" then [ pkgs.socat ] else [ ]);
+
   # ---------------------------------------------------------------------------------------------
   mkRunner =
     {
@@ -161,9 +185,13 @@ let
       storeDisk ? null,
       name ? "microvm-${(readSpec spec).name}-${hypervisor}",
       microforge ? defaultMicroforge pkgs,
+      # put on the PATH of bin/microvm-run and bin/microvm-shutdown (default: runtimeInputsFor)
+      runtimeInputs ? null,
     }:
     let
       base = readSpec spec;
+      inputs = if runtimeInputs != null then runtimeInputs else runtimeInputsFor pkgs hypervisor base;
+      binPath = builtins.concatStringsSep ":" (map (p: "${p}/bin") inputs);
       full =
         (if storeDisk == null then base else removeAttrs base [ "storeDiskType" ])
         // (
@@ -193,6 +221,17 @@ let
         cp "$specJsonPath" vm.json
         ${microforge}/bin/microforge runner --spec vm.json --hypervisor ${shellQuote hypervisor} \
           --microforge ${microforge}/bin/microforge -o "$out"
+        # pin the hypervisor and helpers: wrap each script with them first on PATH
+        for f in "$out"/bin/*; do
+          name=$(basename "$f")
+          mv "$f" "$out/bin/.$name-unwrapped"
+          {
+            printf '#!%s\n' ${shellQuote pkgs.runtimeShell}
+            printf 'PATH=%s${"$"}{PATH:+:$PATH}\nexport PATH\n' ${shellQuote binPath}
+            printf 'exec %s "$@"\n' "$out/bin/.$name-unwrapped"
+          } > "$f"
+          chmod 755 "$f"
+        done
       '';
 
   # ---------------------------------------------------------------------------------------------

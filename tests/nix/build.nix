@@ -88,6 +88,18 @@ rec {
     storeType = "squashfs";
   };
   runner = vm;
+
+  # mkMicroVM from an evaluated system: the emitted module joins it through extendModules (imported from the
+  # guestModule derivation), kernel, initrd and parameters come from its config
+  system = stub.lib.nixosSystem {
+    system = builtins.currentSystem;
+    modules = [ ../../nix/guest.nix ];
+  };
+  vm-from-config = mf.mkMicroVM {
+    inherit pkgs spec;
+    nixosConfiguration = system;
+    storeType = "squashfs";
+  };
   runner-disk = vm.storeDisk;
   guest-module = vm.guestModule;
 

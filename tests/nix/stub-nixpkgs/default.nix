@@ -38,7 +38,16 @@ in
       let
         pkgs = pkgsFor system;
         config = {
-          system.build.toplevel = pkgs.fakeToplevel;
+          system.build = {
+            toplevel = pkgs.fakeToplevel;
+            kernel = pkgs.fakeKernel;
+            initialRamdisk = pkgs.fakeInitrd;
+          };
+          system.boot.loader = {
+            kernelFile = "bzImage";
+            initrdFile = "initrd";
+          };
+          boot.kernelParams = [ "loglevel=4" ];
         };
         evalModule =
           m:
@@ -47,13 +56,18 @@ in
             r = if builtins.isFunction f then f { inherit config lib pkgs; } else f;
           in
           builtins.attrNames r;
-        checked = builtins.deepSeq (map evalModule modules) true;
-        self = {
-          config = if checked then config else throw "unreachable";
-          extendModules = _: self;
-        };
+        make =
+          mods:
+          let
+            checked = builtins.deepSeq (map evalModule mods) true;
+          in
+          {
+            config = if checked then config else throw "unreachable";
+            # the extra modules are evaluated too (e.g. an emitted guest module, imported from a derivation)
+            extendModules = { modules ? [ ], ... }: make (mods ++ modules);
+          };
       in
-      self;
+      make modules;
   };
   legacyPackages = {
     x86_64-linux = if builtins.currentSystem == "x86_64-linux" then host else pkgsFor "x86_64-linux";

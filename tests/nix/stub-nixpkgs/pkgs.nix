@@ -92,8 +92,20 @@ let
     echo ${fakeShell} > "$out/sw-path"
   '';
 
+  # kernel and initrd packages shaped like NixOS's (a directory holding bzImage / initrd)
+  fakeKernel = runCommand "linux-6.1" { } ''
+    mkdir -p "$out"
+    echo not-a-kernel > "$out/bzImage"
+  '';
+  fakeInitrd = runCommand "initrd-linux-6.1" { } ''
+    mkdir -p "$out"
+    echo not-an-initrd > "$out/initrd"
+  '';
+
   self = {
     inherit
+      fakeKernel
+      fakeInitrd
       lib
       system
       runCommand
@@ -109,6 +121,19 @@ let
       in
       f (builtins.intersectAttrs (builtins.functionArgs f) self // overrides);
     jq = hostTool "jq" "/usr/bin/jq";
+    runtimeShell = "/bin/sh";
+    # the runner's run-time programs, as links to the host's (dangling where the host has none)
+    qemu_kvm = hostTool "qemu-system-x86_64" "/usr/bin/qemu-system-x86_64";
+    cloud-hypervisor = hostTool "cloud-hypervisor" "/usr/bin/cloud-hypervisor";
+    firecracker = hostTool "firecracker" "/usr/bin/firecracker";
+    crosvm = hostTool "crosvm" "/usr/bin/crosvm";
+    kvmtool = hostTool "lkvm" "/usr/bin/lkvm";
+    virtiofsd = hostTool "virtiofsd" "/usr/lib/qemu/virtiofsd";
+    socat = hostTool "socat" "/usr/bin/socat";
+    e2fsprogs = hostTool "mkfs.ext4" "/sbin/mkfs.ext4";
+    xfsprogs = hostTool "mkfs.xfs" "/sbin/mkfs.xfs";
+    btrfs-progs = hostTool "mkfs.btrfs" "/sbin/mkfs.btrfs";
+    dosfstools = hostTool "mkfs.vfat" "/sbin/mkfs.vfat";
     jre_headless = hostTool "java" "/usr/bin/java";
     makeWrapper = runCommand "make-wrapper-hook" { } "mkdir -p $out";
     # nixpkgs' Maven builder, stubbed: checks the arguments package.nix gives and returns the launcher
