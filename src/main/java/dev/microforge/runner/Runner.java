@@ -165,8 +165,8 @@ public final class Runner {
               shift 2
               case "$src" in /*) ;; *) src="$PWD/$src" ;; esac
               # the C virtiofsd takes the source inside a FUSE -o list: escape backslashes and commas
-              src_opt=${src//\\/\\\\}
-              src_opt=${src_opt//,/\\,}
+              src_opt=${src//\\\\/\\\\\\\\}
+              src_opt=${src_opt//,/\\\\,}
               rm -f -- "$sock"
               if [ "$virtiofsd_style" = rust ]; then
                 args=(--socket-path="$sock" --shared-dir="$src")
