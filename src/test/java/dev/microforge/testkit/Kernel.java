@@ -249,4 +249,9 @@ public final class Kernel {
             throw new UncheckedIOException("cannot read module " + p, e);
         }
     }
+
+    /** A kernel at explicit paths (tests of the harness; a fake modules tree works). */
+    static Kernel at(Path vmlinuz, Path modulesDir, String version) throws IOException {
+        return new Kernel(vmlinuz, modulesDir, version);
+    }
 }
