@@ -66,17 +66,19 @@ public final class Nar {
      */
     public static Info hash(Path path, ReferenceScanner scanner, Events events) throws IOException {
         DigestSink sink = new DigestSink(scanner);
-        BufferedOutputStream buffered = new BufferedOutputStream(sink, 1 << 16);
-        NarWriter w = new NarWriter(buffered);
-        walk(path, w, events);
-        buffered.flush();
-        return new Info(Hash.sha256(sink.md.digest()), sink.count);
+        walk(path, new NarWriter(sink), events);
+        return sink.finish();
     }
 
-    /** An output stream that feeds sha256 and, if given, a reference scanner. */
+    /**
+     * An output stream that feeds sha256 and, if given, a reference scanner. Small writes (the NAR's framing
+     * tokens) are gathered in an unsynchronized buffer; large writes (file contents) go straight through.
+     */
     static final class DigestSink extends OutputStream {
         final MessageDigest md;
         final ReferenceScanner scanner;
+        final byte[] buf = new byte[1 << 16];
+        int fill;
         long count;
 
         DigestSink(ReferenceScanner scanner) {
@@ -90,16 +92,48 @@ public final class Nar {
 
         @Override
         public void write(int b) {
-            write(new byte[] {(byte) b}, 0, 1);
+            if (fill == buf.length) {
+                flush();
+            }
+            buf[fill++] = (byte) b;
+            count++;
         }
 
         @Override
         public void write(byte[] b, int off, int len) {
+            if (len <= buf.length - fill) {
+                System.arraycopy(b, off, buf, fill, len);
+                fill += len;
+            } else {
+                flush();
+                if (len < buf.length) {
+                    System.arraycopy(b, off, buf, 0, len);
+                    fill = len;
+                } else {
+                    consume(b, off, len);
+                }
+            }
+            count += len;
+        }
+
+        @Override
+        public void flush() {
+            if (fill > 0) {
+                consume(buf, 0, fill);
+                fill = 0;
+            }
+        }
+
+        private void consume(byte[] b, int off, int len) {
             md.update(b, off, len);
             if (scanner != null) {
                 scanner.write(b, off, len);
             }
-            count += len;
+        }
+
+        Info finish() {
+            flush();
+            return new Info(Hash.sha256(md.digest()), count);
         }
     }
 
@@ -195,24 +229,33 @@ public final class Nar {
         }
     }
 
+    /** Files at least this large are memory-mapped (saves the kernel-to-user copy of read()). */
+    static final long MAP_THRESHOLD = 1 << 20;
+    /** Size of one mapping window. */
+    static final long MAP_WINDOW = 64L << 20;
+
     private static void regular(Path p, long size, boolean executable, NarWriter w, Events events, byte[] buf) throws IOException {
         w.regularStart(executable, size);
         if (size > 0) {
             try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                ByteBuffer bb = ByteBuffer.wrap(buf);
-                long left = size;
-                while (left > 0) {
-                    bb.clear();
-                    if (left < buf.length) {
-                        bb.limit((int) left);
+                if (size >= MAP_THRESHOLD) {
+                    mapped(p, ch, size, w, events, buf);
+                } else {
+                    ByteBuffer bb = ByteBuffer.wrap(buf);
+                    long left = size;
+                    while (left > 0) {
+                        bb.clear();
+                        if (left < buf.length) {
+                            bb.limit((int) left);
+                        }
+                        int n = ch.read(bb);
+                        if (n < 0) {
+                            throw new IOException(p + ": file shrank while reading (expected " + size + " bytes)");
+                        }
+                        w.contents(buf, 0, n);
+                        left -= n;
+                        events.advance(n);
                     }
-                    int n = ch.read(bb);
-                    if (n < 0) {
-                        throw new IOException(p + ": file shrank while reading (expected " + size + " bytes)");
-                    }
-                    w.contents(buf, 0, n);
-                    left -= n;
-                    events.advance(n);
                 }
             } catch (AccessDeniedException e) {
                 throw new UserError(p + ": permission denied");
@@ -221,5 +264,26 @@ public final class Nar {
             }
         }
         w.regularEnd(size);
+    }
+
+    private static void mapped(Path p, FileChannel ch, long size, NarWriter w, Events events, byte[] buf) throws IOException {
+        if (ch.size() < size) {
+            throw new IOException(p + ": file shrank while reading (expected " + size + " bytes)");
+        }
+        int chunk = Math.min(buf.length, 1 << 18);
+        try {
+            for (long off = 0; off < size; off += MAP_WINDOW) {
+                java.nio.MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, off, Math.min(MAP_WINDOW, size - off));
+                while (m.hasRemaining()) {
+                    int n = Math.min(chunk, m.remaining());
+                    m.get(buf, 0, n);
+                    w.contents(buf, 0, n);
+                    events.advance(n);
+                }
+            }
+        } catch (InternalError e) {
+            // a mapped page vanished (the file was truncated while we read it): SIGBUS, reported by the JVM
+            throw new IOException(p + ": file changed while reading", e);
+        }
     }
 }
