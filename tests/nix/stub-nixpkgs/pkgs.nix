@@ -37,7 +37,11 @@ let
             "-o"
             "pipefail"
             "-c"
-            (prelude + buildCommand)
+            # ends with a builtin: bash >= 5.1 execs the last simple command of a -c string, and a
+            # coreutils program closes stdout/stderr (atexit close_stdout) before it exits; Nix takes the
+            # EOF on the log pipe as the end of the build and SIGKILLs the builder's process group, which
+            # then often dies of that signal ("failed due to signal 9") on a loaded machine
+            (prelude + buildCommand + "\n:\n")
           ];
         }
         // (if structured then { } else { PATH = path; })

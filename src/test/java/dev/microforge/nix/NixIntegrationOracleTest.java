@@ -84,13 +84,16 @@ class NixIntegrationOracleTest {
     }
 
     @Test
-    void flakeCheckAuditsTheExampleVm() throws Exception {
+    void flakeChecksBuild() throws Exception {
         Exec.Result r = NixTestSupport.nixBuild(ROOT.resolve("tests/nix/flake-eval.nix"),
-                List.of("checks.x86_64-linux.example-vm-closure"), List.of());
+                List.of("checks.x86_64-linux.example-vm-closure", "checks.x86_64-linux.example-vm-store-disk"), List.of());
         assertEquals(0, r.exitCode(), r.stderr());
-        Path out = Path.of(NixTestSupport.lines(r.stdout()).get(0));
-        String report = Files.readString(out.resolve("report.txt"));
+        List<String> outs = NixTestSupport.lines(r.stdout());
+        String report = Files.readString(Path.of(outs.get(0)).resolve("report.txt"));
         assertTrue(report.contains("nixos-system-example-24.11") && report.contains("result: ok"), report);
+        // the example VM's store disk: erofs (the default), reference-free
+        assertTrue(outs.get(1).endsWith("-nix-store.erofs"), outs.toString());
+        assertEquals(List.of(), references(outs.get(1)));
     }
 
     @Test

@@ -86,9 +86,11 @@ final class NixTestSupport {
     }
 
     /**
-     * nix-build FILE -A attr...; retried while a builder dies of SIGKILL: on this shared, heavily loaded machine
-     * Nix 2.8 reports "failed due to signal 9 (Killed)" for a fraction of short builds, with or without build
-     * users (seen with plain {@code builtins.derivation}s too); each retry only rebuilds what failed.
+     * nix-build FILE -A attr...; retried while a builder dies of SIGKILL. Cause, found here: Nix 2.8 takes EOF on
+     * the builder's log pipe as the end of the build and SIGKILLs its process group; bash >= 5.1 execs the last
+     * command of a -c script, and a coreutils program closes stdout/stderr (atexit) before it exits, so on a
+     * loaded machine the kill lands first and the build "failed due to signal 9". The stub's runCommand ends
+     * every script with a builtin, which avoids it; the retry stays as a safety net (it only rebuilds what failed).
      */
     static Exec.Result nixBuild(Path file, List<String> attrs, List<String> extraArgs) throws Exception {
         Launcher l = launcher();
