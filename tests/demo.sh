@@ -45,3 +45,16 @@ step "microforge nix emit --spec $spec --flavor microvm -o target/example-microv
 $mf nix emit --spec "$spec" --flavor microvm -o target/example-microvm.nix
 $mf nix emit --spec "$spec" --flavor microvm -o target/example-microvm.nix --check
 # ---- end nix ---------------------------------------------------------------------------------------
+
+# ---- audit: size budget, biggest contributors, why-chains, self-containment -------------------------
+step "microforge audit size --closure $closure --budget 64K --forbid '*-gcc-*' --top 3"
+$mf audit size --closure "$closure" --budget 64K --forbid '*-gcc-*' --top 3
+
+step "microforge audit size --closure $closure --budget 2K --format markdown   (expected to fail: exit 3, over budget)"
+rc=0
+$mf audit size --closure "$closure" --budget 2K --top 3 --format markdown || rc=$?
+[ "$rc" = 3 ] || { echo "demo: expected exit code 3 from the over-budget audit, got $rc" >&2; exit 1; }
+
+step "microforge audit self-contained --closure $closure --real-store $store   (rescan every path's bytes)"
+$mf audit self-contained --closure "$closure" --real-store "$store"
+# ---- end audit -------------------------------------------------------------------------------------
