@@ -52,9 +52,19 @@ class SquashfsKernelMountTest {
         }
         Guest.Report r = g.script(script.toString()).boot().check();
         TreeHash.Manifest expected = TreeHash.ofNormalized(src);
+        StringBuilder failures = new StringBuilder();
         for (String v : variants.keySet()) {
-            TreeHash.assertSame(expected, TreeHash.fromGuest(r, v), "squashfs " + v + " mounted by Linux " + g.kernel().version());
-            assertEquals(Set.of("0:0:" + MTIME), TreeHash.guestOwnersAndTimes(r, v), v + ": owner and mtime");
+            try {
+                TreeHash.assertSame(expected, TreeHash.fromGuest(r, v), "squashfs " + v + " mounted by Linux " + g.kernel().version());
+                assertEquals(Set.of("0:0:" + MTIME), TreeHash.guestOwnersAndTimes(r, v), v + ": owner and mtime");
+            } catch (AssertionError e) {
+                failures.append(e.getMessage()).append('\n');
+            }
+        }
+        if (failures.length() > 0) {
+            String kernelErrors = r.console().lines().filter(l -> l.contains("squashfs") || l.contains("SQUASHFS") || l.contains("sha256sum"))
+                    .collect(java.util.stream.Collectors.joining("\n"));
+            throw new AssertionError(failures + "guest console (squashfs and sha256sum lines):\n" + kernelErrors);
         }
         System.out.println("SquashfsKernelMountTest: " + variants.size() + " images, " + expected.size() + " entries each, boot "
                 + r.elapsed().toMillis() + " ms wall");

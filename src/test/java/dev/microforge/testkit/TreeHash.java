@@ -36,7 +36,8 @@ import java.util.Set;
  *
  * <p>Guest side: the prologue function {@code treehash DIR NAME} runs busybox {@code find}, {@code stat -c}
  * and {@code sha256sum} (a handful of processes for the whole tree, cheap under TCG) and prints sections
- * NAME.stat, NAME.sha and NAME.link; {@link #fromGuest} turns them into a manifest. A name containing a
+ * NAME.stat, NAME.sha and NAME.link; {@link #fromGuest} turns them into a manifest. A file the guest cannot
+ * read (an I/O error from the filesystem) does not stop the walk: its line says {@code UNREADABLE-IN-GUEST}. A name containing a
  * newline cannot be represented in that output: {@link #of} refuses such trees.
  */
 public final class TreeHash {
@@ -47,7 +48,7 @@ public final class TreeHash {
             + "treehash() {\n"
             + "  ( cd \"$1\" || exit 1\n"
             + "    echo '" + Guest.BEGIN + "'\"$2.stat\"; find . -exec stat -c '%f %s %u:%g:%Y %n' {} +; echo '" + Guest.END + "'\"$2.stat\"\n"
-            + "    echo '" + Guest.BEGIN + "'\"$2.sha\"; find . -type f -exec sha256sum {} +; echo '" + Guest.END + "'\"$2.sha\"\n"
+            + "    echo '" + Guest.BEGIN + "'\"$2.sha\"; find . -type f -exec sha256sum {} + || true; echo '" + Guest.END + "'\"$2.sha\"\n"
             + "    echo '" + Guest.BEGIN + "'\"$2.link\"; find . -type l -exec stat -c '%N' {} +; echo '" + Guest.END + "'\"$2.link\"\n"
             + "  )\n"
             + "}\n";
@@ -229,10 +230,8 @@ public final class TreeHash {
                 items.add(new Item(path, 'd', mode, 0, "-"));
             } else if (fmt == 0100000) {
                 String h = hashes.remove(key);
-                if (h == null) {
-                    throw new IllegalArgumentException("no sha256sum for " + key);
-                }
-                items.add(new Item(path, 'f', mode, size, "sha256:" + h));
+                // a file the guest could not read (sha256sum's error is on the console) shows as a differing line
+                items.add(new Item(path, 'f', mode, size, h == null ? "UNREADABLE-IN-GUEST" : "sha256:" + h));
             } else if (fmt == 0120000) {
                 if (nextLink >= links.size()) {
                     throw new IllegalArgumentException("no stat %N line for symlink " + key);
