@@ -17,6 +17,10 @@ out=${MICROFORGE_BENCH_OUT:-$here/out}
 mkdir -p "$out"
 command -v nix-build >/dev/null || { echo "bench/corpus.sh: nix-build not found (install nix-bin: tests/install-deps.sh)" >&2; exit 1; }
 root=$(nix-build --option substituters '' -o "$out/corpus-result" "$here/corpus.nix" -A system)
+if [ -s "$out/corpus.info" ] && [ "$(cat "$out/corpus.root" 2>/dev/null)" = "$root" ]; then
+  echo "$root"   # unchanged: keep the files of the previous run
+  exit 0
+fi
 nix-store --query --requisites "$root" | LC_ALL=C sort > "$out/corpus.paths.tmp"
 mv "$out/corpus.paths.tmp" "$out/corpus.paths"
 xargs nix-store --dump-db < "$out/corpus.paths" > "$out/corpus.closure.tmp"
