@@ -46,7 +46,6 @@ maven.buildMavenPackage {
   meta = {
     description = "Store-disk images, closure audits and microVM runners for Nix";
     mainProgram = "microforge";
-    license = lib.licenses.asl20;
     platforms = lib.platforms.linux;
   };
 }

@@ -12,9 +12,6 @@ rec {
       path = src;
       inherit filter name;
     };
-  licenses.asl20 = {
-    spdxId = "Apache-2.0";
-  };
   platforms.linux = [
     "x86_64-linux"
     "aarch64-linux"
