@@ -3,7 +3,7 @@
 { ... }:
 {
   microvm = {
-    hypervisor = "firecracker";
+    hypervisor = "cloud-hypervisor";
     vcpu = 1;
     mem = 512;
     kernelParams = [ ];

@@ -2,7 +2,7 @@
 # Do not edit: regenerate it; `microforge nix emit ... -o FILE --check` fails when it is stale.
 { lib, ... }:
 {
-  boot.initrd.availableKernelModules = [ "virtio_mmio" "overlay" "virtiofs" ];
+  boot.initrd.availableKernelModules = [ "virtio_pci" "overlay" "virtiofs" ];
   boot.kernelParams = [ ];
   fileSystems."/" = lib.mkDefault {
     device = "rootfs";

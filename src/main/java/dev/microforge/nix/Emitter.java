@@ -1,5 +1,8 @@
 package dev.microforge.nix;
 
+import dev.microforge.runner.Accel;
+import dev.microforge.runner.Capabilities;
+import dev.microforge.util.Events;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.ForwardPort;
 import dev.microforge.vm.Hypervisor;
@@ -49,6 +52,12 @@ public final class Emitter {
 
     /** The whole file for {@code spec}; {@code source} names the spec in the header comment. */
     public static String emit(VmSpec spec, Flavor flavor, String source) {
+        try {
+            // the runner's capability matrix: a VM its hypervisor cannot run gets no module either
+            Capabilities.of(spec.hypervisor()).check(spec, Accel.AUTO, Events.NONE);
+        } catch (UserError e) {
+            throw new UserError(source + ": " + e.getMessage(), e);
+        }
         try {
             List<String> header = List.of(
                     (flavor == Flavor.MODULE ? "Guest NixOS module" : "microvm.nix options") + " of the microVM \""
@@ -115,6 +124,30 @@ public final class Emitter {
         return "/dev/disk/by-id/virtio-" + serial;
     }
 
+    /**
+     * How the guest finds disk number {@code index} (the store disk first, then the volumes in spec order, as
+     * the runners attach them): by serial where the hypervisor sets serials, else by its virtio-blk name
+     * ({@code /dev/vda}, {@code /dev/vdb}, ... {@code /dev/vdz}, {@code /dev/vdaa}, ...), which then depends on
+     * the order, as the runner warns.
+     */
+    static String disk(VmSpec spec, int index, String serial) {
+        if (Capabilities.of(spec.hypervisor()).has(Capabilities.Feature.DISK_SERIAL)) {
+            return byId(serial);
+        }
+        return "/dev/vd" + diskLetters(index);
+    }
+
+    /** Linux's sd/vd naming: a..z, aa..az, ..., zz, aaa, ... */
+    static String diskLetters(int index) {
+        StringBuilder sb = new StringBuilder();
+        int i = index;
+        do {
+            sb.insert(0, (char) ('a' + i % 26));
+            i = i / 26 - 1;
+        } while (i >= 0);
+        return sb.toString();
+    }
+
     static Nix module(VmSpec spec) {
         String overlay = spec.writableStoreOverlay();
         if (overlay != null && overlay.indexOf(',') >= 0) {
@@ -142,7 +175,7 @@ public final class Emitter {
         String lower = null;
         if (spec.storeOnDisk() && spec.storeDisk() != null) {
             StoreDisk d = spec.storeDisk();
-            String device = d.type() == StoreDisk.Type.EROFS ? "/dev/disk/by-label/" + EROFS_LABEL : byId(d.serial());
+            String device = d.type() == StoreDisk.Type.EROFS ? "/dev/disk/by-label/" + EROFS_LABEL : disk(spec, 0, d.serial());
             lower = overlay != null ? RO_STORE : STORE;
             cfg.put(List.of("fileSystems", lower), Nix.attrs()
                     .put("device", device)
@@ -179,12 +212,14 @@ public final class Emitter {
                     .build());
         }
 
-        for (Volume v : spec.volumes()) {
+        int first = spec.storeOnDisk() && spec.storeDisk() != null ? 1 : 0;
+        for (int i = 0; i < spec.volumes().size(); i++) {
+            Volume v = spec.volumes().get(i);
             if (v.mountPoint() == null) {
                 continue; // a raw device: the guest finds it at /dev/disk/by-id/virtio-<serial>, unmounted
             }
             Nix.AttrsBuilder fs = Nix.attrs()
-                    .put("device", byId(v.serial()))
+                    .put("device", disk(spec, first + i, v.serial()))
                     .put("fsType", v.fsType());
             if (v.readOnly()) {
                 fs.put("options", Nix.strings(List.of("ro")));

@@ -21,7 +21,8 @@ class EmitterTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"full,module", "full,microvm", "squashfs,module", "squashfs,microvm", "hoststore,module", "hoststore,microvm"})
+    @CsvSource({"full,module", "full,microvm", "squashfs,module", "squashfs,microvm", "hoststore,module", "hoststore,microvm",
+            "firecracker,module", "firecracker,microvm"})
     void matchesGoldenFiles(String spec, String flavor) throws Exception {
         Cli.Result r = Cli.run("nix", "emit", "--spec", resource(spec + ".json").toString(), "--flavor", flavor);
         assertEquals(0, r.exitCode(), r.err());
@@ -33,8 +34,39 @@ class EmitterTest {
         VmSpec sq = VmSpec.read(resource("squashfs.json"));
         assertEquals(List.of("virtio_pci", "virtio_blk", "squashfs", "virtio_net"), Emitter.kernelModules(sq));
         VmSpec hs = VmSpec.read(resource("hoststore.json"));
-        // firecracker: virtio-mmio; no disks at all, so no virtio_blk
-        assertEquals(List.of("virtio_mmio", "overlay", "virtiofs"), Emitter.kernelModules(hs));
+        // no disks at all, so no virtio_blk
+        assertEquals(List.of("virtio_pci", "overlay", "virtiofs"), Emitter.kernelModules(hs));
+        VmSpec fc = VmSpec.read(resource("firecracker.json"));
+        // firecracker: virtio-mmio only
+        assertEquals(List.of("virtio_mmio", "virtio_blk", "squashfs", "virtio_net", "vmw_vsock_virtio_transport"),
+                Emitter.kernelModules(fc));
+    }
+
+    @Test
+    void withoutDiskSerialsDisksAreFoundInAttachOrder() throws Exception {
+        // firecracker sets no serials: store disk vda, then the volumes in spec order (the raw one included)
+        String fc = Emitter.emit(VmSpec.read(resource("firecracker.json")), Emitter.Flavor.MODULE, "firecracker.json");
+        assertTrue(fc.contains("fileSystems.\"/nix/store\" = {\n    device = \"/dev/vda\";"), fc);
+        assertTrue(fc.contains("fileSystems.\"/var\" = {\n    device = \"/dev/vdb\";"), fc);
+        assertTrue(fc.contains("fileSystems.\"/data\" = {\n    device = \"/dev/vdd\";"), fc);
+        assertEquals("a", Emitter.diskLetters(0));
+        assertEquals("z", Emitter.diskLetters(25));
+        assertEquals("aa", Emitter.diskLetters(26));
+        assertEquals("az", Emitter.diskLetters(51));
+        assertEquals("ba", Emitter.diskLetters(52));
+        assertEquals("zz", Emitter.diskLetters(701));
+        assertEquals("aaa", Emitter.diskLetters(702));
+    }
+
+    @Test
+    void refusesWhatTheHypervisorCannotRun(@TempDir Path dir) throws Exception {
+        Path spec = dir.resolve("vm.json");
+        Files.writeString(spec, "{\"name\": \"x\", \"hypervisor\": \"firecracker\", \"kernel\": \"/k\","
+                + " \"storeDisk\": {\"image\": \"s\", \"type\": \"erofs\"},"
+                + " \"shares\": [{\"proto\": \"virtiofs\", \"tag\": \"t\", \"source\": \"/s\", \"mountPoint\": \"/m\"}]}");
+        Cli.Result r = Cli.run("nix", "emit", "--spec", spec.toString());
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("vm.json") && r.err().contains("shares[0].proto") && r.err().contains("firecracker"), r.err());
     }
 
     @Test
