@@ -65,7 +65,7 @@ class ErofsKernelMountTest {
             throw new AssertionError(failures + "guest console (erofs and sha256sum lines):\n" + kernelErrors);
         }
         System.out.println("ErofsKernelMountTest: " + variants.size() + " images " + variants.keySet() + ", " + expected.size()
-                + " entries each, boot " + r.elapsed().toMillis() + " ms wall");
+                + " entries each, boot " + r.timing());
     }
 
     /**

@@ -67,6 +67,6 @@ class SquashfsKernelMountTest {
             throw new AssertionError(failures + "guest console (squashfs and sha256sum lines):\n" + kernelErrors);
         }
         System.out.println("SquashfsKernelMountTest: " + variants.size() + " images, " + expected.size() + " entries each, boot "
-                + r.elapsed().toMillis() + " ms wall");
+                + r.timing());
     }
 }

@@ -53,6 +53,7 @@ public final class Guest {
     static final String BEGIN = "@@BEGIN ";
     static final String END = "@@END ";
     static final String EXIT = "@@EXIT ";
+    static final String UPTIME = "@@UPTIME ";
 
     private static final Pattern SERIAL = Pattern.compile("[A-Za-z0-9._-]{1,20}");
     private static final Pattern TAG = Pattern.compile("[A-Za-z0-9._-]{1,36}");
@@ -330,9 +331,12 @@ public final class Guest {
                         + "ip route add default via 10.0.2.2\n");
             }
             s.append("cd /\n");
+            s.append("read -r t0 rest < /proc/uptime\n");
             s.append("( sh -e -c '. /lib/testkit.sh; . /test.sh' ) > /dev/ttyS1 2> /dev/console\n");
             s.append("rc=$?\n");
             s.append("sync\n");
+            s.append("read -r t1 rest < /proc/uptime\n");
+            s.append("echo \"" + UPTIME + "$t0 $t1\" > /dev/ttyS1\n");
             s.append("echo \"" + EXIT + "$rc\" > /dev/ttyS1\n");
             s.append("poweroff -f\n");
             return s.toString();
@@ -404,10 +408,11 @@ public final class Guest {
 
     /**
      * What a boot produced: the raw report bytes (the script's stdout), its sections, the guest script's exit
-     * status (-1 when the guest never reported one), the kernel console, QEMU's own output, wall time.
+     * status (-1 when the guest never reported one), the kernel console, QEMU's own output, wall time, and the
+     * guest's uptime (seconds) when the script started and ended (-1 when not reported).
      */
     public record Report(byte[] output, Map<String, byte[]> sections, int exitStatus, String console, String qemuOutput,
-            int qemuExit, boolean timedOut, Duration elapsed, String command, Path workDir) {
+            int qemuExit, boolean timedOut, Duration elapsed, String command, Path workDir, double scriptStart, double scriptEnd) {
         public Report {
             output = output.clone();
             sections = Map.copyOf(sections);
@@ -418,6 +423,7 @@ public final class Guest {
             ByteArrayOutputStream body = new ByteArrayOutputStream();
             Map<String, byte[]> sections = new LinkedHashMap<>();
             int status = -1;
+            double[] uptimes = null;
             String open = null;
             ByteArrayOutputStream cur = null;
             int i = 0;
@@ -428,7 +434,14 @@ public final class Guest {
                 }
                 byte[] line = Arrays.copyOfRange(raw, i, Math.min(nl + 1, raw.length));
                 String s = new String(line, StandardCharsets.ISO_8859_1).stripTrailing();
-                if (s.startsWith(EXIT)) {
+                if (s.startsWith(UPTIME)) {
+                    String[] f = s.substring(UPTIME.length()).trim().split(" ");
+                    try {
+                        uptimes = new double[] {Double.parseDouble(f[0]), Double.parseDouble(f[1])};
+                    } catch (RuntimeException e) {
+                        uptimes = null;
+                    }
+                } else if (s.startsWith(EXIT)) {
                     try {
                         status = Integer.parseInt(s.substring(EXIT.length()).trim());
                     } catch (NumberFormatException e) {
@@ -449,7 +462,14 @@ public final class Guest {
                 }
                 i = nl + 1;
             }
-            return new Report(body.toByteArray(), sections, status, console, qemuOut, qemuExit, timedOut, elapsed, command, workDir);
+            return new Report(body.toByteArray(), sections, status, console, qemuOut, qemuExit, timedOut, elapsed, command, workDir,
+                    uptimes == null ? -1 : uptimes[0], uptimes == null ? -1 : uptimes[1]);
+        }
+
+        /** Where the time went: wall time, guest uptime when the script started and when it ended. */
+        public String timing() {
+            return String.format(java.util.Locale.ROOT, "%d ms wall; guest: boot to script %.2f s, script %.2f s", elapsed.toMillis(),
+                    scriptStart, scriptEnd - scriptStart);
         }
 
         public boolean ok() {

@@ -87,7 +87,7 @@ class GuestDevicesTest {
             assertEquals(17, in.readNBytes(head, 0, 17));
         }
         assertEquals("written-by-guest\n", new String(head, StandardCharsets.US_ASCII));
-        System.out.println("GuestDevicesTest boot: " + r.elapsed().toMillis() + " ms wall");
+        System.out.println("GuestDevicesTest boot: " + r.timing());
     }
 
     /** Debian's cloud kernel has no 9p: the harness says so instead of booting a guest that cannot mount it. */

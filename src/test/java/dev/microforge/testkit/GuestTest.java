@@ -83,7 +83,7 @@ class GuestTest {
         assertTrue(r.sectionText("mods").lines().anyMatch("virtio_blk"::equals), r.diagnostics());
         assertEquals("../../vda", lines.get(lines.size() - 2), r.diagnostics());
         assertEquals("2048", lines.get(lines.size() - 1), r.diagnostics());
-        System.out.println("GuestTest boot: " + r.elapsed().toMillis() + " ms wall");
+        System.out.println("GuestTest boot: " + r.timing());
     }
 
     @Test
@@ -124,6 +124,6 @@ class GuestTest {
         TreeHash.Manifest host = TreeHash.of(src);
         TreeHash.assertSame(host, TreeHash.fromGuest(r, "sq"), "mksquashfs image in the guest");
         TreeHash.assertSame(host, TreeHash.fromGuest(r, "ero"), "mkfs.erofs image in the guest");
-        System.out.println("GuestTest peer images boot: " + r.elapsed().toMillis() + " ms wall");
+        System.out.println("GuestTest peer images boot: " + r.timing());
     }
 }
