@@ -71,6 +71,33 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
         return MATRIX.get(h);
     }
 
+    /** The matrix as a Markdown table (docs/hypervisors.md embeds exactly this; a test keeps them equal). */
+    public static String markdownTable() {
+        StringBuilder sb = new StringBuilder("| feature |");
+        for (Hypervisor h : Hypervisor.values()) {
+            sb.append(' ').append(h.id()).append(" |");
+        }
+        sb.append("\n|---|");
+        for (int i = 0; i < Hypervisor.values().length; i++) {
+            sb.append("---|");
+        }
+        sb.append('\n');
+        for (Feature f : Feature.values()) {
+            sb.append("| ").append(f.text()).append(" |");
+            for (Hypervisor h : Hypervisor.values()) {
+                sb.append(of(h).has(f) ? " yes |" : " no |");
+            }
+            sb.append('\n');
+        }
+        sb.append("| disks (store disk included) |");
+        for (Hypervisor h : Hypervisor.values()) {
+            int m = of(h).maxDisks();
+            sb.append(m == UNLIMITED ? " any |" : " at most " + m + " |");
+        }
+        sb.append('\n');
+        return sb.toString();
+    }
+
     public boolean has(Feature f) {
         return features.contains(f);
     }

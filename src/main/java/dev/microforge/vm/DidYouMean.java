@@ -21,7 +21,17 @@ final class DidYouMean {
             return "";
         }
         int limit = Math.max(2, Math.min(given.length(), best.length()) / 3);
-        return bestDist <= limit ? " (did you mean '" + best + "'?)" : "";
+        if (bestDist <= limit) {
+            return " (did you mean '" + best + "'?)";
+        }
+        for (String k : known) {
+            String g = given.toLowerCase(java.util.Locale.ROOT);
+            String l = k.toLowerCase(java.util.Locale.ROOT);
+            if (l.length() >= 3 && (g.startsWith(l) || l.startsWith(g) && g.length() >= 3)) {
+                return " (did you mean '" + k + "'?)";
+            }
+        }
+        return "";
     }
 
     static int distance(String a, String b) {

@@ -212,7 +212,7 @@ public final class VmSpecReader {
         }
         o.finish(IGNORED);
         if (!ignored.isEmpty()) {
-            events.info("ignored microvm.nix options (not used by microforge): " + String.join(", ", ignored));
+            events.warn("ignored microvm.nix options (not used by microforge): " + String.join(", ", ignored));
         }
         String fm = machine;
         int fvcpu = vcpu;

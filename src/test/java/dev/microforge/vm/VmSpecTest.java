@@ -69,7 +69,7 @@ class VmSpecTest {
                 + "\"virtiofsd\":{\"threadPoolSize\":\"`nproc`\",\"extraArgs\":[]}}").getBytes(StandardCharsets.UTF_8),
                 "vm.json", new Events() {
                     @Override
-                    public void info(String m) {
+                    public void warn(String m) {
                         info.append(m);
                     }
                 });
