@@ -58,3 +58,15 @@ $mf audit size --closure "$closure" --budget 2K --top 3 --format markdown || rc=
 step "microforge audit self-contained --closure $closure --real-store $store   (rescan every path's bytes)"
 $mf audit self-contained --closure "$closure" --real-store "$store"
 # ---- end audit -------------------------------------------------------------------------------------
+
+# ---- image: a SquashFS store disk of the example closure, read back and verified -------------------
+img=target/example-store.squashfs
+step "microforge image build --type squashfs --closure $closure --real-store $store --registration registration -o $img"
+$mf image build --type squashfs --closure "$closure" --real-store "$store" --registration registration -o "$img"
+
+step "microforge image ls $img"
+$mf image ls "$img"
+
+step "microforge image verify $img --closure $closure --registration registration   (exact store paths, narHash of each from the image)"
+$mf image verify "$img" --closure "$closure" --registration registration
+# ---- end image -------------------------------------------------------------------------------------

@@ -32,8 +32,20 @@ public final class AtomicOutput implements AutoCloseable {
         if (dir != null && !Files.isDirectory(dir)) {
             throw new UserError(target + ": output directory " + dir + " does not exist");
         }
-        Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".part");
-        FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        // not Files.createTempFile: that makes the file 0600; a plain CREATE_NEW honours the umask like any output
+        Path temp;
+        FileChannel ch;
+        java.util.concurrent.ThreadLocalRandom rnd = java.util.concurrent.ThreadLocalRandom.current();
+        while (true) {
+            temp = (dir == null ? abs : dir.resolve(abs.getFileName())).resolveSibling(
+                    "." + abs.getFileName() + "." + Long.toUnsignedString(rnd.nextLong(), 36) + ".part");
+            try {
+                ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+                break;
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // try another name
+            }
+        }
         return new AtomicOutput(abs, temp, ch);
     }
 
