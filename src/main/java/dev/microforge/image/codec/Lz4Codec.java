@@ -1,20 +1,14 @@
 package dev.microforge.image.codec;
 
 import dev.microforge.image.CorruptImageException;
+import dev.microforge.image.lz4.Lz4Compressor;
 
 /**
  * Raw LZ4 blocks (no frame), what SquashFS's lz4 compressor and the kernel's LZ4_decompress_safe use.
- * The compressor is LZ4's fast greedy algorithm (hash of 4-byte sequences, 64 KiB window, acceleration 1),
- * written here in Java; it respects the format's end-of-block rules (the last 5 bytes are literals, the
- * last match starts at least 12 bytes before the end).
+ * Compression by {@link Lz4Compressor} (fast, or HC for levels 2 to 12); decompression here, bounds-checked.
  */
 public final class Lz4Codec implements Codec {
     private static final int MIN_MATCH = 4;
-    private static final int LAST_LITERALS = 5;
-    private static final int MF_LIMIT = 12;
-    private static final int HASH_LOG = 14;
-    private static final int MAX_DISTANCE = 65535;
-    private static final int SKIP_TRIGGER = 6;
 
     @Override
     public String name() {
@@ -28,150 +22,33 @@ public final class Lz4Codec implements Codec {
 
     @Override
     public void checkLevel(int level) {
-        Codec.checkRange("lz4", level, 1, 1);
+        Codec.checkRange("lz4", level, 1, 12);
     }
 
+    /** Level 1: LZ4's fast compressor; 2 to 12: LZ4 HC at that level (as {@code mksquashfs -Xhc}). */
     @Override
     public Compressor newCompressor(int level, int blockSize) {
-        int[] table = new int[1 << HASH_LOG];
+        Lz4Compressor c = level <= 1 ? Lz4Compressor.fast() : Lz4Compressor.hc(level);
+        // Lz4Compressor keeps room for the rest of the input as literals after each match, so it only
+        // compresses well into a worst-case sized buffer: compress there, keep the result if it is smaller
+        byte[] scratch = new byte[Lz4Compressor.maxCompressedLength(blockSize)];
         return (src, off, len, dst) -> {
-            int n = compress(src, off, len, dst, len - 1, table);
-            return n >= 0 && n < len ? n : -1;
+            if (len < 2) {
+                return -1;
+            }
+            byte[] buf = len <= blockSize ? scratch : new byte[Lz4Compressor.maxCompressedLength(len)];
+            int n = c.compress(src, off, len, buf, 0, buf.length);
+            if (n <= 0 || n >= len) {
+                return -1;
+            }
+            System.arraycopy(buf, 0, dst, 0, n);
+            return n;
         };
     }
 
     @Override
     public Decompressor newDecompressor() {
         return Lz4Codec::decompress;
-    }
-
-    private static int read32(byte[] b, int i) {
-        return (b[i] & 0xff) | (b[i + 1] & 0xff) << 8 | (b[i + 2] & 0xff) << 16 | (b[i + 3] & 0xff) << 24;
-    }
-
-    private static int hash(int v) {
-        return (v * -1640531535) >>> (32 - HASH_LOG);
-    }
-
-    /** Compresses into dst[0, limit); returns the length or -1 when it does not fit. */
-    static int compress(byte[] src, int off, int len, byte[] dst, int limit, int[] table) {
-        int end = off + len;
-        int op = 0;
-        int anchor = off;
-        if (len >= MF_LIMIT + 1) {
-            java.util.Arrays.fill(table, -1);
-            int mfLimit = end - MF_LIMIT;
-            int matchLimit = end - LAST_LITERALS;
-            int ip = off;
-            table[hash(read32(src, ip))] = ip;
-            ip++;
-            outer:
-            while (true) {
-                // find a match
-                int ref;
-                int searchMatchNb = 1 << SKIP_TRIGGER;
-                int forward = ip;
-                do {
-                    ip = forward;
-                    int step = searchMatchNb++ >>> SKIP_TRIGGER;
-                    forward = ip + step;
-                    if (forward > mfLimit) {
-                        break outer;
-                    }
-                    int h = hash(read32(src, ip));
-                    ref = table[h];
-                    table[h] = ip;
-                } while (ref < 0 || ip - ref > MAX_DISTANCE || read32(src, ref) != read32(src, ip));
-                // extend backwards
-                while (ip > anchor && ref > off && src[ip - 1] == src[ref - 1]) {
-                    ip--;
-                    ref--;
-                }
-                while (true) {
-                    // literals
-                    int litLen = ip - anchor;
-                    int tokenPos = op;
-                    int need = 1 + litLen + litLen / 255 + 1 + 2 + LAST_LITERALS;
-                    if (op + need > limit) {
-                        return -1;
-                    }
-                    op++;
-                    if (litLen >= 15) {
-                        dst[tokenPos] = (byte) (15 << 4);
-                        int l = litLen - 15;
-                        while (l >= 255) {
-                            dst[op++] = (byte) 255;
-                            l -= 255;
-                        }
-                        dst[op++] = (byte) l;
-                    } else {
-                        dst[tokenPos] = (byte) (litLen << 4);
-                    }
-                    System.arraycopy(src, anchor, dst, op, litLen);
-                    op += litLen;
-                    // offset
-                    int distance = ip - ref;
-                    dst[op++] = (byte) distance;
-                    dst[op++] = (byte) (distance >>> 8);
-                    // match length
-                    int mp = ip + MIN_MATCH;
-                    int rp = ref + MIN_MATCH;
-                    while (mp < matchLimit && src[mp] == src[rp]) {
-                        mp++;
-                        rp++;
-                    }
-                    int matchLen = mp - ip - MIN_MATCH;
-                    if (op + 1 + matchLen / 255 + LAST_LITERALS > limit) {
-                        return -1;
-                    }
-                    if (matchLen >= 15) {
-                        dst[tokenPos] |= 15;
-                        int l = matchLen - 15;
-                        while (l >= 255) {
-                            dst[op++] = (byte) 255;
-                            l -= 255;
-                        }
-                        dst[op++] = (byte) l;
-                    } else {
-                        dst[tokenPos] |= (byte) matchLen;
-                    }
-                    ip = mp;
-                    anchor = ip;
-                    if (ip > mfLimit) {
-                        break outer;
-                    }
-                    table[hash(read32(src, ip - 2))] = ip - 2;
-                    // an immediate next match?
-                    int h = hash(read32(src, ip));
-                    ref = table[h];
-                    table[h] = ip;
-                    if (ref >= 0 && ip - ref <= MAX_DISTANCE && read32(src, ref) == read32(src, ip)) {
-                        continue;
-                    }
-                    ip++;
-                    break;
-                }
-            }
-        }
-        // last literals
-        int litLen = end - anchor;
-        if (op + 1 + litLen + (litLen + 255 - 15) / 255 > limit) {
-            return -1;
-        }
-        if (litLen >= 15) {
-            dst[op++] = (byte) (15 << 4);
-            int l = litLen - 15;
-            while (l >= 255) {
-                dst[op++] = (byte) 255;
-                l -= 255;
-            }
-            dst[op++] = (byte) l;
-        } else {
-            dst[op++] = (byte) (litLen << 4);
-        }
-        System.arraycopy(src, anchor, dst, op, litLen);
-        op += litLen;
-        return op;
     }
 
     /** LZ4_decompress_safe: every read and write bounds-checked. */

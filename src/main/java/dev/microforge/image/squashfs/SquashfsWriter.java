@@ -103,6 +103,19 @@ public final class SquashfsWriter {
     private byte[] fragBuf;
     private int fragLen;
     private final List<long[]> fragTable = new ArrayList<>(); // {start, size}
+    /** Recycled block buffers: their number is bounded by the blocks in flight, so the heap stays small. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> pool = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    private byte[] take() {
+        byte[] b = pool.poll();
+        return b != null ? b : new byte[blockSize];
+    }
+
+    private void give(byte[] b) {
+        if (b != null && b.length == blockSize) {
+            pool.offer(b);
+        }
+    }
 
     public SquashfsWriter(ImageOptions options, Events events) {
         ImageOptions.rejectIfGiven("squashfs", "--pcluster", options.pcluster());
@@ -226,7 +239,7 @@ public final class SquashfsWriter {
             case "lz4": {
                 byte[] b = new byte[8];
                 Sqfs.putInt(b, 0, 1); // LZ4_LEGACY
-                Sqfs.putInt(b, 4, 0);
+                Sqfs.putInt(b, 4, level > 1 ? 1 : 0); // LZ4_HC flag (informational)
                 return b;
             }
             case "gzip": {
@@ -382,6 +395,8 @@ public final class SquashfsWriter {
         }
     }
 
+    private static final ThreadLocal<byte[]> HASH_BUF = ThreadLocal.withInitial(() -> new byte[1 << 17]);
+
     private byte[] hash(FileIno f) throws IOException {
         MessageDigest md;
         try {
@@ -390,7 +405,7 @@ public final class SquashfsWriter {
             throw new IllegalStateException(e);
         }
         try (Input in = Input.open(f)) {
-            byte[] buf = new byte[1 << 16];
+            byte[] buf = HASH_BUF.get();
             long left = f.file.size();
             while (left > 0) {
                 int n = (int) Math.min(buf.length, left);
@@ -461,10 +476,11 @@ public final class SquashfsWriter {
         try (Input in = Input.open(f)) {
             for (int i = 0; i < nblocks; i++) {
                 int len = (int) Math.min(blockSize, size - (long) i * blockSize);
-                byte[] buf = new byte[len];
+                byte[] buf = take();
                 in.readFully(buf, len);
                 final int block = i;
                 if (len == blockSize && allZero(buf)) {
+                    give(buf);
                     pipeline.submit(() -> new Done(f, block, -1, null, 0, false, true));
                 } else {
                     pipeline.submit(() -> compress(f, block, -1, buf, len, comp.get()));
@@ -486,7 +502,8 @@ public final class SquashfsWriter {
     }
 
     private void flushFragment(Pipeline<Done> pipeline, ThreadLocal<Codec.Compressor> comp) throws IOException {
-        byte[] buf = java.util.Arrays.copyOf(fragBuf, fragLen);
+        byte[] buf = take();
+        System.arraycopy(fragBuf, 0, buf, 0, fragLen);
         int len = fragLen;
         int index = fragTable.size();
         fragTable.add(new long[2]);
@@ -495,17 +512,29 @@ public final class SquashfsWriter {
     }
 
     private Done compress(FileIno f, int block, int fragment, byte[] buf, int len, Codec.Compressor c) {
-        byte[] dst = new byte[len];
+        byte[] dst = take();
         int n = c.compress(buf, 0, len, dst);
         if (n > 0) {
+            give(buf);
             return new Done(f, block, fragment, dst, n, false, false);
         }
+        give(dst);
         return new Done(f, block, fragment, buf, len, true, false);
     }
 
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /** True when the whole (block-sized) buffer is zero. */
     private static boolean allZero(byte[] b) {
-        for (byte x : b) {
-            if (x != 0) {
+        int i = 0;
+        for (; i + 8 <= b.length; i += 8) {
+            if ((long) LONGS.get(b, i) != 0) {
+                return false;
+            }
+        }
+        for (; i < b.length; i++) {
+            if (b[i] != 0) {
                 return false;
             }
         }
@@ -531,6 +560,7 @@ public final class SquashfsWriter {
         }
         if (!d.sparse) {
             out.write(d.data, 0, d.len);
+            give(d.data);
         }
     }
 

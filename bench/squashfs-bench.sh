@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SquashFS: microforge vs mksquashfs -processors 2 and gensquashfs -j 2 on the corpus (bench/corpus.sh),
+# per compressor, in one run: zstd, xz (1 MiB blocks, as nixpkgs' make-squashfs.nix), gzip, lz4.
+# Every tool at its default level (zstd 15, xz 6, gzip 9, lz4 fast), all-root, no hard links.
+# Prints wall time, CPU time (user+sys) and image size per tool, and microforge's ratios to the fastest and
+# to the smallest peer (below 1.0: microforge is faster / smaller).
+#
+#   bench/squashfs-bench.sh                          # all four compressors
+#   SQUASHFS_BENCH_COMPRESSORS="zstd lz4" bench/squashfs-bench.sh
+#   SQUASHFS_BENCH_REPEAT=3 ...                      # best of 3 runs per tool (alternating)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+out=${MICROFORGE_BENCH_OUT:-$here/out}
+compressors=${SQUASHFS_BENCH_COMPRESSORS:-zstd xz gzip lz4}
+repeat=${SQUASHFS_BENCH_REPEAT:-1}
+threads=2
+
+for t in mksquashfs gensquashfs unsquashfs java; do
+  command -v "$t" >/dev/null || { echo "squashfs-bench: $t not found (tests/install-deps.sh installs it)" >&2; exit 1; }
+done
+MICROFORGE_BENCH_OUT=$out bash "$here/corpus.sh" >/dev/null
+closure=$out/corpus.closure
+mapfile -t paths < "$out/corpus.paths"
+[ -f "$root/target/microforge.jar" ] || (cd "$root" && mvn -q -B -DskipTests package)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/squashfs-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cp "$root/target/microforge.jar" "$work/microforge.jar"
+# gensquashfs packs one directory: a copy of the store paths (same bytes, same page cache state)
+mkdir "$work/stage"
+cp -a "${paths[@]}" "$work/stage/"
+# warm the page cache for everybody
+find "${paths[@]}" "$work/stage" -type f -print0 | xargs -0 cat > /dev/null
+
+nar=$(awk -F': ' '/nar bytes/ {print $2}' "$out/corpus.info")
+echo "corpus: ${#paths[@]} store paths, $nar NAR bytes; $(nproc) CPUs; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# measure NAME IMAGE CMD...: runs CMD, appends "NAME wall-seconds cpu-seconds image-bytes" to $work/times
+measure() {
+  local name=$1 img=$2; shift 2
+  rm -f "$img"
+  local t0 t1 c
+  t0=$(date +%s.%N)
+  if ! /usr/bin/time -f '%U %S' -o "$work/cpu" "$@" >/dev/null 2>"$work/err" || [ ! -s "$img" ]; then
+    echo "squashfs-bench: $name failed:" >&2; cat "$work/err" >&2; exit 1
+  fi
+  t1=$(date +%s.%N)
+  c=$(tail -1 "$work/cpu" | awk '{printf "%.2f", $1 + $2}')
+  echo "$name $(echo "$t1 - $t0" | bc) $c $(stat -c %s "$img")" >> "$work/times"
+}
+
+printf '\n| compressor | tool | wall s | CPU s | image bytes |\n|---|---|---:|---:|---:|\n'
+summary=""
+for c in $compressors; do
+  bs=131072
+  if [ "$c" = xz ]; then bs=1048576; fi
+  : > "$work/times"
+  for ((r = 0; r < repeat; r++)); do
+    measure microforge "$work/mf.img" java --add-opens java.base/sun.nio.fs=ALL-UNNAMED -jar "$work/microforge.jar" \
+      image build --type squashfs --closure "$closure" --threads $threads --compression "$c" --block-size "$bs" -o "$work/mf.img"
+    measure mksquashfs "$work/mk.img" mksquashfs "${paths[@]}" "$work/mk.img" -comp "$c" -b "$bs" -processors $threads \
+      -all-root -no-hardlinks -noappend -quiet -no-progress
+    measure gensquashfs "$work/gen.img" gensquashfs -D "$work/stage" -c "$c" -b "$bs" -j $threads --all-root -q -f "$work/gen.img"
+  done
+  # best (lowest wall) run per tool
+  sort -k1,1 -k2,2n "$work/times" | awk '!seen[$1]++' > "$work/best"
+  while read -r name wall cpu size; do
+    printf '| %s | %s | %.1f | %.1f | %d |\n' "$c" "$name" "$wall" "$cpu" "$size"
+  done < "$work/best"
+  line=$(awk -v c="$c" '
+    $1 == "microforge" {mw = $2; mc = $3; ms = $4; next}
+    {if (fw == "" || $2 < fw) {fw = $2; fn = $1}; if (fc == "" || $3 < fc) {fc = $3; fcn = $1}; if (sz == "" || $4 < sz) {sz = $4; sn = $1}}
+    END {printf "%s: wall %.2fx fastest peer (%s), CPU %.2fx least-CPU peer (%s), size %.3fx smallest peer (%s)",
+         c, mw / fw, fn, mc / fc, fcn, ms / sz, sn}' "$work/best")
+  summary+="$line"$'\n'
+done
+printf '\nmicroforge / best peer, per compressor (targets: wall <= 1.0x, size <= 1.01x):\n%s' "$summary"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
