@@ -28,7 +28,40 @@ public final class SizeAudit {
 
     private SizeAudit() {}
 
+    /**
+     * What the diff needs of a baseline closure: its roots and the name and narSize of every reachable member. Small
+     * enough to keep while the current closure is read (a million-path graph need not stay in memory twice).
+     */
+    public record Baseline(List<String> roots, List<ClosureDiff.Member> members) {
+        public Baseline {
+            roots = List.copyOf(roots);
+            members = List.copyOf(members);
+        }
+    }
+
+    /** Reduces a baseline graph to what the diff needs (roots: declared, else unreferenced, as for the current closure). */
+    public static Baseline baseline(ClosureGraph b) {
+        int[] broots = Reach.roots(b, List.of());
+        long[] bsizes = Reach.sizes(b);
+        WhyChains bwhy = WhyChains.compute(b.size(), b::referencesOf, broots);
+        List<ClosureDiff.Member> members = new ArrayList<>();
+        for (int v = 0; v < b.size(); v++) {
+            if (bwhy.reachable(v)) {
+                if (bsizes[v] < 0) {
+                    throw new UserError(b.source() + ": no narSize for " + b.at(v).path()
+                            + " (a baseline needs sizes: use a path-info JSON, registration or dump-db file)");
+                }
+                members.add(new ClosureDiff.Member(b.at(v).path().name(), bsizes[v]));
+            }
+        }
+        return new Baseline(paths(b, broots), members);
+    }
+
     public static SizeReport run(ClosureGraph g, ClosureGraph baseline, Options o, Events events) {
+        return run(g, baseline == null ? null : baseline(baseline), o, events);
+    }
+
+    public static SizeReport run(ClosureGraph g, Baseline baseline, Options o, Events events) {
         if (o.maxGrowth() != null && baseline == null) {
             throw new UserError("--max-growth needs --baseline");
         }
@@ -88,27 +121,14 @@ public final class SizeAudit {
         ClosureDiff.Result diff = null;
         List<String> baselineRoots = List.of();
         if (baseline != null) {
-            int[] broots = Reach.roots(baseline, List.of());
-            long[] bsizes = Reach.sizes(baseline);
-            WhyChains bwhy = WhyChains.compute(baseline.size(), baseline::referencesOf, broots);
-            List<ClosureDiff.Member> before = new ArrayList<>();
-            for (int v = 0; v < baseline.size(); v++) {
-                if (bwhy.reachable(v)) {
-                    if (bsizes[v] < 0) {
-                        throw new UserError(baseline.source() + ": no narSize for " + baseline.at(v).path()
-                                + " (a baseline needs sizes: use a path-info JSON or registration file)");
-                    }
-                    before.add(new ClosureDiff.Member(baseline.at(v).path().name(), bsizes[v]));
-                }
-            }
             List<ClosureDiff.Member> after = new ArrayList<>(dom.reachableCount());
             for (int v = 0; v < n; v++) {
                 if (dom.reachable(v)) {
                     after.add(new ClosureDiff.Member(g.at(v).path().name(), sizes[v]));
                 }
             }
-            diff = ClosureDiff.compute(before, after);
-            baselineRoots = paths(baseline, broots);
+            diff = ClosureDiff.compute(baseline.members(), after);
+            baselineRoots = baseline.roots();
         }
 
         long total = dom.totalSize();

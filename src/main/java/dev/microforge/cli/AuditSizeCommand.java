@@ -82,8 +82,8 @@ public final class AuditSizeCommand implements Callable<Integer> {
             rootPaths.add(StorePath.parseAt(storeDir, r, "--root"));
         }
         Terminal terminal = Terminal.forStderr(spec.commandLine().getErr());
-        ClosureGraph g = withSizes(closure.graph());
-        ClosureGraph b = null;
+        // the baseline first, reduced to names and sizes, so two large graphs are never in memory at once
+        SizeAudit.Baseline b = null;
         if (baseline != null) {
             ClosureFormat bf;
             try {
@@ -91,8 +91,9 @@ public final class AuditSizeCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new UserError("--baseline-format: " + e.getMessage());
             }
-            b = ClosureReader.read(baseline, bf, storeDir);
+            b = SizeAudit.baseline(ClosureReader.read(baseline, bf, storeDir));
         }
+        ClosureGraph g = withSizes(closure.graph());
         SizeReport report = SizeAudit.run(g, b, new SizeAudit.Options(rootPaths, top, budgetBytes, growth, globs), terminal);
         output.emit(spec.commandLine().getOut(), SizeReportRenderer.render(report, output.format()));
         if (!report.ok()) {

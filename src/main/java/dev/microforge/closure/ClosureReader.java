@@ -29,10 +29,10 @@ public final class ClosureReader {
         if (format == ClosureFormat.CLOSURE_INFO) {
             throw new UserError(source + ": closure-info expects the closureInfo output directory (with 'registration' and 'store-paths')");
         }
-        byte[] content = readAll(file);
-        ClosureFormat f = format == ClosureFormat.AUTO ? detect(source, content) : format;
+        byte[][] content = {readAll(file)}; // handed over to the line reader, which drops it once parsed
+        ClosureFormat f = format == ClosureFormat.AUTO ? detect(source, content[0]) : format;
         return switch (f) {
-            case PATH_INFO_JSON -> PathInfoJson.read(source, storeDir, content);
+            case PATH_INFO_JSON -> PathInfoJson.read(source, storeDir, content[0]);
             case EXPORT_REFERENCES_GRAPH -> LineFormat.read(source, storeDir, content, false);
             case REGISTRATION, DUMP_DB -> LineFormat.read(source, storeDir, content, true);
             default -> throw new IllegalStateException(f.toString());

@@ -22,10 +22,10 @@ import java.util.List;
 final class LineFormat {
     private final String source;
     private final String storeDir;
-    private final Lines lines;
+    private Lines lines; // released once parsed: the file's bytes need not outlive the records
     private final boolean withHash;
     /** Each distinct store path is parsed and validated once; references reuse the same instance. */
-    private final java.util.HashMap<String, StorePath> parsed = new java.util.HashMap<>();
+    private java.util.HashMap<String, StorePath> parsed = new java.util.HashMap<>();
     private int at;
 
     private LineFormat(String source, String storeDir, Lines lines, boolean withHash) {
@@ -131,7 +131,24 @@ final class LineFormat {
     }
 
     private ClosureGraph parse() {
-        return Records.build(source, storeDir, parseRecords(), List.of());
+        List<Records.Rec> recs = parseRecords();
+        lines = null;
+        parsed = null;
+        return Records.build(source, storeDir, recs, List.of());
+    }
+
+    /**
+     * Like {@link #read(String, String, byte[], boolean)}, taking over the content from {@code owned[0]} (set to null)
+     * so a large file's bytes can be collected while the graph is built.
+     */
+    static ClosureGraph read(String source, String storeDir, byte[][] owned, boolean withHash) {
+        return new LineFormat(source, storeDir, release(source, owned), withHash).parse();
+    }
+
+    private static Lines release(String source, byte[][] owned) {
+        byte[] content = owned[0];
+        owned[0] = null;
+        return index(source, content);
     }
 
     private List<Records.Rec> parseRecords() {

@@ -25,7 +25,7 @@ class SizeAuditTest {
     @Test
     void totalsTopAndChains() {
         ClosureGraph g = TestGraphs.current().build();
-        SizeReport r = SizeAudit.run(g, null, opts(3, -1, null), Events.NONE);
+        SizeReport r = SizeAudit.run(g, (ClosureGraph) null, opts(3, -1, null), Events.NONE);
         assertEquals(9, r.paths());
         assertEquals(4_096 + 20_480 + 150_000 + 60_000 + 6_000_000 + 8_500_000 + 130_000 + 30_000_000 + 400_000, r.closureSize());
         assertEquals(List.of(sp("nixos-system-demo-24.05").toString()), r.roots());
@@ -66,12 +66,12 @@ class SizeAuditTest {
     @Test
     void rootsRestrictTheClosure() {
         ClosureGraph g = TestGraphs.current().build();
-        SizeReport r = SizeAudit.run(g, null, new SizeAudit.Options(List.of(sp("tools-2.0")), 1, -1, null, List.of()), Events.NONE);
+        SizeReport r = SizeAudit.run(g, (ClosureGraph) null, new SizeAudit.Options(List.of(sp("tools-2.0")), 1, -1, null, List.of()), Events.NONE);
         assertEquals(4, r.paths());
         assertEquals(60_000 + 130_000 + 30_000_000 + 400_000, r.closureSize());
-        assertThrows(UserError.class, () -> SizeAudit.run(g, null,
+        assertThrows(UserError.class, () -> SizeAudit.run(g, (ClosureGraph) null,
                 new SizeAudit.Options(List.of(sp("not-there")), 1, -1, null, List.of()), Events.NONE));
-        assertThrows(UserError.class, () -> SizeAudit.run(g, null, opts(1, -1, "5%"), Events.NONE));
+        assertThrows(UserError.class, () -> SizeAudit.run(g, (ClosureGraph) null, opts(1, -1, "5%"), Events.NONE));
     }
 
     @Test
@@ -83,7 +83,7 @@ class SizeAuditTest {
                 .path("d-1", 8, "e-1")
                 .path("e-1", 16, "d-1")
                 .build();
-        SizeReport r = SizeAudit.run(g, null, opts(5, -1, null), Events.NONE);
+        SizeReport r = SizeAudit.run(g, (ClosureGraph) null, opts(5, -1, null), Events.NONE);
         assertEquals(5, r.paths());
         assertEquals(31, r.closureSize());
         assertEquals(3, r.roots().size());
@@ -92,7 +92,7 @@ class SizeAuditTest {
     @Test
     void sizesAreRequired() {
         ClosureGraph g = new TestGraphs.B().path("a-1", -1).build();
-        UserError e = assertThrows(UserError.class, () -> SizeAudit.run(g, null, opts(1, -1, null), Events.NONE));
+        UserError e = assertThrows(UserError.class, () -> SizeAudit.run(g, (ClosureGraph) null, opts(1, -1, null), Events.NONE));
         assertTrue(e.getMessage().contains("no narSize"), e.getMessage());
     }
 
@@ -137,7 +137,7 @@ class SizeAuditTest {
         java.util.Collections.shuffle(shuffled, new java.util.Random(7));
         ClosureGraph g2 = ClosureGraph.of("/nix/store", "test", shuffled);
         SizeAudit.Options o = opts(5, -1, null, "*-gcc-*");
-        assertEquals(SizeReportRenderer.render(SizeAudit.run(g, null, o, Events.NONE), ReportFormat.JSON),
-                SizeReportRenderer.render(SizeAudit.run(g2, null, o, Events.NONE), ReportFormat.JSON));
+        assertEquals(SizeReportRenderer.render(SizeAudit.run(g, (ClosureGraph) null, o, Events.NONE), ReportFormat.JSON),
+                SizeReportRenderer.render(SizeAudit.run(g2, (ClosureGraph) null, o, Events.NONE), ReportFormat.JSON));
     }
 }

@@ -26,10 +26,10 @@ public final class AuditPhases {
     public static void main(String[] args) {
         long w0 = System.nanoTime();
         long c0 = cpu();
-        ClosureGraph g = ClosureReader.read(Path.of(args[0]), ClosureFormat.AUTO, "/nix/store");
+        SizeAudit.Baseline b = SizeAudit.baseline(ClosureReader.read(Path.of(args[1]), ClosureFormat.AUTO, "/nix/store"));
         long w1 = System.nanoTime();
         long c1 = cpu();
-        ClosureGraph b = ClosureReader.read(Path.of(args[1]), ClosureFormat.AUTO, "/nix/store");
+        ClosureGraph g = ClosureReader.read(Path.of(args[0]), ClosureFormat.AUTO, "/nix/store");
         long w2 = System.nanoTime();
         long c2 = cpu();
         SizeReport r = SizeAudit.run(g, b, new SizeAudit.Options(List.of(), 20, -1, null, List.of()), Events.NONE);
@@ -38,7 +38,7 @@ public final class AuditPhases {
         String text = SizeReportRenderer.render(r, ReportFormat.TEXT);
         long w4 = System.nanoTime();
         long c4 = cpu();
-        System.out.printf("paths %d; read current %d ms (cpu %d); read baseline %d ms (cpu %d); audit %d ms (cpu %d); render %d ms (cpu %d); report %d bytes%n",
+        System.out.printf("paths %d; read baseline %d ms (cpu %d); read current %d ms (cpu %d); audit %d ms (cpu %d); render %d ms (cpu %d); report %d bytes%n",
                 g.size(), (w1 - w0) / 1_000_000, (c1 - c0) / 1_000_000, (w2 - w1) / 1_000_000, (c2 - c1) / 1_000_000,
                 (w3 - w2) / 1_000_000, (c3 - c2) / 1_000_000, (w4 - w3) / 1_000_000, (c4 - c3) / 1_000_000, text.length());
     }
