@@ -45,6 +45,9 @@ public final class Lz4Decompressor {
             throw new Lz4FormatException("empty lz4 block");
         }
         while (true) {
+            if (ip >= iend) {
+                throw new Lz4FormatException("lz4 block ends after a match (the last sequence must be literals)");
+            }
             int token = src[ip++] & 0xFF;
             int litLen = token >>> 4;
             if (litLen == 15) {
