@@ -70,3 +70,8 @@ row "microforge nar hash (threads: $(nproc))" mf "$(ratio "${wall[mf]}" "$best_p
 row "microforge closure scan --threads 1" scan1 "$(ratio "${wall[scan1]}" "${wall[mf1]}")" "$(ratio "${cpu[scan1]}" "${cpu[mf1]}")"
 row "microforge closure scan (threads: $(nproc))" scan "$(ratio "${wall[scan]}" "${wall[mf]}")" "$(ratio "${cpu[scan]}" "${cpu[mf]}")"
 echo "ratios: nar hash rows against the faster peer; closure scan rows (hash + reference scan) against nar hash"
+
+# the phases in one warm JVM (CPU time of the working thread): serialization, SHA-256, reference scan
+[ -d target/test-classes/dev/microforge/bench ] || mvn -q -B -Dstyle.color=never test-compile
+java --add-opens java.base/sun.nio.fs=ALL-UNNAMED -cp target/test-classes:target/microforge.jar \
+  dev.microforge.bench.NarPhases "$out/corpus.paths"
