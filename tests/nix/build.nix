@@ -65,6 +65,21 @@ rec {
     inherit pkgs;
     rootPaths = [ toplevel ];
   };
+  # what Nix >= 2.18 gets by default: one derivation, structured attributes, unsafeDiscardReferences
+  # (only instantiated here: Nix 2.8 ignores the attribute)
+  disk-discard = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    discardReferences = true;
+    name = "nix-store-discard.erofs";
+  };
+  # with a registration file at the image root, for nix-store --load-db in the guest
+  disk-registration = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    registration = "nix-path-registration";
+    name = "nix-store-reg.erofs";
+  };
   # the plain exportReferencesGraph text form, squashfs
   disk-squashfs = mf.mkStoreDisk {
     inherit pkgs;

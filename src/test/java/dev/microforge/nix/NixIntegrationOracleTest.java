@@ -119,6 +119,47 @@ class NixIntegrationOracleTest {
         assertTrue(forbidden.stderr().contains("-libfake-1.0") && forbidden.stderr().contains("FAIL  forbid"), forbidden.stderr());
     }
 
+    @Test
+    void storeDiskDerivationsHaveTheRightShape() throws Exception {
+        NixTestSupport.Launcher l = NixTestSupport.launcher();
+        List<String> inst = List.of(Tools.require("nix-instantiate").toString(), BUILD.toString(),
+                "--argstr", "microforgeCommand", l.command().toString(), "--argstr", "microforgeVersion", l.version(),
+                "-A", "disk-discard", "-A", "disk-erofs", "-A", "disk-squashfs");
+        List<String> drvs = NixTestSupport.lines(Exec.run(inst, null, null, 120).check(inst).stdout());
+        List<String> show = new ArrayList<>(List.of(Tools.require("nix").toString(), "--extra-experimental-features",
+                "nix-command", "show-derivation"));
+        show.addAll(drvs);
+        JsonNode d = JSON.readTree(Exec.run(show, null, null, 120).check(show).stdout());
+        JsonNode discard = d.get(drvs.get(0)).get("env");
+        JsonNode attrs = JSON.readTree(discard.get("__json").asText());
+        // Nix >= 2.18: one derivation, structured attributes, unsafeDiscardReferences, the closure as JSON
+        assertEquals(true, attrs.path("unsafeDiscardReferences").path("out").asBoolean());
+        assertTrue(attrs.path("exportReferencesGraph").path("closure").isArray(), attrs.toString());
+        assertTrue(d.get(drvs.get(0)).get("outputs").get("out").get("path").asText().endsWith("-nix-store-discard.erofs"));
+        // older Nix (this one): the masked build, then the unmasking one, whose only input derivation is the masked
+        JsonNode masked = d.get(drvs.get(1)).get("inputDrvs");
+        assertEquals(1, masked.size(), masked.toString());
+        assertTrue(masked.fieldNames().next().endsWith("-nix-store.erofs.masked.drv"), masked.toString());
+        // the plain form: one exportReferencesGraph file per root, no structured attributes
+        JsonNode plain = d.get(drvs.get(2)).get("inputDrvs");
+        String maskedSq = plain.fieldNames().next();
+        List<String> showSq = List.of(Tools.require("nix").toString(), "--extra-experimental-features", "nix-command",
+                "show-derivation", maskedSq);
+        JsonNode sq = JSON.readTree(Exec.run(showSq, null, null, 120).check(showSq).stdout()).get(maskedSq).get("env");
+        assertTrue(sq.get("exportReferencesGraph").asText().startsWith("closure-0 /nix/store/"), sq.toString());
+        assertTrue(!sq.has("__json"), sq.toString());
+    }
+
+    @Test
+    void storeDiskWithRegistration() throws Exception {
+        Exec.Result r = NixTestSupport.nixBuild(BUILD, List.of("disk-registration"), List.of());
+        assertEquals(0, r.exitCode(), r.stderr());
+        String disk = NixTestSupport.lines(r.stdout()).get(0);
+        dev.microforge.testkit.Cli.Result ls = dev.microforge.testkit.Cli.run("image", "ls", disk);
+        assertEquals(0, ls.exitCode(), ls.err());
+        assertTrue(ls.out().contains("nix-path-registration"), ls.out());
+    }
+
     static List<String> requisites(String path) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Tools.require("nix-store").toString(), "-qR", path));
         return NixTestSupport.lines(Exec.run(cmd, null, null, 60).check(cmd).stdout());
