@@ -70,3 +70,16 @@ $mf image ls "$img"
 step "microforge image verify $img --closure $closure --registration registration   (exact store paths, narHash of each from the image)"
 $mf image verify "$img" --closure "$closure" --registration registration
 # ---- end image -------------------------------------------------------------------------------------
+
+# ---- erofs: an EROFS store disk of the example closure, written and read back by microforge ---------
+step "microforge image build --type erofs --closure $closure --real-store $store -o target/example.erofs"
+$mf image build --type erofs --closure "$closure" --real-store "$store" -o target/example.erofs
+step "microforge image ls --summary target/example.erofs"
+$mf image ls --summary target/example.erofs
+step "microforge image verify target/example.erofs --closure $closure --real-store $store"
+$mf image verify target/example.erofs --closure "$closure" --real-store "$store"
+if command -v fsck.erofs >/dev/null; then
+  step "fsck.erofs target/example.erofs   (erofs-utils checks our image)"
+  fsck.erofs target/example.erofs
+fi
+# ---- end erofs -------------------------------------------------------------------------------------

@@ -94,7 +94,6 @@ public final class ErofsReader implements ImageFs {
         while (ll < 16 && block0[s + 64 + ll] != 0) {
             ll++;
         }
-        summary.put("type", "erofs");
         summary.put("compression", (incompat & FEATURE_INCOMPAT_ZERO_PADDING) != 0 ? "lz4" : "none");
         summary.put("label", new String(block0, s + 64, ll, StandardCharsets.UTF_8));
         summary.put("uuid", uuid.toString());

@@ -414,7 +414,7 @@ public final class Lz4Compressor {
             // lazy evaluation: a longer match one byte later wins
             while (true) {
                 int next = mStart + 1;
-                if (next > mflimit || len < 4) {
+                if (next > mflimit) {
                     break;
                 }
                 int len2 = findMatch(src, start, next, next, matchLimit, len);
