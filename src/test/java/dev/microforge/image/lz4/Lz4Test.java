@@ -206,6 +206,8 @@ class Lz4Test {
         assertThrows(Lz4Decompressor.Lz4FormatException.class, () -> Lz4Decompressor.decompress(new byte[] {0x10, 'a', 5, 0}, 0, 4, out, 0, 100));
         assertThrows(Lz4Decompressor.Lz4FormatException.class, () -> Lz4Decompressor.decompress(new byte[] {0x1F, 'a', 1, 0, (byte) 255, (byte) 255}, 0, 6, out, 0, 100));
         assertThrows(Lz4Decompressor.Lz4FormatException.class, () -> Lz4Decompressor.decompress(new byte[] {0x30, 'a', 'b', 'c'}, 0, 4, out, 0, 2));
+        // a block that ends right after a match (found by the image fuzzer)
+        assertThrows(Lz4Decompressor.Lz4FormatException.class, () -> Lz4Decompressor.decompress(new byte[] {0x10, 'a', 1, 0}, 0, 4, out, 0, 100));
         Random r = new Random(9);
         byte[] in = textLike(r, 5000);
         byte[] blk = new byte[6000];
