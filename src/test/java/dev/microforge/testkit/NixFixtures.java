@@ -45,14 +45,28 @@ public final class NixFixtures {
         });
     }
 
+    private static final java.util.regex.Pattern STORE_PATH =
+            java.util.regex.Pattern.compile("/nix/store/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+");
+
     /**
      * Builds a one-output derivation named {@code name} whose /bin/sh {@code script} creates {@code $out}
-     * (PATH is /usr/bin:/bin; reference other store paths by their absolute path in the script, they become
-     * inputs). Returns the output path.
+     * (PATH is /usr/bin:/bin). Store paths named in the script (e.g. {@code /nix/store/...-leaf/bin/leaf}) become
+     * real inputs through {@code builtins.storePath}, so Nix records the references the output really has.
+     * Returns the output path.
      */
     public static Path derivation(String name, String script) {
+        StringBuilder body = new StringBuilder();
+        java.util.regex.Matcher m = STORE_PATH.matcher("set -e\n" + script);
+        String text = "set -e\n" + script;
+        int last = 0;
+        while (m.find()) {
+            body.append(nixString(text.substring(last, m.start()))).append(" + builtins.storePath ")
+                    .append(nixString(m.group())).append(" + ");
+            last = m.end();
+        }
+        body.append(nixString(text.substring(last)));
         String expr = "builtins.derivation { name = " + nixString(name) + "; system = builtins.currentSystem;"
-                + " builder = \"/bin/sh\"; args = [ \"-c\" " + nixString("set -e\n" + script) + " ];"
+                + " builder = \"/bin/sh\"; args = [ \"-c\" (" + body + ") ];"
                 + " PATH = \"/usr/bin:/bin\"; }";
         return BUILT.computeIfAbsent("expr#" + expr, k -> {
             try {
@@ -71,11 +85,7 @@ public final class NixFixtures {
         });
     }
 
-    /**
-     * A Nix string literal for any Java string (the one quoting helper of the test kit). Store paths inside
-     * a script keep their context because Nix scans derivation attributes for them only when they are
-     * interpolated; plain text paths are fine for /bin/sh scripts run with the sandbox off.
-     */
+    /** A Nix string literal for any Java string: the one quoting helper of the test kit for generated Nix text. */
     public static String nixString(String s) {
         StringBuilder sb = new StringBuilder("\"");
         for (int i = 0; i < s.length(); i++) {
