@@ -33,7 +33,7 @@ public final class TestTrees {
     /**
      * A tree with what image writers get wrong: nested and empty directories, executables, relative, absolute
      * and dangling symlinks, empty files, files of exactly one and several 4 KiB/128 KiB blocks, files that
-     * span several blocks with a tail (fragment), duplicate files (same content, different names and modes),
+     * span several blocks with a tail (fragment), a compressible file with an incompressible end, duplicate files (same content, different names and modes),
      * a non-UTF-8 name, a long name (255 bytes), names that sort differently as bytes than as UTF-16, and a
      * directory with {@code wide} entries. Returns {@code dir}. Everything is a pure function of the
      * arguments (modes are set explicitly: no umask dependence).
@@ -60,6 +60,11 @@ public final class TestTrees {
         write(dir.resolve("pkg-1.0/share/one-128k-block"), random(5, 131072), "r--r--r--");
         write(dir.resolve("pkg-1.0/share/several-blocks-tail"), text(6, 3 * 131072 + 1234), "r--r--r--");
         write(dir.resolve("pkg-1.0/share/compressible-1m"), text(7, 1 << 20), "r--r--r--");
+        // compressible, then incompressible (compressed extents, then stored-raw ones)
+        byte[] mixed = new byte[60_000 + 5_000];
+        System.arraycopy(text(11, 60_000), 0, mixed, 0, 60_000);
+        System.arraycopy(random(12, 5_000), 0, mixed, 60_000, 5_000);
+        write(dir.resolve("pkg-1.0/share/text-then-random"), mixed, "r--r--r--");
         write(dir.resolve("pkg-1.0/share/zeros"), new byte[200_000], "rw-r--r--");
         write(dir.resolve("pkg-1.0/share/dup-a"), text(8, 50_000), "r--r--r--");
         write(dir.resolve("pkg-1.0/share/dup-b"), text(8, 50_000), "r--r--r--");

@@ -705,6 +705,14 @@ public final class ErofsWriter {
                 pos += consumed;
             } else {
                 int n = Math.min(BLOCK_SIZE, len - pos);
+                int clusterOfs = (int) ((r.seg.offset() + pos) % BLOCK_SIZE);
+                if (r.seg.last() && pos + n == len && clusterOfs + n > BLOCK_SIZE) {
+                    // The file's last extent, stored plain, would cross an lcluster boundary. Linux 6.1 (zmap.c)
+                    // sizes the last extent up to the end of the lcluster holding EOF and rejects a plain extent
+                    // longer than its pcluster (silent -EFSCORRUPTED): end this one at the boundary; the rest
+                    // becomes a last plain extent starting at offset 0 of the next lcluster.
+                    n = BLOCK_SIZE - clusterOfs;
+                }
                 System.arraycopy(raw, pos, blocks, nb * BLOCK_SIZE, n);
                 plain[nb] = true;
                 pos += n;
