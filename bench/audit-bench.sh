@@ -25,7 +25,7 @@ for n in "${sizes[@]}"; do
     f="$out/$v-$n.reg"
     [ -s "$f" ] || java -cp "$cp" dev.microforge.bench.SyntheticClosure "$n" 1 "$v" "$f"
   done
-  echo "== $n paths: $(du -h "$out/current-$n.reg" | cut -f1) per closure file"
+  echo "== $n paths: $(du -hL "$out/current-$n.reg" | cut -f1) per closure file"
   best=""
   for ((i = 1; i <= runs; i++)); do
     t=$( { /usr/bin/time -f "%e %U %S %M" java -Xmx2g -jar target/microforge.jar audit size \
@@ -42,7 +42,7 @@ for n in "${sizes[@]}"; do
 done
 
 big="$out/current-${sizes[-1]}.reg"
-/usr/bin/time -f "  reference: sha256sum of $(du -h "$big" | cut -f1) took %e s wall, %U s user" sha256sum "$big" >/dev/null
+/usr/bin/time -f "  reference: sha256sum of $(du -hL "$big" | cut -f1) took %e s wall, %U s user" sha256sum "$big" >/dev/null
 /usr/bin/time -f "  reference: sort of the same file took %e s wall, %U s user" sort -S 1G "$big" -o /dev/null
 
 if command -v nix-build >/dev/null; then
