@@ -143,10 +143,11 @@ let
       '';
       result = if masked then unmasked else disk;
     in
+    # (not `type`: that attribute is what makes an attribute set a derivation)
     result
     // {
-      inherit type label;
       storeDiskType = type;
+      storeDiskLabel = label;
       closureRoots = rootPaths;
     };
 

@@ -62,6 +62,9 @@ class NixIntegrationOracleTest {
                   checkDrvs = map (n: s.checks.${sys}.${n}.drvPath) (builtins.attrNames s.checks.${sys});
                   guest = builtins.typeOf s.nixosModules.guest;
                   example = s.nixosConfigurations.example.config.system.build.toplevel.drvPath;
+                  # every check is a derivation (nix flake check insists), store disks included
+                  checkTypes = map (n: s.checks.${sys}.${n}.type) (builtins.attrNames s.checks.${sys});
+                  diskType = s.checks.${sys}.example-vm-store-disk.storeDiskType;
                 }
                 """.formatted(ROOT.resolve("tests/nix/flake-eval.nix"), l.command());
         List<String> cmd = List.of(nix.toString(), "--eval", "--strict", "--json", "--expr", expr);
@@ -81,6 +84,8 @@ class NixIntegrationOracleTest {
         v.get("checkDrvs").forEach(d -> assertTrue(d.asText().endsWith(".drv"), d.toString()));
         assertEquals("path", v.get("guest").asText());
         assertTrue(v.get("example").asText().endsWith("-nixos-system-example-24.11.drv"));
+        v.get("checkTypes").forEach(t -> assertEquals("derivation", t.asText(), v.toString()));
+        assertEquals("erofs", v.get("diskType").asText());
     }
 
     @Test
