@@ -83,3 +83,22 @@ if command -v fsck.erofs >/dev/null; then
   fsck.erofs target/example.erofs
 fi
 # ---- end erofs -------------------------------------------------------------------------------------
+
+# ---- runner: a runner directory from the example VM spec, a refused feature, preflight --------------
+spec=tests/nix/example-vm.json
+step "microforge runner --spec $spec --accel tcg -o target/example-runner   (qemu, microvm.nix layout)"
+$mf runner --spec "$spec" --accel tcg -o target/example-runner
+(cd target/example-runner && find . -type f | sort)
+echo "--- the qemu command in bin/microvm-run:"
+grep -E '^(exec )?qemu-system-x86_64 ' target/example-runner/bin/microvm-run | tr ' ' '\n' | grep -E '^-(drive|device|netdev|chardev|object)$' -A1 | grep -v '^--$' | paste - - | head -20
+
+step "microforge runner --spec $spec --hypervisor firecracker   (expected to fail: exit 2, firecracker has no virtiofs)"
+rc=0
+$mf runner --spec "$spec" --hypervisor firecracker -o target/example-runner-fc || rc=$?
+[ "$rc" = 2 ] || { echo "demo: expected exit code 2 for an unsupported feature, got $rc" >&2; exit 1; }
+
+step "microforge preflight --spec $spec --accel tcg   (expected to find problems here: exit 1, one line each)"
+rc=0
+(cd target && ../$mf preflight --spec "../$spec" --accel tcg) || rc=$?
+[ "$rc" = 1 ] || [ "$rc" = 0 ] || { echo "demo: preflight exited $rc" >&2; exit 1; }
+# ---- end runner ------------------------------------------------------------------------------------

@@ -142,10 +142,6 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
                 require(DISK_DIRECT, p + ".direct");
             }
         }
-        if (!has(DISK_SERIAL) && !spec.volumes().isEmpty()) {
-            events.warn(hypervisor + " cannot set disk serials: the guest sees the volumes in spec order (/dev/vda"
-                    + (spec.storeDisk() != null ? " is the store disk" : " is volumes[0]") + "), not at /dev/disk/by-id/virtio-SERIAL");
-        }
         if (spec.storeDisk() != null && !has(DISK_SERIAL) && !spec.storeDisk().serial().equals(dev.microforge.vm.Identity.STORE_SERIAL)) {
             require(DISK_SERIAL, "storeDisk.serial");
         }
@@ -177,6 +173,10 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
         }
         if (hypervisor == Hypervisor.FIRECRACKER && spec.socket() == null) {
             throw new UserError("socket: firecracker needs an API socket; set socket (default NAME.sock) instead of null");
+        }
+        if (!has(DISK_SERIAL) && !spec.volumes().isEmpty()) {
+            events.warn(hypervisor + " cannot set disk serials: the guest sees the volumes in spec order (/dev/vda"
+                    + (spec.storeDisk() != null ? " is the store disk" : " is volumes[0]") + "), not at /dev/disk/by-id/virtio-SERIAL");
         }
     }
 }
