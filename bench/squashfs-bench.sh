@@ -8,6 +8,8 @@
 #   bench/squashfs-bench.sh                          # all four compressors
 #   SQUASHFS_BENCH_COMPRESSORS="zstd lz4" bench/squashfs-bench.sh
 #   SQUASHFS_BENCH_REPEAT=3 ...                      # best of 3 runs per tool (alternating)
+#   SQUASHFS_BENCH_SUBSET='host-(bin|perl)' ...      # only the corpus paths whose names match (ERE), for a
+#                                                    # quicker run on a busy machine (say so with the figures)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -26,6 +28,14 @@ mapfile -t paths < "$out/corpus.paths"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/squashfs-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+closure_args=(--closure "$closure")
+if [ -n "${SQUASHFS_BENCH_SUBSET:-}" ]; then
+  mapfile -t paths < <(printf '%s\n' "${paths[@]}" | grep -E -- "$SQUASHFS_BENCH_SUBSET")
+  [ ${#paths[@]} -gt 0 ] || { echo "squashfs-bench: no corpus path matches $SQUASHFS_BENCH_SUBSET" >&2; exit 1; }
+  # the subset as its own closure (references left out: the image holds exactly these paths)
+  for p in "${paths[@]}"; do printf '%s\n\n0\n' "$p"; done > "$work/subset.closure"
+  closure_args=(--closure "$work/subset.closure" --closure-format export-references-graph)
+fi
 cp "$root/target/microforge.jar" "$work/microforge.jar"
 # gensquashfs packs one directory: a copy of the store paths (same bytes, same page cache state)
 mkdir "$work/stage"
@@ -33,8 +43,7 @@ cp -a "${paths[@]}" "$work/stage/"
 # warm the page cache for everybody
 find "${paths[@]}" "$work/stage" -type f -print0 | xargs -0 cat > /dev/null
 
-nar=$(awk -F': ' '/nar bytes/ {print $2}' "$out/corpus.info")
-echo "corpus: ${#paths[@]} store paths, $nar NAR bytes; $(nproc) CPUs; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "input: ${#paths[@]} store paths, $(du -sbc "${paths[@]}" | tail -1 | cut -f1) bytes on disk${SQUASHFS_BENCH_SUBSET:+ (subset $SQUASHFS_BENCH_SUBSET of the corpus)}; $(nproc) CPUs; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # measure NAME IMAGE CMD...: runs CMD, appends "NAME wall-seconds cpu-seconds image-bytes" to $work/times
 measure() {
@@ -58,7 +67,7 @@ for c in $compressors; do
   : > "$work/times"
   for ((r = 0; r < repeat; r++)); do
     measure microforge "$work/mf.img" java --add-opens java.base/sun.nio.fs=ALL-UNNAMED -jar "$work/microforge.jar" \
-      image build --type squashfs --closure "$closure" --threads $threads --compression "$c" --block-size "$bs" -o "$work/mf.img"
+      image build --type squashfs "${closure_args[@]}" --threads $threads --compression "$c" --block-size "$bs" -o "$work/mf.img"
     measure mksquashfs "$work/mk.img" mksquashfs "${paths[@]}" "$work/mk.img" -comp "$c" -b "$bs" -processors $threads \
       -all-root -no-hardlinks -noappend -quiet -no-progress
     measure gensquashfs "$work/gen.img" gensquashfs -D "$work/stage" -c "$c" -b "$bs" -j $threads --all-root -q -f "$work/gen.img"

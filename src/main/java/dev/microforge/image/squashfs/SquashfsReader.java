@@ -670,6 +670,35 @@ public final class SquashfsReader implements ImageFs {
             return n;
         }
 
+        /** Skips whole blocks without reading them. */
+        @Override
+        public long skip(long n) throws IOException {
+            if (n <= 0) {
+                return 0;
+            }
+            long skipped = Math.min(n, bufLen - bufPos);
+            bufPos += (int) skipped;
+            while (n - skipped >= blockSize && nextBlock < f.sizes.length) {
+                int expect = (int) Math.min(blockSize, f.size - (long) nextBlock * blockSize);
+                if (expect > n - skipped) {
+                    break;
+                }
+                blockPos += f.sizes[nextBlock] & ~Sqfs.DATA_UNCOMPRESSED;
+                nextBlock++;
+                delivered += expect;
+                skipped += expect;
+            }
+            while (skipped < n) {
+                if (bufPos == bufLen && !fill()) {
+                    break;
+                }
+                int k = (int) Math.min(n - skipped, bufLen - bufPos);
+                bufPos += k;
+                skipped += k;
+            }
+            return skipped;
+        }
+
         private boolean fill() throws IOException {
             bufPos = 0;
             if (nextBlock < f.sizes.length) {

@@ -116,4 +116,29 @@ class SquashfsOracleTest {
         Exec.ok(unsquashfs.toString(), "-no-progress", "-d", out.toString(), img.toString());
         TreeAssert.sameTree(src, out);
     }
+
+    @Test
+    void fileLargerThan4GiBUsesTheExtendedInode() throws Exception {
+        Path unsquashfs = Tools.require("unsquashfs");
+        Path src = Files.createDirectories(tmp.resolve("big"));
+        long size = (4L << 30) + 4096 + 123;
+        byte[] tail = TestTrees.random(11, 4096 + 123);
+        try (var ch = java.nio.channels.FileChannel.open(src.resolve("huge"), java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(tail), size - tail.length); // sparse zeros, then data
+        }
+        Path img = tmp.resolve("img.sqfs");
+        ImageBuild.fromDirectory(src, "squashfs", ImageOptions.defaults().withCompression("zstd").withLevel(1)
+                .withBlockSize(1L << 20).withThreads(2), img);
+        Exec.Result l = Exec.ok(unsquashfs.toString(), "-lls", img.toString());
+        assertTrue(l.out().contains(" " + size + " "), l.out());
+        try (ImageFs fs = SquashfsReader.open(img)) {
+            ImageFs.FileNode f = (ImageFs.FileNode) ((ImageFs.DirNode) fs.root()).children().get(0).node();
+            assertEquals(size, f.size());
+            try (java.io.InputStream in = f.open()) {
+                assertEquals(size - tail.length, in.skip(size - tail.length));
+                org.junit.jupiter.api.Assertions.assertArrayEquals(tail, in.readAllBytes());
+            }
+        }
+    }
 }
