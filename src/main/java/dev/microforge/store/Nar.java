@@ -200,6 +200,11 @@ public final class Nar {
             List<Child> children = new ArrayList<>();
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(p)) {
                 for (Path c : ds) {
+                    if (!RawNames.exact() && c.getFileName().toString().indexOf('\uFFFD') >= 0) {
+                        // the JDK decoded a non-UTF-8 name lossily and we cannot reach its bytes: refuse, never guess
+                        throw new UserError(c + ": a file name that is not UTF-8 needs the JVM option"
+                                + " --add-opens java.base/sun.nio.fs=ALL-UNNAMED (use the microforge launcher or java -jar)");
+                    }
                     children.add(new Child(RawNames.name(c), c));
                 }
             } catch (AccessDeniedException e) {
