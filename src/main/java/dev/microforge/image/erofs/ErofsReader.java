@@ -567,6 +567,17 @@ public final class ErofsReader implements ImageFs {
                     throw new CorruptImageException(ino.where() + ": extent " + i + " has length " + len);
                 }
             }
+            // Linux (zmap.c) measures the last extent up to the end of the lcluster holding EOF, and refuses an
+            // uncompressed extent longer than its one block (EFSCORRUPTED): a last plain extent must not cross
+            // an lcluster boundary unless it starts on one.
+            int last = ext.size() - 1;
+            if (last >= 0 && plain[last]) {
+                long klen = (ino.size + BLOCK_SIZE - 1) / BLOCK_SIZE * BLOCK_SIZE - starts[last];
+                if (klen > BLOCK_SIZE) {
+                    throw new CorruptImageException(ino.where() + ": last uncompressed extent starts at " + starts[last]
+                            + " and reaches " + klen + " bytes to the end of its lcluster (more than one block)");
+                }
+            }
         }
 
         private void fill() throws IOException {

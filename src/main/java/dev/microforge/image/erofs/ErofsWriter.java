@@ -688,7 +688,7 @@ public final class ErofsWriter {
         int nb = 0;
         while (pos < len) {
             if (nb == maxBlocks) {
-                // compression lost: cannot happen (plain extents take 4096 bytes each), but stay safe
+                // compression lost (an incompressible run, or a last plain extent split at its lcluster boundary)
                 blocks = Arrays.copyOf(blocks, blocks.length * 2);
                 starts = Arrays.copyOf(starts, starts.length * 2);
                 plain = Arrays.copyOf(plain, plain.length * 2);

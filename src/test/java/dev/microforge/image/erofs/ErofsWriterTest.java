@@ -181,6 +181,39 @@ class ErofsWriterTest {
         }
     }
 
+    /**
+     * Linux 6.1 (zmap.c) measures a file's last extent up to the end of the lcluster holding EOF and refuses an
+     * uncompressed (PLAIN) extent longer than one block with EFSCORRUPTED; fsck.erofs 1.5 does not check this.
+     * The kernel mount test found it with lz4 on {@code TestTrees.text(6, 3 * 131072 + 1234)}: the last plain
+     * extent started mid-lcluster and crossed into the next. The reader enforces the kernel's rule, so every
+     * file here must read back; the shapes cover tails after compressed runs that end anywhere in a block.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Compression.class, names = {"LZ4", "LZ4HC"})
+    void lastUncompressedExtentNeverCrossesAnLclusterAsLinuxRequires(Compression c) throws Exception {
+        Path dir = tmp.resolve("tails-" + c);
+        Files.createDirectories(dir);
+        List<byte[]> files = new ArrayList<>();
+        files.add(dev.microforge.testkit.TestTrees.text(6, 3 * 131072 + 1234));
+        Random r = new Random(11);
+        for (int k = 0; k < 40; k++) {
+            files.add(dev.microforge.testkit.TestTrees.text(100 + k, 4096 + r.nextInt(60_000)));
+        }
+        for (int k = 0; k < files.size(); k++) {
+            Files.write(dir.resolve(String.format("f%02d", k)), files.get(k));
+        }
+        Path img = tmp.resolve("tails-" + c + ".erofs");
+        ErofsWriter.write((Dir) TreeBuilder.scan(dir), img, opts(c), Events.NONE);
+        try (ErofsReader rd = ErofsReader.open(img)) {
+            for (ImageFs.Child ch : ((ImageFs.DirNode) rd.root()).children()) {
+                int k = Integer.parseInt(new String(ch.name(), java.nio.charset.StandardCharsets.US_ASCII).substring(1));
+                try (InputStream in = ((ImageFs.FileNode) ch.node()).open()) {
+                    assertArrayEquals(files.get(k), in.readAllBytes(), "f" + k);
+                }
+            }
+        }
+    }
+
     @Test
     void identicalUncompressedFilesShareBlocks() throws Exception {
         Path a = tmp.resolve("dups");
