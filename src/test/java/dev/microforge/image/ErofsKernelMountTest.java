@@ -29,6 +29,7 @@ class ErofsKernelMountTest {
     @Test
     void kernelMountsEveryVariantAndSeesTheSameFiles() throws Exception {
         Path src = TestTrees.rich(tmp.resolve("src"), 600);
+        tailShapes(src.resolve("tails"));
         ImageFormat erofs = ImageFormats.byType("erofs");
         ImageOptions base = ImageOptions.defaults().withThreads(2).withMtime(MTIME);
         Map<String, ImageOptions> variants = new LinkedHashMap<>();
@@ -66,6 +67,21 @@ class ErofsKernelMountTest {
         }
         System.out.println("ErofsKernelMountTest: " + variants.size() + " images " + variants.keySet() + ", " + expected.size()
                 + " entries each, boot " + r.timing());
+    }
+
+    /**
+     * Compressible files whose compressed runs end anywhere in a block, so that a last uncompressed extent
+     * starts mid-lcluster: Linux refuses one that then crosses into the next lcluster (EFSCORRUPTED, found
+     * with lz4 on {@code several-blocks-tail}; these shapes also hit it with lz4hc).
+     */
+    static void tailShapes(Path dir) throws java.io.IOException {
+        java.nio.file.Files.createDirectories(dir);
+        java.util.Random r = new java.util.Random(11);
+        for (int k = 0; k < 40; k++) {
+            Path f = dir.resolve(String.format("t%02d", k));
+            java.nio.file.Files.write(f, TestTrees.text(100 + k, 4096 + r.nextInt(60_000)));
+            java.nio.file.Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
+        }
     }
 
     /**
