@@ -265,7 +265,7 @@ public final class Guest {
         List<String> command(Path initrd, Path console, Path report) {
             List<String> cmd = new ArrayList<>(List.of(qemu.toString(), "-accel", "tcg", "-nodefaults", "-no-user-config",
                     "-display", "none", "-no-reboot", "-m", Integer.toString(memoryMiB), "-smp", Integer.toString(cpus),
-                    "-kernel", kernel.vmlinuz().toString(), "-initrd", initrd.toString(),
+                    "-kernel", kernel.qemuKernel().toString(), "-initrd", initrd.toString(),
                     "-append", String.join(" ", appendLine()),
                     "-serial", "file:" + console, "-serial", "file:" + report));
             if (sharedMemory) {

@@ -90,6 +90,20 @@ class GuestDevicesTest {
         System.out.println("GuestDevicesTest boot: " + r.timing());
     }
 
+    /** A 9p share on the generic Debian 6.1 kernel (linux-image-amd64; the cloud one has no 9p). */
+    @Test
+    void ninePShareOnAKernelThatHasIt() throws Exception {
+        Kernel k = Kernel.requireWith("9p", "9pnet_virtio");
+        Path share = TestTrees.rich(tmp.resolve("p9"), 20);
+        Guest.Report r = Guest.builder(k)
+                .share9p(share, "p9", true)
+                .script("mkdir -p /m/p9\nmount -t 9p -o trans=virtio,version=9p2000.L,ro p9 /m/p9\ntreehash /m/p9 p9\n")
+                .boot()
+                .check();
+        TreeHash.assertSame(TreeHash.of(share), TreeHash.fromGuest(r, "p9"), "9p share on " + k.version());
+        System.out.println("GuestDevicesTest 9p boot (" + k.version() + "): " + r.timing());
+    }
+
     /** Debian's cloud kernel has no 9p: the harness says so instead of booting a guest that cannot mount it. */
     @Test
     void ninePIsRefusedClearlyWhenTheKernelLacksIt() {

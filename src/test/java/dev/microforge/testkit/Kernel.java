@@ -254,4 +254,59 @@ public final class Kernel {
     static Kernel at(Path vmlinuz, Path modulesDir, String version) throws IOException {
         return new Kernel(vmlinuz, modulesDir, version);
     }
+
+    private Path qemuKernel;
+
+    /**
+     * The file for QEMU's {@code -kernel}. An XZ-compressed bzImage (Debian's generic kernel) takes long to
+     * decompress itself under TCG (over 10 s); when the kernel supports PVH boot ({@code CONFIG_PVH=y} in its
+     * config) the payload is decompressed on the host once (cached in java.io.tmpdir) and QEMU boots the ELF
+     * vmlinux directly. Any other kernel (the cloud one is LZ4: fast) or any failure: the vmlinuz itself.
+     */
+    public synchronized Path qemuKernel() {
+        if (qemuKernel != null) {
+            return qemuKernel;
+        }
+        qemuKernel = vmlinuz;
+        try {
+            Path config = vmlinuz.resolveSibling("config-" + version);
+            if (!Files.isReadable(config) || !Files.readString(config).contains("\nCONFIG_PVH=y\n")
+                    || !Files.readString(config).contains("\nCONFIG_KERNEL_XZ=y\n")) {
+                return qemuKernel;
+            }
+            long size = Files.size(vmlinuz);
+            long mtime = Files.getLastModifiedTime(vmlinuz).toMillis();
+            Path cached = Path.of(System.getProperty("java.io.tmpdir"), "microforge-vmlinux-" + version + "-" + size + "-" + mtime);
+            if (!Files.exists(cached)) {
+                byte[] bz = Files.readAllBytes(vmlinuz);
+                byte[] magic = {(byte) 0xfd, '7', 'z', 'X', 'Z', 0};
+                int at = -1;
+                for (int i = 0; i + magic.length <= bz.length && at < 0; i++) {
+                    if (java.util.Arrays.equals(bz, i, i + magic.length, magic, 0, magic.length)) {
+                        at = i;
+                    }
+                }
+                if (at < 0) {
+                    return qemuKernel;
+                }
+                byte[] elf;
+                try (InputStream in = new org.tukaani.xz.SingleXZInputStream(new java.io.ByteArrayInputStream(bz, at, bz.length - at))) {
+                    elf = in.readAllBytes();
+                } catch (IOException e) {
+                    // not one well-formed XZ stream: let the kernel decompress itself
+                    return qemuKernel;
+                }
+                if (elf.length < 4 || elf[0] != 0x7f || elf[1] != 'E' || elf[2] != 'L' || elf[3] != 'F') {
+                    return qemuKernel;
+                }
+                Path tmp = Files.createTempFile(cached.getParent(), "microforge-vmlinux", ".part");
+                Files.write(tmp, elf);
+                Files.move(tmp, cached, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            qemuKernel = cached;
+        } catch (IOException | RuntimeException e) {
+            qemuKernel = vmlinuz;
+        }
+        return qemuKernel;
+    }
 }
