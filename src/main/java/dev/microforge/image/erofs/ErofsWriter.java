@@ -709,8 +709,15 @@ public final class ErofsWriter {
                 if (r.seg.last() && pos + n == len && clusterOfs + n > BLOCK_SIZE) {
                     // The file's last extent, stored plain, would cross an lcluster boundary. Linux 6.1 (zmap.c)
                     // sizes the last extent up to the end of the lcluster holding EOF and rejects a plain extent
-                    // longer than its pcluster (silent -EFSCORRUPTED): end this one at the boundary; the rest
-                    // becomes a last plain extent starting at offset 0 of the next lcluster.
+                    // longer than its pcluster (-EFSCORRUPTED). Store it compressed when its LZ4 block fits in
+                    // the cluster; else end it at the boundary and let the rest start the next lcluster.
+                    if (consumed == n) {
+                        System.arraycopy(tmp, 0, blocks, nb * BLOCK_SIZE + BLOCK_SIZE - produced, produced);
+                        plain[nb] = false;
+                        pos += n;
+                        nb++;
+                        continue;
+                    }
                     n = BLOCK_SIZE - clusterOfs;
                 }
                 System.arraycopy(raw, pos, blocks, nb * BLOCK_SIZE, n);

@@ -53,6 +53,16 @@ final class ErofsFixtures {
         r.nextBytes(mixed);
         System.arraycopy(compressible(r, 30_000), 0, mixed, 20_000, 30_000);
         file(a.resolve("lib/mixed.bin"), mixed, false);
+        // compressible, then an incompressible tail: the last extents are stored raw and the very last one
+        // must not cross into the partial last lcluster (the 6.1 kernel refuses that)
+        for (int k = 0; k < 6; k++) {
+            byte[] head = compressible(r, 30_000 + 977 * k);
+            byte[] tail = new byte[5_000 + 1_333 * k];
+            r.nextBytes(tail);
+            byte[] both = Arrays.copyOf(head, head.length + tail.length);
+            System.arraycopy(tail, 0, both, head.length, tail.length);
+            file(a.resolve("lib/tail-random-" + k), both, false);
+        }
         for (int len : new int[] {0, 1, 31, 4000, 4031, 4032, 4033, 4064, 4095, 4096, 4097, 8191, 8192, 12289}) {
             file(a.resolve("lib/deep/size-" + len), compressible(r, len), len % 2 == 0);
             byte[] rb = new byte[len];
