@@ -566,11 +566,6 @@ public final class ErofsReader implements ImageFs {
                 if (len <= 0 || len > (plain[i] ? BLOCK_SIZE : MAX_EXTENT)) {
                     throw new CorruptImageException(ino.where() + ": extent " + i + " has length " + len);
                 }
-                // Linux maps an extent without a following head up to the end of its last lcluster, and refuses
-                // an uncompressed one that is then longer than its cluster: so must we
-                if (plain[i] && i == ext.size() - 1 && starts[i] / BLOCK_SIZE != (ino.size - 1) / BLOCK_SIZE) {
-                    throw new CorruptImageException(ino.where() + ": the last, uncompressed extent crosses into the partial last lcluster (Linux 6.1 refuses it)");
-                }
             }
             // Linux (zmap.c) measures the last extent up to the end of the lcluster holding EOF, and refuses an
             // uncompressed extent longer than its one block (EFSCORRUPTED): a last plain extent must not cross
