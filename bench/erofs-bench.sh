@@ -55,7 +55,7 @@ echo "corpus: $(grep -E '^(members|nar bytes|entries)' "$out/corpus.info" | tr '
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); microforge --threads $threads; runs: $runs (best)"
 printf '%-9s %8s %8s %6s %8s %8s %6s %13s %13s %6s\n' variant mf_wall mkfs_wall wall_x mf_cpu mkfs_cpu cpu_x mf_bytes mkfs_bytes size_x
 
-variants="none lz4 lz4hc"
+variants="${VARIANTS:-none lz4 lz4hc}"   # VARIANTS="none lz4" for a quicker run
 for l in $levels; do variants="$variants lz4hc-$l"; done
 for v in $variants; do
   case $v in
