@@ -6,6 +6,21 @@ import java.util.Collection;
 final class DidYouMean {
     private DidYouMean() {}
 
+    /**
+     * The constant of {@code values} whose spec name ({@code id}) is {@code v}; otherwise a {@link SpecError} on
+     * {@code field}: "must be one of [a, b], got 'v'" with a suggestion.
+     */
+    static <E> E oneOf(E[] values, java.util.function.Function<E, String> id, String v, String field) {
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        for (E e : values) {
+            if (id.apply(e).equals(v)) {
+                return e;
+            }
+            ids.add(id.apply(e));
+        }
+        throw new SpecError(field, "must be one of " + ids + ", got '" + v + "'" + suggest(v, ids));
+    }
+
     /** {@code " (did you mean 'x'?)"} or the empty string when nothing is close. */
     static String suggest(String given, Collection<String> known) {
         String best = null;

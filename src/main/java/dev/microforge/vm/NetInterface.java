@@ -34,13 +34,7 @@ public record NetInterface(Type type, String id, String mac, String bridge, Macv
         }
 
         static Type of(String v, String field) {
-            for (Type t : values()) {
-                if (t.id.equals(v)) {
-                    return t;
-                }
-            }
-            throw new SpecError(field, "must be one of [user, tap, macvtap, bridge], got '" + v + "'"
-                    + DidYouMean.suggest(v, List.of("user", "tap", "macvtap", "bridge")));
+            return DidYouMean.oneOf(values(), Type::id, v, field);
         }
     }
 

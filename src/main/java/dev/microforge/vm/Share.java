@@ -38,12 +38,7 @@ public record Share(Proto proto, String tag, String source, String mountPoint, b
         }
 
         static Proto of(String v, String field) {
-            for (Proto p : values()) {
-                if (p.id.equals(v)) {
-                    return p;
-                }
-            }
-            throw new SpecError(field, "must be one of [9p, virtiofs], got '" + v + "'" + DidYouMean.suggest(v, List.of("9p", "virtiofs")));
+            return DidYouMean.oneOf(values(), Proto::id, v, field);
         }
     }
 

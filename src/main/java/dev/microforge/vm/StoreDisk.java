@@ -25,12 +25,7 @@ public record StoreDisk(String image, Type type, String serial) {
         }
 
         static Type of(String v, String field) {
-            for (Type t : values()) {
-                if (t.id.equals(v)) {
-                    return t;
-                }
-            }
-            throw new SpecError(field, "must be one of [erofs, squashfs], got '" + v + "'" + DidYouMean.suggest(v, java.util.List.of("erofs", "squashfs")));
+            return DidYouMean.oneOf(values(), Type::id, v, field);
         }
     }
 
