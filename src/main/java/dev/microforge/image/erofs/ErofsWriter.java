@@ -8,6 +8,7 @@ import dev.microforge.fs.Node;
 import dev.microforge.fs.RegularFile;
 import dev.microforge.fs.Reproducible;
 import dev.microforge.fs.Symlink;
+import dev.microforge.image.Pipeline;
 import dev.microforge.image.lz4.Lz4Compressor;
 import dev.microforge.util.AtomicOutput;
 import dev.microforge.util.Events;
@@ -739,8 +740,13 @@ public final class ErofsWriter {
     private final List<long[]> extents = new ArrayList<>(); // {start, blkaddr, plain}
 
     private void writeFileData() throws IOException {
-        int window = Math.max(4, opt.threads() * 4);
-        OrderedPipeline.run(opt.threads(), window, segments(), this::work, this::sink);
+        try (Pipeline<SegmentResult> p = new Pipeline<>(opt.threads(), Math.max(4, opt.threads() * 4), (seq, r) -> sink(r))) {
+            for (Iterator<Segment> it = segments(); it.hasNext(); ) {
+                Segment s = it.next();
+                p.submit(() -> work(s));
+            }
+            p.finish();
+        }
         // empty files and duplicates
         for (Ino i : inodes) {
             if (i.node instanceof RegularFile && i.size == 0) {
@@ -880,10 +886,15 @@ public final class ErofsWriter {
             return;
         }
         events.start("erofs: finding identical files", candidates.size());
-        OrderedPipeline.run(opt.threads(), Math.max(4, opt.threads() * 4), candidates.iterator(), i -> {
-            i.sha = hashFile((RegularFile) i.node, i.size);
-            return i;
-        }, i -> events.advance(1));
+        try (Pipeline<Ino> p = new Pipeline<>(opt.threads(), Math.max(4, opt.threads() * 4), (seq, i) -> events.advance(1))) {
+            for (Ino i : candidates) {
+                p.submit(() -> {
+                    i.sha = hashFile((RegularFile) i.node, i.size);
+                    return i;
+                });
+            }
+            p.finish();
+        }
         events.finish("erofs: finding identical files");
         Map<String, Ino> canonical = new HashMap<>();
         for (Ino i : candidates) {
