@@ -174,17 +174,7 @@ public final class SelfContainedRenderer {
                 g.writeEndObject();
             }
             g.writeEndArray();
-            Json.strings(g, "forbidPatterns", r.forbidPatterns());
-            g.writeArrayFieldStart("forbidden");
-            for (SizeReport.Forbidden f : r.forbidden()) {
-                g.writeStartObject();
-                g.writeStringField("pattern", f.pattern());
-                g.writeStringField("path", f.path());
-                g.writeNumberField("narSize", f.narSize());
-                Json.strings(g, "why", f.why());
-                g.writeEndObject();
-            }
-            g.writeEndArray();
+            SizeReportRenderer.writeForbidden(g, r.forbidPatterns(), r.forbidden());
             if (r.image() == null) {
                 g.writeNullField("image");
             } else {

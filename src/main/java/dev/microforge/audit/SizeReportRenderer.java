@@ -245,17 +245,7 @@ public final class SizeReportRenderer {
                 g.writeEndObject();
             }
             g.writeEndArray();
-            Json.strings(g, "forbidPatterns", r.forbidPatterns());
-            g.writeArrayFieldStart("forbidden");
-            for (SizeReport.Forbidden f : r.forbidden()) {
-                g.writeStartObject();
-                g.writeStringField("pattern", f.pattern());
-                g.writeStringField("path", f.path());
-                g.writeNumberField("narSize", f.narSize());
-                Json.strings(g, "why", f.why());
-                g.writeEndObject();
-            }
-            g.writeEndArray();
+            writeForbidden(g, r.forbidPatterns(), r.forbidden());
             writeDiff(g, r);
             g.writeArrayFieldStart("rules");
             for (SizeReport.Rule rule : r.rules()) {
@@ -270,6 +260,22 @@ public final class SizeReportRenderer {
             g.writeEndArray();
             g.writeEndObject();
         });
+    }
+
+    /** The {@code forbidPatterns} and {@code forbidden} JSON fields, shared by the size and self-contained reports. */
+    static void writeForbidden(JsonGenerator g, java.util.List<String> patterns, java.util.List<SizeReport.Forbidden> forbidden)
+            throws IOException {
+        Json.strings(g, "forbidPatterns", patterns);
+        g.writeArrayFieldStart("forbidden");
+        for (SizeReport.Forbidden f : forbidden) {
+            g.writeStartObject();
+            g.writeStringField("pattern", f.pattern());
+            g.writeStringField("path", f.path());
+            g.writeNumberField("narSize", f.narSize());
+            Json.strings(g, "why", f.why());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 
     private static void writeDiff(JsonGenerator g, SizeReport r) throws IOException {
