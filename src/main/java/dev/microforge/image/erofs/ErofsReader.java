@@ -23,8 +23,8 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Reads EROFS images (what {@link ErofsWriter} writes, and mkfs.erofs images that use the same features:
- * plain and inline data, LZ4 with full lcluster indexes, 4 KiB blocks). Every offset, length and count is
+ * Reads EROFS images: what {@link ErofsWriter} writes, and mkfs.erofs images (plain and inline data; LZ4 with
+ * full or compact lcluster indexes, big pclusters, ztailpacking and fragments; 4 KiB blocks). Every offset, length and count is
  * checked against the image size before it is used, directories may not form loops, and decompressed
  * extents are bounded, so a corrupt image raises {@link CorruptImageException}: it never hangs and never
  * allocates more than the image could justify.
@@ -32,7 +32,10 @@ import java.util.UUID;
 public final class ErofsReader implements ImageFs {
     /** LZ4 expands at most ~255x: an extent of one 4 KiB pcluster cannot decode to more than this. */
     static final int MAX_EXTENT = BLOCK_SIZE * 256;
-    private static final int SUPPORTED_INCOMPAT = FEATURE_INCOMPAT_ZERO_PADDING;
+    /** The most one compressed extent may decode to (big pclusters included); the kernel's own limit is lower. */
+    static final int MAX_EXTENT_BYTES = 16 << 20;
+    private static final int SUPPORTED_INCOMPAT = FEATURE_INCOMPAT_ZERO_PADDING | FEATURE_INCOMPAT_BIG_PCLUSTER
+            | FEATURE_INCOMPAT_ZTAILPACKING | FEATURE_INCOMPAT_FRAGMENTS;
 
     private final FileChannel ch;
     private final long imageSize;
@@ -40,6 +43,7 @@ public final class ErofsReader implements ImageFs {
     private final long rootNid;
     private final long buildTime;
     private final int incompat;
+    private final long packedNid;
     private final Map<String, String> summary = new LinkedHashMap<>();
     /** Directory nid to the nid of the one directory that lists it (loop detection). */
     private final Map<Long, Long> dirParent = new HashMap<>();
@@ -77,6 +81,7 @@ public final class ErofsReader implements ImageFs {
             throw new CorruptImageException(String.format("erofs: unsupported incompatible features 0x%x", incompat & ~SUPPORTED_INCOMPAT));
         }
         rootNid = b.getShort(s + 14) & 0xFFFF;
+        packedNid = (incompat & FEATURE_INCOMPAT_FRAGMENTS) != 0 ? b.getLong(s + 96) : 0;
         long inodes = b.getLong(s + 16);
         buildTime = b.getLong(s + 24);
         long blocks = b.getInt(s + 36) & 0xFFFFFFFFL;
@@ -104,7 +109,13 @@ public final class ErofsReader implements ImageFs {
         summary.put("metadata start block", Long.toString(metaBlk));
         summary.put("build time", Long.toString(buildTime));
         summary.put("features", ((compat & FEATURE_COMPAT_SB_CHKSUM) != 0 ? "sb_csum" : "")
-                + ((incompat & FEATURE_INCOMPAT_ZERO_PADDING) != 0 ? " lz4_0padding" : ""));
+                + ((incompat & FEATURE_INCOMPAT_ZERO_PADDING) != 0 ? " lz4_0padding" : "")
+                + ((incompat & FEATURE_INCOMPAT_BIG_PCLUSTER) != 0 ? " big_pcluster" : "")
+                + ((incompat & FEATURE_INCOMPAT_ZTAILPACKING) != 0 ? " ztailpacking" : "")
+                + ((incompat & FEATURE_INCOMPAT_FRAGMENTS) != 0 ? " fragments" : ""));
+        if (packedNid != 0) {
+            summary.put("packed nid", Long.toString(packedNid));
+        }
         dirParent.put(rootNid, -1L);
     }
 
@@ -258,8 +269,7 @@ public final class ErofsReader implements ImageFs {
         InputStream openData() throws IOException {
             return switch (layout) {
                 case LAYOUT_FLAT_PLAIN, LAYOUT_FLAT_INLINE -> new FlatStream(this);
-                case LAYOUT_COMPRESSED_FULL -> new CompressedStream(this);
-                case LAYOUT_COMPRESSED_COMPACT -> throw new CorruptImageException(where() + ": compact lcluster indexes are not supported by this reader");
+                case LAYOUT_COMPRESSED_FULL, LAYOUT_COMPRESSED_COMPACT -> new ZStream(this);
                 default -> throw new CorruptImageException(where() + ": unsupported data layout " + layout);
             };
         }
@@ -460,6 +470,10 @@ public final class ErofsReader implements ImageFs {
             }
         }
 
+        void skipTo(long p) {
+            pos = p;
+        }
+
         @Override
         public int read() throws IOException {
             byte[] one = new byte[1];
@@ -494,115 +508,456 @@ public final class ErofsReader implements ImageFs {
         }
     }
 
-    /** LZ4 data with full (legacy) lcluster indexes. */
-    private final class CompressedStream extends InputStream {
-        private final Inode ino;
-        private final long[] starts;
-        private final long[] blkaddrs;
-        private final boolean[] plain;
-        private int next; // next extent to decode
-        private byte[] buf = new byte[0];
-        private int bufPos;
+    // ------------------------------------------------------------------ compressed files
 
-        CompressedStream(Inode ino) throws IOException {
+    private static final int KIND_PLAIN = 0;
+    private static final int KIND_LZ4 = 1;
+    private static final int KIND_INLINE_PLAIN = 2;
+    private static final int KIND_INLINE_LZ4 = 3;
+    private static final int KIND_FRAGMENT = 4;
+
+    /**
+     * The extent map of a compressed inode, as Linux 6.1's zmap.c derives it: full (legacy) or compact (2B/4B
+     * packs) lcluster indexes, 4 KiB or big physical clusters (CBLKCNT in the first non-head lcluster), a tail
+     * pcluster inlined after the indexes (ztailpacking), or a tail (or the whole file) kept in the packed inode
+     * (fragments).
+     */
+    private final class ZMap {
+        final Inode ino;
+        final long[] starts; // extent starts; starts[n] = size
+        final int[] kinds;
+        final long[] addrs; // image offset (blocks, inline data) or offset in the packed inode (fragment)
+        final int[] plens; // physical length in bytes (0 for fragments)
+        private int cached = -1;
+        private byte[] cache;
+
+        ZMap(Inode ino) throws IOException {
             this.ino = ino;
+            long size = ino.size;
+            long hdr = (ino.tailOffset() + 7) & ~7L;
+            ByteBuffer h = le(readAt(hdr, 8));
+            int clusterbits = h.get(7) & 0xFF;
+            if ((clusterbits & 0x80) != 0) {
+                // the whole file is one fragment in the packed inode; the rest of the 8 bytes is its offset
+                requireFragments();
+                long fragOff = h.getLong(0) & Long.MAX_VALUE;
+                checkFragment(fragOff, size);
+                starts = new long[] {0, size};
+                kinds = new int[] {KIND_FRAGMENT};
+                addrs = new long[] {fragOff};
+                plens = new int[] {0};
+                return;
+            }
+            int advise = h.getShort(4) & 0xFFFF;
+            int algo = h.get(6) & 0xFF;
+            int known = ADVISE_COMPACTED_2B | ADVISE_BIG_PCLUSTER_1 | ADVISE_BIG_PCLUSTER_2 | ADVISE_INLINE_PCLUSTER | ADVISE_FRAGMENT_PCLUSTER;
+            if ((clusterbits & 0x7) != 0 || (advise & ~known) != 0) {
+                throw new CorruptImageException(ino.where() + String.format(": unsupported compression header (advise 0x%x, clusterbits %d)", advise, clusterbits));
+            }
+            boolean compact = ino.layout == LAYOUT_COMPRESSED_COMPACT;
+            boolean big1 = (advise & ADVISE_BIG_PCLUSTER_1) != 0;
+            boolean big2 = (advise & ADVISE_BIG_PCLUSTER_2) != 0;
+            boolean ztail = (advise & ADVISE_INLINE_PCLUSTER) != 0;
+            boolean frag = (advise & ADVISE_FRAGMENT_PCLUSTER) != 0;
+            if (compact && big1 != big2) {
+                throw new CorruptImageException(ino.where() + ": big pcluster flags of head 1 and head 2 differ (compact indexes)");
+            }
+            if ((big1 || big2) && (incompat & FEATURE_INCOMPAT_BIG_PCLUSTER) == 0) {
+                throw new CorruptImageException(ino.where() + ": big pclusters without the big_pcluster feature");
+            }
+            if (ztail && (incompat & FEATURE_INCOMPAT_ZTAILPACKING) == 0) {
+                throw new CorruptImageException(ino.where() + ": inline pcluster without the ztailpacking feature");
+            }
+            if (frag) {
+                requireFragments();
+            }
+            if (ztail && frag) {
+                throw new CorruptImageException(ino.where() + ": both an inline tail pcluster and a fragment");
+            }
             if ((incompat & FEATURE_INCOMPAT_ZERO_PADDING) == 0) {
                 throw new CorruptImageException(ino.where() + ": compressed data without the lz4_0padding feature is not supported");
             }
-            long hdr = (ino.tailOffset() + 7) & ~7L;
-            ByteBuffer h = le(readAt(hdr, 8));
-            int advise = h.getShort(4) & 0xFFFF;
-            int algo = h.get(6) & 0xFF;
-            int cbits = h.get(7) & 0xFF;
-            if (advise != 0 || (algo & 0xF) != COMPRESSION_LZ4 || cbits != 0) {
-                throw new CorruptImageException(ino.where() + String.format(": unsupported compression header (advise 0x%x, algorithm %d, clusterbits %d)", advise, algo, cbits));
+            long total = (size + BLOCK_SIZE - 1) / BLOCK_SIZE;
+            // every lcluster has at least a 2-byte index, all inside the image
+            if (total == 0 || total * 2 > imageSize) {
+                throw new CorruptImageException(ino.where() + ": " + total + " lcluster indexes cannot fit in the image");
             }
-            long nIdx = (ino.size + BLOCK_SIZE - 1) / BLOCK_SIZE;
-            if (nIdx * LCLUSTER_INDEX_SIZE > imageSize) {
-                throw new CorruptImageException(ino.where() + ": " + nIdx + " lcluster indexes cannot fit in the image");
+            int n = (int) total;
+            int[] type = new int[n];
+            int[] lo = new int[n]; // clusterofs of heads, delta[0] of non-heads
+            int[] cblk = new int[n]; // CBLKCNT of non-heads, or -1
+            long[] pblk = new long[n];
+            long idataOff;
+            if (!compact) {
+                long base = hdr + LEGACY_MAP_HEADER_SIZE;
+                ByteBuffer b = le(readAt(base, n * LCLUSTER_INDEX_SIZE));
+                for (int lcn = 0; lcn < n; lcn++) {
+                    int p = lcn * LCLUSTER_INDEX_SIZE;
+                    type[lcn] = b.getShort(p) & 0x3;
+                    cblk[lcn] = -1;
+                    if (type[lcn] == CLUSTER_TYPE_NONHEAD) {
+                        int d0 = b.getShort(p + 4) & 0xFFFF;
+                        if ((d0 & D0_CBLKCNT) != 0) {
+                            if (!big1 && !big2) {
+                                throw new CorruptImageException(ino.where() + ": lcluster " + lcn + " has a compressed block count but no big pclusters");
+                            }
+                            cblk[lcn] = d0 & ~D0_CBLKCNT;
+                            d0 = 1;
+                        }
+                        lo[lcn] = d0;
+                    } else {
+                        lo[lcn] = b.getShort(p + 2) & 0xFFFF;
+                        pblk[lcn] = b.getInt(p + 4) & 0xFFFFFFFFL;
+                    }
+                }
+                idataOff = base + total * LCLUSTER_INDEX_SIZE;
+            } else {
+                long ebase = hdr + 8;
+                int initial4b = (int) ((32 - ebase % 32) / 4);
+                if (initial4b == 32 / 4) {
+                    initial4b = 0;
+                }
+                int compacted2b = (advise & ADVISE_COMPACTED_2B) != 0 && initial4b < n ? (n - initial4b) / 16 * 16 : 0;
+                long lastPos = compactPos(ebase, initial4b, compacted2b, n - 1);
+                int lastShift = compactShift(initial4b, compacted2b, n - 1);
+                int lastPack = lastShift == 2 ? 8 : 32;
+                long areaEnd = lastPos / lastPack * lastPack + lastPack;
+                if (areaEnd - ebase > imageSize) {
+                    throw new CorruptImageException(ino.where() + ": lcluster indexes cannot fit in the image");
+                }
+                byte[] area = readAt(ebase, (int) (areaEnd - ebase));
+                for (int lcn = 0; lcn < n; lcn++) {
+                    unpackCompacted(area, ebase, compactPos(ebase, initial4b, compacted2b, lcn), compactShift(initial4b, compacted2b, lcn),
+                            big1, lcn, type, lo, cblk, pblk);
+                }
+                idataOff = areaEnd;
             }
-            byte[] idx = readAt(hdr + LEGACY_MAP_HEADER_SIZE, (int) (nIdx * LCLUSTER_INDEX_SIZE));
-            ByteBuffer b = le(idx);
-            List<long[]> ext = new ArrayList<>();
-            for (int lcn = 0; lcn < nIdx; lcn++) {
-                int p = lcn * LCLUSTER_INDEX_SIZE;
-                int type = b.getShort(p) & 0x3;
-                int clusterofs = b.getShort(p + 2) & 0xFFFF;
-                if (type == CLUSTER_TYPE_PLAIN || type == CLUSTER_TYPE_HEAD) {
-                    if (clusterofs >= BLOCK_SIZE) {
-                        throw new CorruptImageException(ino.where() + ": lcluster " + lcn + " has cluster offset " + clusterofs);
-                    }
-                    long start = (long) lcn * BLOCK_SIZE + clusterofs;
-                    if (start >= ino.size || (lcn == 0 && clusterofs != 0)) {
-                        throw new CorruptImageException(ino.where() + ": lcluster " + lcn + " starts an extent at " + start);
-                    }
-                    long blk = b.getInt(p + 4) & 0xFFFFFFFFL;
-                    if ((blk + 1) * BLOCK_SIZE > imageSize) {
-                        throw new CorruptImageException(ino.where() + ": lcluster " + lcn + " points to block " + blk + " outside the image");
-                    }
-                    ext.add(new long[] {start, blk, type == CLUSTER_TYPE_PLAIN ? 1 : 0});
-                } else if (type == CLUSTER_TYPE_NONHEAD) {
+            // heads to extents
+            List<Integer> heads = new ArrayList<>();
+            int headLcn = -1;
+            long eofHead = -1;
+            for (int lcn = 0; lcn < n; lcn++) {
+                if (type[lcn] == CLUSTER_TYPE_NONHEAD) {
                     if (lcn == 0) {
                         throw new CorruptImageException(ino.where() + ": first lcluster is not a head");
                     }
+                    if (lo[lcn] < 1 || lcn - lo[lcn] < headLcn) {
+                        throw new CorruptImageException(ino.where() + ": lcluster " + lcn + " looks back " + lo[lcn] + " lclusters, past its head");
+                    }
                 } else {
-                    throw new CorruptImageException(ino.where() + ": lcluster " + lcn + " has unsupported type " + type);
+                    if (lo[lcn] >= BLOCK_SIZE || (lcn == 0 && lo[lcn] != 0)) {
+                        throw new CorruptImageException(ino.where() + ": lcluster " + lcn + " has cluster offset " + lo[lcn]);
+                    }
+                    headLcn = lcn;
+                    if ((long) lcn * BLOCK_SIZE + lo[lcn] >= size) {
+                        // mkfs.erofs ends the last extent with a head at or after EOF in the last lcluster
+                        if (lcn != n - 1) {
+                            throw new CorruptImageException(ino.where() + ": lcluster " + lcn + " starts an extent past the end of the file");
+                        }
+                        eofHead = (long) lcn * BLOCK_SIZE + lo[lcn];
+                        continue;
+                    }
+                    heads.add(lcn);
                 }
             }
-            if (ino.size > 0 && ext.isEmpty()) {
-                throw new CorruptImageException(ino.where() + ": no extents");
+            int ne = heads.size();
+            starts = new long[ne + 1];
+            kinds = new int[ne];
+            addrs = new long[ne];
+            plens = new int[ne];
+            for (int k = 0; k < ne; k++) {
+                int lcn = heads.get(k);
+                starts[k] = (long) lcn * BLOCK_SIZE + lo[lcn];
             }
-            starts = new long[ext.size() + 1];
-            blkaddrs = new long[ext.size()];
-            plain = new boolean[ext.size()];
-            for (int i = 0; i < ext.size(); i++) {
-                starts[i] = ext.get(i)[0];
-                blkaddrs[i] = ext.get(i)[1];
-                plain[i] = ext.get(i)[2] == 1;
-            }
-            starts[ext.size()] = ino.size;
-            for (int i = 0; i < ext.size(); i++) {
-                long len = starts[i + 1] - starts[i];
-                if (len <= 0 || len > (plain[i] ? BLOCK_SIZE : MAX_EXTENT)) {
-                    throw new CorruptImageException(ino.where() + ": extent " + i + " has length " + len);
+            starts[ne] = size;
+            int idataSize = h.getShort(2) & 0xFFFF;
+            for (int k = 0; k < ne; k++) {
+                int lcn = heads.get(k);
+                int t = type[lcn];
+                long llen = starts[k + 1] - starts[k];
+                if (llen <= 0) {
+                    throw new CorruptImageException(ino.where() + ": extent " + k + " has length " + llen);
                 }
-            }
-            // Linux (zmap.c) measures the last extent up to the end of the lcluster holding EOF, and refuses an
-            // uncompressed extent longer than its one block (EFSCORRUPTED): a last plain extent must not cross
-            // an lcluster boundary unless it starts on one.
-            int last = ext.size() - 1;
-            if (last >= 0 && plain[last]) {
-                long klen = (ino.size + BLOCK_SIZE - 1) / BLOCK_SIZE * BLOCK_SIZE - starts[last];
-                if (klen > BLOCK_SIZE) {
-                    throw new CorruptImageException(ino.where() + ": last uncompressed extent starts at " + starts[last]
-                            + " and reaches " + klen + " bytes to the end of its lcluster (more than one block)");
+                boolean tail = k == ne - 1;
+                if (tail && ztail) {
+                    if (idataSize == 0 || idataOff % BLOCK_SIZE + idataSize > BLOCK_SIZE || idataOff + idataSize > imageSize) {
+                        throw new CorruptImageException(ino.where() + ": inline tail pcluster of " + idataSize + " bytes at " + idataOff + " crosses a block or the image end");
+                    }
+                    kinds[k] = t == CLUSTER_TYPE_PLAIN ? KIND_INLINE_PLAIN : KIND_INLINE_LZ4;
+                    addrs[k] = idataOff;
+                    plens[k] = idataSize;
+                } else if (tail && frag) {
+                    long fragOff = (h.getInt(0) & 0xFFFFFFFFL) | (compact ? 0 : pblk[lcn] << 32);
+                    checkFragment(fragOff, llen);
+                    kinds[k] = KIND_FRAGMENT;
+                    addrs[k] = fragOff;
+                    continue;
+                } else {
+                    int blocks = 1;
+                    boolean big = t == CLUSTER_TYPE_HEAD ? big1 : t == CLUSTER_TYPE_HEAD2 && big2;
+                    if (big) {
+                        if (lcn + 1 >= n) {
+                            throw new CorruptImageException(ino.where() + ": big pcluster head in the last lcluster " + lcn + " (no block count)");
+                        }
+                        if (type[lcn + 1] == CLUSTER_TYPE_NONHEAD) {
+                            if (cblk[lcn + 1] < 1) {
+                                throw new CorruptImageException(ino.where() + ": no compressed block count at lcluster " + (lcn + 1));
+                            }
+                            blocks = cblk[lcn + 1];
+                        }
+                    }
+                    kinds[k] = t == CLUSTER_TYPE_PLAIN ? KIND_PLAIN : KIND_LZ4;
+                    addrs[k] = pblk[lcn] * BLOCK_SIZE;
+                    plens[k] = blocks * BLOCK_SIZE;
+                    if (pblk[lcn] + blocks > imageSize / BLOCK_SIZE) {
+                        throw new CorruptImageException(ino.where() + ": lcluster " + lcn + " points to blocks " + pblk[lcn] + "+" + blocks + " outside the image");
+                    }
+                }
+                if (t != CLUSTER_TYPE_PLAIN) {
+                    int a = t == CLUSTER_TYPE_HEAD ? algo & 0xF : algo >>> 4;
+                    if (a != COMPRESSION_LZ4) {
+                        throw new CorruptImageException(ino.where() + ": compression algorithm " + a + " is not supported (only lz4)");
+                    }
+                    if (llen > (long) plens[k] * 256 + BLOCK_SIZE || llen > MAX_EXTENT_BYTES) {
+                        throw new CorruptImageException(ino.where() + ": extent " + k + " decodes to " + llen + " bytes from " + plens[k]);
+                    }
+                } else {
+                    // Linux (zmap.c) measures the last extent up to the end of the lcluster holding EOF (to EOF when
+                    // the inode has an inline tail and the extent starts in the last lcluster) and refuses an
+                    // uncompressed extent longer than its pcluster (EFSCORRUPTED)
+                    long klen = llen;
+                    if (tail) {
+                        klen = eofHead >= 0 ? eofHead - starts[k] : ztail && lcn == n - 1 ? size - starts[k] : total * BLOCK_SIZE - starts[k];
+                    }
+                    if (klen > plens[k]) {
+                        throw new CorruptImageException(ino.where() + ": uncompressed extent " + k + " at " + starts[k] + " maps " + klen
+                                + " bytes but holds " + plens[k]);
+                    }
                 }
             }
         }
 
-        private void fill() throws IOException {
-            int i = next++;
-            int len = (int) (starts[i + 1] - starts[i]);
-            byte[] blk = readAt(blkaddrs[i] * BLOCK_SIZE, BLOCK_SIZE);
-            byte[] outBuf = new byte[len];
-            if (plain[i]) {
-                System.arraycopy(blk, 0, outBuf, 0, len);
+        private void requireFragments() throws IOException {
+            if ((incompat & FEATURE_INCOMPAT_FRAGMENTS) == 0 || packedNid <= 0) {
+                throw new CorruptImageException(ino.where() + ": fragment without the fragments feature or a packed inode");
+            }
+            if (ino.nid == packedNid) {
+                throw new CorruptImageException(ino.where() + ": the packed inode refers to itself");
+            }
+        }
+
+        private void checkFragment(long off, long len) throws IOException {
+            long psize = packed().ino.size;
+            if (off < 0 || len > psize || off > psize - len) {
+                throw new CorruptImageException(ino.where() + ": fragment of " + len + " bytes at " + off + " is outside the packed inode (" + psize + " bytes)");
+            }
+        }
+
+        int extentAt(long pos) {
+            int k = Arrays.binarySearch(starts, pos);
+            return k >= 0 ? k : -k - 2;
+        }
+
+        byte[] decode(int k) throws IOException {
+            if (k == cached) {
+                return cache;
+            }
+            int llen = (int) (starts[k + 1] - starts[k]);
+            byte[] out;
+            switch (kinds[k]) {
+                case KIND_PLAIN, KIND_INLINE_PLAIN -> out = readAt(addrs[k], llen);
+                case KIND_LZ4, KIND_INLINE_LZ4 -> {
+                    byte[] src = readAt(addrs[k], plens[k]);
+                    int pad = (int) Math.min(plens[k], BLOCK_SIZE - addrs[k] % BLOCK_SIZE);
+                    int z = 0;
+                    while (z < pad && src[z] == 0) {
+                        z++;
+                    }
+                    if (z == pad) {
+                        throw new CorruptImageException(ino.where() + ": compressed extent " + k + " at " + addrs[k] + " starts with a block of zeros");
+                    }
+                    out = new byte[llen];
+                    try {
+                        Lz4Decompressor.decompress(src, z, src.length - z, out, 0, llen);
+                    } catch (Lz4Decompressor.Lz4FormatException e) {
+                        throw new CorruptImageException(ino.where() + ": extent " + k + " (at " + addrs[k] + "): " + e.getMessage());
+                    }
+                }
+                default -> throw new IllegalStateException("fragments are read, not decoded");
+            }
+            cached = k;
+            cache = out;
+            return out;
+        }
+
+        /** Reads up to {@code len} bytes at {@code pos} (within one extent); returns the count. */
+        int read(long pos, byte[] b, int off, int len) throws IOException {
+            int k = extentAt(pos);
+            int n = (int) Math.min(len, starts[k + 1] - pos);
+            if (kinds[k] == KIND_FRAGMENT) {
+                return packed().read(addrs[k] + (pos - starts[k]), b, off, n);
+            }
+            System.arraycopy(decode(k), (int) (pos - starts[k]), b, off, n);
+            return n;
+        }
+    }
+
+    private static int compactShift(int initial4b, int compacted2b, int lcn) {
+        return lcn >= initial4b && lcn < initial4b + compacted2b ? 1 : 2;
+    }
+
+    private static long compactPos(long ebase, int initial4b, int compacted2b, int lcn) {
+        if (lcn < initial4b) {
+            return ebase + lcn * 4L;
+        }
+        lcn -= initial4b;
+        long pos = ebase + initial4b * 4L;
+        if (lcn < compacted2b) {
+            return pos + lcn * 2L;
+        }
+        return pos + compacted2b * 2L + (lcn - compacted2b) * 4L;
+    }
+
+    private static int bits(byte[] a, int byteBase, int bitPos) {
+        int p = byteBase + bitPos / 8;
+        int v = (a[p] & 0xFF) | (a[p + 1] & 0xFF) << 8 | (a[p + 2] & 0xFF) << 16 | (a[p + 3] & 0xFF) << 24;
+        return v >>> (bitPos & 7);
+    }
+
+    /** One lcluster of a compact index pack, decoded as zmap.c's unpack_compacted_index does. */
+    private void unpackCompacted(byte[] area, long ebase, long pos, int shift, boolean big, int lcn,
+            int[] type, int[] lo, int[] cblk, long[] pblk) throws IOException {
+        int vcnt = shift == 2 ? 2 : 16;
+        int packSize = vcnt << shift;
+        int encodebits = (packSize - 4) * 8 / vcnt;
+        long base = pos / packSize * packSize;
+        int in = (int) (base - ebase);
+        int i = (int) ((pos - base) >> shift);
+        int v = bits(area, in, encodebits * i);
+        int l = v & (BLOCK_SIZE - 1);
+        int t = (v >>> 12) & 3;
+        type[lcn] = t;
+        cblk[lcn] = -1;
+        if (t == CLUSTER_TYPE_NONHEAD) {
+            if ((l & D0_CBLKCNT) != 0) {
+                if (!big) {
+                    throw new CorruptImageException("erofs: lcluster " + lcn + " has a compressed block count but no big pclusters");
+                }
+                cblk[lcn] = l & ~D0_CBLKCNT;
+                lo[lcn] = 1;
+            } else if (i + 1 != vcnt) {
+                lo[lcn] = l;
             } else {
-                int z = 0;
-                while (z < BLOCK_SIZE && blk[z] == 0) {
-                    z++;
+                // the last lcluster of a pack keeps delta[1]; delta[0] comes from the one before it
+                int pv = bits(area, in, encodebits * (i - 1));
+                int pl = pv & (BLOCK_SIZE - 1);
+                if (((pv >>> 12) & 3) != CLUSTER_TYPE_NONHEAD) {
+                    pl = 0;
+                } else if ((pl & D0_CBLKCNT) != 0) {
+                    pl = 1;
                 }
-                if (z == BLOCK_SIZE) {
-                    throw new CorruptImageException(ino.where() + ": compressed block " + blkaddrs[i] + " is empty");
+                lo[lcn] = pl + 1;
+            }
+            return;
+        }
+        lo[lcn] = l;
+        int nblk;
+        if (!big) {
+            nblk = 1;
+            while (i > 0) {
+                --i;
+                int w = bits(area, in, encodebits * i);
+                if (((w >>> 12) & 3) == CLUSTER_TYPE_NONHEAD) {
+                    i -= w & (BLOCK_SIZE - 1);
                 }
-                try {
-                    Lz4Decompressor.decompress(blk, z, BLOCK_SIZE - z, outBuf, 0, len);
-                } catch (Lz4Decompressor.Lz4FormatException e) {
-                    throw new CorruptImageException(ino.where() + ": extent " + i + " (block " + blkaddrs[i] + "): " + e.getMessage());
+                if (i >= 0) {
+                    ++nblk;
                 }
             }
-            buf = outBuf;
-            bufPos = 0;
+        } else {
+            nblk = 0;
+            while (i > 0) {
+                --i;
+                int w = bits(area, in, encodebits * i);
+                int wl = w & (BLOCK_SIZE - 1);
+                if (((w >>> 12) & 3) == CLUSTER_TYPE_NONHEAD) {
+                    if ((wl & D0_CBLKCNT) != 0) {
+                        --i;
+                        nblk += wl & ~D0_CBLKCNT;
+                        continue;
+                    }
+                    if (wl <= 1) {
+                        throw new CorruptImageException("erofs: lcluster " + lcn + ": a big pcluster's non-head lcluster looks back " + wl);
+                    }
+                    i -= wl - 2;
+                    continue;
+                }
+                ++nblk;
+            }
+        }
+        int e = in + packSize - 4;
+        long blk = (area[e] & 0xFFL) | (area[e + 1] & 0xFFL) << 8 | (area[e + 2] & 0xFFL) << 16 | (area[e + 3] & 0xFFL) << 24;
+        pblk[lcn] = blk + nblk;
+    }
+
+    /** Random access to a regular file's data (the packed inode's). */
+    private final class RandomData {
+        final Inode ino;
+        private final ZMap zmap;
+
+        RandomData(Inode ino) throws IOException {
+            this.ino = ino;
+            this.zmap = ino.layout == LAYOUT_COMPRESSED_FULL || ino.layout == LAYOUT_COMPRESSED_COMPACT ? new ZMap(ino) : null;
+            if (zmap == null && ino.layout != LAYOUT_FLAT_PLAIN && ino.layout != LAYOUT_FLAT_INLINE) {
+                throw new CorruptImageException(ino.where() + ": unsupported data layout " + ino.layout);
+            }
+        }
+
+        /** Reads exactly {@code len} bytes at {@code pos}. */
+        int read(long pos, byte[] b, int off, int len) throws IOException {
+            if (pos < 0 || pos + len > ino.size) {
+                throw new CorruptImageException(ino.where() + ": read past its end");
+            }
+            int done = 0;
+            while (done < len) {
+                int n;
+                if (zmap != null) {
+                    n = zmap.read(pos + done, b, off + done, len - done);
+                } else {
+                    try (FlatStream fs = new FlatStream(ino)) {
+                        fs.skipTo(pos + done);
+                        n = fs.read(b, off + done, len - done);
+                    }
+                }
+                if (n <= 0) {
+                    throw new CorruptImageException(ino.where() + ": data ends early");
+                }
+                done += n;
+            }
+            return len;
+        }
+    }
+
+    private RandomData packedData;
+
+    private RandomData packed() throws IOException {
+        if (packedData == null) {
+            Inode p = new Inode(packedNid);
+            if ((p.mode & S_IFMT) != S_IFREG) {
+                throw new CorruptImageException("erofs: packed inode " + packedNid + " is not a regular file");
+            }
+            packedData = new RandomData(p);
+        }
+        return packedData;
+    }
+
+    /** Data of a compressed inode, extent after extent. */
+    private final class ZStream extends InputStream {
+        private final ZMap map;
+        private long pos;
+
+        ZStream(Inode ino) throws IOException {
+            this.map = new ZMap(ino);
         }
 
         @Override
@@ -613,15 +968,14 @@ public final class ErofsReader implements ImageFs {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            if (bufPos >= buf.length) {
-                if (next >= blkaddrs.length) {
-                    return -1;
-                }
-                fill();
+            if (pos >= map.ino.size) {
+                return -1;
             }
-            int n = Math.min(len, buf.length - bufPos);
-            System.arraycopy(buf, bufPos, b, off, n);
-            bufPos += n;
+            if (len == 0) {
+                return 0;
+            }
+            int n = map.read(pos, b, off, (int) Math.min(len, map.ino.size - pos));
+            pos += n;
             return n;
         }
     }
