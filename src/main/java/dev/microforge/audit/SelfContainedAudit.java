@@ -1,5 +1,6 @@
 package dev.microforge.audit;
 
+import dev.microforge.util.Tasks;
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.ClosureScan;
 import dev.microforge.closure.NotClosedException;
@@ -11,7 +12,6 @@ import dev.microforge.util.Events;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -107,7 +106,7 @@ public final class SelfContainedAudit {
                 }));
             }
             for (Future<PathResult> f : futures) {
-                PathResult r = get(f);
+                PathResult r = Tasks.await(f);
                 narBytes += r.narSize();
                 findings.addAll(r.findings());
                 stale.addAll(r.stale());
@@ -260,26 +259,5 @@ public final class SelfContainedAudit {
             }
         }
         return out;
-    }
-
-    private static <T> T get(Future<T> f) throws IOException {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new UserError("interrupted");
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof IOException io) {
-                throw io;
-            }
-            if (c instanceof UncheckedIOException u) {
-                throw u.getCause();
-            }
-            if (c instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException(c);
-        }
     }
 }

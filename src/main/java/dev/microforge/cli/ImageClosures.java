@@ -1,5 +1,6 @@
 package dev.microforge.cli;
 
+import dev.microforge.util.Tasks;
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.PathInfo;
 import dev.microforge.image.Verify;
@@ -45,21 +46,7 @@ final class ImageClosures {
             }
             List<PathInfo> out = new ArrayList<>();
             for (Future<PathInfo> f : fs) {
-                try {
-                    out.add(f.get());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted");
-                } catch (java.util.concurrent.ExecutionException e) {
-                    Throwable t = e.getCause();
-                    if (t instanceof IOException io) {
-                        throw io;
-                    }
-                    if (t instanceof RuntimeException r) {
-                        throw r;
-                    }
-                    throw new IOException(t);
-                }
+                out.add(Tasks.await(f));
             }
             events.finish("hashing store paths for the registration");
             return g.withInfos(out);

@@ -1,5 +1,6 @@
 package dev.microforge.cli;
 
+import dev.microforge.util.Tasks;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.microforge.store.Nar;
@@ -60,7 +61,7 @@ public final class NarHashCommand implements Runnable {
                 fs.add(pool.submit(() -> Nar.hash(p, null, term)));
             }
             for (Future<Nar.Info> f : fs) {
-                infos.add(Futures.get(f));
+                infos.add(Tasks.awaitUnchecked(f));
             }
         } finally {
             pool.shutdownNow();

@@ -1,20 +1,18 @@
 package dev.microforge.closure;
 
+import dev.microforge.util.Tasks;
 import dev.microforge.store.Hash;
 import dev.microforge.store.Nar;
 import dev.microforge.store.ReferenceScanner;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.Events;
 import dev.microforge.util.UserError;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -78,7 +76,7 @@ public final class ClosureScan {
             }
             List<Result> out = new ArrayList<>(g.size());
             for (Future<Result> f : futures) {
-                out.add(get(f));
+                out.add(Tasks.awaitUnchecked(f));
             }
             return out;
         } finally {
@@ -87,23 +85,6 @@ public final class ClosureScan {
         }
     }
 
-    static <T> T get(Future<T> f) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new UserError("interrupted");
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException re) {
-                throw re;
-            }
-            if (c instanceof IOException io) {
-                throw new UncheckedIOException(io);
-            }
-            throw new IllegalStateException(c);
-        }
-    }
 
     /** Every difference between what {@code g} declares and {@code results} (in graph order). */
     public static List<Difference> compare(ClosureGraph g, List<Result> results) {
@@ -168,7 +149,7 @@ public final class ClosureScan {
             }
             java.util.Map<StorePath, Nar.Info> computed = new java.util.HashMap<>();
             for (int i = 0; i < missing.size(); i++) {
-                computed.put(missing.get(i).path(), get(futures.get(i)));
+                computed.put(missing.get(i).path(), Tasks.awaitUnchecked(futures.get(i)));
             }
             List<PathInfo> infos = new ArrayList<>(g.size());
             for (PathInfo pi : g.paths()) {

@@ -1,8 +1,8 @@
 package dev.microforge.image;
 
+import dev.microforge.util.Tasks;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -106,7 +106,7 @@ public final class Pipeline<R> implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted");
         } catch (ExecutionException e) {
-            throw rethrow(e.getCause());
+            throw Tasks.asIOException(e.getCause());
         }
         inFlight.poll();
         sink.accept(delivered, r);
@@ -117,25 +117,10 @@ public final class Pipeline<R> implements AutoCloseable {
         try {
             return work.call();
         } catch (Exception e) {
-            throw rethrow(e);
+            throw Tasks.asIOException(e);
         }
     }
 
-    private static IOException rethrow(Throwable t) {
-        if (t instanceof IOException io) {
-            return io;
-        }
-        if (t instanceof UncheckedIOException u) {
-            return u.getCause();
-        }
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error err) {
-            throw err;
-        }
-        return new IOException(t);
-    }
 
     /** Cancels pending work (after an error) and stops the workers. */
     @Override

@@ -1,5 +1,6 @@
 package dev.microforge.image;
 
+import dev.microforge.util.Tasks;
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.PathInfo;
 import dev.microforge.store.Hash;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -126,21 +126,7 @@ public final class Verify {
             }
             for (Future<Mismatch> f : futures) {
                 Mismatch m;
-                try {
-                    m = f.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted");
-                } catch (ExecutionException e) {
-                    Throwable t = e.getCause();
-                    if (t instanceof IOException io) {
-                        throw io;
-                    }
-                    if (t instanceof RuntimeException r) {
-                        throw r;
-                    }
-                    throw new IOException(t);
-                }
+                m = Tasks.await(f);
                 if (m != null) {
                     mismatches.add(m);
                 }

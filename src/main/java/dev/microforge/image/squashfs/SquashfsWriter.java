@@ -1,5 +1,6 @@
 package dev.microforge.image.squashfs;
 
+import dev.microforge.util.Tasks;
 import dev.microforge.fs.Dir;
 import dev.microforge.fs.Entry;
 import dev.microforge.fs.Node;
@@ -361,7 +362,7 @@ public final class SquashfsWriter {
                 hashes.add(pool.submit(() -> hash(f)));
             }
             for (int i = 0; i < toHash.size(); i++) {
-                toHash.get(i).hash = get(hashes.get(i));
+                toHash.get(i).hash = Tasks.await(hashes.get(i));
             }
         } finally {
             pool.shutdownNow();
@@ -377,23 +378,6 @@ public final class SquashfsWriter {
         }
     }
 
-    private static <T> T get(Future<T> f) throws IOException {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted");
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable t = e.getCause();
-            if (t instanceof IOException io) {
-                throw io;
-            }
-            if (t instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IOException(t);
-        }
-    }
 
     private static final ThreadLocal<byte[]> HASH_BUF = ThreadLocal.withInitial(() -> new byte[1 << 17]);
 
