@@ -13,8 +13,8 @@ import dev.microforge.image.StoreFixture;
 import dev.microforge.store.StorePath;
 import dev.microforge.testkit.Cli;
 import dev.microforge.testkit.Exec;
+import dev.microforge.testkit.SmallDisk;
 import dev.microforge.testkit.TestTrees;
-import dev.microforge.testkit.Tools;
 import dev.microforge.util.Events;
 import dev.microforge.util.UserError;
 import java.io.IOException;
@@ -24,7 +24,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -166,22 +165,13 @@ class ErofsCommandTest {
     @Test
     @Tag("oracle")
     void diskFull() throws Exception {
-        Path mnt = Files.createDirectories(tmp.resolve("small"));
-        Exec.Result m = Exec.run(List.of("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt.toString()), null, null, 30);
-        if (m.exitCode() != 0) {
-            String why = "cannot mount a 1 MiB tmpfs (needs root): " + m.stderr().strip();
-            if (Tools.inCi()) {
-                throw new AssertionError(why);
-            }
-            Assumptions.abort(why);
-        }
-        try {
+        try (SmallDisk disk = SmallDisk.mount(tmp.resolve("small"), "1m")) {
             Path store = tmp.resolve("store");
             StorePath sp = storeWith(store, TestTrees.random(5, 3 << 20));
             Path closure = tmp.resolve("closure");
             Files.writeString(closure, sp.path() + "\n\n0\n");
             for (String c : new String[] {"none", "lz4"}) {
-                Path out = mnt.resolve("out.erofs");
+                Path out = disk.path().resolve("out.erofs");
                 Cli.Result r = Cli.run("image", "build", "--type", "erofs", "--compression", c, "--closure", closure.toString(),
                         "--closure-format", "export-references-graph", "--store-dir", store.toString(), "-o", out.toString());
                 assertEquals(1, r.exitCode(), r.err());
@@ -189,8 +179,6 @@ class ErofsCommandTest {
                 assertEquals(1, r.err().strip().lines().count(), r.err());
                 ImageCommandTestSupport.assertNoOutput(out);
             }
-        } finally {
-            Exec.run(List.of("umount", mnt.toString()), null, null, 30);
         }
     }
 }
