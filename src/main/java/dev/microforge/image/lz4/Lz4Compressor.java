@@ -8,31 +8,41 @@ import java.util.Arrays;
 /**
  * An LZ4 block compressor (the raw block format, no frame), written for microforge.
  *
- * <p>Two parsers: {@link #fast()} (greedy, one hash probe per position, like LZ4_compress_default) and
- * {@link #hc(int)} (hash chains with lazy matching; levels 1 to 12 as lz4hc, the level sets how many chain
- * links are searched). Two modes: {@link #compress} compresses all of its input or reports that it does not
- * fit; {@link #compressDestSize} compresses the longest prefix of its input whose block fits in a given
- * number of output bytes (like LZ4_compress_destSize; EROFS fills fixed-size physical clusters with it).
+ * <p>Two parsers: {@link #fast()} (greedy, one hash probe per position with an accelerating skip over
+ * incompressible data, like LZ4_compress_default) and {@link #hc(int)} (the lz4hc design: a 64 KiB window of
+ * hash chains with 16-bit deltas filled as the parser advances, up to three overlapping candidate matches
+ * weighed against each other before one is emitted, and from level 9 on a shortcut along runs of one repeated
+ * byte). The level sets how many chain links one search follows ({@code 2^(level-1)}, as lz4hc; levels 10 to
+ * 12 follow 2048/4096/4096 links with the same parser: lz4hc's optimal parser is not implemented). Two modes:
+ * {@link #compress} compresses all of its input or reports that it does not fit; {@link #compressDestSize}
+ * compresses the longest prefix of its input whose block fits in a given number of output bytes (like
+ * LZ4_compress_destSize; EROFS fills fixed-size physical clusters with it).
  *
  * <p>Every block obeys the LZ4 end-of-block rules (the last 5 bytes are literals, the last match starts at
  * least 12 bytes before the end), so the reference decoders (the kernel's LZ4_decompress_safe) accept it.
- * The output is a pure function of the input and the settings. Instances keep their tables between calls
- * (no per-call clearing cost) and are not thread-safe: use one per thread.
+ * The output is a pure function of the input range and the settings: nothing outside the range is read, and
+ * nothing of an earlier call is used. Instances keep their tables between calls (stale entries are told apart
+ * by an offset that grows with every call, so a call costs no clearing) and are not thread-safe: use one per
+ * thread.
  */
 public final class Lz4Compressor {
     static final int MIN_MATCH = 4;
     static final int MF_LIMIT = 12;
     static final int LAST_LITERALS = 5;
     static final int MAX_DISTANCE = 65535;
+    /** lz4hc: a candidate second match starting closer than this to the first one shortens the first one. */
+    private static final int OPTIMAL_ML = 18;
     private static final int FAST_HASH_BITS = 14;
     private static final int HC_HASH_BITS = 15;
     private static final int EMPTY = Integer.MIN_VALUE / 2;
 
+    static final VarHandle SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final int level;
     private final int maxAttempts;
+    private final boolean patternAnalysis;
     private final int[] hashTable;
     private final char[] chainTable;
     /** Table entries store {@code position + base}; everything stored before the current call is below {@code base + start}. */
@@ -50,10 +60,12 @@ public final class Lz4Compressor {
         this.level = level;
         if (level == 0) {
             maxAttempts = 0;
+            patternAnalysis = false;
             hashTable = new int[1 << FAST_HASH_BITS];
             chainTable = null;
         } else {
             maxAttempts = level >= 10 ? 1 << Math.min(level + 1, 12) : 1 << (level - 1);
+            patternAnalysis = maxAttempts > 128;
             hashTable = new int[1 << HC_HASH_BITS];
             chainTable = new char[1 << 16];
         }
@@ -85,7 +97,9 @@ public final class Lz4Compressor {
 
     /**
      * Compresses {@code src[off, off+len)} into {@code dst} from {@code dstOff}, at most {@code dstCap} bytes.
-     * Returns the block length, or -1 when the block would not fit.
+     * Returns the block length, or -1 when the block would not fit. (It stops as soon as the output so far plus
+     * the rest of the input as literals would not fit, so give it {@link #maxCompressedLength} to compress
+     * anything compressible.)
      */
     public int compress(byte[] src, int off, int len, byte[] dst, int dstOff, int dstCap) {
         checkRange(src, off, len, dst, dstOff, dstCap);
@@ -128,8 +142,7 @@ public final class Lz4Compressor {
         op = dstOff;
         oLimit = dstOff + dstCap;
         fill = fillMode;
-        // make every stored position of earlier calls invalid (they are all below base + start)
-        // base is chosen so that this call's stored values (position + base) lie above all earlier ones
+        // every value stored by earlier calls is below storedTop: this call's values (position + base) start there
         base = storedTop - start;
         if ((long) storedTop + (end - start) + 2L * (MAX_DISTANCE + 1) >= Integer.MAX_VALUE) {
             Arrays.fill(hashTable, EMPTY);
@@ -154,7 +167,7 @@ public final class Lz4Compressor {
             out = null;
             return -1;
         }
-        writeLiterals(src, anchor, lastRun);
+        op = writeLiterals(src, anchor, lastRun, out, op);
         int produced = op - dstOff;
         out = null;
         return ((long) (anchor + lastRun - start) << 32) | produced;
@@ -183,69 +196,85 @@ public final class Lz4Compressor {
         return l;
     }
 
-    private void writeLiterals(byte[] src, int anchor, int litLen) {
-        byte[] o = out;
-        int p = op;
+    private static int writeLiterals(byte[] src, int anchor, int litLen, byte[] o, int p) {
         if (litLen >= 15) {
             o[p++] = (byte) 0xF0;
-            int r = litLen - 15;
-            while (r >= 255) {
-                o[p++] = (byte) 255;
-                r -= 255;
-            }
-            o[p++] = (byte) r;
+            p = writeLength(o, p, litLen - 15);
         } else {
             o[p++] = (byte) (litLen << 4);
         }
         System.arraycopy(src, anchor, o, p, litLen);
-        op = p + litLen;
+        return p + litLen;
+    }
+
+    /** The 255-run length continuation bytes of {@code r} (a length minus 15). */
+    private static int writeLength(byte[] o, int p, int r) {
+        while (r >= 255) {
+            o[p++] = (byte) 255;
+            r -= 255;
+        }
+        o[p++] = (byte) r;
+        return p;
     }
 
     /**
-     * Emits literals {@code [anchor, anchor+litLen)} and a match; returns false (emitting nothing) when it
-     * would not leave room for the final literals.
+     * Whether a sequence (literals {@code litLen}, match {@code ml}) starting at output position {@code p} fits
+     * together with what must follow it: in fill mode a token and up to 8 literals (so the last match ends at
+     * least 5 and starts at least 12 bytes before the end of the block's data), otherwise the {@code rest} of
+     * the input as literals.
      */
-    private boolean emit(byte[] src, int anchor, int litLen, int offset, int matchLen, int end) {
-        int ml = matchLen - MIN_MATCH;
-        int cost = 1 + litLen + (litLen >= 15 ? (litLen - 15) / 255 + 1 : 0) + 2 + (ml >= 15 ? (ml - 15) / 255 + 1 : 0);
-        int rest = end - (anchor + litLen + matchLen);
+    private boolean fits(int p, int litLen, int ml, int rest) {
+        int cost = 3 + litLen + (litLen >= 15 ? (litLen - 15) / 255 + 1 : 0) + (ml >= 19 ? (ml - 19) / 255 + 1 : 0);
         int reserve = fill ? 1 + Math.min(8, rest) : literalCost(rest);
-        if (op + cost + reserve > oLimit) {
-            return false;
-        }
-        byte[] o = out;
-        int p = op;
+        return p + cost + reserve <= oLimit;
+    }
+
+    /** Writes literals {@code [anchor, anchor+litLen)} and a match; returns the new output position. */
+    private int putSequence(byte[] src, int anchor, int litLen, int offset, int ml, byte[] o, int p, int end) {
         int tokenPos = p++;
         int token;
         if (litLen >= 15) {
             token = 0xF0;
-            int r = litLen - 15;
-            while (r >= 255) {
-                o[p++] = (byte) 255;
-                r -= 255;
-            }
-            o[p++] = (byte) r;
+            p = writeLength(o, p, litLen - 15);
         } else {
             token = litLen << 4;
         }
-        System.arraycopy(src, anchor, o, p, litLen);
-        p += litLen;
-        o[p++] = (byte) offset;
-        o[p++] = (byte) (offset >>> 8);
-        if (ml >= 15) {
-            token |= 15;
-            int r = ml - 15;
-            while (r >= 255) {
-                o[p++] = (byte) 255;
-                r -= 255;
-            }
-            o[p++] = (byte) r;
+        if (litLen <= 16 && anchor + 16 <= end && p + 16 <= oLimit) {
+            // short runs: two 8-byte copies beat the arraycopy call (the bytes past litLen are overwritten by
+            // what follows or lie past the block; both reads and writes stay inside the caller's ranges)
+            LONG.set(o, p, (long) LONG.get(src, anchor));
+            LONG.set(o, p + 8, (long) LONG.get(src, anchor + 8));
         } else {
-            token |= ml;
+            System.arraycopy(src, anchor, o, p, litLen);
+        }
+        p += litLen;
+        o[p] = (byte) offset;
+        o[p + 1] = (byte) (offset >>> 8);
+        p += 2;
+        int m = ml - MIN_MATCH;
+        if (m >= 15) {
+            token |= 15;
+            p = writeLength(o, p, m - 15);
+        } else {
+            token |= m;
         }
         o[tokenPos] = (byte) token;
-        op = p;
-        return true;
+        return p;
+    }
+
+    /**
+     * Fill mode, the sequence at {@code anchor} did not fit: emits it with its match cut to 18 bytes (no length
+     * bytes) when that fits; returns the new anchor.
+     */
+    private int overflow(byte[] src, int anchor, int ip, int ref, int ml, int end) {
+        if (fill && ml > 18) {
+            int litLen = ip - anchor;
+            if (fits(op, litLen, 18, end - ip - 18)) {
+                op = putSequence(src, anchor, litLen, ip - ref, 18, out, op, end);
+                return ip + 18;
+            }
+        }
+        return anchor;
     }
 
     /** Number of equal bytes at {@code a} and {@code b}, comparing no further than {@code limit} (for {@code a}). */
@@ -281,17 +310,19 @@ public final class Lz4Compressor {
         final int mflimit = end - MF_LIMIT;
         final int matchLimit = end - LAST_LITERALS;
         final int low = b + start;
+        final byte[] o = out;
         int anchor = start;
         int ip = start;
         table[hashFast((int) INT.get(src, ip))] = ip + b;
         ip++;
+        outer:
         while (true) {
-            // find a match
+            // find a match, skipping faster the longer nothing is found
             int ref;
             int searchCount = 1 << 6;
             while (true) {
                 if (ip > mflimit) {
-                    return anchor;
+                    break outer;
                 }
                 int v = (int) INT.get(src, ip);
                 int h = hashFast(v);
@@ -308,128 +339,337 @@ public final class Lz4Compressor {
                 ip--;
                 ref--;
             }
-            int matchLen = MIN_MATCH + commonLength(src, ip + MIN_MATCH, ref + MIN_MATCH, matchLimit);
-            if (!emit(src, anchor, ip - anchor, ip - ref, matchLen, end)) {
-                return anchor;
+            while (true) {
+                int ml = MIN_MATCH + commonLength(src, ip + MIN_MATCH, ref + MIN_MATCH, matchLimit);
+                int litLen = ip - anchor;
+                if (!fits(op, litLen, ml, end - ip - ml)) {
+                    anchor = overflow(src, anchor, ip, ref, ml, end);
+                    break outer;
+                }
+                op = putSequence(src, anchor, litLen, ip - ref, ml, o, op, end);
+                ip += ml;
+                anchor = ip;
+                if (ip > mflimit) {
+                    break outer;
+                }
+                table[hashFast((int) INT.get(src, ip - 2))] = ip - 2 + b;
+                // a match right here continues without literals
+                int v = (int) INT.get(src, ip);
+                int h = hashFast(v);
+                int stored = table[h];
+                table[h] = ip + b;
+                if (stored >= low && ip + b - stored <= MAX_DISTANCE && (int) INT.get(src, stored - b) == v) {
+                    ref = stored - b;
+                    continue;
+                }
+                ip++;
+                break;
             }
-            ip += matchLen;
-            anchor = ip;
-            if (ip > mflimit) {
-                return anchor;
-            }
-            table[hashFast((int) INT.get(src, ip - 2))] = ip - 2 + b;
         }
+        return anchor;
     }
 
     // --- HC ---
 
+    /** First position not yet in the hash chains. */
     private int nextToUpdate;
+    /** Results of {@link #widerMatch}: where the match source and the match start. */
     private int matchRef;
     private int matchStart;
 
-    private void insert(byte[] src, int upTo) {
+    /**
+     * The longest match for {@code ip} longer than {@code longest}, allowed to start as far back as {@code
+     * iLowLimit} (extending backwards) and to end at {@code iHighLimit}. Inserts the positions before {@code ip}
+     * into the chains first. Returns the length ({@code longest} when nothing longer was found) and sets
+     * {@link #matchRef} and {@link #matchStart} when it found one.
+     */
+    private int widerMatch(byte[] src, int start, int ip, int iLowLimit, int iHighLimit, int longest) {
+        final int b = base;
         final int[] head = hashTable;
         final char[] chain = chainTable;
-        final int b = base;
-        for (int p = nextToUpdate; p < upTo; p++) {
+        for (int p = nextToUpdate; p < ip; p++) {
             int h = hashHc((int) INT.get(src, p));
             int delta = p + b - head[h];
-            if (delta > MAX_DISTANCE || delta < 0) {
+            if ((delta >>> 16) != 0) { // beyond the window, empty, or from an earlier call
                 delta = MAX_DISTANCE;
             }
-            chain[p & 0xFFFF] = (char) delta;
+            chain[(p + b) & 0xFFFF] = (char) delta; // chains are indexed by stored value, as the search reads them
             head[h] = p + b;
         }
-        if (upTo > nextToUpdate) {
-            nextToUpdate = upTo;
+        if (ip > nextToUpdate) {
+            nextToUpdate = ip;
         }
-    }
-
-    /**
-     * Longest match for position {@code ip} (inserting positions up to it), allowed to extend backwards down to
-     * {@code lowLimit}; sets {@link #matchRef} and {@link #matchStart}; returns the length (0 when none, or when
-     * none is longer than {@code minLen}).
-     */
-    private int findMatch(byte[] src, int start, int ip, int lowLimit, int matchLimit, int minLen) {
-        insert(src, ip);
-        final int b = base;
-        final char[] chain = chainTable;
-        int best = minLen;
-        if (ip + best >= matchLimit) {
-            return 0;
-        }
-        int v = (int) INT.get(src, ip);
-        int stored = hashTable[hashHc(v)];
+        final int ipIdx = ip + b;
+        final int lowest = Math.max(b + start, ipIdx - MAX_DISTANCE);
+        final int lookBack = ip - iLowLimit;
+        final int pattern = (int) INT.get(src, ip);
         int attempts = maxAttempts;
-        int bestRef = -1;
-        // compare in stored space (position + base): entries of earlier calls are all below it
-        final int minStored = b + Math.max(start, ip - MAX_DISTANCE);
-        while (stored >= minStored && attempts-- > 0) {
-            int candidate = stored - b;
-            if (candidate >= ip) {
-                // inserted ahead by an earlier lazy look-ahead: not a match source for this position
-                stored -= chain[candidate & 0xFFFF];
-                continue;
+        int repeat = 0; // 0 untested, 1 a run of one byte, 2 not
+        int srcRun = 0;
+        int idx = head[hashHc(pattern)];
+        while (idx >= lowest && attempts > 0) {
+            attempts--;
+            int mp = idx - b;
+            // the two bytes that would make it longer first (cheapest reject), then the 4 bytes at ip
+            if (mp < ip
+                    && (short) SHORT.get(src, iLowLimit + longest - 1) == (short) SHORT.get(src, mp - lookBack + longest - 1)
+                    && (int) INT.get(src, mp) == pattern) {
+                int back = 0;
+                if (lookBack != 0) {
+                    while (ip - back > iLowLimit && mp - back > start && src[ip - back - 1] == src[mp - back - 1]) {
+                        back++;
+                    }
+                }
+                int len = MIN_MATCH + commonLength(src, ip + MIN_MATCH, mp + MIN_MATCH, iHighLimit) + back;
+                if (len > longest) {
+                    longest = len;
+                    matchRef = mp - back;
+                    matchStart = ip - back;
+                }
             }
-            if (src[candidate + best] == src[ip + best] && (int) INT.get(src, candidate) == v) {
-                int len = MIN_MATCH + commonLength(src, ip + MIN_MATCH, candidate + MIN_MATCH, matchLimit);
-                if (len > best) {
-                    best = len;
-                    bestRef = candidate;
-                    if (ip + len >= matchLimit) {
-                        break;
+            int delta = chain[idx & 0xFFFF];
+            if (delta == 1 && patternAnalysis) {
+                // consecutive positions share a hash: maybe a run of one byte; jump along it instead of stepping
+                if (repeat == 0) {
+                    if (((pattern & 0xFFFF) == (pattern >>> 16)) & ((pattern & 0xFF) == (pattern >>> 24))) {
+                        repeat = 1;
+                        srcRun = MIN_MATCH + runLength(src, ip + MIN_MATCH, iHighLimit, (byte) pattern);
+                    } else {
+                        repeat = 2;
+                    }
+                }
+                int cand = idx - 1;
+                if (repeat == 1 && cand >= lowest) {
+                    int cp = cand - b;
+                    if ((int) INT.get(src, cp) == pattern) {
+                        int fwd = MIN_MATCH + runLength(src, cp + MIN_MATCH, iHighLimit, (byte) pattern);
+                        int backRun = Math.min(reverseRunLength(src, cp, start, (byte) pattern), cand - lowest);
+                        int segment = backRun + fwd;
+                        if (segment >= srcRun && fwd <= srcRun) {
+                            // the source run fits in this one ending where it ends: best place, maybe followed by more
+                            idx = cand + fwd - srcRun;
+                        } else {
+                            idx = cand - backRun;
+                            if (lookBack == 0) {
+                                int maxLen = Math.min(segment, srcRun);
+                                if (longest < maxLen) {
+                                    if (ipIdx - idx > MAX_DISTANCE) {
+                                        break;
+                                    }
+                                    longest = maxLen;
+                                    matchRef = idx - b;
+                                    matchStart = ip;
+                                }
+                                idx -= chain[idx & 0xFFFF];
+                            }
+                        }
+                        continue;
                     }
                 }
             }
-            stored -= chain[candidate & 0xFFFF];
+            idx -= delta;
         }
-        if (bestRef < 0) {
-            return 0;
-        }
-        int back = 0;
-        while (ip - back > lowLimit && bestRef - back > start && src[ip - back - 1] == src[bestRef - back - 1]) {
-            back++;
-        }
-        matchRef = bestRef - back;
-        matchStart = ip - back;
-        best += back;
-        return best > minLen ? best : 0;
+        return longest;
     }
 
-    /** Hash-chain parse with lazy matching; returns the anchor where the final literals start. */
+    /** Bytes equal to {@code v} from {@code p} on, before {@code limit}. */
+    private static int runLength(byte[] s, int p, int limit, byte v) {
+        int start = p;
+        long pat = (v & 0xFFL) * 0x0101010101010101L;
+        while (p + 8 <= limit) {
+            long x = (long) LONG.get(s, p) ^ pat;
+            if (x != 0) {
+                return p - start + (Long.numberOfTrailingZeros(x) >>> 3);
+            }
+            p += 8;
+        }
+        while (p < limit && s[p] == v) {
+            p++;
+        }
+        return p - start;
+    }
+
+    /** Bytes equal to {@code v} just before {@code p}, not below {@code low}. */
+    private static int reverseRunLength(byte[] s, int p, int low, byte v) {
+        int q = p;
+        long pat = (v & 0xFFL) * 0x0101010101010101L;
+        while (q - 8 >= low && (long) LONG.get(s, q - 8) == pat) {
+            q -= 8;
+        }
+        while (q > low && s[q - 1] == v) {
+            q--;
+        }
+        return p - q;
+    }
+
+    /** The lz4hc parse; returns the anchor where the final literals start. */
     private int parseHc(byte[] src, int start, int end) {
         final int mflimit = end - MF_LIMIT;
         final int matchLimit = end - LAST_LITERALS;
+        final byte[] o = out;
         nextToUpdate = start;
         int anchor = start;
         int ip = start;
+        int ml;
+        int ref;
+        int ml2;
+        int start2 = 0;
+        int ref2 = 0;
+        int ml3;
+        int start3 = 0;
+        int ref3 = 0;
+        main:
         while (ip <= mflimit) {
-            int len = findMatch(src, start, ip, anchor, matchLimit, MIN_MATCH - 1);
-            if (len == 0) {
+            ml = widerMatch(src, start, ip, ip, matchLimit, MIN_MATCH - 1);
+            if (ml < MIN_MATCH) {
                 ip++;
                 continue;
             }
-            int ref = matchRef;
-            int mStart = matchStart;
-            // lazy evaluation: a longer match one byte later wins
+            ref = matchRef;
+            // kept in case the first match gets skipped too far
+            int start0 = ip;
+            int ref0 = ref;
+            int ml0 = ml;
+            search2:
             while (true) {
-                int next = mStart + 1;
-                if (next > mflimit) {
-                    break;
+                if (ip + ml <= mflimit) {
+                    ml2 = widerMatch(src, start, ip + ml - 2, ip, matchLimit, ml);
+                    start2 = matchStart;
+                    ref2 = matchRef;
+                } else {
+                    ml2 = ml;
                 }
-                int len2 = findMatch(src, start, next, next, matchLimit, len);
-                if (len2 == 0) {
-                    break;
+                if (ml2 == ml) {
+                    // nothing better overlaps: emit the first match
+                    if (!fits(op, ip - anchor, ml, end - ip - ml)) {
+                        return overflow(src, anchor, ip, ref, ml, end);
+                    }
+                    op = putSequence(src, anchor, ip - anchor, ip - ref, ml, o, op, end);
+                    ip += ml;
+                    anchor = ip;
+                    continue main;
                 }
-                len = len2;
-                ref = matchRef;
-                mStart = matchStart;
+                if (start0 < ip && start2 < ip + ml0) {
+                    // the skipped first match squeezes in before the second: restore it
+                    ip = start0;
+                    ref = ref0;
+                    ml = ml0;
+                }
+                if (start2 - ip < 3) {
+                    // the first match would be too short: the second replaces it
+                    ml = ml2;
+                    ip = start2;
+                    ref = ref2;
+                    continue search2;
+                }
+                while (true) { // search 3
+                    // here ml2 > ml and ip + 3 <= start2 (usually < ip + ml)
+                    if (start2 - ip < OPTIMAL_ML) {
+                        int newMl = Math.min(ml, OPTIMAL_ML);
+                        if (ip + newMl > start2 + ml2 - MIN_MATCH) {
+                            newMl = start2 - ip + ml2 - MIN_MATCH;
+                        }
+                        int correction = newMl - (start2 - ip);
+                        if (correction > 0) {
+                            start2 += correction;
+                            ref2 += correction;
+                            ml2 -= correction;
+                        }
+                    }
+                    if (start2 + ml2 <= mflimit) {
+                        ml3 = widerMatch(src, start, start2 + ml2 - 3, start2, matchLimit, ml2);
+                        start3 = matchStart;
+                        ref3 = matchRef;
+                    } else {
+                        ml3 = ml2;
+                    }
+                    if (ml3 == ml2) {
+                        // no better third: emit the first (cut where the second starts) and the second
+                        if (start2 < ip + ml) {
+                            ml = start2 - ip;
+                        }
+                        if (!fits(op, ip - anchor, ml, end - ip - ml)) {
+                            return overflow(src, anchor, ip, ref, ml, end);
+                        }
+                        op = putSequence(src, anchor, ip - anchor, ip - ref, ml, o, op, end);
+                        ip += ml;
+                        anchor = ip;
+                        ip = start2;
+                        if (!fits(op, ip - anchor, ml2, end - ip - ml2)) {
+                            return overflow(src, anchor, ip, ref2, ml2, end);
+                        }
+                        op = putSequence(src, anchor, ip - anchor, ip - ref2, ml2, o, op, end);
+                        ip += ml2;
+                        anchor = ip;
+                        continue main;
+                    }
+                    if (start3 < ip + ml + 3) {
+                        // no room for the second between the first and the third: drop it
+                        if (start3 >= ip + ml) {
+                            // the first can go now; the third becomes the first
+                            if (start2 < ip + ml) {
+                                int correction = ip + ml - start2;
+                                start2 += correction;
+                                ref2 += correction;
+                                ml2 -= correction;
+                                if (ml2 < MIN_MATCH) {
+                                    start2 = start3;
+                                    ref2 = ref3;
+                                    ml2 = ml3;
+                                }
+                            }
+                            if (!fits(op, ip - anchor, ml, end - ip - ml)) {
+                                return overflow(src, anchor, ip, ref, ml, end);
+                            }
+                            op = putSequence(src, anchor, ip - anchor, ip - ref, ml, o, op, end);
+                            ip += ml;
+                            anchor = ip;
+                            ip = start3;
+                            ref = ref3;
+                            ml = ml3;
+                            start0 = start2;
+                            ref0 = ref2;
+                            ml0 = ml2;
+                            continue search2;
+                        }
+                        start2 = start3;
+                        ref2 = ref3;
+                        ml2 = ml3;
+                        continue;
+                    }
+                    // three ascending matches: emit the first, cut before the second
+                    if (start2 < ip + ml) {
+                        if (start2 - ip < OPTIMAL_ML) {
+                            if (ml > OPTIMAL_ML) {
+                                ml = OPTIMAL_ML;
+                            }
+                            if (ip + ml > start2 + ml2 - MIN_MATCH) {
+                                ml = start2 - ip + ml2 - MIN_MATCH;
+                            }
+                            int correction = ml - (start2 - ip);
+                            if (correction > 0) {
+                                start2 += correction;
+                                ref2 += correction;
+                                ml2 -= correction;
+                            }
+                        } else {
+                            ml = start2 - ip;
+                        }
+                    }
+                    if (!fits(op, ip - anchor, ml, end - ip - ml)) {
+                        return overflow(src, anchor, ip, ref, ml, end);
+                    }
+                    op = putSequence(src, anchor, ip - anchor, ip - ref, ml, o, op, end);
+                    ip += ml;
+                    anchor = ip;
+                    ip = start2;
+                    ref = ref2;
+                    ml = ml2;
+                    start2 = start3;
+                    ref2 = ref3;
+                    ml2 = ml3;
+                }
             }
-            if (!emit(src, anchor, mStart - anchor, mStart - ref, len, end)) {
-                return anchor;
-            }
-            ip = mStart + len;
-            anchor = ip;
         }
         return anchor;
     }
