@@ -219,13 +219,13 @@ public final class Lz4Compressor {
 
     /**
      * Whether a sequence (literals {@code litLen}, match {@code ml}) starting at output position {@code p} fits
-     * together with what must follow it: in fill mode a token and up to 8 literals (so the last match ends at
-     * least 5 and starts at least 12 bytes before the end of the block's data), otherwise the {@code rest} of
-     * the input as literals.
+     * together with what must follow it: in fill mode a token and enough literals for the end-of-block rules
+     * should it be the last match (at least 5, and at least 12 from the match start; all of the {@code rest} of
+     * the input when that is less), otherwise the {@code rest} of the input as literals.
      */
     private boolean fits(int p, int litLen, int ml, int rest) {
         int cost = 3 + litLen + (litLen >= 15 ? (litLen - 15) / 255 + 1 : 0) + (ml >= 19 ? (ml - 19) / 255 + 1 : 0);
-        int reserve = fill ? 1 + Math.min(8, rest) : literalCost(rest);
+        int reserve = fill ? 1 + Math.min(rest, Math.max(LAST_LITERALS, MF_LIMIT - ml)) : literalCost(rest);
         return p + cost + reserve <= oLimit;
     }
 
@@ -263,15 +263,20 @@ public final class Lz4Compressor {
     }
 
     /**
-     * Fill mode, the sequence at {@code anchor} did not fit: emits it with its match cut to 18 bytes (no length
-     * bytes) when that fits; returns the new anchor.
+     * Fill mode, the sequence at {@code anchor} did not fit: emits it with its match cut to what the remaining
+     * room can describe (18 bytes without length bytes, 255 more per length byte) when its literals fit; returns
+     * the new anchor.
      */
     private int overflow(byte[] src, int anchor, int ip, int ref, int ml, int end) {
         if (fill && ml > 18) {
             int litLen = ip - anchor;
-            if (fits(op, litLen, 18, end - ip - 18)) {
-                op = putSequence(src, anchor, litLen, ip - ref, 18, out, op, end);
-                return ip + 18;
+            int room = oLimit - op - (3 + litLen + (litLen >= 15 ? (litLen - 15) / 255 + 1 : 0)) - (1 + LAST_LITERALS);
+            if (room >= 0) {
+                int cut = (int) Math.min(ml, 18L + 255L * room);
+                if (cut < ml && fits(op, litLen, cut, end - ip - cut)) {
+                    op = putSequence(src, anchor, litLen, ip - ref, cut, out, op, end);
+                    return ip + cut;
+                }
             }
         }
         return anchor;
