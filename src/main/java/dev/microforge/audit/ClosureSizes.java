@@ -8,14 +8,25 @@ import java.util.function.IntFunction;
  * top N of a million-path graph costs N linear searches and no allocation. Not for every node of a large graph.
  */
 public final class ClosureSizes {
-    private final IntFunction<int[]> succ;
+    private final int[] start;
+    private final int[] targets;
     private final long[] sizes;
     private final int[] stamp;
     private final int[] queue;
     private int epoch;
 
     public ClosureSizes(int n, IntFunction<int[]> succ, long[] sizes) {
-        this.succ = succ;
+        this(n, Csr.of(n, succ), sizes);
+    }
+
+    private ClosureSizes(int n, int[][] csr, long[] sizes) {
+        this(n, csr[0], csr[1], sizes);
+    }
+
+    /** On compressed rows ({@link Dominators#compute(int, int[], int[], int[], long[])}). */
+    public ClosureSizes(int n, int[] start, int[] targets, long[] sizes) {
+        this.start = start;
+        this.targets = targets;
         this.sizes = sizes;
         this.stamp = new int[n];
         this.queue = new int[n];
@@ -34,7 +45,8 @@ public final class ClosureSizes {
         while (head < tail) {
             int v = queue[head++];
             sum += Math.max(0, sizes[v]);
-            for (int w : succ.apply(v)) {
+            for (int e = start[v]; e < start[v + 1]; e++) {
+                int w = targets[e];
                 if (stamp[w] != epoch) {
                     stamp[w] = epoch;
                     queue[tail++] = w;

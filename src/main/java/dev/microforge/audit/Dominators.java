@@ -38,6 +38,15 @@ public final class Dominators {
      * @param sizes size of each node (negative sizes count as 0)
      */
     public static Dominators compute(int n, IntFunction<int[]> succ, int[] roots, long[] sizes) {
+        int[][] csr = Csr.of(n, succ);
+        return compute(n, csr[0], csr[1], roots, sizes);
+    }
+
+    /**
+     * The same on compressed rows: node {@code v}'s successors are {@code targets[start[v] .. start[v + 1])}
+     * (as {@link dev.microforge.closure.ClosureGraph#refStarts()} gives them).
+     */
+    public static Dominators compute(int n, int[] start0, int[] targets, int[] roots, long[] sizes) {
         // 1. Iterative DFS from the virtual root: postorder.
         boolean[] seen = new boolean[n];
         int[] post = new int[n];
@@ -58,11 +67,10 @@ public final class Dominators {
             sp++;
             while (sp > 0) {
                 int v = stackNode[sp - 1];
-                int[] s = succ.apply(v);
                 int e = stackEdge[sp - 1];
-                if (e < s.length) {
+                if (e < start0[v + 1] - start0[v]) {
                     stackEdge[sp - 1] = e + 1;
-                    int w = s[e];
+                    int w = targets[start0[v] + e];
                     if (!seen[w]) {
                         seen[w] = true;
                         stackNode[sp] = w;
@@ -98,8 +106,9 @@ public final class Dominators {
             if (isRoot[i]) {
                 start[i + 1]++;
             }
-            for (int w : succ.apply(nodeAt[i])) {
-                int j = num[w];
+            int v = nodeAt[i];
+            for (int e = start0[v]; e < start0[v + 1]; e++) {
+                int j = num[targets[e]];
                 if (j != i) {
                     start[j + 1]++;
                 }
@@ -116,8 +125,9 @@ public final class Dominators {
             }
         }
         for (int i = 1; i <= k; i++) {
-            for (int w : succ.apply(nodeAt[i])) {
-                int j = num[w];
+            int v = nodeAt[i];
+            for (int e = start0[v]; e < start0[v + 1]; e++) {
+                int j = num[targets[e]];
                 if (j != i) {
                     preds[start[j] + fill[j]++] = i;
                 }

@@ -30,11 +30,13 @@ final class Reach {
             return out;
         }
         int n = g.size();
+        int[] start = g.refStarts();
+        int[] targets = g.refTargets();
         boolean[] referenced = new boolean[n];
         for (int i = 0; i < n; i++) {
-            for (int j : g.referencesOf(i)) {
-                if (j != i) {
-                    referenced[j] = true;
+            for (int e = start[i]; e < start[i + 1]; e++) {
+                if (targets[e] != i) {
+                    referenced[targets[e]] = true;
                 }
             }
         }
@@ -54,7 +56,8 @@ final class Reach {
                 queue[tail++] = i;
                 while (head < tail) {
                     int v = queue[head++];
-                    for (int w : g.referencesOf(v)) {
+                    for (int e = start[v]; e < start[v + 1]; e++) {
+                        int w = targets[e];
                         if (!seen[w]) {
                             seen[w] = true;
                             queue[tail++] = w;
@@ -71,7 +74,7 @@ final class Reach {
     static long[] sizes(ClosureGraph g) {
         long[] s = new long[g.size()];
         for (int i = 0; i < s.length; i++) {
-            s[i] = g.at(i).narSize();
+            s[i] = g.narSize(i);
         }
         return s;
     }

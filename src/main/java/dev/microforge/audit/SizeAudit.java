@@ -43,15 +43,15 @@ public final class SizeAudit {
     public static Baseline baseline(ClosureGraph b) {
         int[] broots = Reach.roots(b, List.of());
         long[] bsizes = Reach.sizes(b);
-        WhyChains bwhy = WhyChains.compute(b.size(), b::referencesOf, broots);
+        WhyChains bwhy = WhyChains.compute(b.size(), b.refStarts(), b.refTargets(), broots);
         List<ClosureDiff.Member> members = new ArrayList<>();
         for (int v = 0; v < b.size(); v++) {
             if (bwhy.reachable(v)) {
                 if (bsizes[v] < 0) {
-                    throw new UserError(b.source() + ": no narSize for " + b.at(v).path()
+                    throw new UserError(b.source() + ": no narSize for " + b.pathString(v)
                             + " (a baseline needs sizes: use a path-info JSON, registration or dump-db file)");
                 }
-                members.add(new ClosureDiff.Member(b.at(v).path().name(), bsizes[v]));
+                members.add(new ClosureDiff.Member(b.name(v), bsizes[v]));
             }
         }
         return new Baseline(paths(b, broots), members);
@@ -70,8 +70,8 @@ public final class SizeAudit {
         long[] sizes = Reach.sizes(g);
         requireSizes(g, sizes);
         events.start("dominators", -1);
-        Dominators dom = Dominators.compute(n, g::referencesOf, roots, sizes);
-        WhyChains why = WhyChains.compute(n, g::referencesOf, roots);
+        Dominators dom = Dominators.compute(n, g.refStarts(), g.refTargets(), roots, sizes);
+        WhyChains why = WhyChains.compute(n, g.refStarts(), g.refTargets(), roots);
         events.finish("dominators");
 
         // top N by added size, ties by path (index order = path order)
@@ -101,7 +101,7 @@ public final class SizeAudit {
                 int c = Long.compare(dom.addedSize(b), dom.addedSize(a));
                 return c != 0 ? c : Integer.compare(a, b);
             });
-            ClosureSizes cs = new ClosureSizes(n, g::referencesOf, sizes);
+            ClosureSizes cs = new ClosureSizes(n, g.refStarts(), g.refTargets(), sizes);
             for (int v : chosen) {
                 top.add(new SizeReport.Entry(path(g, v), dom.addedSize(v), Math.max(0, sizes[v]), cs.closureSize(v),
                         chain(g, why, v)));
@@ -112,7 +112,7 @@ public final class SizeAudit {
         List<SizeReport.Forbidden> forbidden = new ArrayList<>();
         for (Glob glob : o.forbid()) {
             for (int v = 0; v < n; v++) {
-                if (dom.reachable(v) && glob.matches(g.at(v).path())) {
+                if (dom.reachable(v) && glob.matches(g.storePath(v))) {
                     forbidden.add(new SizeReport.Forbidden(glob.text(), path(g, v), Math.max(0, sizes[v]), chain(g, why, v)));
                 }
             }
@@ -124,7 +124,7 @@ public final class SizeAudit {
             List<ClosureDiff.Member> after = new ArrayList<>(dom.reachableCount());
             for (int v = 0; v < n; v++) {
                 if (dom.reachable(v)) {
-                    after.add(new ClosureDiff.Member(g.at(v).path().name(), sizes[v]));
+                    after.add(new ClosureDiff.Member(g.name(v), sizes[v]));
                 }
             }
             diff = ClosureDiff.compute(baseline.members(), after);
@@ -168,14 +168,14 @@ public final class SizeAudit {
     private static void requireSizes(ClosureGraph g, long[] sizes) {
         for (int i = 0; i < sizes.length; i++) {
             if (sizes[i] < 0) {
-                throw new UserError(g.source() + ": no narSize for " + g.at(i).path()
+                throw new UserError(g.source() + ": no narSize for " + g.pathString(i)
                         + " (give --store-dir so sizes can be computed from disk)");
             }
         }
     }
 
     private static String path(ClosureGraph g, int v) {
-        return g.at(v).path().toString();
+        return g.pathString(v);
     }
 
     private static List<String> paths(ClosureGraph g, int[] idx) {

@@ -16,6 +16,12 @@ public final class WhyChains {
     }
 
     public static WhyChains compute(int n, IntFunction<int[]> succ, int[] roots) {
+        int[][] csr = Csr.of(n, succ);
+        return compute(n, csr[0], csr[1], roots);
+    }
+
+    /** The same on compressed rows ({@link Dominators#compute(int, int[], int[], int[], long[])}). */
+    public static WhyChains compute(int n, int[] start, int[] targets, int[] roots) {
         int[] parent = new int[n];
         Arrays.fill(parent, -2);
         int[] queue = new int[n];
@@ -29,7 +35,8 @@ public final class WhyChains {
         }
         while (head < tail) {
             int v = queue[head++];
-            for (int w : succ.apply(v)) {
+            for (int e = start[v]; e < start[v + 1]; e++) {
+                int w = targets[e];
                 if (parent[w] == -2) {
                     parent[w] = v;
                     queue[tail++] = w;

@@ -9,7 +9,6 @@ import dev.microforge.closure.ClosureFormat;
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.ClosureReader;
 import dev.microforge.closure.ClosureScan;
-import dev.microforge.closure.PathInfo;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.AuditViolation;
 import dev.microforge.util.Sizes;
@@ -18,6 +17,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -82,8 +83,9 @@ public final class AuditSizeCommand implements Callable<Integer> {
             rootPaths.add(StorePath.parseAt(storeDir, r, "--root"));
         }
         Terminal terminal = Terminal.forStderr(spec.commandLine().getErr());
-        // the baseline first, reduced to names and sizes, so two large graphs are never in memory at once
-        SizeAudit.Baseline b = null;
+        // the baseline is read (and reduced to names and sizes) on a second thread while this one reads the current
+        // closure; its errors are reported first, as when it was read first
+        FutureTask<SizeAudit.Baseline> baselineTask = null;
         if (baseline != null) {
             ClosureFormat bf;
             try {
@@ -91,9 +93,24 @@ public final class AuditSizeCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new UserError("--baseline-format: " + e.getMessage());
             }
-            b = SizeAudit.baseline(ClosureReader.read(baseline, bf, storeDir));
+            Path file = baseline;
+            baselineTask = new FutureTask<>(() -> SizeAudit.baseline(ClosureReader.read(file, bf, storeDir)));
+            Thread t = new Thread(baselineTask, "read-baseline");
+            t.setDaemon(true);
+            t.start();
         }
-        ClosureGraph g = withSizes(closure.graph());
+        ClosureGraph current = null;
+        RuntimeException currentError = null;
+        try {
+            current = closure.graph();
+        } catch (RuntimeException e) {
+            currentError = e;
+        }
+        SizeAudit.Baseline b = baselineTask == null ? null : join(baselineTask);
+        if (currentError != null) {
+            throw currentError;
+        }
+        ClosureGraph g = withSizes(current);
         SizeReport report = SizeAudit.run(g, b, new SizeAudit.Options(rootPaths, top, budgetBytes, growth, globs), terminal);
         output.emit(spec.commandLine().getOut(), SizeReportRenderer.render(report, output.format()));
         if (!report.ok()) {
@@ -106,10 +123,28 @@ public final class AuditSizeCommand implements Callable<Integer> {
         return 0;
     }
 
+    private static <T> T join(FutureTask<T> task) {
+        try {
+            return task.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the baseline", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            if (c instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(c);
+        }
+    }
+
     /** Fills narSize from disk (NAR serialization) for members whose closure file did not carry it. */
     private ClosureGraph withSizes(ClosureGraph g) {
-        for (PathInfo pi : g.paths()) {
-            if (!pi.hasNarSize()) {
+        for (int i = 0; i < g.size(); i++) {
+            if (g.narSize(i) < 0) {
                 Terminal t = Terminal.forStderr(spec.commandLine().getErr());
                 return ClosureScan.withComputedNarInfo(g, closure.realStore(), Runtime.getRuntime().availableProcessors(), t);
             }

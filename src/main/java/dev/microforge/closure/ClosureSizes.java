@@ -19,13 +19,14 @@ public final class ClosureSizes {
             long sum = 0;
             while (sp > 0) {
                 int k = stack[--sp];
-                long s = g.at(k).narSize();
+                long s = g.narSize(k);
                 if (s < 0 || sum < 0) {
                     sum = -1;
                 } else {
                     sum += s;
                 }
-                for (int r : g.referencesOf(k)) {
+                for (int e = g.refStarts()[k]; e < g.refStarts()[k + 1]; e++) {
+                    int r = g.refTargets()[e];
                     if (!seen.get(r)) {
                         seen.set(r);
                         stack[sp++] = r;

@@ -1,0 +1,814 @@
+package dev.microforge.closure;
+
+import dev.microforge.store.Hash;
+import dev.microforge.store.Nix32;
+import dev.microforge.store.StorePath;
+import dev.microforge.util.UserError;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The byte-level reader of the line formats ({@link LineFormat}): one pass over the file's bytes that validates
+ * every line and builds the compact {@link ClosureGraph} directly. No String or object per path or line: each
+ * store path's 32-character hash part is decoded into three longs (order-preserving: the nix32 alphabet is in ASCII
+ * order) and interned through an open-addressing table to an int id; base names are copied once into a byte arena;
+ * references are collected as ids and become compressed rows, sorted by path with primitive compares.
+ *
+ * <p>Error messages and their precedence are exactly those of the line-by-line reader it replaces (kept as the
+ * differential-test oracle): a non-ASCII or NUL byte anywhere in the file is reported first (at its line), then a
+ * missing final newline, then the first problem in file order (a reference count that exceeds the lines left is
+ * reported at the count line, before anything in the references), then a path listed twice with different
+ * information, then the first dangling reference ({@link NotClosedException}). Lines that the fast path does not
+ * accept are re-checked with {@link StorePath#parse}, {@link Hash#parse} and the same number rules, so the messages
+ * come from the same code as before.
+ */
+final class LineParser {
+    private static final byte[] DEC = new byte[256];
+    private static final boolean[] NAME_CHAR = new boolean[256];
+    private static final byte NO_HASH = 0;
+    private static final byte SHA256 = 1;
+    private static final byte OTHER_HASH = 2;
+
+    static {
+        Arrays.fill(DEC, (byte) -1);
+        for (int i = 0; i < Nix32.ALPHABET.length(); i++) {
+            DEC[Nix32.ALPHABET.charAt(i)] = (byte) i;
+        }
+        for (int c = 0; c < 128; c++) {
+            NAME_CHAR[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || c == '+' || c == '-' || c == '.' || c == '_' || c == '?' || c == '=';
+        }
+    }
+
+    private final String source;
+    private final String storeDir;
+    private byte[] buf;
+    private final int len;
+    private final boolean withHash;
+    private final byte[] prefix;
+    private final boolean fast;
+    private int pos;
+    private int line = 1;
+    private int endPos;
+
+    // interned paths (ids in order of first appearance)
+    private int count;
+    private long[] khi;
+    private long[] kmid;
+    private long[] klo;
+    private int[] nameOff;
+    private byte[] arena;
+    private int arenaLen;
+    private int[] table;
+    private int mask;
+    // per id: the first record that declared it (declLine 0 = only referred to so far)
+    private int[] declLine;
+    private int[] firstRefLine;
+    private int[] firstRefBy;
+    private int[] rowStart;
+    private int[] rowLen;
+    private long[] narSize;
+    private byte[] hashKind;
+    private byte[] sha;
+    private final Map<Integer, Hash> otherHashes = new HashMap<>();
+    private int[] derStart;
+    private int[] derLen;
+    private byte[] derArena = new byte[64];
+    private int derArenaLen;
+    private int declared;
+    // reference ids of all first declarations, back to back
+    private int[] rrefs;
+    private int rlen;
+    private String pendingDuplicate;
+
+    // the last path scanned
+    private long pHi;
+    private long pMid;
+    private long pLo;
+    private int pBase;
+    private int pBaseLen;
+    private int pEnd;
+    // the current record's narHash
+    private final byte[] tmpSha = new byte[32];
+    private byte tmpKind;
+    private Hash tmpOther;
+
+    private LineParser(String source, String storeDir, byte[] content, boolean withHash) {
+        this.source = source;
+        this.storeDir = storeDir;
+        this.buf = content;
+        this.len = content.length;
+        this.withHash = withHash;
+        this.prefix = (storeDir + "/").getBytes(StandardCharsets.ISO_8859_1);
+        this.fast = validStoreDir(storeDir) && storeDir.chars().allMatch(c -> c > 0x20 && c < 0x7f);
+        int cap = Math.max(16, len / 256);
+        khi = new long[cap];
+        kmid = new long[cap];
+        klo = new long[cap];
+        nameOff = new int[cap];
+        declLine = new int[cap];
+        firstRefLine = new int[cap];
+        firstRefBy = new int[cap];
+        rowStart = new int[cap];
+        rowLen = new int[cap];
+        narSize = new long[cap];
+        hashKind = new byte[cap];
+        sha = withHash ? new byte[cap * 32] : new byte[0];
+        derStart = new int[cap];
+        derLen = new int[cap];
+        arena = new byte[cap * 48];
+        rrefs = new int[Math.max(16, len / 64)];
+        table = new int[Integer.highestOneBit(cap * 2 - 1) << 1];
+        Arrays.fill(table, -1);
+        mask = table.length - 1;
+    }
+
+    private static boolean validStoreDir(String storeDir) {
+        try {
+            new StorePath(storeDir, "00000000000000000000000000000000", "x");
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false; // every path line then fails through StorePath.parse, with its message
+        }
+    }
+
+    /** Parses {@code content} (which it may keep until the graph is built) into a graph. */
+    static ClosureGraph parse(String source, String storeDir, byte[] content, boolean withHash) {
+        return new LineParser(source, storeDir, content, withHash).run();
+    }
+
+    private ClosureGraph run() {
+        if (len > 0 && buf[len - 1] != '\n') {
+            int lines = checkRest(0, 1);
+            throw UserError.at(source, lines, "unexpected end of file: the last line has no newline (truncated?)");
+        }
+        int k = len - 1;
+        while (k >= 0 && buf[k] == '\n') {
+            k--;
+        }
+        endPos = k < 0 ? 0 : k + 2;
+        while (pos < endPos) {
+            record();
+        }
+        if (pendingDuplicate != null) {
+            throw new UserError(pendingDuplicate);
+        }
+        buf = null; // the arena has what the graph needs
+        if (declared < count) {
+            throw notClosed();
+        }
+        return build();
+    }
+
+    // ---- records ----
+
+    private void record() {
+        int pathLine = line;
+        int pathStart = pos;
+        if (buf[pos] == '\n') {
+            fail(pathLine, "expected a store path, got an empty line");
+        }
+        String problem = scanPath();
+        if (problem != null) {
+            fail(pathLine, problem);
+        }
+        int pathEnd = pEnd;
+        int id = intern();
+        consume(pathEnd);
+        long size = -1;
+        if (withHash) {
+            atLeastOneLine(pathStart, pathEnd, "the narHash of ");
+            narHash(pathStart, pathEnd);
+            atLeastOneLine(pathStart, pathEnd, "the narSize of ");
+            size = number(Long.MAX_VALUE, "narSize of ", pathStart, pathEnd);
+        }
+        atLeastOneLine(pathStart, pathEnd, "the deriver line of ");
+        int dStart = -1;
+        int dLen = 0;
+        if (buf[pos] == '\n') {
+            consume(pos);
+        } else {
+            int dl = line;
+            String p = scanPath();
+            if (p != null) {
+                fail(dl, p);
+            }
+            dStart = pBase;
+            dLen = pBaseLen;
+            consume(pEnd);
+        }
+        atLeastOneLine(pathStart, pathEnd, "the reference count of ");
+        int countLine = line;
+        long refCount = number(Integer.MAX_VALUE, "reference count of ", pathStart, pathEnd);
+        int refsPos = pos;
+        int row = rlen;
+        for (long i = 0; i < refCount; i++) {
+            if (pos >= len) {
+                refsFail(refCount, countLine, refsPos, pathStart, pathEnd, line,
+                        "unexpected end of file: expected reference " + (i + 1) + " of " + refCount + " of "
+                                + text(pathStart, pathEnd) + " (truncated file?)");
+            }
+            int rl = line;
+            if (buf[pos] == '\n') {
+                refsFail(refCount, countLine, refsPos, pathStart, pathEnd, rl, "expected reference " + (i + 1) + " of "
+                        + refCount + " of " + text(pathStart, pathEnd) + ", got an empty line (wrong count?)");
+            }
+            String p = scanPath();
+            if (p != null) {
+                refsFail(refCount, countLine, refsPos, pathStart, pathEnd, rl, p);
+            }
+            int before = count;
+            int r = intern();
+            if (r == before) { // first seen here, as a reference
+                firstRefLine[r] = rl;
+                firstRefBy[r] = id;
+            }
+            if (rlen == rrefs.length) {
+                rrefs = Arrays.copyOf(rrefs, rrefs.length + (rrefs.length >> 1) + 16);
+            }
+            rrefs[rlen++] = r;
+            consume(pEnd);
+        }
+        if (declLine[id] != 0) {
+            if (pendingDuplicate == null && !sameAsFirst(id, row, size)) {
+                pendingDuplicate = UserError.at(source, pathLine, "path " + text(pathStart, pathEnd)
+                        + " is listed again (first at line " + declLine[id] + ") with different information").getMessage();
+            }
+            rlen = row;
+            return;
+        }
+        declared++;
+        declLine[id] = pathLine;
+        rowStart[id] = row;
+        rowLen[id] = rlen - row;
+        narSize[id] = size;
+        hashKind[id] = tmpKind;
+        if (tmpKind == SHA256) {
+            System.arraycopy(tmpSha, 0, sha, id * 32, 32);
+        } else if (tmpKind == OTHER_HASH) {
+            otherHashes.put(id, tmpOther);
+        }
+        if (dStart >= 0) {
+            if (derArenaLen + dLen > derArena.length) {
+                derArena = Arrays.copyOf(derArena, Math.max(derArena.length * 2, derArenaLen + dLen));
+            }
+            System.arraycopy(buf, dStart, derArena, derArenaLen, dLen);
+            derStart[id] = derArenaLen;
+            derLen[id] = dLen;
+            derArenaLen += dLen;
+        }
+    }
+
+    /** Old rule: same set of references, equal narHash, equal narSize (the deriver is not compared). */
+    private boolean sameAsFirst(int id, int row, long size) {
+        if (narSize[id] != size || hashKind[id] != tmpKind) {
+            return false;
+        }
+        if (tmpKind == SHA256 && !Arrays.equals(sha, id * 32, id * 32 + 32, tmpSha, 0, 32)) {
+            return false;
+        }
+        if (tmpKind == OTHER_HASH && !otherHashes.get(id).equals(tmpOther)) {
+            return false;
+        }
+        int[] a = Arrays.copyOfRange(rrefs, rowStart[id], rowStart[id] + rowLen[id]);
+        int[] b = Arrays.copyOfRange(rrefs, row, rlen);
+        return Arrays.equals(distinctSorted(a), distinctSorted(b));
+    }
+
+    private static int[] distinctSorted(int[] a) {
+        return Arrays.stream(a).sorted().distinct().toArray();
+    }
+
+    private void atLeastOneLine(int pathStart, int pathEnd, String what) {
+        if (pos >= len) {
+            fail(line, "unexpected end of file: expected " + what + text(pathStart, pathEnd) + " (truncated file?)");
+        }
+    }
+
+    private void consume(int newline) {
+        pos = newline + 1;
+        line++;
+    }
+
+    /**
+     * A problem in reading a reference: when the count line promised more lines than the file has left, that is
+     * the error (at the count line), as the line-by-line reader checked it before reading any reference.
+     */
+    private void refsFail(long refCount, int countLine, int refsPos, int pathStart, int pathEnd, int errLine, String message) {
+        long left = 0;
+        for (int i = refsPos; i < endPos; i++) {
+            if (buf[i] == '\n') {
+                left++;
+            }
+        }
+        if (refCount > left) {
+            fail(countLine, "reference count " + refCount + " of " + text(pathStart, pathEnd) + " exceeds the " + left
+                    + " lines left in the file (wrong count or truncated file?)");
+        }
+        fail(errLine, message);
+    }
+
+    /** Throws the error at {@code errLine}, unless a later line holds a non-ASCII byte (reported first, as before). */
+    private void fail(int errLine, String message) {
+        checkRest(pos, line);
+        throw UserError.at(source, errLine, message);
+    }
+
+    /** Checks bytes from {@code from} (at line {@code lineNo}) to the end; returns the line number after the last. */
+    private int checkRest(int from, int lineNo) {
+        for (int i = from; i < len; i++) {
+            byte b = buf[i];
+            if (b == '\n') {
+                lineNo++;
+            } else if (b <= 0) {
+                throw UserError.at(source, lineNo, "unexpected byte 0x" + String.format("%02x", b & 0xff)
+                        + " (a closure file is ASCII text; is this the right file?)");
+            }
+        }
+        return lineNo;
+    }
+
+    private String text(int from, int to) {
+        return new String(buf, from, to - from, StandardCharsets.ISO_8859_1);
+    }
+
+    /** The end of the line at {@code pos}; a bad byte on it is the file's first, reported at once. */
+    private int lineEnd() {
+        int i = pos;
+        while (buf[i] != '\n') {
+            if (buf[i] <= 0) {
+                checkRest(pos, line); // throws
+            }
+            i++;
+        }
+        return i;
+    }
+
+    // ---- lines ----
+
+    /**
+     * Scans the store path on the line at {@code pos} (without consuming it): sets pHi/pMid/pLo (the decoded hash
+     * part), pBase/pBaseLen (the base name in the buffer) and pEnd (the newline). Returns null, or the message.
+     */
+    private String scanPath() {
+        byte[] b = buf;
+        int p = pos;
+        int pl = prefix.length;
+        fastPath:
+        if (fast && len - p > pl + StorePath.HASH_LENGTH + 2) {
+            for (int k = 0; k < pl; k++) {
+                if (b[p + k] != prefix[k]) {
+                    break fastPath;
+                }
+            }
+            int h = p + pl;
+            long hi = 0;
+            long mid = 0;
+            long lo = 0;
+            int bad = 0;
+            for (int k = 0; k < 12; k++) {
+                int d = DEC[b[h + k] & 0xff];
+                bad |= d;
+                hi = hi << 5 | (d & 31);
+            }
+            for (int k = 12; k < 24; k++) {
+                int d = DEC[b[h + k] & 0xff];
+                bad |= d;
+                mid = mid << 5 | (d & 31);
+            }
+            for (int k = 24; k < 32; k++) {
+                int d = DEC[b[h + k] & 0xff];
+                bad |= d;
+                lo = lo << 5 | (d & 31);
+            }
+            if (bad < 0 || b[h + 32] != '-' || b[h + 33] == '.') {
+                break fastPath;
+            }
+            int q = h + 33;
+            while (NAME_CHAR[b[q] & 0xff]) {
+                q++;
+            }
+            int nameLen = q - h - 33;
+            if (b[q] != '\n' || nameLen == 0 || nameLen > StorePath.MAX_NAME_LENGTH) {
+                break fastPath;
+            }
+            pHi = hi;
+            pMid = mid;
+            pLo = lo;
+            pBase = h;
+            pBaseLen = q - h;
+            pEnd = q;
+            return null;
+        }
+        int e = lineEnd();
+        String text = text(pos, e);
+        try {
+            StorePath.parse(storeDir, text);
+        } catch (IllegalArgumentException ex) {
+            return "expected a store path, got '" + Records.shown(text) + "': " + ex.getMessage();
+        }
+        // valid after all (the fast path is only stricter in what it takes at speed)
+        int h = pos + pl;
+        long hi = 0;
+        long mid = 0;
+        long lo = 0;
+        for (int k = 0; k < 32; k++) {
+            int d = DEC[b[h + k] & 0xff];
+            if (k < 12) {
+                hi = hi << 5 | d;
+            } else if (k < 24) {
+                mid = mid << 5 | d;
+            } else {
+                lo = lo << 5 | d;
+            }
+        }
+        pHi = hi;
+        pMid = mid;
+        pLo = lo;
+        pBase = h;
+        pBaseLen = e - h;
+        pEnd = e;
+        return null;
+    }
+
+    /** Parses the narHash line into tmpKind/tmpSha/tmpOther and consumes it. */
+    private void narHash(int pathStart, int pathEnd) {
+        byte[] b = buf;
+        int p = pos;
+        int hl = line;
+        // sha256:<52 nix32 chars>, as closureInfo writes it
+        if (len - p > 59 && b[p + 59] == '\n' && b[p] == 's' && b[p + 1] == 'h' && b[p + 2] == 'a' && b[p + 3] == '2'
+                && b[p + 4] == '5' && b[p + 5] == '6' && b[p + 6] == ':' && decodeNix32(p + 7)) {
+            tmpKind = SHA256;
+            consume(p + 59);
+            return;
+        }
+        // 64 lower-case hex digits, as nix-store --dump-db writes it
+        if (len - p > 64 && b[p + 64] == '\n' && decodeHex(p)) {
+            tmpKind = SHA256;
+            consume(p + 64);
+            return;
+        }
+        int e = lineEnd();
+        String h = text(p, e);
+        Hash parsed;
+        try {
+            parsed = Hash.parse(h, "sha256");
+        } catch (IllegalArgumentException ex) {
+            fail(hl, "invalid narHash of " + text(pathStart, pathEnd) + ": " + ex.getMessage());
+            return;
+        }
+        if (parsed.algorithm().equals("sha256")) {
+            tmpKind = SHA256;
+            System.arraycopy(parsed.bytes(), 0, tmpSha, 0, 32);
+        } else {
+            tmpKind = OTHER_HASH;
+            tmpOther = parsed;
+        }
+        consume(e);
+    }
+
+    /** Nix32.decode of the 52 characters at {@code at} into tmpSha; false on any problem (the slow path reports it). */
+    private boolean decodeNix32(int at) {
+        byte[] out = tmpSha;
+        Arrays.fill(out, (byte) 0);
+        for (int n = 0; n < 52; n++) {
+            int digit = DEC[buf[at + 51 - n] & 0xff];
+            if (digit < 0) {
+                return false;
+            }
+            int bit = n * 5;
+            int i = bit >>> 3;
+            int j = bit & 7;
+            out[i] |= (byte) (digit << j);
+            int carry = digit >>> (8 - j);
+            if (i + 1 < 32) {
+                out[i + 1] |= (byte) carry;
+            } else if (carry != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean decodeHex(int at) {
+        for (int i = 0; i < 32; i++) {
+            int a = hex(buf[at + 2 * i]);
+            int c = hex(buf[at + 2 * i + 1]);
+            if ((a | c) < 0) {
+                return false;
+            }
+            tmpSha[i] = (byte) (a << 4 | c);
+        }
+        return true;
+    }
+
+    private static int hex(byte c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        return -1;
+    }
+
+    /** A non-negative integer line (the old rules and messages), consumed. */
+    private long number(long max, String what, int pathStart, int pathEnd) {
+        byte[] b = buf;
+        int p = pos;
+        int l = line;
+        long v = 0;
+        int digits = 0;
+        while (b[p] >= '0' && b[p] <= '9' && digits < 19) {
+            v = v * 10 + (b[p] - '0');
+            digits++;
+            p++;
+        }
+        if (b[p] == '\n' && digits >= 1 && digits <= 18) {
+            if (v > max) {
+                fail(l, what + text(pathStart, pathEnd) + " " + v + " is too large");
+            }
+            consume(p);
+            return v;
+        }
+        int e = lineEnd();
+        String text = text(pos, e);
+        if (text.isEmpty() || text.length() > 19 || !text.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+            fail(l, "expected the " + what + text(pathStart, pathEnd) + " (a non-negative integer), got '"
+                    + Records.shown(text) + "'");
+        }
+        long parsed = Long.parseLong(text);
+        if (parsed > max) {
+            fail(l, what + text(pathStart, pathEnd) + " " + parsed + " is too large");
+        }
+        consume(e);
+        return parsed;
+    }
+
+    // ---- interning ----
+
+    private int intern() {
+        long hi = pHi;
+        long mid = pMid;
+        long lo = pLo;
+        long x = hi * 0x9E3779B97F4A7C15L ^ mid * 0xC2B2AE3D27D4EB4FL ^ lo;
+        x ^= x >>> 31;
+        int slot = (int) (x ^ (x >>> 32)) & mask;
+        int[] t = table;
+        while (true) {
+            int id = t[slot];
+            if (id < 0) {
+                return add(slot);
+            }
+            if (khi[id] == hi && kmid[id] == mid && klo[id] == lo && sameName(id)) {
+                return id;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    private boolean sameName(int id) {
+        int o = nameOff[id];
+        int l = id + 1 < count ? nameOff[id + 1] - o : arenaLen - o;
+        return l == pBaseLen && Arrays.equals(arena, o + 33, o + l, buf, pBase + 33, pBase + pBaseLen);
+    }
+
+    private int add(int slot) {
+        int id = count;
+        if (id == khi.length) {
+            grow();
+            return intern(); // the table was rebuilt
+        }
+        if (arenaLen + pBaseLen > arena.length) {
+            arena = Arrays.copyOf(arena, Math.max(arena.length + (arena.length >> 1), arenaLen + pBaseLen));
+        }
+        System.arraycopy(buf, pBase, arena, arenaLen, pBaseLen);
+        nameOff[id] = arenaLen;
+        arenaLen += pBaseLen;
+        khi[id] = pHi;
+        kmid[id] = pMid;
+        klo[id] = pLo;
+        table[slot] = id;
+        count++;
+        return id;
+    }
+
+    private void grow() {
+        int cap = khi.length + (khi.length >> 1) + 16;
+        khi = Arrays.copyOf(khi, cap);
+        kmid = Arrays.copyOf(kmid, cap);
+        klo = Arrays.copyOf(klo, cap);
+        nameOff = Arrays.copyOf(nameOff, cap);
+        declLine = Arrays.copyOf(declLine, cap);
+        firstRefLine = Arrays.copyOf(firstRefLine, cap);
+        firstRefBy = Arrays.copyOf(firstRefBy, cap);
+        rowStart = Arrays.copyOf(rowStart, cap);
+        rowLen = Arrays.copyOf(rowLen, cap);
+        narSize = Arrays.copyOf(narSize, cap);
+        hashKind = Arrays.copyOf(hashKind, cap);
+        if (withHash) {
+            sha = Arrays.copyOf(sha, cap * 32);
+        }
+        derStart = Arrays.copyOf(derStart, cap);
+        derLen = Arrays.copyOf(derLen, cap);
+        table = new int[Integer.highestOneBit(cap * 2 - 1) << 1];
+        Arrays.fill(table, -1);
+        mask = table.length - 1;
+        for (int id = 0; id < count; id++) {
+            long x = khi[id] * 0x9E3779B97F4A7C15L ^ kmid[id] * 0xC2B2AE3D27D4EB4FL ^ klo[id];
+            x ^= x >>> 31;
+            int slot = (int) (x ^ (x >>> 32)) & mask;
+            while (table[slot] >= 0) {
+                slot = (slot + 1) & mask;
+            }
+            table[slot] = id;
+        }
+    }
+
+    // ---- the graph ----
+
+    private int nameLen(int id) {
+        return (id + 1 < count ? nameOff[id + 1] : arenaLen) - nameOff[id];
+    }
+
+    /** Path order: hash part (the three longs compare like its characters), then the name, unsigned bytes. */
+    private int compare(int a, int b) {
+        int c = Long.compare(khi[a], khi[b]);
+        if (c != 0) {
+            return c;
+        }
+        c = Long.compare(kmid[a], kmid[b]);
+        if (c != 0) {
+            return c;
+        }
+        c = Long.compare(klo[a], klo[b]);
+        if (c != 0) {
+            return c;
+        }
+        int oa = nameOff[a];
+        int ob = nameOff[b];
+        return Arrays.compareUnsigned(arena, oa + 33, oa + nameLen(a), arena, ob + 33, ob + nameLen(b));
+    }
+
+    private int[] sortedIds() {
+        int n = count;
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = i;
+        }
+        boolean sorted = true;
+        for (int i = 1; i < n && sorted; i++) {
+            sorted = compare(i - 1, i) < 0;
+        }
+        if (sorted) {
+            return a;
+        }
+        int[] tmp = new int[n];
+        // bottom-up merge sort: runs of 16 by insertion, then merges
+        for (int lo = 0; lo < n; lo += 16) {
+            int hi = Math.min(n, lo + 16);
+            for (int i = lo + 1; i < hi; i++) {
+                int v = a[i];
+                int j = i - 1;
+                while (j >= lo && compare(a[j], v) > 0) {
+                    a[j + 1] = a[j];
+                    j--;
+                }
+                a[j + 1] = v;
+            }
+        }
+        for (int width = 16; width < n; width *= 2) {
+            for (int lo = 0; lo < n; lo += 2 * width) {
+                int mid = Math.min(n, lo + width);
+                int hi = Math.min(n, lo + 2 * width);
+                int i = lo;
+                int j = mid;
+                int k = lo;
+                while (i < mid && j < hi) {
+                    tmp[k++] = compare(a[j], a[i]) < 0 ? a[j++] : a[i++];
+                }
+                while (i < mid) {
+                    tmp[k++] = a[i++];
+                }
+                while (j < hi) {
+                    tmp[k++] = a[j++];
+                }
+            }
+            int[] s = a;
+            a = tmp;
+            tmp = s;
+        }
+        return a;
+    }
+
+    private ClosureGraph build() {
+        int n = count;
+        int[] perm = sortedIds();
+        khi = null;
+        kmid = null;
+        klo = null;
+        table = null;
+        int[] rank = new int[n];
+        for (int p = 0; p < n; p++) {
+            rank[perm[p]] = p;
+        }
+        byte[] names = new byte[arenaLen];
+        int[] off = new int[n + 1];
+        byte[] ders = new byte[derArenaLen];
+        int[] doff = new int[n + 1];
+        long[] sizes = new long[n];
+        byte[] kinds = new byte[n];
+        byte[] shas = new byte[n * 32];
+        Map<Integer, Hash> other = new HashMap<>();
+        int[] start = new int[n + 1];
+        int[] refs = new int[rlen];
+        int w = 0;
+        for (int p = 0; p < n; p++) {
+            int id = perm[p];
+            int l = nameLen(id);
+            System.arraycopy(arena, nameOff[id], names, off[p], l);
+            off[p + 1] = off[p] + l;
+            System.arraycopy(derArena, derStart[id], ders, doff[p], derLen[id]);
+            doff[p + 1] = doff[p] + derLen[id];
+            sizes[p] = narSize[id];
+            kinds[p] = hashKind[id];
+            if (kinds[p] == SHA256) {
+                System.arraycopy(sha, id * 32, shas, p * 32, 32);
+            } else if (kinds[p] == OTHER_HASH) {
+                other.put(p, otherHashes.get(id));
+            }
+            start[p] = w;
+            int from = rowStart[id];
+            int to = from + rowLen[id];
+            for (int k = from; k < to; k++) {
+                refs[w + k - from] = rank[rrefs[k]];
+            }
+            int end = w + to - from;
+            if (end - w > 1) {
+                Arrays.sort(refs, w, end);
+                int u = w + 1;
+                for (int k = w + 1; k < end; k++) {
+                    if (refs[k] != refs[u - 1]) {
+                        refs[u++] = refs[k];
+                    }
+                }
+                end = u;
+            }
+            w = end;
+        }
+        start[n] = w;
+        if (w < refs.length) {
+            refs = Arrays.copyOf(refs, w);
+        }
+        return new ClosureGraph(storeDir, source, n, names, off, sizes, kinds, shas, other, ders, doff, start, refs, List.of());
+    }
+
+    private StorePath storePath(int id) {
+        int o = nameOff[id];
+        int l = nameLen(id);
+        return new StorePath(storeDir, new String(arena, o, 32, StandardCharsets.ISO_8859_1),
+                new String(arena, o + 33, l - 33, StandardCharsets.ISO_8859_1));
+    }
+
+    /** The first dangling reference in file order, with every dangling reference and the rest as an open graph. */
+    private NotClosedException notClosed() {
+        int first = -1;
+        for (int id = 0; id < count; id++) {
+            if (declLine[id] == 0 && (first < 0 || firstRefLine[id] < firstRefLine[first])) {
+                first = id;
+            }
+        }
+        String message = UserError.at(source, firstRefLine[first], "the closure is not closed: " + storePath(first)
+                + " is referenced by " + storePath(firstRefBy[first]) + " but is not in the closure").getMessage();
+        List<PathInfo> infos = new ArrayList<>(declared);
+        Set<StorePath> members = new HashSet<>();
+        for (int id = 0; id < count; id++) {
+            if (declLine[id] == 0) {
+                continue;
+            }
+            List<StorePath> r = new ArrayList<>(rowLen[id]);
+            for (int k = rowStart[id]; k < rowStart[id] + rowLen[id]; k++) {
+                r.add(storePath(rrefs[k]));
+            }
+            Hash h = hashKind[id] == SHA256 ? Hash.sha256(Arrays.copyOfRange(sha, id * 32, id * 32 + 32))
+                    : hashKind[id] == OTHER_HASH ? otherHashes.get(id) : null;
+            StorePath d = null;
+            if (derLen[id] > 0) {
+                int o = derStart[id];
+                d = new StorePath(storeDir, new String(derArena, o, 32, StandardCharsets.ISO_8859_1),
+                        new String(derArena, o + 33, derLen[id] - 33, StandardCharsets.ISO_8859_1));
+            }
+            StorePath sp = storePath(id);
+            infos.add(new PathInfo(sp, r, h, narSize[id], d));
+            members.add(sp);
+        }
+        return NotClosedException.of(message, storeDir, source, infos, members, List.of());
+    }
+}
