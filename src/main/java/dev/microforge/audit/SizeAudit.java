@@ -32,10 +32,9 @@ public final class SizeAudit {
      * What the diff needs of a baseline closure: its roots and the name and narSize of every reachable member. Small
      * enough to keep while the current closure is read (a million-path graph need not stay in memory twice).
      */
-    public record Baseline(List<String> roots, List<ClosureDiff.Member> members) {
+    public record Baseline(List<String> roots, ClosureDiff.Side members) {
         public Baseline {
             roots = List.copyOf(roots);
-            members = List.copyOf(members);
         }
     }
 
@@ -44,17 +43,18 @@ public final class SizeAudit {
         int[] broots = Reach.roots(b, List.of());
         long[] bsizes = Reach.sizes(b);
         WhyChains bwhy = WhyChains.compute(b.size(), b.refStarts(), b.refTargets(), broots);
-        List<ClosureDiff.Member> members = new ArrayList<>();
+        int[] members = new int[b.size()];
+        int count = 0;
         for (int v = 0; v < b.size(); v++) {
             if (bwhy.reachable(v)) {
                 if (bsizes[v] < 0) {
                     throw new UserError(b.source() + ": no narSize for " + b.pathString(v)
                             + " (a baseline needs sizes: use a path-info JSON, registration or dump-db file)");
                 }
-                members.add(new ClosureDiff.Member(b.name(v), bsizes[v]));
+                members[count++] = v;
             }
         }
-        return new Baseline(paths(b, broots), members);
+        return new Baseline(paths(b, broots), ClosureDiff.Side.of(b, members, count, bsizes));
     }
 
     public static SizeReport run(ClosureGraph g, ClosureGraph baseline, Options o, Events events) {
@@ -121,13 +121,14 @@ public final class SizeAudit {
         ClosureDiff.Result diff = null;
         List<String> baselineRoots = List.of();
         if (baseline != null) {
-            List<ClosureDiff.Member> after = new ArrayList<>(dom.reachableCount());
+            int[] after = new int[dom.reachableCount()];
+            int count = 0;
             for (int v = 0; v < n; v++) {
                 if (dom.reachable(v)) {
-                    after.add(new ClosureDiff.Member(g.name(v), sizes[v]));
+                    after[count++] = v;
                 }
             }
-            diff = ClosureDiff.compute(baseline.members(), after);
+            diff = ClosureDiff.compute(baseline.members(), ClosureDiff.Side.of(g, after, count, sizes));
             baselineRoots = baseline.roots();
         }
 
