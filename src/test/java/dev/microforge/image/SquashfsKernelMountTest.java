@@ -1,14 +1,10 @@
 package dev.microforge.image;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import dev.microforge.testkit.Guest;
+import dev.microforge.testkit.KernelMounts;
 import dev.microforge.testkit.TestTrees;
-import dev.microforge.testkit.TreeHash;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,34 +35,12 @@ class SquashfsKernelMountTest {
         variants.put("zstd-4k-nofrag", base.withCompression("zstd").withBlockSize(4096L).withFragments(false));
         variants.put("gzip-4k-notail", base.withCompression("gzip").withBlockSize(4096L).withTailPacking(false));
 
-        Guest.Builder g = Guest.builder().modules("squashfs");
-        StringBuilder script = new StringBuilder();
+        Map<String, Path> images = new LinkedHashMap<>();
         for (Map.Entry<String, ImageOptions> v : variants.entrySet()) {
             Path img = tmp.resolve(v.getKey() + ".squashfs");
             ImageBuild.fromDirectory(src, "squashfs", v.getValue(), img);
-            String serial = "sq-" + v.getKey();
-            g.disk(img, serial);
-            script.append("mkdir -p /m/").append(v.getKey()).append('\n')
-                    .append("mount -t squashfs -o ro /dev/disk/by-id/virtio-").append(serial).append(" /m/").append(v.getKey()).append('\n')
-                    .append("treehash /m/").append(v.getKey()).append(' ').append(v.getKey()).append('\n');
+            images.put(v.getKey(), img);
         }
-        Guest.Report r = g.script(script.toString()).boot().check();
-        TreeHash.Manifest expected = TreeHash.ofNormalized(src);
-        StringBuilder failures = new StringBuilder();
-        for (String v : variants.keySet()) {
-            try {
-                TreeHash.assertSame(expected, TreeHash.fromGuest(r, v), "squashfs " + v + " mounted by Linux " + g.kernel().version());
-                assertEquals(Set.of("0:0:" + MTIME), TreeHash.guestOwnersAndTimes(r, v), v + ": owner and mtime");
-            } catch (AssertionError e) {
-                failures.append(e.getMessage()).append('\n');
-            }
-        }
-        if (failures.length() > 0) {
-            String kernelErrors = r.console().lines().filter(l -> l.contains("squashfs") || l.contains("SQUASHFS") || l.contains("sha256sum"))
-                    .collect(java.util.stream.Collectors.joining("\n"));
-            throw new AssertionError(failures + "guest console (squashfs and sha256sum lines):\n" + kernelErrors);
-        }
-        System.out.println("SquashfsKernelMountTest: " + variants.size() + " images, " + expected.size() + " entries each, boot "
-                + r.timing());
+        KernelMounts.mountAndCompare("squashfs", src, images, MTIME);
     }
 }

@@ -56,14 +56,19 @@ public final class ErofsImageFormat implements ImageFormat {
             throw new UserError("--block-size does not apply to --type erofs (its blocks are 4096 bytes; see --pcluster)");
         }
         long pcluster = o.pcluster() == null ? 4096 : o.pcluster();
-        if (pcluster != 4096) {
-            throw new UserError("--pcluster " + pcluster + ": only 4096 (one block) is supported by the erofs writer");
+        if (pcluster < 4096 || pcluster > ErofsWriter.MAX_PCLUSTER || pcluster % 4096 != 0) {
+            throw new UserError("--pcluster " + pcluster + ": expected a multiple of 4096 from 4096 to " + ErofsWriter.MAX_PCLUSTER + " (erofs)");
         }
-        if (Boolean.TRUE.equals(o.tailPacking())) {
-            throw new UserError("--tail-packing (EROFS ztailpacking) is not supported by the erofs writer; uncompressed tails are always inlined");
-        }
-        if (Boolean.TRUE.equals(o.fragments())) {
-            throw new UserError("--fragments (EROFS fragments) is not supported by the erofs writer");
+        boolean ztail = Boolean.TRUE.equals(o.tailPacking());
+        boolean fragments = Boolean.TRUE.equals(o.fragments());
+        if (c == Compression.NONE) {
+            if (pcluster != 4096) {
+                throw new UserError("--pcluster applies to compressed erofs images (--compression lz4 or lz4hc)");
+            }
+            if (ztail || fragments) {
+                throw new UserError((ztail ? "--tail-packing" : "--fragments")
+                        + " applies to compressed erofs images (--compression lz4 or lz4hc); uncompressed tails are always inlined");
+            }
         }
         UUID uuid = null;
         if (o.uuid() != null) {
@@ -77,6 +82,6 @@ public final class ErofsImageFormat implements ImageFormat {
             }
         }
         String label = o.label() == null ? "nix-store" : o.label();
-        return new ErofsWriter.Options(c, level, (int) pcluster, label, uuid, o.threads(), o.mtime(), true);
+        return new ErofsWriter.Options(c, level, (int) pcluster, label, uuid, o.threads(), o.mtime(), true, ztail, fragments);
     }
 }

@@ -60,10 +60,19 @@ public final class ErofsWriter {
     }
 
     /**
-     * Build options. {@code level} applies to lz4hc (1..12, default 9); {@code uuid} null derives the UUID from
-     * the content; {@code dedupe} stores identical uncompressed files once (shared data blocks).
+     * Build options. {@code level} applies to lz4hc (1..12, default 9); {@code pclusterSize} is the physical
+     * cluster size of compressed data (4 KiB .. 1 MiB, a multiple of 4 KiB; above 4 KiB: big pclusters);
+     * {@code uuid} null derives the UUID from the content; {@code dedupe} stores identical uncompressed files
+     * once (shared data blocks); {@code ztailpacking} inlines a compressed file's last pcluster after its
+     * indexes; {@code fragments} keeps the tails of compressed files (whole small files included) in the
+     * packed inode, compressed together.
      */
-    public record Options(Compression compression, int level, int pclusterSize, String label, UUID uuid, int threads, long mtime, boolean dedupe) {
+    public record Options(Compression compression, int level, int pclusterSize, String label, UUID uuid, int threads, long mtime, boolean dedupe,
+            boolean ztailpacking, boolean fragments) {
+        public Options(Compression compression, int level, int pclusterSize, String label, UUID uuid, int threads, long mtime, boolean dedupe) {
+            this(compression, level, pclusterSize, label, uuid, threads, mtime, dedupe, false, false);
+        }
+
         public Options {
             if (compression == null) {
                 throw new IllegalArgumentException("compression");
@@ -71,8 +80,8 @@ public final class ErofsWriter {
             if (compression == Compression.LZ4HC && (level < 1 || level > 12)) {
                 throw new UserError("--level " + level + ": lz4hc levels are 1..12");
             }
-            if (pclusterSize != BLOCK_SIZE) {
-                throw new UserError("--pcluster " + pclusterSize + ": only 4096 (one block) is supported");
+            if (pclusterSize < BLOCK_SIZE || pclusterSize > MAX_PCLUSTER || pclusterSize % BLOCK_SIZE != 0) {
+                throw new UserError("--pcluster " + pclusterSize + ": expected a multiple of 4096 from 4096 to " + MAX_PCLUSTER);
             }
             if (label == null) {
                 label = "";
@@ -94,31 +103,43 @@ public final class ErofsWriter {
         }
 
         public Options withCompression(Compression c) {
-            return new Options(c, level, pclusterSize, label, uuid, threads, mtime, dedupe);
+            return new Options(c, level, pclusterSize, label, uuid, threads, mtime, dedupe, ztailpacking, fragments);
         }
 
         public Options withThreads(int t) {
-            return new Options(compression, level, pclusterSize, label, uuid, t, mtime, dedupe);
+            return new Options(compression, level, pclusterSize, label, uuid, t, mtime, dedupe, ztailpacking, fragments);
         }
 
         public Options withUuid(UUID u) {
-            return new Options(compression, level, pclusterSize, label, u, threads, mtime, dedupe);
+            return new Options(compression, level, pclusterSize, label, u, threads, mtime, dedupe, ztailpacking, fragments);
         }
 
         public Options withLabel(String l) {
-            return new Options(compression, level, pclusterSize, l, uuid, threads, mtime, dedupe);
+            return new Options(compression, level, pclusterSize, l, uuid, threads, mtime, dedupe, ztailpacking, fragments);
         }
 
         public Options withMtime(long m) {
-            return new Options(compression, level, pclusterSize, label, uuid, threads, m, dedupe);
+            return new Options(compression, level, pclusterSize, label, uuid, threads, m, dedupe, ztailpacking, fragments);
         }
 
         public Options withLevel(int l) {
-            return new Options(compression, l, pclusterSize, label, uuid, threads, mtime, dedupe);
+            return new Options(compression, l, pclusterSize, label, uuid, threads, mtime, dedupe, ztailpacking, fragments);
+        }
+
+        public Options withPcluster(int p) {
+            return new Options(compression, level, p, label, uuid, threads, mtime, dedupe, ztailpacking, fragments);
+        }
+
+        public Options withZtailpacking(boolean z) {
+            return new Options(compression, level, pclusterSize, label, uuid, threads, mtime, dedupe, z, fragments);
+        }
+
+        public Options withFragments(boolean f) {
+            return new Options(compression, level, pclusterSize, label, uuid, threads, mtime, dedupe, ztailpacking, f);
         }
 
         public Options withDedupe(boolean d) {
-            return new Options(compression, level, pclusterSize, label, uuid, threads, mtime, d);
+            return new Options(compression, level, pclusterSize, label, uuid, threads, mtime, d, ztailpacking, fragments);
         }
     }
 
@@ -132,6 +153,10 @@ public final class ErofsWriter {
     public static final int DEFAULT_HC_LEVEL = 7;
 
     private static final int SEGMENT = 1 << 20;
+    /** The largest physical cluster (Linux: Z_EROFS_PCLUSTER_MAX_SIZE). */
+    public static final int MAX_PCLUSTER = 1 << 20;
+    /** The packed inode (fragments) is kept in memory; beyond this, tails are stored in the file's own blocks. */
+    private static final int MAX_PACKED = 1 << 30;
 
     private final Options opt;
     private final Events events;
@@ -190,6 +215,7 @@ public final class ErofsWriter {
         byte[] extraBlocks; // data placed after the metadata (dir blocks, long symlinks)
         Ino dupOf;
         byte[] sha;
+        byte[] packedBytes; // the packed inode's content (fragments)
 
         Ino(Node node, Ino parent, String path) {
             this.node = node;
@@ -379,9 +405,33 @@ public final class ErofsWriter {
         ub.putLong(uuid.getMostSignificantBits()).putLong(uuid.getLeastSignificantBits());
         byte[] label = opt.label().getBytes(StandardCharsets.UTF_8);
         System.arraycopy(label, 0, block0, s + 64, label.length);
-        int incompat = opt.compression() == Compression.NONE ? 0 : FEATURE_INCOMPAT_ZERO_PADDING;
+        int incompat = 0;
+        if (opt.compression() != Compression.NONE) {
+            incompat |= FEATURE_INCOMPAT_ZERO_PADDING;
+            if (opt.pclusterSize() > BLOCK_SIZE) {
+                incompat |= FEATURE_INCOMPAT_BIG_PCLUSTER; // = COMPR_CFGS
+            }
+            if (opt.ztailpacking()) {
+                incompat |= FEATURE_INCOMPAT_ZTAILPACKING;
+            }
+            if (opt.fragments()) {
+                incompat |= FEATURE_INCOMPAT_FRAGMENTS;
+            }
+        }
         b.putInt(s + 80, incompat);
-        b.putShort(s + 84, (short) 0); // lz4_max_distance: 0 = the default 64 KiB window
+        if ((incompat & FEATURE_INCOMPAT_COMPR_CFGS) != 0) {
+            // available_compr_algs: lz4 only; its config right after the superblock: le16 size 14, then
+            // max_distance 0 (the default 64 KiB window), max_pclusterblks, 10 reserved bytes
+            b.putShort(s + 84, (short) (1 << COMPRESSION_LZ4));
+            b.putShort(s + SUPER_SIZE, (short) 14);
+            b.putShort(s + SUPER_SIZE + 2, (short) 0);
+            b.putShort(s + SUPER_SIZE + 4, (short) (opt.pclusterSize() / BLOCK_SIZE));
+        } else {
+            b.putShort(s + 84, (short) 0); // lz4_max_distance: 0 = the default 64 KiB window
+        }
+        if (packed != null) {
+            b.putLong(s + 96, packed.nid()); // packed_nid
+        }
         b.putInt(s + 4, superblockChecksum(block0));
         return block0;
     }
@@ -557,15 +607,24 @@ public final class ErofsWriter {
     /** One segment of one file: the unit of parallel work. */
     private record Segment(Ino ino, RegularFile file, long offset, int length, boolean last) {}
 
+    private static final int EXT_PLAIN = 0;
+    private static final int EXT_LZ4 = 1;
+    private static final int EXT_INLINE = 2;
+    private static final int EXT_FRAGMENT = 3;
+
     private static final class SegmentResult {
         Segment seg;
         byte[] raw; // the input bytes (kept for uncompressed output and the raw fallback)
         int crc;
-        byte[] blocks; // compressed physical clusters
+        byte[] blocks; // physical clusters, block after block
         int nBlocks;
         int[] extStart; // extent starts relative to the segment
-        boolean[] extPlain;
+        int[] extKind; // EXT_PLAIN or EXT_LZ4
+        int[] extBlock; // first block of the extent in blocks
+        int[] extBlocks; // blocks of the extent
+        int[] extProduced; // compressed bytes (LZ4), right-aligned in the extent's blocks
         int nExt;
+        int fragStart = -1; // with fragments: the segment's remainder from here goes to the packed inode
     }
 
     private final ThreadLocal<Lz4Compressor> compressors = new ThreadLocal<>();
@@ -579,19 +638,20 @@ public final class ErofsWriter {
         return c;
     }
 
-    private Iterator<Segment> segments() {
+    private Iterator<Segment> segments(List<Ino> files) {
         return new Iterator<>() {
             int idx = 0;
             long off = 0;
             Segment next = advance();
 
             private Segment advance() {
-                while (idx < inodes.size()) {
-                    Ino i = inodes.get(idx);
-                    if (i.node instanceof RegularFile f && i.size > 0 && i.dupOf == null) {
+                while (idx < files.size()) {
+                    Ino i = files.get(idx);
+                    boolean data = i.packedBytes != null || i.node instanceof RegularFile;
+                    if (data && i.size > 0 && i.dupOf == null) {
                         if (off < i.size) {
                             int len = (int) Math.min(SEGMENT, i.size - off);
-                            Segment s = new Segment(i, f, off, len, off + len == i.size);
+                            Segment s = new Segment(i, i.node instanceof RegularFile f ? f : null, off, len, off + len == i.size);
                             off += len;
                             return s;
                         }
@@ -618,6 +678,10 @@ public final class ErofsWriter {
 
     private static byte[] readSegment(Segment s) throws IOException {
         byte[] buf = new byte[s.length()];
+        if (s.ino().packedBytes != null) {
+            System.arraycopy(s.ino().packedBytes, (int) s.offset(), buf, 0, s.length());
+            return buf;
+        }
         RegularFile f = s.file();
         if (f.source() == null) {
             System.arraycopy(f.data(), (int) s.offset(), buf, 0, s.length());
@@ -672,81 +736,122 @@ public final class ErofsWriter {
         crc.update(raw);
         r.crc = (int) crc.getValue();
         if (opt.compression() != Compression.NONE) {
-            compress(r, raw);
+            compress(r, raw, 0, opt.fragments() && s.ino().packedBytes == null);
         }
         return r;
     }
 
-    private void compress(SegmentResult r, byte[] raw) {
+    /**
+     * Splits {@code raw[from..]} into physical clusters: LZ4 ones (as much input as fits in one pcluster, kept
+     * when it saves at least one block; right-aligned in its blocks, zeros in front) and raw 4 KiB ones where
+     * compression does not pay. With {@code fragments}, the file's remainder that fits in one pcluster is left
+     * for the packed inode ({@code fragStart}).
+     */
+    private void compress(SegmentResult r, byte[] raw, int from, boolean fragments) {
         Lz4Compressor c = compressor();
+        final int pcluster = opt.pclusterSize();
         int len = raw.length;
-        int maxBlocks = (len + BLOCK_SIZE - 1) / BLOCK_SIZE;
-        byte[] blocks = new byte[maxBlocks * BLOCK_SIZE];
-        int[] starts = new int[maxBlocks];
-        boolean[] plain = new boolean[maxBlocks];
-        byte[] tmp = new byte[BLOCK_SIZE];
-        int pos = 0;
+        int cap = (len - from + BLOCK_SIZE - 1) / BLOCK_SIZE + 1;
+        byte[] blocks = new byte[cap * BLOCK_SIZE];
+        int[] starts = new int[cap];
+        int[] kind = new int[cap];
+        int[] first = new int[cap];
+        int[] count = new int[cap];
+        int[] produced = new int[cap];
+        byte[] tmp = new byte[pcluster];
+        int pos = from;
         int nb = 0;
+        int ne = 0;
+        boolean last = r.seg.last();
         while (pos < len) {
-            if (nb == maxBlocks) {
-                // compression lost (an incompressible run, or a last plain extent split at its lcluster boundary)
-                blocks = Arrays.copyOf(blocks, blocks.length * 2);
-                starts = Arrays.copyOf(starts, starts.length * 2);
-                plain = Arrays.copyOf(plain, plain.length * 2);
-                maxBlocks *= 2;
-            }
-            long res = c.compressDestSize(raw, pos, len - pos, tmp, 0, BLOCK_SIZE);
+            long res = c.compressDestSize(raw, pos, len - pos, tmp, 0, pcluster);
             int consumed = Lz4Compressor.consumed(res);
-            int produced = Lz4Compressor.produced(res);
-            starts[nb] = pos;
-            if (consumed > BLOCK_SIZE) {
-                // right-aligned in the block, zeros in front (the ZERO_PADDING feature)
-                System.arraycopy(tmp, 0, blocks, nb * BLOCK_SIZE + BLOCK_SIZE - produced, produced);
-                plain[nb] = false;
-                pos += consumed;
-            } else {
-                int n = Math.min(BLOCK_SIZE, len - pos);
-                int clusterOfs = (int) ((r.seg.offset() + pos) % BLOCK_SIZE);
-                if (r.seg.last() && pos + n == len && clusterOfs + n > BLOCK_SIZE) {
-                    // The file's last extent, stored plain, would cross an lcluster boundary. Linux 6.1 (zmap.c)
-                    // sizes the last extent up to the end of the lcluster holding EOF and rejects a plain extent
-                    // longer than its pcluster (-EFSCORRUPTED). Store it compressed when its LZ4 block fits in
-                    // the cluster; else end it at the boundary and let the rest start the next lcluster.
-                    if (consumed == n) {
-                        System.arraycopy(tmp, 0, blocks, nb * BLOCK_SIZE + BLOCK_SIZE - produced, produced);
-                        plain[nb] = false;
-                        pos += n;
-                        nb++;
-                        continue;
-                    }
-                    n = BLOCK_SIZE - clusterOfs;
-                }
-                System.arraycopy(raw, pos, blocks, nb * BLOCK_SIZE, n);
-                plain[nb] = true;
-                pos += n;
+            int prod = Lz4Compressor.produced(res);
+            boolean rest = consumed == len - pos; // everything left fits in this pcluster
+            if (fragments && last && rest) {
+                r.fragStart = pos;
+                break;
             }
+            int k = (prod + BLOCK_SIZE - 1) / BLOCK_SIZE;
+            if (nb + Math.max(k, 1) > cap || ne == cap) {
+                // compression lost (an incompressible run, or a last plain extent split at its lcluster boundary)
+                int ncap = Math.max(cap * 2, nb + k + 1);
+                blocks = Arrays.copyOf(blocks, ncap * BLOCK_SIZE);
+                starts = Arrays.copyOf(starts, ncap);
+                kind = Arrays.copyOf(kind, ncap);
+                first = Arrays.copyOf(first, ncap);
+                count = Arrays.copyOf(count, ncap);
+                produced = Arrays.copyOf(produced, ncap);
+                cap = ncap;
+            }
+            starts[ne] = pos;
+            first[ne] = nb;
+            // with ztailpacking, a file's last pcluster is kept compressed when it shrinks at all: it may go inline
+            boolean inlineCandidate = opt.ztailpacking() && last && rest && k == 1 && prod < consumed;
+            if (consumed > k * BLOCK_SIZE || inlineCandidate) {
+                // right-aligned in its blocks, zeros in front (the ZERO_PADDING feature)
+                System.arraycopy(tmp, 0, blocks, (nb + k) * BLOCK_SIZE - prod, prod);
+                kind[ne] = EXT_LZ4;
+                count[ne] = k;
+                produced[ne] = prod;
+                pos += consumed;
+                nb += k;
+                ne++;
+                continue;
+            }
+            int n = Math.min(BLOCK_SIZE, len - pos);
+            int clusterOfs = (int) ((r.seg.offset() + pos) % BLOCK_SIZE);
+            if (last && pos + n == len && clusterOfs + n > BLOCK_SIZE) {
+                // The file's last extent, stored plain, would cross an lcluster boundary. Linux 6.1 (zmap.c)
+                // sizes the last extent up to the end of the lcluster holding EOF and rejects a plain extent
+                // longer than its pcluster (-EFSCORRUPTED). Store it compressed when its LZ4 block fits in
+                // one block; else end it at the boundary and let the rest start the next lcluster.
+                if (consumed == n && k == 1) {
+                    System.arraycopy(tmp, 0, blocks, (nb + 1) * BLOCK_SIZE - prod, prod);
+                    kind[ne] = EXT_LZ4;
+                    count[ne] = 1;
+                    produced[ne] = prod;
+                    pos += n;
+                    nb++;
+                    ne++;
+                    continue;
+                }
+                n = BLOCK_SIZE - clusterOfs;
+            }
+            System.arraycopy(raw, pos, blocks, nb * BLOCK_SIZE, n);
+            kind[ne] = EXT_PLAIN;
+            count[ne] = 1;
+            pos += n;
             nb++;
+            ne++;
         }
         r.blocks = blocks;
         r.nBlocks = nb;
         r.extStart = starts;
-        r.extPlain = plain;
-        r.nExt = nb;
+        r.extKind = kind;
+        r.extBlock = first;
+        r.extBlocks = count;
+        r.extProduced = produced;
+        r.nExt = ne;
     }
 
     // per-file state of the in-order writer
     private MessageDigest recheck;
     private long fileFirstBlock;
-    private final List<long[]> extents = new ArrayList<>(); // {start, blkaddr, plain}
+    /** {start, blkaddr (or fragment offset), kind, blocks} of the current file's extents. */
+    private final List<long[]> extents = new ArrayList<>();
+    private byte[] inlineTail;
+    private byte[] packedBuf = new byte[0];
+    private int packedLen;
 
     private void writeFileData() throws IOException {
-        try (Pipeline<SegmentResult> p = new Pipeline<>(opt.threads(), Math.max(4, opt.threads() * 4), (seq, r) -> sink(r))) {
-            for (Iterator<Segment> it = segments(); it.hasNext(); ) {
-                Segment s = it.next();
-                p.submit(() -> work(s));
+        List<Ino> files = new ArrayList<>();
+        for (Ino i : inodes) {
+            if (i.node instanceof RegularFile) {
+                files.add(i);
             }
-            p.finish();
         }
+        runPipeline(files);
         // empty files and duplicates
         for (Ino i : inodes) {
             if (i.node instanceof RegularFile && i.size == 0) {
@@ -762,6 +867,32 @@ public final class ErofsWriter {
                 contentDigest.update(c.sha);
             }
         }
+        if (packedLen > 0) {
+            // the packed inode: every fragment in inode order, compressed like a file (no fragments of its own);
+            // it is in no directory, the superblock names it
+            Ino p = new Ino(null, null, "(packed inode)");
+            p.index = inodes.size();
+            p.mode = S_IFREG;
+            p.size = packedLen;
+            p.packedBytes = Arrays.copyOf(packedBuf, packedLen);
+            packedBuf = null;
+            inodes.add(p);
+            packed = p;
+            runPipeline(List.of(p));
+            p.packedBytes = null;
+        }
+    }
+
+    private Ino packed;
+
+    private void runPipeline(List<Ino> files) throws IOException {
+        try (Pipeline<SegmentResult> p = new Pipeline<>(opt.threads(), Math.max(4, opt.threads() * 4), (seq, r) -> sink(r))) {
+            for (Iterator<Segment> it = segments(files); it.hasNext(); ) {
+                Segment s = it.next();
+                p.submit(() -> work(s));
+            }
+            p.finish();
+        }
     }
 
     private void sink(SegmentResult r) throws IOException {
@@ -770,6 +901,7 @@ public final class ErofsWriter {
         if (s.offset() == 0) {
             fileFirstBlock = nextBlock;
             extents.clear();
+            inlineTail = null;
             recheck = i.sha != null ? sha256() : null;
         }
         contentDigest.update(new byte[] {(byte) r.crc, (byte) (r.crc >>> 8), (byte) (r.crc >>> 16), (byte) (r.crc >>> 24)});
@@ -780,21 +912,91 @@ public final class ErofsWriter {
                 throw new UserError(((RegularFile) i.node).origin() + ": file changed during the build");
             }
         }
-        events.advance(s.length());
-        boolean single = s.offset() == 0 && s.last();
-        if (opt.compression() == Compression.NONE || (single && r.nBlocks >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE)) {
+        if (i.packedBytes == null) {
+            events.advance(s.length());
+        }
+        if (opt.compression() == Compression.NONE) {
             writeRaw(i, r.raw, s.last());
             return;
         }
-        // compressed physical clusters
-        writeFully(ByteBuffer.wrap(r.blocks, 0, r.nBlocks * BLOCK_SIZE), nextBlock * BLOCK_SIZE);
-        for (int k = 0; k < r.nExt; k++) {
-            extents.add(new long[] {s.offset() + r.extStart[k], nextBlock + k, r.extPlain[k] ? 1 : 0});
+        if (r.fragStart >= 0 && (long) packedLen + (r.raw.length - r.fragStart) > MAX_PACKED) {
+            // the packed inode is full: this remainder goes to the file's own pclusters after all
+            int f = r.fragStart;
+            r.fragStart = -1;
+            SegmentResult more = new SegmentResult();
+            more.seg = s;
+            compress(more, r.raw, f, false);
+            appendExtents(r, more);
         }
-        nextBlock += r.nBlocks;
+        int ne = r.nExt;
+        long size = i.size;
+        long nIdx = (size + BLOCK_SIZE - 1) / BLOCK_SIZE;
+        // ztailpacking: the file's last pcluster (one block, compressed) inline after the inode and its indexes,
+        // when inode, map header, indexes and tail fit in one block
+        boolean inline = s.last() && r.fragStart < 0 && opt.ztailpacking() && ne > 0 && r.extKind[ne - 1] == EXT_LZ4 && r.extBlocks[ne - 1] == 1
+                && i.isize + LEGACY_MAP_HEADER_SIZE + nIdx * LCLUSTER_INDEX_SIZE + r.extProduced[ne - 1] <= BLOCK_SIZE;
+        int written = inline ? r.nBlocks - 1 : r.nBlocks;
+        boolean single = s.offset() == 0 && s.last();
+        if (single && r.fragStart < 0 && written >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE) {
+            writeRaw(i, r.raw, true);
+            return;
+        }
+        if (!inline && s.last() && opt.pclusterSize() > BLOCK_SIZE && ne > 0 && r.fragStart < 0 && r.extKind[ne - 1] == EXT_LZ4
+                && (s.offset() + r.extStart[ne - 1]) / BLOCK_SIZE == (size - 1) / BLOCK_SIZE) {
+            // With big pclusters, Linux 6.1 reads a compressed head's block count from the next lcluster, which
+            // the last lcluster does not have (-EINVAL): store that extent (at most one block) raw instead.
+            int st = r.extStart[ne - 1];
+            int blk = r.extBlock[ne - 1];
+            Arrays.fill(r.blocks, blk * BLOCK_SIZE, (blk + 1) * BLOCK_SIZE, (byte) 0);
+            System.arraycopy(r.raw, st, r.blocks, blk * BLOCK_SIZE, r.raw.length - st);
+            r.extKind[ne - 1] = EXT_PLAIN;
+        }
+        writeFully(ByteBuffer.wrap(r.blocks, 0, written * BLOCK_SIZE), nextBlock * BLOCK_SIZE);
+        for (int k = 0; k < ne; k++) {
+            long start = s.offset() + r.extStart[k];
+            if (inline && k == ne - 1) {
+                int blk = r.extBlock[k];
+                int prod = r.extProduced[k];
+                inlineTail = Arrays.copyOfRange(r.blocks, (blk + 1) * BLOCK_SIZE - prod, (blk + 1) * BLOCK_SIZE);
+                extents.add(new long[] {start, 0, EXT_INLINE, 0});
+            } else {
+                extents.add(new long[] {start, nextBlock + r.extBlock[k], r.extKind[k], r.extBlocks[k]});
+            }
+        }
+        nextBlock += written;
+        if (r.fragStart >= 0) {
+            int flen = r.raw.length - r.fragStart;
+            if (packedLen + flen > packedBuf.length) {
+                packedBuf = Arrays.copyOf(packedBuf, (int) Math.min(MAX_PACKED, Math.max((long) packedBuf.length * 2, packedLen + (long) flen)));
+            }
+            System.arraycopy(r.raw, r.fragStart, packedBuf, packedLen, flen);
+            extents.add(new long[] {s.offset() + r.fragStart, packedLen, EXT_FRAGMENT, 0});
+            packedLen += flen;
+        }
         if (s.last()) {
             finishCompressed(i);
         }
+    }
+
+    private static void appendExtents(SegmentResult r, SegmentResult more) {
+        int ne = r.nExt + more.nExt;
+        int nb = r.nBlocks + more.nBlocks;
+        r.blocks = Arrays.copyOf(r.blocks, Math.max(r.blocks.length, nb * BLOCK_SIZE));
+        System.arraycopy(more.blocks, 0, r.blocks, r.nBlocks * BLOCK_SIZE, more.nBlocks * BLOCK_SIZE);
+        r.extStart = Arrays.copyOf(r.extStart, ne);
+        r.extKind = Arrays.copyOf(r.extKind, ne);
+        r.extBlock = Arrays.copyOf(r.extBlock, ne);
+        r.extBlocks = Arrays.copyOf(r.extBlocks, ne);
+        r.extProduced = Arrays.copyOf(r.extProduced, ne);
+        for (int k = 0; k < more.nExt; k++) {
+            r.extStart[r.nExt + k] = more.extStart[k];
+            r.extKind[r.nExt + k] = more.extKind[k];
+            r.extBlock[r.nExt + k] = r.nBlocks + more.extBlock[k];
+            r.extBlocks[r.nExt + k] = more.extBlocks[k];
+            r.extProduced[r.nExt + k] = more.extProduced[k];
+        }
+        r.nExt = ne;
+        r.nBlocks = nb;
     }
 
     /** Uncompressed data: full blocks now, the tail inline (or in its own block when it cannot be inlined). */
@@ -827,18 +1029,39 @@ public final class ErofsWriter {
         }
     }
 
-    /** The full (legacy) lcluster index of a compressed file, from its extents. */
+    /**
+     * The full (legacy) lcluster index of a compressed file, from its extents: map header (advise: big
+     * pclusters, inline tail pcluster, fragment), then one 8-byte index per 4 KiB logical cluster, then the
+     * inline tail pcluster if any. A file that is one fragment gets only the 8-byte header (bit 63 set, the
+     * rest its offset in the packed inode).
+     */
     private void finishCompressed(Ino i) {
         compressedFiles++;
         long size = i.size;
+        i.layout = LAYOUT_COMPRESSED_FULL;
+        i.iu = nextBlock - fileFirstBlock;
+        long[] lastExt = extents.get(extents.size() - 1);
+        if (extents.size() == 1 && lastExt[2] == EXT_FRAGMENT) {
+            byte[] z = new byte[8];
+            ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN).putLong(0, lastExt[1] | Long.MIN_VALUE);
+            i.zindex = z;
+            return;
+        }
+        boolean big = opt.pclusterSize() > BLOCK_SIZE;
         int nIdx = (int) ((size + BLOCK_SIZE - 1) / BLOCK_SIZE);
-        byte[] z = new byte[LEGACY_MAP_HEADER_SIZE + nIdx * LCLUSTER_INDEX_SIZE];
+        int idata = inlineTail == null ? 0 : inlineTail.length;
+        byte[] z = new byte[LEGACY_MAP_HEADER_SIZE + nIdx * LCLUSTER_INDEX_SIZE + idata];
         ByteBuffer b = ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN);
-        // map header: h_reserved1/h_idata_size 0, h_advise 0 (full indexes, 4 KiB pclusters), lz4, lclusterbits 12
-        b.putInt(0, 0);
-        b.putShort(4, (short) 0);
+        int advise = (big ? ADVISE_BIG_PCLUSTER_1 : 0) | (idata > 0 ? ADVISE_INLINE_PCLUSTER : 0)
+                | (lastExt[2] == EXT_FRAGMENT ? ADVISE_FRAGMENT_PCLUSTER : 0);
+        if (lastExt[2] == EXT_FRAGMENT) {
+            b.putInt(0, (int) lastExt[1]); // h_fragmentoff (its high 32 bits are the tail head's block address)
+        } else {
+            b.putShort(2, (short) idata); // h_idata_size
+        }
+        b.putShort(4, (short) advise);
         b.put(6, (byte) COMPRESSION_LZ4);
-        b.put(7, (byte) 0);
+        b.put(7, (byte) 0); // lclusterbits 12
         int[] headLcn = new int[extents.size()];
         for (int k = 0; k < extents.size(); k++) {
             headLcn[k] = (int) (extents.get(k)[0] / BLOCK_SIZE);
@@ -851,20 +1074,27 @@ public final class ErofsWriter {
             int p = LEGACY_MAP_HEADER_SIZE + lcn * LCLUSTER_INDEX_SIZE;
             long[] ex = extents.get(e);
             if (headLcn[e] == lcn) {
-                b.putShort(p, (short) (ex[2] == 1 ? CLUSTER_TYPE_PLAIN : CLUSTER_TYPE_HEAD));
+                int kind = (int) ex[2];
+                b.putShort(p, (short) (kind == EXT_PLAIN ? CLUSTER_TYPE_PLAIN : CLUSTER_TYPE_HEAD));
                 b.putShort(p + 2, (short) (ex[0] % BLOCK_SIZE));
-                b.putInt(p + 4, (int) ex[1]);
+                b.putInt(p + 4, (int) (kind == EXT_FRAGMENT ? ex[1] >>> 32 : ex[1]));
             } else {
                 int next = e + 1 < extents.size() ? headLcn[e + 1] : nIdx;
+                int d0 = lcn - headLcn[e];
+                if (big && d0 == 1) {
+                    // the first non-head lcluster of a pcluster holds its compressed block count
+                    d0 = D0_CBLKCNT | (int) Math.max(1, ex[3]);
+                }
                 b.putShort(p, (short) CLUSTER_TYPE_NONHEAD);
                 b.putShort(p + 2, (short) 0);
-                b.putShort(p + 4, (short) (lcn - headLcn[e]));
+                b.putShort(p + 4, (short) d0);
                 b.putShort(p + 6, (short) (next - lcn));
             }
         }
+        if (idata > 0) {
+            System.arraycopy(inlineTail, 0, z, LEGACY_MAP_HEADER_SIZE + nIdx * LCLUSTER_INDEX_SIZE, idata);
+        }
         i.zindex = z;
-        i.layout = LAYOUT_COMPRESSED_FULL;
-        i.iu = nextBlock - fileFirstBlock;
     }
 
     // ---------------------------------------------------------------- dedupe (uncompressed)

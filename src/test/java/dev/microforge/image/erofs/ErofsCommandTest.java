@@ -42,10 +42,13 @@ class ErofsCommandTest {
     @Test
     void buildLsExtractVerifyEveryCompression() throws Exception {
         StoreFixture fx = StoreFixture.create(tmp.resolve("fx"), 3);
-        for (String c : new String[] {"none", "lz4", "lz4hc"}) {
-            Path img = tmp.resolve("store-" + c + ".erofs");
-            Cli.Result r = build(fx, "-o", img.toString(), "--compression", c, "--registration", "registration",
-                    "--uuid", "11111111-2222-4333-8444-555555555555", "--label", "my-store");
+        for (String c : new String[] {"none", "lz4", "lz4hc", "lz4hc --tail-packing --fragments", "lz4 --pcluster 64K --tail-packing"}) {
+            Path img = tmp.resolve("store-" + c.replace(' ', '_') + ".erofs");
+            List<String> args = new java.util.ArrayList<>(List.of("-o", img.toString(), "--compression"));
+            args.addAll(List.of(c.split(" ")));
+            args.addAll(List.of("--registration", "registration"));
+            Cli.Result r = build(fx, Stream.concat(args.stream(), Stream.of(
+                    "--uuid", "11111111-2222-4333-8444-555555555555", "--label", "my-store")).toArray(String[]::new));
             assertEquals(0, r.exitCode(), r.err());
             Cli.Result ls = Cli.run("image", "ls", img.toString());
             assertEquals(0, ls.exitCode(), ls.err());
@@ -53,7 +56,7 @@ class ErofsCommandTest {
             assertTrue(ls.out().contains("/registration"), ls.out());
             Cli.Result sum = Cli.run("image", "ls", "--summary", img.toString());
             assertTrue(sum.out().contains("my-store") && sum.out().contains("11111111-2222-4333-8444-555555555555"), sum.out());
-            Path out = tmp.resolve("out-" + c);
+            Path out = tmp.resolve("out-" + c.replace(' ', '_'));
             Cli.Result ex = Cli.run("image", "extract", img.toString(), out.toString());
             assertEquals(0, ex.exitCode(), ex.err());
             assertEquals(Files.readString(fx.closureFile()), Files.readString(out.resolve("registration")));
@@ -83,13 +86,15 @@ class ErofsCommandTest {
         Path img = tmp.resolve("store.erofs");
         String[][] cases = {
             {"--compression", "zstd"}, {"zstd"},
-            {"--pcluster", "64K"}, {"--pcluster 65536"},
+            {"--pcluster", "6K"}, {"--pcluster 6144"},
+            {"--pcluster", "2M"}, {"--pcluster 2097152"},
+            {"--compression", "none", "--pcluster", "64K"}, {"--pcluster applies to compressed"},
             {"--compression", "lz4", "--level", "9"}, {"--level"},
             {"--level", "13"}, {"--level 13"},
             {"--uuid", "not-a-uuid"}, {"--uuid not-a-uuid"},
             {"--label", "a-label-longer-than-16"}, {"--label"},
-            {"--tail-packing"}, {"--tail-packing"},
-            {"--fragments"}, {"--fragments"},
+            {"--compression", "none", "--tail-packing"}, {"--tail-packing applies to compressed"},
+            {"--compression", "none", "--fragments"}, {"--fragments applies to compressed"},
             {"--block-size", "8K"}, {"--block-size"},
         };
         for (int i = 0; i < cases.length; i += 2) {

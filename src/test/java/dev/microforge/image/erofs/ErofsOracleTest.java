@@ -62,4 +62,31 @@ class ErofsOracleTest {
         long blocks = Files.size(img) / 4096;
         assertTrue(s.matches("(?s).*Filesystem blocks:\\s+" + blocks + "\\b.*"), s);
     }
+
+    /**
+     * ztailpacking and big pclusters: fsck.erofs 1.5 extracts the source tree and dump.erofs 1.5 names the
+     * features it knows (it prints big_pcluster, not ztailpacking). Fragments: fsck.erofs 1.5 predates them
+     * (erofs-utils 1.6) and must refuse the image rather than extract something else; the kernel mount test
+     * and our reader are their oracles.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("dev.microforge.image.erofs.ErofsVariantsTest#variants")
+    void fsckExtractsEveryVariant(String name, Compression c, int pcluster, boolean ztail, boolean frag) throws Exception {
+        Path fsck = Tools.require("fsck.erofs");
+        Path img = tmp.resolve("variant-" + name + ".erofs");
+        Dir root = (Dir) TreeBuilder.scan(src);
+        ErofsWriter.write(root, img, ErofsVariantsTest.opts(c, pcluster, ztail, frag), Events.NONE);
+        Path outDir = tmp.resolve("x-" + name);
+        if (frag) {
+            Exec.Result r = Exec.run(List.of(fsck.toString(), "--extract=" + outDir, img.toString()), null, null, 120);
+            assertTrue(r.exitCode() != 0, "fsck.erofs 1.5 accepted a fragments image: " + r.out() + r.stderr());
+            return;
+        }
+        Exec.Result r = Exec.ok(fsck.toString(), "--extract=" + outDir, "--preserve", img.toString());
+        List<String> d = ErofsFixtures.diff(src, outDir);
+        assertTrue(d.isEmpty(), "fsck.erofs --extract differs from the source: " + d + "\n" + r.stderr());
+        String s = Exec.ok(Tools.require("dump.erofs").toString(), "-s", img.toString()).out();
+        assertEquals(pcluster > 4096, s.matches("(?s).*Filesystem features:[^\n]*big_pcluster.*"), s);
+        assertTrue(s.matches("(?s).*Filesystem blocks:\\s+" + Files.size(img) / 4096 + "\\b.*"), s);
+    }
 }

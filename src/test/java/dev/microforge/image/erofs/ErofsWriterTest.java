@@ -262,7 +262,7 @@ class ErofsWriterTest {
     void rejectsBadOptions() {
         assertThrows(UserError.class, () -> opts(Compression.LZ4).withLabel("a-label-that-is-too-long"));
         assertThrows(UserError.class, () -> opts(Compression.LZ4HC).withLevel(13));
-        assertThrows(UserError.class, () -> new Options(Compression.LZ4, 9, 8192, "x", null, 1, 0, true));
+        assertThrows(UserError.class, () -> new Options(Compression.LZ4, 9, 6144, "x", null, 1, 0, true));
         assertThrows(UserError.class, () -> Compression.parse("zstd"));
     }
 
@@ -280,6 +280,9 @@ class ErofsWriterTest {
                 .seed(image(small, opts(Compression.NONE)))
                 .seed(image(small, opts(Compression.LZ4HC)))
                 .seed(image(small, opts(Compression.LZ4)))
+                .seed(image(small, opts(Compression.LZ4HC).withZtailpacking(true).withFragments(true)))
+                .seed(image(small, opts(Compression.LZ4).withPcluster(16384).withZtailpacking(true)))
+                .seed(image(small, opts(Compression.LZ4HC).withPcluster(16384).withFragments(true)))
                 .budget(Duration.ofSeconds(15))
                 .run();
         assertTrue(res.cases() > 50, res.toString());
