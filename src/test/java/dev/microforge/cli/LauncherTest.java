@@ -1,0 +1,145 @@
+package dev.microforge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.microforge.testkit.Cli;
+import dev.microforge.testkit.Exec;
+import dev.microforge.testkit.Tools;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The launcher script (src/main/sh/microforge): which JVM options it passes for which command, that it still runs
+ * when the JIT profile file is missing or switched off, and (with the real JVM) that the profile changes no output
+ * byte and puts nothing on stdout.
+ */
+class LauncherTest {
+    static final Path SH = Tools.projectRoot().resolve("src/main/sh");
+    static final String PROFILE_FLAG = "-XX:CompilerDirectivesFile=";
+
+    @TempDir
+    Path tmp;
+    Path dir;
+
+    @BeforeEach
+    void install() throws Exception {
+        dir = Files.createDirectories(tmp.resolve("install dir with spaces"));
+        Files.copy(SH.resolve("microforge"), dir.resolve("microforge"));
+        Files.setPosixFilePermissions(dir.resolve("microforge"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.copy(SH.resolve("hashing.jit.json"), dir.resolve("hashing.jit.json"));
+        Files.writeString(dir.resolve("microforge.jar"), "");
+    }
+
+    /** Runs the launcher with a fake java that prints its arguments, one per line. */
+    private List<String> javaArgs(Map<String, String> env, String... args) throws Exception {
+        Path fake = tmp.resolve("fake-java");
+        Files.writeString(fake, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n");
+        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Map<String, String> e = new HashMap<>(env);
+        e.put("JAVA", fake.toString());
+        e.putIfAbsent("MICROFORGE_JAVA_OPTS", "");
+        e.putIfAbsent("MICROFORGE_JIT", "");
+        List<String> cmd = new java.util.ArrayList<>(List.of("sh", dir.resolve("microforge").toString()));
+        cmd.addAll(List.of(args));
+        Exec.Result r = Exec.run(cmd, tmp, e, 30).check(cmd);
+        return r.out().lines().toList();
+    }
+
+    private List<String> javaArgs(String... args) throws Exception {
+        return javaArgs(Map.of(), args);
+    }
+
+    private static boolean profiled(List<String> javaArgs) {
+        return javaArgs.stream().anyMatch(a -> a.startsWith(PROFILE_FLAG));
+    }
+
+    @Test
+    void hashingCommandsGetTheJitProfileAndOthersDoNot() throws Exception {
+        List<String> a = javaArgs("nar", "hash", "/some path");
+        assertTrue(a.contains(PROFILE_FLAG + dir.resolve("hashing.jit.json")), a.toString());
+        assertTrue(a.contains("-XX:+UnlockDiagnosticVMOptions") && a.contains("-XX:-DisplayVMOutput"), a.toString());
+        assertEquals(List.of("-jar", dir.resolve("microforge.jar").toString(), "nar", "hash", "/some path"),
+                a.subList(a.size() - 5, a.size()));
+        assertTrue(profiled(javaArgs("--stacktrace", "closure", "scan", "--closure", "c.json")));
+        assertTrue(profiled(javaArgs("closure", "--stacktrace", "scan", "--closure", "c.json")));
+        assertFalse(profiled(javaArgs("closure", "show", "--closure", "scan")));
+        assertFalse(profiled(javaArgs("image", "build", "nar")));
+        assertFalse(profiled(javaArgs("--version")));
+        assertFalse(profiled(javaArgs()));
+    }
+
+    @Test
+    void missingOrDisabledProfileFallsBackToTheJvmDefaults() throws Exception {
+        List<String> off = javaArgs(Map.of("MICROFORGE_JIT", "default"), "nar", "hash", "p");
+        assertEquals(List.of("--add-opens", "java.base/sun.nio.fs=ALL-UNNAMED", "-jar", dir.resolve("microforge.jar").toString(),
+                "nar", "hash", "p"), off);
+        Files.delete(dir.resolve("hashing.jit.json"));
+        assertEquals(off, javaArgs("nar", "hash", "p"));
+    }
+
+    @Test
+    void userJavaOptionsComeLastBeforeTheJar() throws Exception {
+        List<String> a = javaArgs(Map.of("MICROFORGE_JAVA_OPTS", "-Xmx1g -XX:+DisplayVMOutput"), "nar", "hash", "p");
+        int user = a.indexOf("-XX:+DisplayVMOutput");
+        assertTrue(user > a.indexOf("-XX:-DisplayVMOutput") && a.indexOf("-Xmx1g") == user - 1 && a.get(user + 1).equals("-jar"), a.toString());
+    }
+
+    @Test
+    void missingJarIsOneClearLine() throws Exception {
+        Files.delete(dir.resolve("microforge.jar"));
+        Exec.Result r = Exec.run(List.of("sh", dir.resolve("microforge").toString(), "--version"), tmp, Map.of(), 30);
+        assertEquals(1, r.exitCode());
+        assertTrue(r.stderr().startsWith("microforge: ") && r.stderr().contains("microforge.jar not found"), r.stderr());
+    }
+
+    /**
+     * The real JVM with the real profile file (a wrapper replaces '-jar JAR' by this test's class path): the JVM
+     * accepts the flags and parses the directives, stdout carries exactly what the in-process CLI prints.
+     */
+    @Test
+    void realJvmWithTheProfilePrintsTheSameBytes() throws Exception {
+        Path wrapper = tmp.resolve("java-cp");
+        Files.writeString(wrapper, "#!/bin/sh\n"
+                + "for a in \"$@\"; do shift; if [ \"$skip\" = 1 ]; then skip=; continue; fi\n"
+                + "  if [ \"$a\" = -jar ]; then skip=1; set -- \"$@\" -cp \"$MF_CP\" dev.microforge.cli.Main; else set -- \"$@\" \"$a\"; fi\n"
+                + "done\nexec \"$MF_JAVA\" \"$@\"\n");
+        Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path store = Tools.projectRoot().resolve("tests/example/store");
+        List<String> paths = new java.util.ArrayList<>();
+        try (var s = Files.list(store)) {
+            s.sorted().forEach(p -> paths.add(p.toString()));
+        }
+        List<String> cmd = new java.util.ArrayList<>(List.of("sh", dir.resolve("microforge").toString(), "nar", "hash", "--format", "json"));
+        cmd.addAll(paths);
+        Map<String, String> env = new HashMap<>(Map.of("JAVA", wrapper.toString(), "MF_CP", System.getProperty("java.class.path"),
+                "MF_JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString(), "MICROFORGE_JAVA_OPTS", "", "MICROFORGE_JIT", ""));
+        String[] inProcess = new String[4 + paths.size()];
+        inProcess[0] = "nar";
+        inProcess[1] = "hash";
+        inProcess[2] = "--format";
+        inProcess[3] = "json";
+        for (int i = 0; i < paths.size(); i++) {
+            inProcess[4 + i] = paths.get(i);
+        }
+        String expected = Cli.run(inProcess).out();
+        Exec.Result profiled = Exec.run(cmd, tmp, env, 60).check(cmd);
+        assertEquals(expected, profiled.out());
+        assertEquals("", profiled.stderr());
+        env.put("MICROFORGE_JIT", "default");
+        assertEquals(expected, Exec.run(cmd, tmp, env, 60).check(cmd).out());
+        // the JVM really parsed the file (its announcement, normally hidden, shows with DisplayVMOutput back on)
+        env.put("MICROFORGE_JIT", "");
+        env.put("MICROFORGE_JAVA_OPTS", "-XX:+DisplayVMOutput");
+        String shown = Exec.run(cmd, tmp, env, 60).check(cmd).out();
+        assertTrue(shown.startsWith("2 compiler directives added\n") && shown.endsWith(expected), shown);
+    }
+}
