@@ -37,9 +37,13 @@ maven.buildMavenPackage {
 
   installPhase = ''
     runHook preInstall
+    # the launcher script with the jar and its JIT profile beside it (README: "The launcher"); its #!/bin/sh
+    # is rewritten by patchShebangs in the fixup phase
     install -Dm444 target/microforge.jar "$out/share/microforge/microforge.jar"
-    makeWrapper ${jre_headless}/bin/java "$out/bin/microforge" \
-      --add-flags "-jar $out/share/microforge/microforge.jar"
+    install -Dm444 target/hashing.jit.json "$out/share/microforge/hashing.jit.json"
+    install -Dm555 target/microforge "$out/share/microforge/microforge"
+    makeWrapper "$out/share/microforge/microforge" "$out/bin/microforge" \
+      --set-default JAVA ${jre_headless}/bin/java
     runHook postInstall
   '';
 
