@@ -39,7 +39,7 @@ public final class ImageBuild {
             paths.add(pi.path());
         }
         events.start("scanning store paths", paths.size());
-        Dir root = TreeBuilder.fromStore(storeOnDisk, paths, extraRootFiles, events);
+        Dir root = TreeBuilder.fromStore(storeOnDisk, paths, extraRootFiles, events, options.threads());
         events.finish("scanning store paths");
         write(format, root, options, out, events);
     }

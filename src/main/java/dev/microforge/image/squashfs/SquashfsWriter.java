@@ -1,6 +1,5 @@
 package dev.microforge.image.squashfs;
 
-import dev.microforge.util.Tasks;
 import dev.microforge.fs.Dir;
 import dev.microforge.fs.Entry;
 import dev.microforge.fs.Node;
@@ -28,9 +27,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Writes a SquashFS 4.0 image as the Linux kernel reads it. Layout (as mksquashfs): superblock, compressor
@@ -38,12 +34,15 @@ import java.util.concurrent.Future;
  *
  * <p>Data goes through the deterministic {@link Pipeline}: files in tree order, full blocks compressed in
  * parallel, tails packed into fragment blocks, everything written strictly in order. Identical files are
- * stored once (found by size, then SHA-256, in a parallel pre-pass; the first file in tree order owns the
- * data). All-zero full blocks are stored sparse. Metadata is written after the data, bottom-up (children
+ * stored once (found by size, then by a SHA-256 computed while the data pass reads them, so each file is read
+ * once; the first file in tree order owns the data). All-zero full blocks are stored sparse. Metadata is written after the data, bottom-up (children
  * before their directory), so every reference is known when it is written.
  */
 public final class SquashfsWriter {
     static final int DEFAULT_BLOCK_SIZE = 128 * 1024;
+    /** Duplicate candidates up to this size are read into memory once; larger ones are hashed in a pass of their own. */
+    static final long CANDIDATE_BUFFER_LIMIT = 32L << 20;
+    private final long candidateBufferLimit;
 
     private final Codec codec;
     private final int level;
@@ -71,7 +70,7 @@ public final class SquashfsWriter {
         final RegularFile file;
         final String path;
         FileIno dupOf;
-        byte[] hash;
+        boolean candidate;
         long start;
         int[] sizes = new int[0];
         int fragIndex = Sqfs.INVALID_FRAG;
@@ -119,6 +118,12 @@ public final class SquashfsWriter {
     }
 
     public SquashfsWriter(ImageOptions options, Events events) {
+        this(options, events, CANDIDATE_BUFFER_LIMIT);
+    }
+
+    /** With another limit for reading duplicate candidates into memory (tests: both ways give the same image). */
+    SquashfsWriter(ImageOptions options, Events events, long candidateBufferLimit) {
+        this.candidateBufferLimit = candidateBufferLimit;
         ImageOptions.rejectIfGiven("squashfs", "--pcluster", options.pcluster());
         ImageOptions.rejectIfGiven("squashfs", "--label", options.label());
         ImageOptions.rejectIfGiven("squashfs", "--uuid", options.uuid());
@@ -148,7 +153,7 @@ public final class SquashfsWriter {
         DirIno r = build(root, "");
         number(r);
         r.parentNumber = inodeCount + 1;
-        findDuplicates();
+        markCandidates();
         out = new Out(channel);
         byte[] compOpts = compressorOptions();
         out.write(new byte[Sqfs.SUPERBLOCK_SIZE]);
@@ -329,65 +334,39 @@ public final class SquashfsWriter {
 
     // ---- duplicates ----
 
-    private void findDuplicates() throws IOException {
-        Map<Long, List<FileIno>> bySize = new HashMap<>();
+    /**
+     * Marks the files that may be duplicates: those whose size another file shares. Their SHA-256 is computed
+     * while the data pass reads them (each file is read once), and a file whose size and hash equal an earlier
+     * file's (in tree order) becomes its duplicate: the earlier one owns the data, whatever the thread count.
+     */
+    private void markCandidates() {
+        Map<Long, FileIno> firstOfSize = new HashMap<>();
         for (FileIno f : files) {
-            if (f.file.size() > 0) {
-                bySize.computeIfAbsent(f.file.size(), k -> new ArrayList<>()).add(f);
+            long size = f.file.size();
+            if (size == 0) {
+                continue;
             }
-        }
-        List<FileIno> toHash = new ArrayList<>();
-        for (FileIno f : files) {
-            List<FileIno> g = bySize.get(f.file.size());
-            if (g != null && g.size() > 1) {
-                toHash.add(f);
-            }
-        }
-        if (toHash.isEmpty()) {
-            return;
-        }
-        long total = 0;
-        for (FileIno f : toHash) {
-            total += f.file.size();
-        }
-        events.start("finding identical files", total);
-        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "microforge-hash");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            List<Future<byte[]>> hashes = new ArrayList<>();
-            for (FileIno f : toHash) {
-                hashes.add(pool.submit(() -> hash(f)));
-            }
-            for (int i = 0; i < toHash.size(); i++) {
-                toHash.get(i).hash = Tasks.await(hashes.get(i));
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-        events.finish("finding identical files");
-        Map<String, FileIno> first = new HashMap<>();
-        for (FileIno f : toHash) {
-            String key = f.file.size() + ":" + java.util.HexFormat.of().formatHex(f.hash);
-            FileIno prev = first.putIfAbsent(key, f);
+            FileIno prev = firstOfSize.putIfAbsent(size, f);
             if (prev != null) {
-                f.dupOf = prev;
+                prev.candidate = true;
+                f.candidate = true;
             }
         }
     }
 
-
     private static final ThreadLocal<byte[]> HASH_BUF = ThreadLocal.withInitial(() -> new byte[1 << 17]);
 
-    private byte[] hash(FileIno f) throws IOException {
-        MessageDigest md;
+    private static MessageDigest sha256() {
         try {
-            md = MessageDigest.getInstance("SHA-256");
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** SHA-256 of a whole file, read on its own (only for duplicate candidates too large to hold in memory). */
+    private static byte[] hash(FileIno f) throws IOException {
+        MessageDigest md = sha256();
         try (Input in = Input.open(f)) {
             byte[] buf = HASH_BUF.get();
             long left = f.file.size();
@@ -396,7 +375,6 @@ public final class SquashfsWriter {
                 in.readFully(buf, n);
                 md.update(buf, 0, n);
                 left -= n;
-                events.advance(n);
             }
             in.expectEof();
         }
@@ -411,20 +389,42 @@ public final class SquashfsWriter {
     private void writeData() throws IOException {
         long total = 0;
         for (FileIno f : files) {
-            if (f.dupOf == null) {
-                total += f.file.size();
-            }
+            total += f.file.size();
         }
         events.start("writing squashfs data", total);
         fragBuf = new byte[blockSize];
         ThreadLocal<Codec.Compressor> comp = ThreadLocal.withInitial(() -> codec.newCompressor(level, blockSize));
         int inFlight = Math.max(4, threads * 4);
         try (Pipeline<Done> pipeline = new Pipeline<>(threads, inFlight, (seq, d) -> place(d))) {
+            Map<String, FileIno> seen = new HashMap<>();
+            MessageDigest md = sha256();
             for (FileIno f : files) {
-                if (f.dupOf != null) {
+                if (!f.candidate) {
+                    writeFile(f, pipeline, comp, null);
                     continue;
                 }
-                writeFile(f, pipeline, comp);
+                // a possible duplicate: hash it while reading it (into memory when it fits), then either
+                // point it at the earlier identical file or write the bytes already read
+                byte[][] blocks = null;
+                byte[] digest;
+                if (f.file.size() <= candidateBufferLimit) {
+                    blocks = readWhole(f, md);
+                    digest = md.digest();
+                } else {
+                    digest = hash(f);
+                }
+                FileIno prev = seen.putIfAbsent(f.file.size() + ":" + java.util.HexFormat.of().formatHex(digest), f);
+                if (prev != null) {
+                    f.dupOf = prev;
+                    if (blocks != null) {
+                        for (byte[] b : blocks) {
+                            give(b);
+                        }
+                    }
+                    events.advance(f.file.size());
+                    continue;
+                }
+                writeFile(f, pipeline, comp, blocks);
             }
             if (fragLen > 0) {
                 flushFragment(pipeline, comp);
@@ -444,7 +444,39 @@ public final class SquashfsWriter {
         }
     }
 
-    private void writeFile(FileIno f, Pipeline<Done> pipeline, ThreadLocal<Codec.Compressor> comp) throws IOException {
+    /**
+     * Reads a whole duplicate candidate into pool buffers (one per block, the last one partly filled),
+     * hashing it with {@code md} on the way; checks that it still has its scanned size.
+     */
+    private byte[][] readWhole(FileIno f, MessageDigest md) throws IOException {
+        long size = f.file.size();
+        int n = (int) ((size + blockSize - 1) / blockSize);
+        byte[][] blocks = new byte[n][];
+        md.reset();
+        try (Input in = Input.open(f)) {
+            for (int i = 0; i < n; i++) {
+                int len = (int) Math.min(blockSize, size - (long) i * blockSize);
+                blocks[i] = take();
+                in.readFully(blocks[i], len);
+                md.update(blocks[i], 0, len);
+            }
+            in.expectEof();
+        } catch (IOException | RuntimeException e) {
+            for (byte[] b : blocks) {
+                give(b);
+            }
+            throw e;
+        }
+        return blocks;
+    }
+
+    /**
+     * Queues one file's blocks and puts its tail into the fragment block. {@code preRead}: the file's bytes,
+     * one buffer per block, when {@link #readWhole} already read it (the buffers pass to the pipeline or back
+     * to the pool); null to read it here.
+     */
+    private void writeFile(FileIno f, Pipeline<Done> pipeline, ThreadLocal<Codec.Compressor> comp, byte[][] preRead)
+            throws IOException {
         long size = f.file.size();
         if (size == 0) {
             return;
@@ -457,32 +489,58 @@ public final class SquashfsWriter {
             throw new UserError(f.file.origin() + ": file too large");
         }
         f.sizes = new int[(int) nblocks];
+        if (preRead != null) {
+            for (int i = 0; i < nblocks; i++) {
+                int len = (int) Math.min(blockSize, size - (long) i * blockSize);
+                byte[] buf = preRead[i];
+                preRead[i] = null;
+                submitBlock(f, i, buf, len, pipeline, comp);
+            }
+            if (tailToFragment) {
+                byte[] last = preRead[preRead.length - 1];
+                preRead[preRead.length - 1] = null;
+                addTail(f, tail, pipeline, comp);
+                System.arraycopy(last, 0, fragBuf, f.fragOffset, tail);
+                give(last);
+            }
+            return;
+        }
         try (Input in = Input.open(f)) {
             for (int i = 0; i < nblocks; i++) {
                 int len = (int) Math.min(blockSize, size - (long) i * blockSize);
                 byte[] buf = take();
                 in.readFully(buf, len);
-                final int block = i;
-                if (len == blockSize && allZero(buf)) {
-                    give(buf);
-                    pipeline.submit(() -> new Done(f, block, -1, null, 0, false, true));
-                } else {
-                    pipeline.submit(() -> compress(f, block, -1, buf, len, comp.get()));
-                }
-                events.advance(len);
+                submitBlock(f, i, buf, len, pipeline, comp);
             }
             if (tailToFragment) {
-                if (fragLen + tail > blockSize) {
-                    flushFragment(pipeline, comp);
-                }
-                in.readFully(fragBuf, fragLen, tail);
-                f.fragIndex = fragTable.size();
-                f.fragOffset = fragLen;
-                fragLen += tail;
-                events.advance(tail);
+                addTail(f, tail, pipeline, comp);
+                in.readFully(fragBuf, f.fragOffset, tail);
             }
             in.expectEof();
         }
+    }
+
+    private void submitBlock(FileIno f, int block, byte[] buf, int len, Pipeline<Done> pipeline,
+            ThreadLocal<Codec.Compressor> comp) throws IOException {
+        if (len == blockSize && allZero(buf)) {
+            give(buf);
+            pipeline.submit(() -> new Done(f, block, -1, null, 0, false, true));
+        } else {
+            pipeline.submit(() -> compress(f, block, -1, buf, len, comp.get()));
+        }
+        events.advance(len);
+    }
+
+    /** Reserves {@code tail} bytes for {@code f} in the fragment block (flushing it first when full). */
+    private void addTail(FileIno f, int tail, Pipeline<Done> pipeline, ThreadLocal<Codec.Compressor> comp)
+            throws IOException {
+        if (fragLen + tail > blockSize) {
+            flushFragment(pipeline, comp);
+        }
+        f.fragIndex = fragTable.size();
+        f.fragOffset = fragLen;
+        fragLen += tail;
+        events.advance(tail);
     }
 
     private void flushFragment(Pipeline<Done> pipeline, ThreadLocal<Codec.Compressor> comp) throws IOException {
@@ -740,7 +798,7 @@ public final class SquashfsWriter {
     /** Sequential, buffered output to the image channel. */
     private static final class Out {
         private final SeekableByteChannel ch;
-        private final ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        private final ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
         private long pos;
 
         Out(SeekableByteChannel ch) {

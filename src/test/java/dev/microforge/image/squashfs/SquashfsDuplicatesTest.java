@@ -1,0 +1,86 @@
+package dev.microforge.image.squashfs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.microforge.fs.Dir;
+import dev.microforge.fs.TreeBuilder;
+import dev.microforge.image.Extract;
+import dev.microforge.image.ImageOptions;
+import dev.microforge.image.TreeAssert;
+import dev.microforge.testkit.TestTrees;
+import dev.microforge.util.Events;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Identical files are stored once, found while the data pass reads each file once: the same image whatever
+ * the thread count and whichever way a candidate is read (into memory, or hashed in a pass of its own when it
+ * is larger than the in-memory limit); the image reads back to the source tree.
+ */
+class SquashfsDuplicatesTest {
+    private static final int BLOCK = 16384;
+
+    @TempDir
+    Path tmp;
+
+    /** Incompressible content, so a duplicate stored twice would show in the image size. */
+    private Path tree(Path dir, boolean withCopies) throws Exception {
+        Files.createDirectories(dir.resolve("x/y"));
+        byte[] small = TestTrees.random(1, 5000);
+        byte[] multi = TestTrees.random(2, 3 * BLOCK + 777); // three blocks and a tail
+        byte[] big = TestTrees.random(3, 6 * BLOCK + 5);
+        Files.write(dir.resolve("a1"), small);
+        Files.write(dir.resolve("b1"), TestTrees.random(4, 5000)); // same size as a1, other bytes
+        Files.write(dir.resolve("c1"), multi);
+        Files.write(dir.resolve("big1"), big);
+        Files.write(dir.resolve("big3"), TestTrees.random(5, big.length)); // same size as big1, other bytes
+        Files.write(dir.resolve("empty1"), new byte[0]);
+        Files.write(dir.resolve("zeros1"), new byte[2 * BLOCK]);
+        if (withCopies) {
+            Files.write(dir.resolve("x/a2"), small);
+            Files.write(dir.resolve("x/y/a3"), small);
+            Files.write(dir.resolve("x/c2"), multi);
+            Files.write(dir.resolve("x/y/big2"), big);
+            Files.write(dir.resolve("x/empty2"), new byte[0]);
+            Files.write(dir.resolve("x/zeros2"), new byte[2 * BLOCK]);
+        }
+        return dir;
+    }
+
+    private byte[] write(Dir root, int threads, long candidateLimit, String name) throws Exception {
+        Path img = tmp.resolve(name);
+        ImageOptions o = ImageOptions.defaults().withCompression("gzip").withBlockSize((long) BLOCK).withThreads(threads)
+                .withMtime(0);
+        try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            new SquashfsWriter(o, Events.NONE, candidateLimit).write(root, ch);
+        }
+        return Files.readAllBytes(img);
+    }
+
+    @Test
+    void storedOnceSameBytesWhateverThreadsAndReadPath() throws Exception {
+        Path src = tree(tmp.resolve("src"), true);
+        Dir root = (Dir) TreeBuilder.scan(src);
+        byte[] reference = write(root, 1, SquashfsWriter.CANDIDATE_BUFFER_LIMIT, "t1.img");
+        assertArrayEquals(reference, write(root, 8, SquashfsWriter.CANDIDATE_BUFFER_LIMIT, "t8.img"));
+        // candidates over the limit are hashed in a pass of their own, then read again: same decisions
+        assertArrayEquals(reference, write(root, 1, 4 * BLOCK, "t1-small-limit.img"));
+        assertArrayEquals(reference, write(root, 8, 0, "t8-no-buffer.img"));
+
+        try (SquashfsReader r = SquashfsReader.open(tmp.resolve("t8.img"))) {
+            Extract.extract(r, tmp.resolve("out"), Events.NONE);
+        }
+        TreeAssert.sameTree(src, tmp.resolve("out"));
+
+        // the copies add metadata only: without them the image is at most a metadata block smaller
+        byte[] without = write((Dir) TreeBuilder.scan(tree(tmp.resolve("src2"), false)), 2,
+                SquashfsWriter.CANDIDATE_BUFFER_LIMIT, "without.img");
+        assertTrue(reference.length - without.length <= 8192,
+                "copies stored again: " + reference.length + " vs " + without.length + " bytes without them");
+    }
+}
