@@ -9,9 +9,11 @@
 # mkfs.erofs reads a staging copy of the closure's store paths (cp -a, no hard links) because it can only
 # take one directory; microforge reads the closure from the store itself. Both are warm in the page cache
 # (one untimed run of each first). The peers' flags are those of nixpkgs/microvm.nix: -T 0 --all-root
-# (-L is not in mkfs.erofs 1.5), plus -zlz4 / -zlz4hc (-Eztailpacking / -Efragments are not compared:
-# microforge does not write them, see docs/erofs.md). microforge fsyncs its image before renaming it into
-# place; so that both deliver a durable image, the peer's time includes `sync FILE` of its image.
+# (-L is not in mkfs.erofs 1.5), plus -zlz4 / -zlz4hc; variant "microvm" is microvm.nix's default
+# (-zlz4hc -Eztailpacking -Efragments vs --tail-packing --fragments; mkfs.erofs 1.5 ignores -Efragments);
+# "ztail" (-Eztailpacking) and "pc64k" (-C65536, big pclusters) are extra variants (VARIANTS=...).
+# microforge fsyncs its image before renaming it into place; so that both deliver a durable image, the
+# peer's time includes `sync FILE` of its image.
 # Besides wall time the table gives CPU time (user+sys): on a shared machine wall time mostly measures the
 # other load, CPU time what each tool costs.
 set -euo pipefail
@@ -55,7 +57,7 @@ echo "corpus: $(grep -E '^(members|nar bytes|entries)' "$out/corpus.info" | tr '
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); microforge --threads $threads; runs: $runs (best)"
 printf '%-9s %8s %8s %6s %8s %8s %6s %13s %13s %6s\n' variant mf_wall mkfs_wall wall_x mf_cpu mkfs_cpu cpu_x mf_bytes mkfs_bytes size_x
 
-variants="${VARIANTS:-none lz4 lz4hc}"   # VARIANTS="none lz4" for a quicker run
+variants="${VARIANTS:-none lz4 lz4hc microvm}"   # VARIANTS="none lz4" for a quicker run; also: ztail pc64k
 for l in $levels; do variants="$variants lz4hc-$l"; done
 for v in $variants; do
   case $v in
@@ -63,6 +65,11 @@ for v in $variants; do
     lz4) peer=(-zlz4); ours=(--compression lz4) ;;
     lz4hc) peer=(-zlz4hc); ours=(--compression lz4hc) ;;
     lz4hc-*) peer=(-zlz4hc); ours=(--compression lz4hc --level "${v#lz4hc-}") ;;
+    # microvm.nix's default store disk; mkfs.erofs 1.5 accepts -Efragments but ignores it (fragments arrived
+    # in erofs-utils 1.6), so its image has ztailpacking only
+    microvm) peer=(-zlz4hc -Eztailpacking -Efragments); ours=(--compression lz4hc --tail-packing --fragments) ;;
+    ztail) peer=(-zlz4hc -Eztailpacking); ours=(--compression lz4hc --tail-packing) ;;
+    pc64k) peer=(-zlz4hc -C65536); ours=(--compression lz4hc --pcluster 64K) ;;
   esac
   mfimg="$work/mf-$v.erofs"
   peerimg="$work/mkfs-$v.erofs"

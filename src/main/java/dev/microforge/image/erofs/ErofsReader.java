@@ -802,11 +802,11 @@ public final class ErofsReader implements ImageFs {
         }
     }
 
-    private static int compactShift(int initial4b, int compacted2b, int lcn) {
+    static int compactShift(int initial4b, int compacted2b, int lcn) {
         return lcn >= initial4b && lcn < initial4b + compacted2b ? 1 : 2;
     }
 
-    private static long compactPos(long ebase, int initial4b, int compacted2b, int lcn) {
+    static long compactPos(long ebase, int initial4b, int compacted2b, int lcn) {
         if (lcn < initial4b) {
             return ebase + lcn * 4L;
         }
@@ -825,7 +825,7 @@ public final class ErofsReader implements ImageFs {
     }
 
     /** One lcluster of a compact index pack, decoded as zmap.c's unpack_compacted_index does. */
-    private void unpackCompacted(byte[] area, long ebase, long pos, int shift, boolean big, int lcn,
+    static void unpackCompacted(byte[] area, long ebase, long pos, int shift, boolean big, int lcn,
             int[] type, int[] lo, int[] cblk, long[] pblk) throws IOException {
         int vcnt = shift == 2 ? 2 : 16;
         int packSize = vcnt << shift;

@@ -934,7 +934,7 @@ public final class ErofsWriter {
         // ztailpacking: the file's last pcluster (one block, compressed) inline after the inode and its indexes,
         // when inode, map header, indexes and tail fit in one block
         boolean inline = s.last() && r.fragStart < 0 && opt.ztailpacking() && ne > 0 && r.extKind[ne - 1] == EXT_LZ4 && r.extBlocks[ne - 1] == 1
-                && i.isize + LEGACY_MAP_HEADER_SIZE + nIdx * LCLUSTER_INDEX_SIZE + r.extProduced[ne - 1] <= BLOCK_SIZE;
+                && i.isize + 8 + compactIndexSize(nIdx) + r.extProduced[ne - 1] <= BLOCK_SIZE;
         int written = inline ? r.nBlocks - 1 : r.nBlocks;
         boolean single = s.offset() == 0 && s.last();
         if (single && r.fragStart < 0 && written >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE) {
@@ -976,6 +976,14 @@ public final class ErofsWriter {
         if (s.last()) {
             finishCompressed(i);
         }
+    }
+
+    /** Bytes of the compact index packs of {@code n} lclusters (see compactIndexes). */
+    static long compactIndexSize(long n) {
+        long rest = Math.max(0, n - 6);
+        long c2b = n > 6 ? rest / 16 * 16 : 0;
+        long end4b = n > 6 ? rest - c2b : 0;
+        return (Math.min(n, 6) + 1) / 2 * 8 + c2b * 2 + (end4b + 1) / 2 * 8;
     }
 
     private static void appendExtents(SegmentResult r, SegmentResult more) {
@@ -1030,71 +1038,160 @@ public final class ErofsWriter {
     }
 
     /**
-     * The full (legacy) lcluster index of a compressed file, from its extents: map header (advise: big
-     * pclusters, inline tail pcluster, fragment), then one 8-byte index per 4 KiB logical cluster, then the
-     * inline tail pcluster if any. A file that is one fragment gets only the 8-byte header (bit 63 set, the
-     * rest its offset in the packed inode).
+     * The compact lcluster index of a compressed file (what mkfs.erofs writes by default), from its extents:
+     * map header (advise: compact 2B packs, big pclusters, inline tail pcluster, fragment), then the packs, then
+     * the inline tail pcluster if any. A file that is one fragment gets only the 8-byte header (bit 63 set,
+     * the rest its offset in the packed inode).
      */
     private void finishCompressed(Ino i) {
         compressedFiles++;
         long size = i.size;
-        i.layout = LAYOUT_COMPRESSED_FULL;
         i.iu = nextBlock - fileFirstBlock;
         long[] lastExt = extents.get(extents.size() - 1);
         if (extents.size() == 1 && lastExt[2] == EXT_FRAGMENT) {
             byte[] z = new byte[8];
             ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN).putLong(0, lastExt[1] | Long.MIN_VALUE);
             i.zindex = z;
+            i.layout = LAYOUT_COMPRESSED_FULL;
             return;
         }
         boolean big = opt.pclusterSize() > BLOCK_SIZE;
-        int nIdx = (int) ((size + BLOCK_SIZE - 1) / BLOCK_SIZE);
+        int n = (int) ((size + BLOCK_SIZE - 1) / BLOCK_SIZE);
+        byte[] area = compactIndexes(n, big);
         int idata = inlineTail == null ? 0 : inlineTail.length;
-        byte[] z = new byte[LEGACY_MAP_HEADER_SIZE + nIdx * LCLUSTER_INDEX_SIZE + idata];
+        byte[] z = new byte[8 + area.length + idata];
         ByteBuffer b = ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN);
-        int advise = (big ? ADVISE_BIG_PCLUSTER_1 : 0) | (idata > 0 ? ADVISE_INLINE_PCLUSTER : 0)
-                | (lastExt[2] == EXT_FRAGMENT ? ADVISE_FRAGMENT_PCLUSTER : 0);
+        int advise = ADVISE_COMPACTED_2B | (big ? ADVISE_BIG_PCLUSTER_1 | ADVISE_BIG_PCLUSTER_2 : 0)
+                | (idata > 0 ? ADVISE_INLINE_PCLUSTER : 0) | (lastExt[2] == EXT_FRAGMENT ? ADVISE_FRAGMENT_PCLUSTER : 0);
         if (lastExt[2] == EXT_FRAGMENT) {
-            b.putInt(0, (int) lastExt[1]); // h_fragmentoff (its high 32 bits are the tail head's block address)
+            if (lastExt[1] > 0xFFFFFFFFL) {
+                throw new IllegalStateException("fragment offset beyond 4 GiB");
+            }
+            b.putInt(0, (int) lastExt[1]); // h_fragmentoff
         } else {
             b.putShort(2, (short) idata); // h_idata_size
         }
         b.putShort(4, (short) advise);
         b.put(6, (byte) COMPRESSION_LZ4);
         b.put(7, (byte) 0); // lclusterbits 12
+        System.arraycopy(area, 0, z, 8, area.length);
+        if (idata > 0) {
+            System.arraycopy(inlineTail, 0, z, 8 + area.length, idata);
+        }
+        i.zindex = z;
+        i.layout = LAYOUT_COMPRESSED_COMPACT;
+    }
+
+    /**
+     * The packs of a compact index for {@code n} lclusters. The map header starts 32-aligned (an inode is 32 or
+     * 64 bytes at a 32-byte slot), so the packs start 8 bytes past a 32-byte boundary: six lclusters in 4-byte
+     * packs (2 per pack), then 2-byte packs (16 per pack, 14 bits each) while 16 remain, then 4-byte packs.
+     * Each pack ends with a block address from which Linux counts the pack's heads (zmap.c
+     * unpack_compacted_index); it is derived by decoding the pack as the kernel does, and every head's block
+     * is checked against the extent's.
+     */
+    private byte[] compactIndexes(int n, boolean big) {
+        final long ebase = 8; // the index area's offset modulo 32, as in the image
+        int initial4b = (int) ((32 - ebase % 32) / 4);
+        int c2b = initial4b < n ? (n - initial4b) / 16 * 16 : 0;
+        int lastShift = ErofsReader.compactShift(initial4b, c2b, n - 1);
+        long lastPos = ErofsReader.compactPos(ebase, initial4b, c2b, n - 1);
+        int lastPack = lastShift == 2 ? 8 : 32;
+        byte[] area = new byte[(int) (lastPos / lastPack * lastPack + lastPack - ebase)];
         int[] headLcn = new int[extents.size()];
         for (int k = 0; k < extents.size(); k++) {
             headLcn[k] = (int) (extents.get(k)[0] / BLOCK_SIZE);
         }
+        long[] wantBlk = new long[n]; // -1: not a head with blocks
         int e = 0;
-        for (int lcn = 0; lcn < nIdx; lcn++) {
+        for (int lcn = 0; lcn < n; lcn++) {
             while (e + 1 < extents.size() && headLcn[e + 1] <= lcn) {
                 e++;
             }
-            int p = LEGACY_MAP_HEADER_SIZE + lcn * LCLUSTER_INDEX_SIZE;
             long[] ex = extents.get(e);
+            int shift = ErofsReader.compactShift(initial4b, c2b, lcn);
+            long pos = ErofsReader.compactPos(ebase, initial4b, c2b, lcn);
+            int vcnt = shift == 2 ? 2 : 16;
+            int packSize = vcnt << shift;
+            int encodebits = (packSize - 4) * 8 / vcnt;
+            long base = pos / packSize * packSize;
+            int idx = (int) ((pos - base) >> shift);
+            int type;
+            int lo;
+            wantBlk[lcn] = -1;
             if (headLcn[e] == lcn) {
                 int kind = (int) ex[2];
-                b.putShort(p, (short) (kind == EXT_PLAIN ? CLUSTER_TYPE_PLAIN : CLUSTER_TYPE_HEAD));
-                b.putShort(p + 2, (short) (ex[0] % BLOCK_SIZE));
-                b.putInt(p + 4, (int) (kind == EXT_FRAGMENT ? ex[1] >>> 32 : ex[1]));
+                type = kind == EXT_PLAIN ? CLUSTER_TYPE_PLAIN : CLUSTER_TYPE_HEAD;
+                lo = (int) (ex[0] % BLOCK_SIZE);
+                if (kind == EXT_PLAIN || kind == EXT_LZ4) {
+                    wantBlk[lcn] = ex[1];
+                }
             } else {
-                int next = e + 1 < extents.size() ? headLcn[e + 1] : nIdx;
+                type = CLUSTER_TYPE_NONHEAD;
                 int d0 = lcn - headLcn[e];
                 if (big && d0 == 1) {
                     // the first non-head lcluster of a pcluster holds its compressed block count
-                    d0 = D0_CBLKCNT | (int) Math.max(1, ex[3]);
+                    lo = D0_CBLKCNT | (int) Math.max(1, ex[3]);
+                } else if (idx + 1 == vcnt) {
+                    // the last lcluster of a pack keeps delta[1] (the kernel derives its delta[0])
+                    int next = e + 1 < extents.size() ? headLcn[e + 1] : n;
+                    lo = Math.min(next - lcn, D0_CBLKCNT - 1);
+                } else {
+                    lo = d0;
                 }
-                b.putShort(p, (short) CLUSTER_TYPE_NONHEAD);
-                b.putShort(p + 2, (short) 0);
-                b.putShort(p + 4, (short) d0);
-                b.putShort(p + 6, (short) (next - lcn));
+                if (lo >= BLOCK_SIZE || (!(big && d0 == 1) && (lo & D0_CBLKCNT) != 0)) {
+                    throw new IllegalStateException("lcluster distance " + d0 + " does not fit a compact index");
+                }
             }
+            putBits(area, (int) (base - ebase), encodebits * idx, (type << 12) | lo);
         }
-        if (idata > 0) {
-            System.arraycopy(inlineTail, 0, z, LEGACY_MAP_HEADER_SIZE + nIdx * LCLUSTER_INDEX_SIZE, idata);
+        // block addresses: decode each pack with address 0, then set it so that its first head lands on its block
+        int[] type = new int[n];
+        int[] lo = new int[n];
+        int[] cblk = new int[n];
+        long[] pblk = new long[n];
+        try {
+            for (int lcn = 0; lcn < n; lcn++) {
+                ErofsReader.unpackCompacted(area, ebase, ErofsReader.compactPos(ebase, initial4b, c2b, lcn),
+                        ErofsReader.compactShift(initial4b, c2b, lcn), big, lcn, type, lo, cblk, pblk);
+            }
+            long[] packAddr = new long[area.length / 8 + 1];
+            boolean[] set = new boolean[packAddr.length];
+            for (int lcn = 0; lcn < n; lcn++) {
+                if (wantBlk[lcn] >= 0) {
+                    int shift = ErofsReader.compactShift(initial4b, c2b, lcn);
+                    long pos = ErofsReader.compactPos(ebase, initial4b, c2b, lcn);
+                    int packSize = (shift == 2 ? 2 : 16) << shift;
+                    int pack = (int) ((pos / packSize * packSize - ebase) / 8);
+                    if (!set[pack]) {
+                        set[pack] = true;
+                        packAddr[pack] = wantBlk[lcn] - pblk[lcn];
+                        int end = (int) (pos / packSize * packSize - ebase) + packSize - 4;
+                        ByteBuffer.wrap(area, end, 4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) packAddr[pack]);
+                    }
+                }
+            }
+            for (int lcn = 0; lcn < n; lcn++) {
+                ErofsReader.unpackCompacted(area, ebase, ErofsReader.compactPos(ebase, initial4b, c2b, lcn),
+                        ErofsReader.compactShift(initial4b, c2b, lcn), big, lcn, type, lo, cblk, pblk);
+                if (wantBlk[lcn] >= 0 && pblk[lcn] != wantBlk[lcn]) {
+                    throw new IllegalStateException("compact index: lcluster " + lcn + " decodes to block " + pblk[lcn] + ", expected " + wantBlk[lcn]);
+                }
+            }
+        } catch (IOException ex) {
+            throw new IllegalStateException("compact index does not decode: " + ex.getMessage(), ex);
         }
-        i.zindex = z;
+        return area;
+    }
+
+    private static void putBits(byte[] a, int byteBase, int bitPos, int v) {
+        int p = byteBase + bitPos / 8;
+        int sh = bitPos & 7;
+        a[p] |= (byte) (v << sh);
+        a[p + 1] |= (byte) (v >>> (8 - sh));
+        if (sh > 2) {
+            a[p + 2] |= (byte) (v >>> (16 - sh));
+        }
     }
 
     // ---------------------------------------------------------------- dedupe (uncompressed)
