@@ -51,7 +51,8 @@ public final class ImageBuildCommand implements Callable<Integer> {
             description = "Add a file NAME at the image root in closureInfo 'registration' format (for nix-store --load-db).")
     String registration;
 
-    @Option(names = "--pcluster", paramLabel = "SIZE", description = "erofs: physical cluster size for compressed data.")
+    @Option(names = "--pcluster", paramLabel = "SIZE", description = "erofs: physical cluster size for compressed data, "
+            + "4K (default) to 1M; above 4K: big pclusters (mkfs.erofs -C SIZE).")
     String pcluster;
 
     @Option(names = "--label", paramLabel = "LABEL", description = "erofs: volume label (default nix-store).")
@@ -61,12 +62,13 @@ public final class ImageBuildCommand implements Callable<Integer> {
     String uuid;
 
     @Option(names = "--tail-packing", negatable = true,
-            description = "erofs: inline compressed tails (ztailpacking); squashfs: pack tails of files larger than a block "
-                    + "into fragments (default on).")
+            description = "erofs: inline a compressed file's last pcluster after its indexes (mkfs.erofs -Eztailpacking; "
+                    + "default off); squashfs: pack tails of files larger than a block into fragments (default on).")
     Boolean tailPacking;
 
     @Option(names = "--fragments", negatable = true,
-            description = "squashfs: fragment blocks for small files and tails (default on); erofs: -Efragments.")
+            description = "squashfs: fragment blocks for small files and tails (default on); erofs: tails and small "
+                    + "files compressed together in the packed inode (mkfs.erofs -Efragments; default off).")
     Boolean fragments;
 
     @CommandLine.Spec
