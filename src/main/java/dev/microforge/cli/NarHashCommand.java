@@ -3,19 +3,17 @@ package dev.microforge.cli;
 import dev.microforge.util.Tasks;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.microforge.store.HashPool;
 import dev.microforge.store.Nar;
 import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -37,7 +35,7 @@ public final class NarHashCommand implements Runnable {
             description = "Hash notation: sri (sha256-<base64>, as nix path-info --json), nix32 (sha256:<nix32>), base16 (default: ${DEFAULT-VALUE}).")
     HashFormat hashFormat;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Paths hashed in parallel (default: number of CPUs).")
+    @Option(names = "--threads", paramLabel = "N", description = "Threads (default: number of CPUs): paths are hashed in parallel; a thread with no path left takes over the SHA-256 of a running one.")
     Integer threads;
 
     @CommandLine.Spec
@@ -51,20 +49,14 @@ public final class NarHashCommand implements Runnable {
             }
         }
         Terminal term = Terminal.forStderr(spec.commandLine().getErr());
-        int n = Math.max(1, Math.min(paths.size(), threads != null ? threads : Runtime.getRuntime().availableProcessors()));
-        ExecutorService pool = Executors.newFixedThreadPool(n);
-        List<Nar.Info> infos = new ArrayList<>();
+        int n = Math.max(1, threads != null ? threads : Runtime.getRuntime().availableProcessors());
+        List<Nar.Info> infos;
         try {
             term.start("hashing", -1);
-            List<Future<Nar.Info>> fs = new ArrayList<>();
-            for (Path p : paths) {
-                fs.add(pool.submit(() -> Nar.hash(p, null, term)));
-            }
-            for (Future<Nar.Info> f : fs) {
-                infos.add(Tasks.awaitUnchecked(f));
-            }
+            infos = HashPool.run(HashPool.inOrder(paths.size()), n, (i, helpers) -> Nar.hash(paths.get(i), null, term, helpers));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         } finally {
-            pool.shutdownNow();
             term.finish("hashing");
         }
         var out = spec.commandLine().getOut();

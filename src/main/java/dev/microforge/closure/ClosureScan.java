@@ -1,21 +1,20 @@
 package dev.microforge.closure;
 
-import dev.microforge.util.Tasks;
 import dev.microforge.store.Hash;
+import dev.microforge.store.HashPool;
 import dev.microforge.store.Nar;
 import dev.microforge.store.ReferenceScanner;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.Events;
 import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Recomputes what a closure file declares from the bytes on disk: narHash and narSize (the NAR of each path)
@@ -58,33 +57,31 @@ public final class ClosureScan {
             onDisk(realStore, pi.path());
         }
         events.start("scanning " + g.size() + " store paths", g.size());
-        int n = Math.max(1, Math.min(threads, g.size()));
-        ExecutorService pool = Executors.newFixedThreadPool(n, r -> {
-            Thread t = new Thread(r, "microforge-scan");
-            t.setDaemon(true);
-            return t;
-        });
         try {
-            List<Future<Result>> futures = new ArrayList<>(g.size());
-            for (PathInfo pi : g.paths()) {
-                futures.add(pool.submit(() -> {
-                    ReferenceScanner scanner = new ReferenceScanner(hashParts);
-                    Nar.Info info = Nar.hash(onDisk(realStore, pi.path()), scanner, Events.NONE);
-                    events.advance(1);
-                    return new Result(pi.path(), info.narHash(), info.narSize(), scanner.foundPaths(candidates));
-                }));
-            }
-            List<Result> out = new ArrayList<>(g.size());
-            for (Future<Result> f : futures) {
-                out.add(Tasks.awaitUnchecked(f));
-            }
-            return out;
+            return HashPool.run(largestFirst(g), Math.max(1, threads), (i, helpers) -> {
+                PathInfo pi = g.at(i);
+                ReferenceScanner scanner = new ReferenceScanner(hashParts);
+                Nar.Info info = Nar.hash(onDisk(realStore, pi.path()), scanner, Events.NONE, helpers);
+                events.advance(1);
+                return new Result(pi.path(), info.narHash(), info.narSize(), scanner.foundPaths(candidates));
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         } finally {
-            pool.shutdownNow();
             events.finish("scanning");
         }
     }
 
+    /**
+     * Graph indexes, largest declared narSize first (unknown sizes last; ties in graph order): the biggest paths
+     * start first, so the threads finish together. Only the schedule changes; results stay in graph order.
+     */
+    static List<Integer> largestFirst(ClosureGraph g) {
+        List<Integer> order = HashPool.inOrder(g.size());
+        order.sort(java.util.Comparator.comparingLong((Integer i) -> g.at(i).hasNarSize() ? -g.at(i).narSize() : 1L)
+                .thenComparingInt(i -> i));
+        return order;
+    }
 
     /** Every difference between what {@code g} declares and {@code results} (in graph order). */
     public static List<Difference> compare(ClosureGraph g, List<Result> results) {
@@ -141,24 +138,22 @@ public final class ClosureScan {
         if (missing.isEmpty()) {
             return g;
         }
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(threads, missing.size())));
+        List<Nar.Info> hashed;
         try {
-            List<Future<Nar.Info>> futures = new ArrayList<>();
-            for (PathInfo pi : missing) {
-                futures.add(pool.submit(() -> Nar.hash(onDisk(realStore, pi.path()), null, events)));
-            }
-            java.util.Map<StorePath, Nar.Info> computed = new java.util.HashMap<>();
-            for (int i = 0; i < missing.size(); i++) {
-                computed.put(missing.get(i).path(), Tasks.awaitUnchecked(futures.get(i)));
-            }
-            List<PathInfo> infos = new ArrayList<>(g.size());
-            for (PathInfo pi : g.paths()) {
-                Nar.Info c = computed.get(pi.path());
-                infos.add(c == null ? pi : pi.withNar(c.narHash(), c.narSize()));
-            }
-            return g.withInfos(infos);
-        } finally {
-            pool.shutdownNow();
+            hashed = HashPool.run(HashPool.inOrder(missing.size()), Math.max(1, threads),
+                    (i, helpers) -> Nar.hash(onDisk(realStore, missing.get(i).path()), null, events, helpers));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
+        java.util.Map<StorePath, Nar.Info> computed = new java.util.HashMap<>();
+        for (int i = 0; i < missing.size(); i++) {
+            computed.put(missing.get(i).path(), hashed.get(i));
+        }
+        List<PathInfo> infos = new ArrayList<>(g.size());
+        for (PathInfo pi : g.paths()) {
+            Nar.Info c = computed.get(pi.path());
+            infos.add(c == null ? pi : pi.withNar(c.narHash(), c.narSize()));
+        }
+        return g.withInfos(infos);
     }
 }

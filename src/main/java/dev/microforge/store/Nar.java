@@ -2,6 +2,7 @@ package dev.microforge.store;
 
 import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
+import dev.microforge.util.Tasks;
 import dev.microforge.util.UserError;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -68,6 +69,182 @@ public final class Nar {
         DigestSink sink = new DigestSink(scanner);
         walk(path, new NarWriter(sink), events);
         return sink.finish();
+    }
+
+    /**
+     * As {@link #hash(Path, ReferenceScanner, Events)}; with {@code helpers}, a thread of the pool that has run out
+     * of work of its own may join this hash: from then on this thread walks the tree and reads the files while the
+     * helper computes SHA-256 (and scans) the NAR stream, chunk by chunk. SHA-256 sees the same bytes in the same
+     * order, so the result does not depend on whether, or when, a helper joined.
+     */
+    public static Info hash(Path path, ReferenceScanner scanner, Events events, HashPool.Helpers helpers) throws IOException {
+        if (helpers == null) {
+            return hash(path, scanner, events);
+        }
+        try (SwitchSink sink = new SwitchSink(new DigestSink(scanner), helpers)) {
+            walk(path, new NarWriter(sink), events);
+            return sink.finish();
+        }
+    }
+
+    /**
+     * Feeds a {@link DigestSink} on the writing thread until an idle helper accepts the hashing; then hands the
+     * stream over in chunks. A few chunks circulate between the two threads (bounded memory); a failing digest
+     * never blocks the writer (the helper keeps recycling chunks; {@link #finish()} rethrows the failure).
+     */
+    static final class SwitchSink extends OutputStream implements AutoCloseable {
+        static final int CHUNK = 1 << 18;
+        static final int CHUNKS = 6;
+        /** Bytes written between two looks for an idle helper. */
+        static final int CHECK_EVERY = 1 << 20;
+
+        private static final class Chunk {
+            final byte[] data;
+            int len;
+
+            Chunk(int size) {
+                data = new byte[size];
+            }
+        }
+
+        private static final Chunk END = new Chunk(0);
+
+        private final DigestSink digest;
+        private final HashPool.Helpers helpers;
+        private long sinceCheck;
+        // pipe mode (after a helper joined)
+        private java.util.concurrent.BlockingQueue<Chunk> free;
+        private java.util.concurrent.BlockingQueue<Chunk> full;
+        private java.util.concurrent.CountDownLatch done;
+        private volatile Throwable failure;
+        private Chunk cur;
+        private boolean ended;
+
+        SwitchSink(DigestSink digest, HashPool.Helpers helpers) {
+            this.digest = digest;
+            this.helpers = helpers;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            if (cur == null) {
+                digest.write(b);
+                sinceCheck++;
+                return;
+            }
+            if (cur.len == CHUNK) {
+                pass();
+            }
+            cur.data[cur.len++] = (byte) b;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (cur == null) {
+                digest.write(b, off, len);
+                sinceCheck += len;
+                if (sinceCheck >= CHECK_EVERY) {
+                    sinceCheck = 0;
+                    tryHandOver();
+                }
+                return;
+            }
+            while (len > 0) {
+                if (cur.len == CHUNK) {
+                    pass();
+                }
+                int n = Math.min(len, CHUNK - cur.len);
+                System.arraycopy(b, off, cur.data, cur.len, n);
+                cur.len += n;
+                off += n;
+                len -= n;
+            }
+        }
+
+        private void tryHandOver() {
+            if (!helpers.anyIdle()) {
+                return;
+            }
+            digest.flush(); // everything so far is in the digest before another thread touches it
+            java.util.concurrent.BlockingQueue<Chunk> fr = new java.util.concurrent.ArrayBlockingQueue<>(CHUNKS);
+            java.util.concurrent.BlockingQueue<Chunk> fu = new java.util.concurrent.ArrayBlockingQueue<>(CHUNKS + 1);
+            java.util.concurrent.CountDownLatch latch = new java.util.concurrent.CountDownLatch(1);
+            Runnable consumer = () -> {
+                try {
+                    while (true) {
+                        Chunk c = fu.take();
+                        if (c == END) {
+                            return;
+                        }
+                        if (failure == null) {
+                            try {
+                                digest.write(c.data, 0, c.len);
+                            } catch (Throwable t) {
+                                failure = t;
+                            }
+                        }
+                        c.len = 0;
+                        fr.add(c);
+                    }
+                } catch (InterruptedException e) {
+                    failure = new java.io.InterruptedIOException("interrupted while hashing");
+                    Thread.currentThread().interrupt();
+                } finally {
+                    latch.countDown();
+                }
+            };
+            if (helpers.lend(consumer)) {
+                for (int i = 0; i < CHUNKS - 1; i++) {
+                    fr.add(new Chunk(CHUNK));
+                }
+                free = fr;
+                full = fu;
+                done = latch;
+                cur = new Chunk(CHUNK);
+            }
+        }
+
+        private void pass() throws IOException {
+            if (failure != null) {
+                throw new IOException("hashing failed", failure);
+            }
+            try {
+                full.put(cur);
+                cur = free.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while hashing");
+            }
+        }
+
+        /** narHash and narSize of everything written (waits for the helper, if one joined). */
+        Info finish() throws IOException {
+            if (cur != null) {
+                if (cur.len > 0) {
+                    pass();
+                }
+                ended = true;
+                full.add(END);
+                try {
+                    done.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while hashing");
+                }
+                if (failure != null) {
+                    throw Tasks.asIOException(failure);
+                }
+            }
+            return digest.finish();
+        }
+
+        @Override
+        public void close() {
+            if (cur != null && !ended) {
+                ended = true;
+                full.add(END); // never blocks: the queue holds every chunk and the end mark
+            }
+        }
     }
 
     /**
