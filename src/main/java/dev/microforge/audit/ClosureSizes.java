@@ -55,4 +55,52 @@ public final class ClosureSizes {
         }
         return sum;
     }
+
+    /**
+     * The closure sizes of several nodes at once, 64 per round: each node's bit is propagated along the references in
+     * {@code order} (the reverse postorder of a search that reached every node the given nodes reach, e.g.
+     * {@link Dominators#reachableNode}); in that order every reference but a back edge (a cycle) goes forward, so one
+     * pass settles an acyclic graph and further passes, until nothing changes, settle the cycles. Costs a few linear
+     * passes instead of one search per node.
+     */
+    public static long[] of(int n, int[] start, int[] targets, long[] sizes, int[] nodes, int[] order) {
+        long[] out = new long[nodes.length];
+        long[] mask = new long[n];
+        for (int base = 0; base < nodes.length; base += 64) {
+            int k = Math.min(64, nodes.length - base);
+            if (base > 0) {
+                java.util.Arrays.fill(mask, 0);
+            }
+            for (int i = 0; i < k; i++) {
+                mask[nodes[base + i]] |= 1L << i;
+            }
+            boolean changed = true;
+            while (changed) {
+                changed = false;
+                for (int v : order) {
+                    long m = mask[v];
+                    if (m == 0) {
+                        continue;
+                    }
+                    for (int e = start[v]; e < start[v + 1]; e++) {
+                        int w = targets[e];
+                        long old = mask[w];
+                        if ((old | m) != old) {
+                            mask[w] = old | m;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            for (int v : order) {
+                long m = mask[v];
+                long s = Math.max(0, sizes[v]);
+                while (m != 0) {
+                    out[base + Long.numberOfTrailingZeros(m)] += s;
+                    m &= m - 1;
+                }
+            }
+        }
+        return out;
+    }
 }

@@ -214,6 +214,11 @@ public final class Dominators {
         return added[0];
     }
 
+    /** The reachable nodes in reverse postorder (a fresh array). */
+    public int[] reachableNodes() {
+        return java.util.Arrays.copyOfRange(nodeAt, 1, nodeAt.length);
+    }
+
     /** The reachable nodes in reverse postorder (do not modify). */
     public int reachableNode(int rpoIndex) {
         return nodeAt[rpoIndex + 1];

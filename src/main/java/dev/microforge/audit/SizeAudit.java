@@ -4,10 +4,12 @@ import dev.microforge.closure.ClosureGraph;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.Events;
 import dev.microforge.util.Sizes;
+import dev.microforge.util.Tasks;
 import dev.microforge.util.UserError;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.PriorityQueue;
+import java.util.concurrent.FutureTask;
 
 /**
  * {@code audit size}: totals, the top N by added size (dominator tree), why-chains, forbidden paths, the diff
@@ -69,9 +71,26 @@ public final class SizeAudit {
         int[] roots = Reach.roots(g, o.roots());
         long[] sizes = Reach.sizes(g);
         requireSizes(g, sizes);
+        WhyChains why = WhyChains.compute(n, g.refStarts(), g.refTargets(), roots);
+        // the diff needs only the reachable members: it runs on a second thread while the dominators are computed
+        FutureTask<ClosureDiff.Result> diffTask = null;
+        if (baseline != null) {
+            diffTask = new FutureTask<>(() -> {
+                int[] after = new int[n];
+                int count = 0;
+                for (int v = 0; v < n; v++) {
+                    if (why.reachable(v)) {
+                        after[count++] = v;
+                    }
+                }
+                return ClosureDiff.compute(baseline.members(), ClosureDiff.Side.of(g, after, count, sizes));
+            });
+            Thread t = new Thread(diffTask, "closure-diff");
+            t.setDaemon(true);
+            t.start();
+        }
         events.start("dominators", -1);
         Dominators dom = Dominators.compute(n, g.refStarts(), g.refTargets(), roots, sizes);
-        WhyChains why = WhyChains.compute(n, g.refStarts(), g.refTargets(), roots);
         events.finish("dominators");
 
         // top N by added size, ties by path (index order = path order)
@@ -101,9 +120,11 @@ public final class SizeAudit {
                 int c = Long.compare(dom.addedSize(b), dom.addedSize(a));
                 return c != 0 ? c : Integer.compare(a, b);
             });
-            ClosureSizes cs = new ClosureSizes(n, g.refStarts(), g.refTargets(), sizes);
-            for (int v : chosen) {
-                top.add(new SizeReport.Entry(path(g, v), dom.addedSize(v), Math.max(0, sizes[v]), cs.closureSize(v),
+            int[] nodes = chosen.stream().mapToInt(Integer::intValue).toArray();
+            long[] closureSizes = ClosureSizes.of(n, g.refStarts(), g.refTargets(), sizes, nodes, dom.reachableNodes());
+            for (int i = 0; i < nodes.length; i++) {
+                int v = nodes[i];
+                top.add(new SizeReport.Entry(path(g, v), dom.addedSize(v), Math.max(0, sizes[v]), closureSizes[i],
                         chain(g, why, v)));
             }
         }
@@ -121,14 +142,7 @@ public final class SizeAudit {
         ClosureDiff.Result diff = null;
         List<String> baselineRoots = List.of();
         if (baseline != null) {
-            int[] after = new int[dom.reachableCount()];
-            int count = 0;
-            for (int v = 0; v < n; v++) {
-                if (dom.reachable(v)) {
-                    after[count++] = v;
-                }
-            }
-            diff = ClosureDiff.compute(baseline.members(), ClosureDiff.Side.of(g, after, count, sizes));
+            diff = Tasks.awaitUnchecked(diffTask);
             baselineRoots = baseline.roots();
         }
 

@@ -12,12 +12,12 @@ import dev.microforge.closure.ClosureScan;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.AuditViolation;
 import dev.microforge.util.Sizes;
+import dev.microforge.util.Tasks;
 import dev.microforge.util.UserError;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -106,7 +106,7 @@ public final class AuditSizeCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             currentError = e;
         }
-        SizeAudit.Baseline b = baselineTask == null ? null : join(baselineTask);
+        SizeAudit.Baseline b = baselineTask == null ? null : Tasks.awaitUnchecked(baselineTask);
         if (currentError != null) {
             throw currentError;
         }
@@ -121,24 +121,6 @@ public final class AuditSizeCommand implements Callable<Integer> {
             throw new AuditViolation("audit size failed: " + String.join("; ", msgs));
         }
         return 0;
-    }
-
-    private static <T> T join(FutureTask<T> task) {
-        try {
-            return task.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while reading the baseline", e);
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException r) {
-                throw r;
-            }
-            if (c instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(c);
-        }
     }
 
     /** Fills narSize from disk (NAR serialization) for members whose closure file did not carry it. */

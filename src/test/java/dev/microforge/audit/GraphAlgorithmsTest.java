@@ -75,6 +75,37 @@ class GraphAlgorithmsTest {
     }
 
     @Test
+    void batchClosureSizesEqualOneSearchPerNode() {
+        Random rnd = new Random(7);
+        for (int iter = 0; iter < 200; iter++) {
+            int n = 1 + rnd.nextInt(200);
+            int[][] succ = new int[n][];
+            for (int v = 0; v < n; v++) {
+                int deg = rnd.nextInt(5);
+                succ[v] = new int[deg];
+                for (int e = 0; e < deg; e++) {
+                    succ[v][e] = rnd.nextInt(6) == 0 ? rnd.nextInt(n) : Math.min(n - 1, v + 1 + rnd.nextInt(n));
+                }
+            }
+            long[] sizes = new long[n];
+            for (int v = 0; v < n; v++) {
+                sizes[v] = rnd.nextInt(10) == 0 ? -1 : rnd.nextInt(1000);
+            }
+            int[][] csr = Csr.of(n, v -> succ[v]);
+            Dominators d = Dominators.compute(n, csr[0], csr[1], new int[] {0}, sizes);
+            int[] nodes = new int[Math.min(d.reachableCount(), 1 + rnd.nextInt(150))]; // more than 64: two rounds
+            for (int i = 0; i < nodes.length; i++) {
+                nodes[i] = d.reachableNode(rnd.nextInt(d.reachableCount()));
+            }
+            long[] batch = ClosureSizes.of(n, csr[0], csr[1], sizes, nodes, d.reachableNodes());
+            ClosureSizes one = new ClosureSizes(n, csr[0], csr[1], sizes);
+            for (int i = 0; i < nodes.length; i++) {
+                assertEquals(one.closureSize(nodes[i]), batch[i], "iteration " + iter + " node " + nodes[i]);
+            }
+        }
+    }
+
+    @Test
     void diamondAndSharedLibrary() {
         // 0 -> 1, 0 -> 2, 1 -> 3, 2 -> 3, 3 -> 4 ; 1 -> 5
         int[][] succ = {{1, 2}, {3, 5}, {3}, {4}, {}, {}};
