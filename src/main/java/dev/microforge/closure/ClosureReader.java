@@ -3,6 +3,8 @@ package dev.microforge.closure;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.UserError;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -29,14 +31,90 @@ public final class ClosureReader {
         if (format == ClosureFormat.CLOSURE_INFO) {
             throw new UserError(source + ": closure-info expects the closureInfo output directory (with 'registration' and 'store-paths')");
         }
-        byte[][] content = {readAll(file)}; // handed over to the line reader, which drops it once parsed
-        ClosureFormat f = format == ClosureFormat.AUTO ? detect(source, content[0]) : format;
-        return switch (f) {
-            case PATH_INFO_JSON -> PathInfoJson.read(source, storeDir, content[0]);
-            case EXPORT_REFERENCES_GRAPH -> LineFormat.read(source, storeDir, content, false);
-            case REGISTRATION, DUMP_DB -> LineFormat.read(source, storeDir, content, true);
-            default -> throw new IllegalStateException(f.toString());
-        };
+        checkReadable(file);
+        // the line formats are parsed from a window over the file (never the whole file in memory); the first
+        // megabyte decides the format
+        try (FileChannel ch = FileChannel.open(file)) {
+            long size = ch.size();
+            byte[] head = new byte[HEAD];
+            int n = 0;
+            boolean whole = false;
+            while (n < head.length) {
+                int r = ch.read(ByteBuffer.wrap(head, n, head.length - n));
+                if (r < 0) {
+                    whole = true;
+                    break;
+                }
+                n += r;
+            }
+            ClosureFormat f = format != ClosureFormat.AUTO ? format : detectHead(source, head, n, whole);
+            if (f == null || f == ClosureFormat.PATH_INFO_JSON) {
+                byte[] content = readAll(file);
+                f = f == null ? detect(source, content) : f;
+                return switch (f) {
+                    case PATH_INFO_JSON -> PathInfoJson.read(source, storeDir, content);
+                    case EXPORT_REFERENCES_GRAPH -> LineFormat.read(source, storeDir, content, false);
+                    case REGISTRATION, DUMP_DB -> LineFormat.read(source, storeDir, content, true);
+                    default -> throw new IllegalStateException(f.toString());
+                };
+            }
+            boolean withHash = switch (f) {
+                case EXPORT_REFERENCES_GRAPH -> false;
+                case REGISTRATION, DUMP_DB -> true;
+                default -> throw new IllegalStateException(f.toString());
+            };
+            if (whole) {
+                return LineFormat.read(source, storeDir, java.util.Arrays.copyOf(head, n), withHash);
+            }
+            return LineParser.parse(source, storeDir, head, n, ch, size, withHash);
+        } catch (IOException e) {
+            throw ioError(file, e);
+        }
+    }
+
+    private static final int HEAD = 1 << 20;
+
+    /** {@link #detect} on the first bytes of a file, or null when they do not decide (then the whole file does). */
+    private static ClosureFormat detectHead(String source, byte[] head, int n, boolean whole) {
+        if (whole) {
+            return detect(source, java.util.Arrays.copyOf(head, n));
+        }
+        int i = 0;
+        while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n')) {
+            i++;
+        }
+        if (i == n) {
+            return null;
+        }
+        int newlines = 0;
+        for (int k = 0; k < n && newlines < 3; k++) {
+            if (head[k] == '\n') {
+                newlines++;
+            }
+        }
+        if (newlines < 3 && head[i] != '[' && head[i] != '{' && head[0] == '/') {
+            return null;
+        }
+        return detect(source, java.util.Arrays.copyOf(head, n));
+    }
+
+    private static void checkReadable(Path file) {
+        if (!Files.isRegularFile(file)) {
+            if (!Files.exists(file)) {
+                throw new UserError(file + ": no such file");
+            }
+            throw new UserError(file + ": not a regular file");
+        }
+    }
+
+    private static UserError ioError(Path file, IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return new UserError(file + ": no such file");
+        }
+        if (e instanceof AccessDeniedException) {
+            return new UserError(file + ": permission denied");
+        }
+        return new UserError(file + ": cannot read: " + e.getMessage(), e);
     }
 
     /** The format of a closure file's content (never AUTO or CLOSURE_INFO). */
@@ -73,19 +151,10 @@ public final class ClosureReader {
 
     static byte[] readAll(Path file) {
         try {
-            if (!Files.isRegularFile(file)) {
-                if (!Files.exists(file)) {
-                    throw new UserError(file + ": no such file");
-                }
-                throw new UserError(file + ": not a regular file");
-            }
+            checkReadable(file);
             return Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new UserError(file + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new UserError(file + ": permission denied");
         } catch (IOException e) {
-            throw new UserError(file + ": cannot read: " + e.getMessage(), e);
+            throw ioError(file, e);
         }
     }
 

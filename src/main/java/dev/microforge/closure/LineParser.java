@@ -4,6 +4,9 @@ import dev.microforge.store.Hash;
 import dev.microforge.store.Nix32;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -46,16 +49,23 @@ final class LineParser {
         }
     }
 
+    /** Bytes kept ahead of the position so that every line the fast paths accept is whole in the window. */
+    private static final int WINDOW = 1 << 20;
+
     private final String source;
     private final String storeDir;
-    private byte[] buf;
-    private final int len;
+    private byte[] buf; // the window: file bytes [pos, len) not yet consumed (the whole content for byte[] input)
+    private int len;
+    private final ReadableByteChannel in; // null for byte[] input
+    private boolean eof;
+    private long readTotal;
+    private byte lastByte;
+    private final int lookahead;
     private final boolean withHash;
     private final byte[] prefix;
     private final boolean fast;
     private int pos;
     private int line = 1;
-    private int endPos;
 
     // interned paths (ids in order of first appearance)
     private int count;
@@ -96,18 +106,25 @@ final class LineParser {
     private int pEnd;
     // the current record's narHash
     private final byte[] tmpSha = new byte[32];
+    private byte[] tmpDer = new byte[256];
     private byte tmpKind;
     private Hash tmpOther;
 
-    private LineParser(String source, String storeDir, byte[] content, boolean withHash) {
+    private LineParser(String source, String storeDir, byte[] window, int filled, ReadableByteChannel in, long size,
+            boolean withHash) {
         this.source = source;
         this.storeDir = storeDir;
-        this.buf = content;
-        this.len = content.length;
+        this.buf = window;
+        this.len = filled;
+        this.in = in;
+        this.eof = in == null;
+        this.readTotal = filled;
+        this.lastByte = filled > 0 ? window[filled - 1] : 0;
         this.withHash = withHash;
         this.prefix = (storeDir + "/").getBytes(StandardCharsets.ISO_8859_1);
+        this.lookahead = prefix.length + 512;
         this.fast = validStoreDir(storeDir) && storeDir.chars().allMatch(c -> c > 0x20 && c < 0x7f);
-        int cap = Math.max(16, len / 256);
+        int cap = (int) Math.max(16, Math.min(Integer.MAX_VALUE - 8, size / 400));
         khi = new long[cap];
         kmid = new long[cap];
         klo = new long[cap];
@@ -122,8 +139,8 @@ final class LineParser {
         sha = withHash ? new byte[cap * 32] : new byte[0];
         derStart = new int[cap];
         derLen = new int[cap];
-        arena = new byte[cap * 48];
-        rrefs = new int[Math.max(16, len / 64)];
+        arena = new byte[cap * 40];
+        rrefs = new int[(int) Math.max(16, Math.min(Integer.MAX_VALUE - 8, size / 80))];
         table = new int[Integer.highestOneBit(cap * 2 - 1) << 1];
         Arrays.fill(table, -1);
         mask = table.length - 1;
@@ -140,20 +157,41 @@ final class LineParser {
 
     /** Parses {@code content} (which it may keep until the graph is built) into a graph. */
     static ClosureGraph parse(String source, String storeDir, byte[] content, boolean withHash) {
-        return new LineParser(source, storeDir, content, withHash).run();
+        return new LineParser(source, storeDir, content, content.length, null, content.length, withHash).run();
+    }
+
+    /**
+     * Parses a file read through {@code in} in a window of about a megabyte (the file is never in memory as a whole):
+     * {@code head[0 .. filled)} are its first bytes, already read; {@code size} is its size (a capacity hint).
+     */
+    static ClosureGraph parse(String source, String storeDir, byte[] head, int filled, ReadableByteChannel in, long size,
+            boolean withHash) {
+        return parse(source, storeDir, head, filled, in, size, withHash, WINDOW);
+    }
+
+    /** As above with a window of {@code window} bytes (tests use tiny ones; it grows when a line needs more). */
+    static ClosureGraph parse(String source, String storeDir, byte[] head, int filled, ReadableByteChannel in, long size,
+            boolean withHash, int window) {
+        byte[] w = Arrays.copyOf(head, Math.max(Math.max(1, window), filled));
+        return new LineParser(source, storeDir, w, filled, in, size, withHash).run();
     }
 
     private ClosureGraph run() {
-        if (len > 0 && buf[len - 1] != '\n') {
-            int lines = checkRest(0, 1);
-            throw UserError.at(source, lines, "unexpected end of file: the last line has no newline (truncated?)");
+        if (eof) {
+            finalNewline();
         }
-        int k = len - 1;
-        while (k >= 0 && buf[k] == '\n') {
-            k--;
-        }
-        endPos = k < 0 ? 0 : k + 2;
-        while (pos < endPos) {
+        while (true) {
+            ensure();
+            if (pos >= len) {
+                break;
+            }
+            if (buf[pos] == '\n') {
+                int errLine = line;
+                if (scanRest() == 0) {
+                    break; // trailing empty lines are tolerated
+                }
+                fail(errLine, "expected a store path, got an empty line");
+            }
             record();
         }
         if (pendingDuplicate != null) {
@@ -170,27 +208,21 @@ final class LineParser {
 
     private void record() {
         int pathLine = line;
-        int pathStart = pos;
-        if (buf[pos] == '\n') {
-            fail(pathLine, "expected a store path, got an empty line");
-        }
         String problem = scanPath();
         if (problem != null) {
             fail(pathLine, problem);
         }
-        int pathEnd = pEnd;
         int id = intern();
-        consume(pathEnd);
+        consume(pEnd);
         long size = -1;
         if (withHash) {
-            atLeastOneLine(pathStart, pathEnd, "the narHash of ");
-            narHash(pathStart, pathEnd);
-            atLeastOneLine(pathStart, pathEnd, "the narSize of ");
-            size = number(Long.MAX_VALUE, "narSize of ", pathStart, pathEnd);
+            atLeastOneLine(id, "the narHash of ");
+            narHash(id);
+            atLeastOneLine(id, "the narSize of ");
+            size = number(Long.MAX_VALUE, "narSize of ", id);
         }
-        atLeastOneLine(pathStart, pathEnd, "the deriver line of ");
-        int dStart = -1;
-        int dLen = 0;
+        atLeastOneLine(id, "the deriver line of ");
+        int dLen = -1;
         if (buf[pos] == '\n') {
             consume(pos);
         } else {
@@ -199,29 +231,31 @@ final class LineParser {
             if (p != null) {
                 fail(dl, p);
             }
-            dStart = pBase;
             dLen = pBaseLen;
+            if (tmpDer.length < dLen) {
+                tmpDer = new byte[dLen];
+            }
+            System.arraycopy(buf, pBase, tmpDer, 0, dLen);
             consume(pEnd);
         }
-        atLeastOneLine(pathStart, pathEnd, "the reference count of ");
+        atLeastOneLine(id, "the reference count of ");
         int countLine = line;
-        long refCount = number(Integer.MAX_VALUE, "reference count of ", pathStart, pathEnd);
-        int refsPos = pos;
+        long refCount = number(Integer.MAX_VALUE, "reference count of ", id);
         int row = rlen;
         for (long i = 0; i < refCount; i++) {
+            ensure();
             if (pos >= len) {
-                refsFail(refCount, countLine, refsPos, pathStart, pathEnd, line,
-                        "unexpected end of file: expected reference " + (i + 1) + " of " + refCount + " of "
-                                + text(pathStart, pathEnd) + " (truncated file?)");
+                refsFail(refCount, i, countLine, id, line, "unexpected end of file: expected reference " + (i + 1) + " of "
+                        + refCount + " of " + pathText(id) + " (truncated file?)");
             }
             int rl = line;
             if (buf[pos] == '\n') {
-                refsFail(refCount, countLine, refsPos, pathStart, pathEnd, rl, "expected reference " + (i + 1) + " of "
-                        + refCount + " of " + text(pathStart, pathEnd) + ", got an empty line (wrong count?)");
+                refsFail(refCount, i, countLine, id, rl, "expected reference " + (i + 1) + " of " + refCount + " of "
+                        + pathText(id) + ", got an empty line (wrong count?)");
             }
             String p = scanPath();
             if (p != null) {
-                refsFail(refCount, countLine, refsPos, pathStart, pathEnd, rl, p);
+                refsFail(refCount, i, countLine, id, rl, p);
             }
             int before = count;
             int r = intern();
@@ -237,7 +271,7 @@ final class LineParser {
         }
         if (declLine[id] != 0) {
             if (pendingDuplicate == null && !sameAsFirst(id, row, size)) {
-                pendingDuplicate = UserError.at(source, pathLine, "path " + text(pathStart, pathEnd)
+                pendingDuplicate = UserError.at(source, pathLine, "path " + pathText(id)
                         + " is listed again (first at line " + declLine[id] + ") with different information").getMessage();
             }
             rlen = row;
@@ -254,11 +288,11 @@ final class LineParser {
         } else if (tmpKind == OTHER_HASH) {
             otherHashes.put(id, tmpOther);
         }
-        if (dStart >= 0) {
+        if (dLen >= 0) {
             if (derArenaLen + dLen > derArena.length) {
                 derArena = Arrays.copyOf(derArena, Math.max(derArena.length * 2, derArenaLen + dLen));
             }
-            System.arraycopy(buf, dStart, derArena, derArenaLen, dLen);
+            System.arraycopy(tmpDer, 0, derArena, derArenaLen, dLen);
             derStart[id] = derArenaLen;
             derLen[id] = dLen;
             derArenaLen += dLen;
@@ -285,9 +319,10 @@ final class LineParser {
         return Arrays.stream(a).sorted().distinct().toArray();
     }
 
-    private void atLeastOneLine(int pathStart, int pathEnd, String what) {
+    private void atLeastOneLine(int id, String what) {
+        ensure();
         if (pos >= len) {
-            fail(line, "unexpected end of file: expected " + what + text(pathStart, pathEnd) + " (truncated file?)");
+            fail(line, "unexpected end of file: expected " + what + pathText(id) + " (truncated file?)");
         }
     }
 
@@ -296,19 +331,19 @@ final class LineParser {
         line++;
     }
 
+    /** The full path of interned path {@code id}, for messages. */
+    private String pathText(int id) {
+        return storeDir + "/" + new String(arena, nameOff[id], nameLen(id), StandardCharsets.ISO_8859_1);
+    }
+
     /**
-     * A problem in reading a reference: when the count line promised more lines than the file has left, that is
-     * the error (at the count line), as the line-by-line reader checked it before reading any reference.
+     * A problem in reading reference {@code i + 1}: when the count line promised more lines than the file has left,
+     * that is the error (at the count line), as the line-by-line reader checked it before reading any reference.
      */
-    private void refsFail(long refCount, int countLine, int refsPos, int pathStart, int pathEnd, int errLine, String message) {
-        long left = 0;
-        for (int i = refsPos; i < endPos; i++) {
-            if (buf[i] == '\n') {
-                left++;
-            }
-        }
+    private void refsFail(long refCount, long i, int countLine, int id, int errLine, String message) {
+        long left = i + scanRest();
         if (refCount > left) {
-            fail(countLine, "reference count " + refCount + " of " + text(pathStart, pathEnd) + " exceeds the " + left
+            fail(countLine, "reference count " + refCount + " of " + pathText(id) + " exceeds the " + left
                     + " lines left in the file (wrong count or truncated file?)");
         }
         fail(errLine, message);
@@ -316,22 +351,105 @@ final class LineParser {
 
     /** Throws the error at {@code errLine}, unless a later line holds a non-ASCII byte (reported first, as before). */
     private void fail(int errLine, String message) {
-        checkRest(pos, line);
+        scanRest();
         throw UserError.at(source, errLine, message);
     }
 
-    /** Checks bytes from {@code from} (at line {@code lineNo}) to the end; returns the line number after the last. */
-    private int checkRest(int from, int lineNo) {
-        for (int i = from; i < len; i++) {
-            byte b = buf[i];
+    /**
+     * Reads the rest of the file from the line at {@code pos} (consuming it: only for errors and the end): a NUL or
+     * non-ASCII byte is reported at its line, then a missing final newline. Returns the number of lines up to the
+     * last one that is not empty (trailing empty lines do not count).
+     */
+    private int scanRest() {
+        int lineNo = line;
+        int lines = 0;
+        int upToContent = 0;
+        int i = pos;
+        while (true) {
+            if (i >= len) {
+                pos = i;
+                if (eof) {
+                    break;
+                }
+                refill(false);
+                i = pos;
+                continue;
+            }
+            byte b = buf[i++];
             if (b == '\n') {
                 lineNo++;
+                lines++;
             } else if (b <= 0) {
-                throw UserError.at(source, lineNo, "unexpected byte 0x" + String.format("%02x", b & 0xff)
-                        + " (a closure file is ASCII text; is this the right file?)");
+                throw badByte(lineNo, b);
+            } else {
+                upToContent = lines + 1;
             }
         }
-        return lineNo;
+        if (readTotal > 0 && lastByte != '\n') {
+            throw UserError.at(source, lineNo, "unexpected end of file: the last line has no newline (truncated?)");
+        }
+        return upToContent;
+    }
+
+    private UserError badByte(int lineNo, byte b) {
+        return UserError.at(source, lineNo, "unexpected byte 0x" + String.format("%02x", b & 0xff)
+                + " (a closure file is ASCII text; is this the right file?)");
+    }
+
+    /** At the end of the file: a last line without newline is an error (after any bad byte in the window). */
+    private void finalNewline() {
+        if (readTotal > 0 && lastByte != '\n') {
+            int lineNo = line;
+            for (int i = pos; i < len; i++) {
+                if (buf[i] == '\n') {
+                    lineNo++;
+                } else if (buf[i] <= 0) {
+                    throw badByte(lineNo, buf[i]);
+                }
+            }
+            throw UserError.at(source, lineNo, "unexpected end of file: the last line has no newline (truncated?)");
+        }
+    }
+
+    /** Makes sure the window holds {@link #lookahead} bytes from {@code pos} or the rest of the file. */
+    private void ensure() {
+        if (!eof && len - pos < lookahead) {
+            refill(true);
+        }
+    }
+
+    /** Moves the unconsumed bytes to the front of the window (growing it when they fill it) and reads more. */
+    private void refill(boolean checkEnd) {
+        if (eof) {
+            return;
+        }
+        int keep = len - pos;
+        if (pos == 0 && keep == buf.length) {
+            buf = Arrays.copyOf(buf, buf.length * 2);
+        } else if (keep > 0) {
+            System.arraycopy(buf, pos, buf, 0, keep);
+        }
+        pos = 0;
+        len = keep;
+        try {
+            while (len < buf.length) {
+                int r = in.read(ByteBuffer.wrap(buf, len, buf.length - len));
+                if (r < 0) {
+                    eof = true;
+                    break;
+                }
+                if (r > 0) {
+                    len += r;
+                    readTotal += r;
+                    lastByte = buf[len - 1];
+                }
+            }
+        } catch (IOException e) {
+            throw new UserError(source + ": cannot read: " + e.getMessage(), e);
+        }
+        if (eof && checkEnd) {
+            finalNewline();
+        }
     }
 
     private String text(int from, int to) {
@@ -341,13 +459,25 @@ final class LineParser {
     /** The end of the line at {@code pos}; a bad byte on it is the file's first, reported at once. */
     private int lineEnd() {
         int i = pos;
-        while (buf[i] != '\n') {
-            if (buf[i] <= 0) {
-                checkRest(pos, line); // throws
+        while (true) {
+            if (i >= len) {
+                if (eof) {
+                    throw new IllegalStateException("no newline at the end"); // finalNewline() rules this out
+                }
+                int rel = i - pos;
+                refill(true);
+                i = pos + rel;
+                continue;
+            }
+            byte b = buf[i];
+            if (b == '\n') {
+                return i;
+            }
+            if (b <= 0) {
+                throw badByte(line, b);
             }
             i++;
         }
-        return i;
     }
 
     // ---- lines ----
@@ -357,6 +487,7 @@ final class LineParser {
      * part), pBase/pBaseLen (the base name in the buffer) and pEnd (the newline). Returns null, or the message.
      */
     private String scanPath() {
+        ensure();
         byte[] b = buf;
         int p = pos;
         int pl = prefix.length;
@@ -391,11 +522,12 @@ final class LineParser {
                 break fastPath;
             }
             int q = h + 33;
-            while (NAME_CHAR[b[q] & 0xff]) {
+            int lim = Math.min(len, q + StorePath.MAX_NAME_LENGTH + 1);
+            while (q < lim && NAME_CHAR[b[q] & 0xff]) {
                 q++;
             }
             int nameLen = q - h - 33;
-            if (b[q] != '\n' || nameLen == 0 || nameLen > StorePath.MAX_NAME_LENGTH) {
+            if (q == lim || b[q] != '\n' || nameLen == 0) {
                 break fastPath;
             }
             pHi = hi;
@@ -407,6 +539,7 @@ final class LineParser {
             return null;
         }
         int e = lineEnd();
+        b = buf;
         String text = text(pos, e);
         try {
             StorePath.parse(storeDir, text);
@@ -438,7 +571,7 @@ final class LineParser {
     }
 
     /** Parses the narHash line into tmpKind/tmpSha/tmpOther and consumes it. */
-    private void narHash(int pathStart, int pathEnd) {
+    private void narHash(int id) {
         byte[] b = buf;
         int p = pos;
         int hl = line;
@@ -456,12 +589,12 @@ final class LineParser {
             return;
         }
         int e = lineEnd();
-        String h = text(p, e);
+        String h = text(pos, e);
         Hash parsed;
         try {
             parsed = Hash.parse(h, "sha256");
         } catch (IllegalArgumentException ex) {
-            fail(hl, "invalid narHash of " + text(pathStart, pathEnd) + ": " + ex.getMessage());
+            fail(hl, "invalid narHash of " + pathText(id) + ": " + ex.getMessage());
             return;
         }
         if (parsed.algorithm().equals("sha256")) {
@@ -520,7 +653,7 @@ final class LineParser {
     }
 
     /** A non-negative integer line (the old rules and messages), consumed. */
-    private long number(long max, String what, int pathStart, int pathEnd) {
+    private long number(long max, String what, int id) {
         byte[] b = buf;
         int p = pos;
         int l = line;
@@ -533,7 +666,7 @@ final class LineParser {
         }
         if (b[p] == '\n' && digits >= 1 && digits <= 18) {
             if (v > max) {
-                fail(l, what + text(pathStart, pathEnd) + " " + v + " is too large");
+                fail(l, what + pathText(id) + " " + v + " is too large");
             }
             consume(p);
             return v;
@@ -541,12 +674,12 @@ final class LineParser {
         int e = lineEnd();
         String text = text(pos, e);
         if (text.isEmpty() || text.length() > 19 || !text.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
-            fail(l, "expected the " + what + text(pathStart, pathEnd) + " (a non-negative integer), got '"
+            fail(l, "expected the " + what + pathText(id) + " (a non-negative integer), got '"
                     + Records.shown(text) + "'");
         }
         long parsed = Long.parseLong(text);
         if (parsed > max) {
-            fail(l, what + text(pathStart, pathEnd) + " " + parsed + " is too large");
+            fail(l, what + pathText(id) + " " + parsed + " is too large");
         }
         consume(e);
         return parsed;

@@ -59,10 +59,20 @@ class LineParserTest {
         }
     }
 
+    static final SplittableRandom WINDOWS = new SplittableRandom(11);
+
+    /** The same outcome from the old reader, the new one on the whole content, and the new one reading a stream. */
     static void same(byte[] content, boolean withHash) {
         String want = outcome(() -> LegacyLineFormat.read("f", SD, content.clone(), withHash));
         String got = outcome(() -> LineParser.parse("f", SD, content.clone(), withHash));
         assertEquals(want, got, () -> "input:\n" + new String(content, StandardCharsets.ISO_8859_1));
+        int head = WINDOWS.nextInt(content.length + 1);
+        int window = 1 + WINDOWS.nextInt(WINDOWS.nextBoolean() ? 8 : 700);
+        String streamed = outcome(() -> LineParser.parse("f", SD, Arrays.copyOf(content, head), head,
+                java.nio.channels.Channels.newChannel(new java.io.ByteArrayInputStream(content, head, content.length - head)),
+                content.length, withHash, window));
+        assertEquals(want, streamed, () -> "streamed (head " + head + ", window " + window + "), input:\n"
+                + new String(content, StandardCharsets.ISO_8859_1));
     }
 
     @Test
