@@ -128,7 +128,13 @@ class ErofsCommandTest {
             }
         };
         return assertThrows(UserError.class, () -> ImageBuild.build(g, store, "erofs",
-                ImageOptions.defaults().withThreads(2).withCompression(compression), Map.of(), out, hook));
+                variant(compression), Map.of(), out, hook));
+    }
+
+    /** "lz4hc", or "lz4hc+frag" for microvm.nix's default (ztailpacking and fragments). */
+    private static ImageOptions variant(String v) {
+        ImageOptions o = ImageOptions.defaults().withThreads(2).withCompression(v.replace("+frag", ""));
+        return v.endsWith("+frag") ? o.withTailPacking(true).withFragments(true) : o;
     }
 
     private StorePath storeWith(Path store, byte[] content) throws IOException {
@@ -142,7 +148,7 @@ class ErofsCommandTest {
 
     @Test
     void filesThatVanishChangeOrTurnIntoFifos() throws Exception {
-        for (String c : new String[] {"none", "lz4hc"}) {
+        for (String c : new String[] {"none", "lz4hc", "lz4hc+frag"}) {
             Path store = tmp.resolve("store-" + c);
             StorePath sp = storeWith(store, TestTrees.text(1, 300_000));
             Path f = store.resolve(sp.baseName()).resolve("file");

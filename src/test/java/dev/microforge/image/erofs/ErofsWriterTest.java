@@ -159,6 +159,11 @@ class ErofsWriterTest {
         for (Compression c : Compression.values()) {
             assertArrayEquals(image(src, opts(c)), image(copy, opts(c)), c.toString());
         }
+        // microvm.nix's default (ztailpacking, fragments: the packed inode's order), and big pclusters
+        for (Options o : List.of(opts(Compression.LZ4HC).withZtailpacking(true).withFragments(true),
+                opts(Compression.LZ4).withPcluster(65536).withZtailpacking(true).withFragments(true))) {
+            assertArrayEquals(image(src, o), image(copy, o), o.toString());
+        }
     }
 
     @Test
