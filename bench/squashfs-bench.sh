@@ -10,11 +10,18 @@
 #   SQUASHFS_BENCH_REPEAT=3 ...                      # best of 3 runs per tool (alternating)
 #   SQUASHFS_BENCH_SUBSET='host-(bin|perl)' ...      # only the corpus paths whose names match (ERE), for a
 #                                                    # quicker run on a busy machine (say so with the figures)
+#   SQUASHFS_BENCH_GENSQUASHFS="zstd lz4" ...        # run gensquashfs only for these compressors (default: all);
+#                                                    # the ratios then compare with mksquashfs alone for the others
+#
+# Time on a quiet 2-core machine, full corpus: lz4 about 20 s for the three tools, gzip about 5 min, zstd about
+# 4-5 min, xz about 12 min (the three tools); SQUASHFS_BENCH_GENSQUASHFS="zstd lz4" saves about 6 min.
+# microforge runs through its launcher (target/microforge), i.e. with the JVM options a user gets.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 out=${MICROFORGE_BENCH_OUT:-$here/out}
 compressors=${SQUASHFS_BENCH_COMPRESSORS:-zstd xz gzip lz4}
+gen_for=${SQUASHFS_BENCH_GENSQUASHFS-zstd xz gzip lz4}
 repeat=${SQUASHFS_BENCH_REPEAT:-1}
 threads=2
 
@@ -36,7 +43,12 @@ if [ -n "${SQUASHFS_BENCH_SUBSET:-}" ]; then
   for p in "${paths[@]}"; do printf '%s\n\n0\n' "$p"; done > "$work/subset.closure"
   closure_args=(--closure "$work/subset.closure" --closure-format export-references-graph)
 fi
+# the launcher and what it finds beside the jar (JIT profiles, CDS archives), insulated from rebuilds
 cp "$root/target/microforge.jar" "$work/microforge.jar"
+cp "$root/target/microforge" "$work/microforge"
+for extra in "$root"/target/*.json "$root"/target/*.jsa; do
+  if [ -f "$extra" ]; then cp "$extra" "$work/"; fi
+done
 # gensquashfs packs one directory: a copy of the store paths (same bytes, same page cache state)
 mkdir "$work/stage"
 cp -a "${paths[@]}" "$work/stage/"
@@ -57,31 +69,34 @@ measure() {
   t1=$(date +%s.%N)
   c=$(tail -1 "$work/cpu" | awk '{printf "%.2f", $1 + $2}')
   echo "$name $(echo "$t1 - $t0" | bc) $c $(stat -c %s "$img")" >> "$work/times"
+  echo "  $(date -u +%T) $name done ($(tail -1 "$work/times" | cut -d' ' -f2-3) s wall/CPU)" >&2
 }
 
-printf '\n| compressor | tool | wall s | CPU s | image bytes |\n|---|---|---:|---:|---:|\n'
+printf '\n| compressor | tool | wall s | CPU s | CPU/wall | image bytes |\n|---|---|---:|---:|---:|---:|\n'
 summary=""
 for c in $compressors; do
   bs=131072
   if [ "$c" = xz ]; then bs=1048576; fi
   : > "$work/times"
   for ((r = 0; r < repeat; r++)); do
-    measure microforge "$work/mf.img" java --add-opens java.base/sun.nio.fs=ALL-UNNAMED -jar "$work/microforge.jar" \
+    measure microforge "$work/mf.img" "$work/microforge" \
       image build --type squashfs "${closure_args[@]}" --threads $threads --compression "$c" --block-size "$bs" -o "$work/mf.img"
     measure mksquashfs "$work/mk.img" mksquashfs "${paths[@]}" "$work/mk.img" -comp "$c" -b "$bs" -processors $threads \
       -all-root -no-hardlinks -noappend -quiet -no-progress
+    case " $gen_for " in *" $c "*) ;; *) continue ;; esac
     measure gensquashfs "$work/gen.img" gensquashfs -D "$work/stage" -c "$c" -b "$bs" -j $threads --all-root -q -f "$work/gen.img"
   done
   # best (lowest wall) run per tool
   sort -k1,1 -k2,2n "$work/times" | awk '!seen[$1]++' > "$work/best"
   while read -r name wall cpu size; do
-    printf '| %s | %s | %.1f | %.1f | %d |\n' "$c" "$name" "$wall" "$cpu" "$size"
+    printf '| %s | %s | %.1f | %.1f | %.2f | %d |\n' "$c" "$name" "$wall" "$cpu" "$(awk -v c="$cpu" -v w="$wall" 'BEGIN {print (w > 0 ? c / w : 0)}')" "$size"
   done < "$work/best"
   line=$(awk -v c="$c" '
     $1 == "microforge" {mw = $2; mc = $3; ms = $4; next}
     {if (fw == "" || $2 < fw) {fw = $2; fn = $1}; if (fc == "" || $3 < fc) {fc = $3; fcn = $1}; if (sz == "" || $4 < sz) {sz = $4; sn = $1}}
-    END {printf "%s: wall %.2fx fastest peer (%s), CPU %.2fx least-CPU peer (%s), size %.3fx smallest peer (%s)",
-         c, mw / fw, fn, mc / fc, fcn, ms / sz, sn}' "$work/best")
+    function ratio(a, b) {return b > 0 ? sprintf("%.2fx", a / b) : "n/a"}
+    END {printf "%s: wall %s fastest peer (%s), CPU %s least-CPU peer (%s), size %.3fx smallest peer (%s)",
+         c, ratio(mw, fw), fn, ratio(mc, fc), fcn, ms / sz, sn}' "$work/best")
   summary+="$line"$'\n'
 done
 printf '\nmicroforge / best peer, per compressor (targets: wall <= 1.0x, size <= 1.01x):\n%s' "$summary"

@@ -51,7 +51,11 @@ public final class XzCodec implements Codec {
         }
         ArrayCache cache = new BasicArrayCache();
         BoundedOut sink = new BoundedOut();
+        Precheck precheck = new Precheck(blockSize);
         return (src, off, len, dst) -> {
+            if (precheck.incompressible(src, off, len)) {
+                return -1;
+            }
             sink.reset(dst, len - 1);
             try {
                 XZOutputStream xz = new XZOutputStream(sink, opts, XZ.CHECK_CRC32, cache);
@@ -89,6 +93,88 @@ public final class XzCodec implements Codec {
                 throw new CorruptImageException("xz: " + e.getMessage());
             }
         };
+    }
+
+    /**
+     * A cheap test for blocks xz cannot shrink (compressed files: .gz, .xz, .png, ...), which would otherwise
+     * cost a full LZMA2 pass (about 100x this test) only to be stored raw. A block counts as incompressible when
+     * its order-0 entropy is above {@link #MIN_ENTROPY} bits per byte (literal coding gains next to nothing) and
+     * repeats of {@link #WINDOW} bytes or more, at any distance within the block, cover less than 1% of it
+     * (matches gain next to nothing). Such a block is stored raw; xz would have saved well under 1% of it.
+     * Deterministic: depends only on the block's bytes.
+     */
+    static final class Precheck {
+        static final int MIN_LENGTH = 16 * 1024;
+        static final double MIN_ENTROPY = 7.97;
+        /** Repeats are found through windows of this many bytes, anchored every {@link #STEP} bytes. */
+        static final int WINDOW = 16;
+        static final int STEP = 32;
+        private static final java.lang.invoke.VarHandle LONGS =
+                java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+        private final int[] hist = new int[256];
+        private int[] anchors = new int[1 << 16];
+
+        Precheck(int blockSize) {
+            int want = Integer.highestOneBit(Math.max(blockSize / STEP, 1 << 10)) * 2;
+            anchors = new int[want];
+        }
+
+        boolean incompressible(byte[] src, int off, int len) {
+            return len >= MIN_LENGTH && entropy(src, off, len) >= MIN_ENTROPY && repeated(src, off, len) < len / 100;
+        }
+
+        /** Order-0 entropy in bits per byte. */
+        double entropy(byte[] src, int off, int len) {
+            java.util.Arrays.fill(hist, 0);
+            for (int i = off, end = off + len; i < end; i++) {
+                hist[src[i] & 0xff]++;
+            }
+            double sum = 0;
+            for (int c : hist) {
+                if (c > 0) {
+                    sum += c * Math.log(c);
+                }
+            }
+            return (Math.log(len) - sum / len) / Math.log(2);
+        }
+
+        private static int hash(byte[] b, int i, int mask) {
+            long x = (long) LONGS.get(b, i) * 0x9E3779B97F4A7C15L ^ (long) LONGS.get(b, i + 8) * 0xC2B2AE3D27D4EB4FL;
+            return (int) (x ^ x >>> 29 ^ x >>> 41) & mask;
+        }
+
+        /**
+         * About how many bytes repeat other bytes of the block, counted until 1% of it (a repeat of at least
+         * {@code WINDOW + STEP} bytes is found unless table hashes collide): windows at every {@code STEP}th
+         * position go into a table, then every position's window is looked up and checked byte for byte.
+         */
+        int repeated(byte[] src, int off, int len) {
+            int mask = anchors.length - 1;
+            if (len / STEP > anchors.length) {
+                anchors = new int[Integer.highestOneBit(len / STEP) * 2];
+                mask = anchors.length - 1;
+            }
+            java.util.Arrays.fill(anchors, -1);
+            int last = off + len - WINDOW;
+            for (int i = off; i <= last; i += STEP) {
+                anchors[hash(src, i, mask)] = i;
+            }
+            int covered = 0;
+            int limit = len / 100;
+            for (int i = off; i <= last; ) {
+                int a = anchors[hash(src, i, mask)];
+                if (a >= 0 && a != i && java.util.Arrays.equals(src, a, a + WINDOW, src, i, i + WINDOW)) {
+                    covered += STEP;
+                    if (covered >= limit) {
+                        return covered;
+                    }
+                    i += STEP;
+                } else {
+                    i++;
+                }
+            }
+            return covered;
+        }
     }
 
     private static final class Full extends IOException {
