@@ -57,12 +57,16 @@ find "${paths[@]}" "$work/stage" -type f -print0 | xargs -0 cat > /dev/null
 
 echo "input: ${#paths[@]} store paths, $(du -sbc "${paths[@]}" | tail -1 | cut -f1) bytes on disk${SQUASHFS_BENCH_SUBSET:+ (subset $SQUASHFS_BENCH_SUBSET of the corpus)}; $(nproc) CPUs; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# synced IMAGE CMD...: a peer run followed by sync of its image. microforge fsyncs its image before renaming it
+# into place (util.AtomicOutput); the peers do not, so their time includes the sync (as in bench/erofs-bench.sh)
+synced=(bash -c '"${@:2}" && sync "$1"' synced)
 # measure NAME IMAGE CMD...: runs CMD, appends "NAME wall-seconds cpu-seconds image-bytes" to $work/times
 measure() {
   local name=$1 img=$2; shift 2
   rm -f "$img"
   local t0 t1 c
   t0=$(date +%s.%N)
+  if [ "$1" = synced ]; then shift; set -- "${synced[@]}" "$@"; fi
   if ! /usr/bin/time -f '%U %S' -o "$work/cpu" "$@" >/dev/null 2>"$work/err" || [ ! -s "$img" ]; then
     echo "squashfs-bench: $name failed:" >&2; cat "$work/err" >&2; exit 1
   fi
@@ -81,10 +85,10 @@ for c in $compressors; do
   for ((r = 0; r < repeat; r++)); do
     measure microforge "$work/mf.img" "$work/microforge" \
       image build --type squashfs "${closure_args[@]}" --threads $threads --compression "$c" --block-size "$bs" -o "$work/mf.img"
-    measure mksquashfs "$work/mk.img" mksquashfs "${paths[@]}" "$work/mk.img" -comp "$c" -b "$bs" -processors $threads \
+    measure mksquashfs "$work/mk.img" synced "$work/mk.img" mksquashfs "${paths[@]}" "$work/mk.img" -comp "$c" -b "$bs" -processors $threads \
       -all-root -no-hardlinks -noappend -quiet -no-progress
     case " $gen_for " in *" $c "*) ;; *) continue ;; esac
-    measure gensquashfs "$work/gen.img" gensquashfs -D "$work/stage" -c "$c" -b "$bs" -j $threads --all-root -q -f "$work/gen.img"
+    measure gensquashfs "$work/gen.img" synced "$work/gen.img" gensquashfs -D "$work/stage" -c "$c" -b "$bs" -j $threads --all-root -q -f "$work/gen.img"
   done
   # best (lowest wall) run per tool
   sort -k1,1 -k2,2n "$work/times" | awk '!seen[$1]++' > "$work/best"

@@ -214,6 +214,7 @@ public final class ErofsWriter {
         int dirLastBlockLen;
         byte[] extraBlocks; // data placed after the metadata (dir blocks, long symlinks)
         Ino dupOf;
+        boolean candidate; // uncompressed dedupe: shares its size with another file, hashed while written
         byte[] sha;
         byte[] packedBytes; // the packed inode's content (fragments)
 
@@ -277,7 +278,7 @@ public final class ErofsWriter {
             }
         }
         if (opt.dedupe() && opt.compression() == Compression.NONE) {
-            findDuplicates();
+            markCandidates();
         }
         events.start("erofs: writing file data", totalBytes);
         writeFileData();
@@ -837,6 +838,9 @@ public final class ErofsWriter {
 
     // per-file state of the in-order writer
     private MessageDigest recheck;
+    private final java.io.ByteArrayOutputStream pendingCrcs = new java.io.ByteArrayOutputStream();
+    /** Uncompressed dedupe: the first file (in inode order) of each size and SHA-256. */
+    private final Map<String, Ino> canonical = new HashMap<>();
     private long fileFirstBlock;
     /** {start, blkaddr (or fragment offset), kind, blocks} of the current file's extents. */
     private final List<long[]> extents = new ArrayList<>();
@@ -902,18 +906,32 @@ public final class ErofsWriter {
             fileFirstBlock = nextBlock;
             extents.clear();
             inlineTail = null;
-            recheck = i.sha != null ? sha256() : null;
+            recheck = i.candidate ? sha256() : null;
+            pendingCrcs.reset();
         }
-        contentDigest.update(new byte[] {(byte) r.crc, (byte) (r.crc >>> 8), (byte) (r.crc >>> 16), (byte) (r.crc >>> 24)});
-        if (recheck != null) {
-            // a file whose copies share its blocks must still have the content it was hashed with
-            recheck.update(r.raw);
-            if (s.last() && !Arrays.equals(i.sha, recheck.digest())) {
-                throw new UserError(((RegularFile) i.node).origin() + ": file changed during the build");
-            }
-        }
+        byte[] crc = {(byte) r.crc, (byte) (r.crc >>> 8), (byte) (r.crc >>> 16), (byte) (r.crc >>> 24)};
         if (i.packedBytes == null) {
             events.advance(s.length());
+        }
+        if (recheck != null) {
+            // a possible duplicate (uncompressed dedupe): written as it comes, hashed on the way; when its last
+            // segment shows it equals an earlier file, its blocks are given back (the next file overwrites them)
+            // and it shares the earlier file's; its CRCs count for the image UUID only if it is no duplicate
+            recheck.update(r.raw);
+            pendingCrcs.writeBytes(crc);
+            if (s.last()) {
+                i.sha = recheck.digest();
+                Ino c = canonical.putIfAbsent(i.size + ":" + java.util.HexFormat.of().formatHex(i.sha), i);
+                if (c != null) {
+                    i.dupOf = c;
+                    dedupedFiles++;
+                    nextBlock = fileFirstBlock;
+                    return;
+                }
+                contentDigest.update(pendingCrcs.toByteArray());
+            }
+        } else {
+            contentDigest.update(crc);
         }
         if (opt.compression() == Compression.NONE) {
             writeRaw(i, r.raw, s.last());
@@ -1196,62 +1214,21 @@ public final class ErofsWriter {
 
     // ---------------------------------------------------------------- dedupe (uncompressed)
 
-    private void findDuplicates() throws IOException {
-        Map<Long, List<Ino>> bySize = new HashMap<>();
+    /**
+     * Marks the files (of at least one block) that share their size with another: the data pass hashes them as
+     * it writes them, so every file is read once (see {@link #sink}); the first of equal files in inode order
+     * keeps the blocks, whatever the thread count.
+     */
+    private void markCandidates() {
+        Map<Long, Ino> firstOfSize = new HashMap<>();
         for (Ino i : inodes) {
             if (i.node instanceof RegularFile && i.size >= BLOCK_SIZE) {
-                bySize.computeIfAbsent(i.size, k -> new ArrayList<>()).add(i);
+                Ino prev = firstOfSize.putIfAbsent(i.size, i);
+                if (prev != null) {
+                    prev.candidate = true;
+                    i.candidate = true;
+                }
             }
         }
-        List<Ino> candidates = new ArrayList<>();
-        for (Ino i : inodes) {
-            if (i.node instanceof RegularFile && i.size >= BLOCK_SIZE && bySize.get(i.size).size() > 1) {
-                candidates.add(i);
-            }
-        }
-        if (candidates.isEmpty()) {
-            return;
-        }
-        events.start("erofs: finding identical files", candidates.size());
-        try (Pipeline<Ino> p = new Pipeline<>(opt.threads(), Math.max(4, opt.threads() * 4), (seq, i) -> events.advance(1))) {
-            for (Ino i : candidates) {
-                p.submit(() -> {
-                    i.sha = hashFile((RegularFile) i.node, i.size);
-                    return i;
-                });
-            }
-            p.finish();
-        }
-        events.finish("erofs: finding identical files");
-        Map<String, Ino> canonical = new HashMap<>();
-        for (Ino i : candidates) {
-            String key = i.size + ":" + java.util.HexFormat.of().formatHex(i.sha);
-            Ino c = canonical.putIfAbsent(key, i);
-            if (c != null) {
-                i.dupOf = c;
-                dedupedFiles++;
-            }
-        }
-    }
-
-    private static byte[] hashFile(RegularFile f, long size) throws IOException {
-        MessageDigest d = sha256();
-        long total = 0;
-        try (InputStream in = f.source() == null ? f.open() : java.nio.channels.Channels.newInputStream(openSource(f))) {
-            byte[] buf = new byte[1 << 16];
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                d.update(buf, 0, n);
-                total += n;
-            }
-        } catch (NoSuchFileException e) {
-            throw new UserError(f.origin() + ": file vanished during the build");
-        } catch (IOException e) {
-            throw new UserError(f.origin() + ": cannot read: " + e.getMessage());
-        }
-        if (total != size) {
-            throw new UserError(f.origin() + ": file changed size during the build (expected " + size + " bytes, read " + total + ")");
-        }
-        return d.digest();
     }
 }

@@ -241,6 +241,35 @@ class ErofsWriterTest {
     }
 
     @Test
+    void uncompressedDuplicatesFoundInOneReadSameBytesWhateverThreads() throws Exception {
+        // candidates (same size) are hashed while written; a duplicate's blocks are given back, also when it is
+        // the last file with data (nothing of it may stay in the image), and same-size files that differ keep theirs
+        Path a = tmp.resolve("dups2");
+        Files.createDirectories(a.resolve("sub"));
+        Random rnd = new Random(5);
+        byte[] x = ErofsFixtures.compressible(rnd, 3 * 4096 + 100);
+        byte[] y = ErofsFixtures.compressible(rnd, x.length);
+        byte[] big = ErofsFixtures.compressible(rnd, 2_500_000); // several pipeline segments
+        Files.write(a.resolve("a-x"), x);
+        Files.write(a.resolve("b-y"), y);
+        Files.write(a.resolve("c-big"), big);
+        Files.write(a.resolve("sub/x-copy"), x);
+        Files.write(a.resolve("sub/y-copy"), y);
+        Files.write(a.resolve("sub/z-big-copy"), big);
+        byte[] one = image(a, opts(Compression.NONE).withThreads(1));
+        assertArrayEquals(one, image(a, opts(Compression.NONE).withThreads(8)));
+        Path img = tmp.resolve("dups2.erofs");
+        ErofsWriter.Result r = ErofsWriter.write((Dir) TreeBuilder.scan(a), img, opts(Compression.NONE), Events.NONE);
+        assertEquals(3, r.dedupedFiles());
+        assertTrue(Files.size(img) < 2L * x.length + y.length + big.length, "stored once: " + Files.size(img));
+        try (ErofsReader rd = ErofsReader.open(img)) {
+            Path out = tmp.resolve("dups2-out");
+            dev.microforge.image.Extract.extract(rd, out, Events.NONE);
+            dev.microforge.image.TreeAssert.sameTree(a, out);
+        }
+    }
+
+    @Test
     void fileChangingSizeIsAnErrorAndLeavesNoOutput() throws Exception {
         Path a = tmp.resolve("grow");
         Files.createDirectories(a);
