@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # narHash throughput on the corpus (bench/corpus.sh): microforge vs `nix-store --dump P | sha256sum` vs
 # `nix hash path`, same paths, same run; then reference scanning (closure scan) vs hashing alone.
+# microforge runs through the launcher target/microforge (with its JIT profile for hashing commands; one row
+# without it, MICROFORGE_JIT=default, for comparison).
 # Every tool runs ROUNDS times (default 3), in alternating order; the best wall time and the best CPU time
 # (user+sys, all processes) are reported, with ratios microforge/peer (below 1.0: microforge is faster).
 #
@@ -36,11 +38,12 @@ dump_sha() { for p in "$@"; do nix-store --dump "$p" | sha256sum | cut -d' ' -f1
 export -f dump_sha
 
 for ((r = 0; r < rounds; r++)); do
-  if ((r % 2 == 0)); then order=(mf1 mf nixhash dump); else order=(dump nixhash mf mf1); fi
+  if ((r % 2 == 0)); then order=(mf1 mf mfdef nixhash dump); else order=(dump nixhash mfdef mf mf1); fi
   for t in "${order[@]}"; do
     case $t in
       mf1) measure mf1 $mf nar hash --threads 1 --hash-format base16 "${paths[@]}" ;;
       mf) measure mf $mf nar hash --hash-format base16 "${paths[@]}" ;;
+      mfdef) measure mfdef env MICROFORGE_JIT=default $mf nar hash --hash-format base16 "${paths[@]}" ;;
       nixhash) measure nixhash "${nix[@]}" hash path --base16 "${paths[@]}" ;;
       dump) measure dump bash -c 'dump_sha "$@"' _ "${paths[@]}" ;;
     esac
@@ -52,7 +55,8 @@ done
 # all tools must agree on every hash
 cut -d' ' -f1 "$tmp/mf1.out" | sed 's/^sha256://' > "$tmp/a"
 cut -d' ' -f1 "$tmp/mf.out" | sed 's/^sha256://' > "$tmp/b"
-diff -q "$tmp/a" "$tmp/b" >/dev/null && diff -q "$tmp/a" "$tmp/nixhash.out" >/dev/null && diff -q "$tmp/a" "$tmp/dump.out" >/dev/null \
+cut -d' ' -f1 "$tmp/mfdef.out" | sed 's/^sha256://' > "$tmp/c"
+diff -q "$tmp/a" "$tmp/b" >/dev/null && diff -q "$tmp/a" "$tmp/c" >/dev/null && diff -q "$tmp/a" "$tmp/nixhash.out" >/dev/null && diff -q "$tmp/a" "$tmp/dump.out" >/dev/null \
   || { echo "bench/nar-hash.sh: the tools disagree on a hash" >&2; exit 1; }
 
 mb() { echo "scale=0; $bytes / 1048576 / $1" | bc; }
@@ -67,6 +71,7 @@ row "nix-store --dump P | sha256sum" dump "" ""
 row "nix hash path" nixhash "" ""
 row "microforge nar hash --threads 1" mf1 "$(ratio "${wall[mf1]}" "$best_peer_wall")" "$(ratio "${cpu[mf1]}" "$best_peer_cpu")"
 row "microforge nar hash (threads: $(nproc))" mf "$(ratio "${wall[mf]}" "$best_peer_wall")" "$(ratio "${cpu[mf]}" "$best_peer_cpu")"
+row "  same, launcher JIT profile off" mfdef "$(ratio "${wall[mfdef]}" "$best_peer_wall")" "$(ratio "${cpu[mfdef]}" "$best_peer_cpu")"
 row "microforge closure scan --threads 1" scan1 "$(ratio "${wall[scan1]}" "${wall[mf1]}")" "$(ratio "${cpu[scan1]}" "${cpu[mf1]}")"
 row "microforge closure scan (threads: $(nproc))" scan "$(ratio "${wall[scan]}" "${wall[mf]}")" "$(ratio "${cpu[scan]}" "${cpu[mf]}")"
 echo "ratios: nar hash rows against the faster peer; closure scan rows (hash + reference scan) against nar hash"
