@@ -11,7 +11,7 @@
 # (bench/corpus.sh; libLLVM and node) and of the corpus' source/text files concatenated in path order.
 # Comparisons:
 #   block fast / hc9 : independent 4 MiB blocks (Lz4Compressor.compress) vs `lz4 -1` / `lz4 -9`
-#                      (-B4 -BI --no-frame-crc: 4 MiB independent blocks, no checksum); C sizes include
+#                      (-B7 -BI --no-frame-crc: 4 MiB independent blocks, no checksum); C sizes include
 #                      the frame's few bytes of headers.
 #   erofs fast / hcL : 4 KiB destSize clusters from 1 MiB segments as ErofsWriter cuts them
 #                      (Lz4Compressor.compressDestSize) vs mkfs.erofs 1.5 -zlz4 / -zlz4hc (LZ4_compress_destSize /
@@ -20,7 +20,7 @@
 #                      (ErofsWriter.DEFAULT_HC_LEVEL), plus LEVELS.
 # microforge's CPU time is the compressing thread's, best of REPS passes after an untimed warm-up pass that
 # also decodes and compares every block (JVM start and JIT excluded). The C tools' CPU time is user+sys of the
-# whole process, best of REPS (process start and file I/O included: a few ms).
+# whole process (getrusage), best of REPS (process start and file I/O included: a few ms).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -29,7 +29,7 @@ reps=${REPS:-3}
 mb=${LZ4_BENCH_MB:-16}
 export LC_ALL=C
 
-for t in lz4 mkfs.erofs dump.erofs java; do
+for t in lz4 mkfs.erofs dump.erofs java python3; do
   command -v "$t" >/dev/null || { echo "lz4-bench: $t not found (tests/install-deps.sh)" >&2; exit 1; }
 done
 jar="$top/target/microforge.jar"
@@ -66,17 +66,20 @@ else
   samples+=("$s")
 fi
 
-# "cpu" (user+sys) of one run, best of $reps
+# "cpu" (user+sys, microsecond resolution from getrusage: /usr/bin/time rounds to 10 ms) of one run, best of $reps
 best_cpu() {
-  local best=""
-  for _ in $(seq "$reps"); do
-    /usr/bin/time -f "%U %S" -o "$work/last.time" "$@" >/dev/null 2>"$work/last.err" \
-      || { cat "$work/last.err" >&2; echo "lz4-bench: failed: $*" >&2; exit 1; }
-    local c
-    c=$(awk '{printf "%.4f", $1 + $2}' "$work/last.time")
-    if [ -z "$best" ] || [ "$(echo "$c < $best" | bc)" = 1 ]; then best=$c; fi
-  done
-  echo "$best"
+  python3 - "$reps" "$@" <<'PY' || { echo "lz4-bench: failed: $*" >&2; exit 1; }
+import resource, subprocess, sys
+reps, cmd = int(sys.argv[1]), sys.argv[2:]
+best = None
+for _ in range(reps):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    c = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    best = c if best is None else min(best, c)
+print("%.4f" % best)
+PY
 }
 
 modes="block-0,block-9,dest-0"
@@ -101,7 +104,7 @@ for s in "${samples[@]}"; do
       printf "%-24s %-9s %8.3f %8.3f %8.1f %8.1f %6.2f %11d %11d %6.3f\n", n, md, mc, cc, sz / 1e6 / mc, sz / 1e6 / cc, mc / cc, mbt, cb, mbt / cb }'
   }
   for l in 1 9; do
-    c=$(best_cpu lz4 "-$l" -q -f -B4 -BI --no-frame-crc "$s" "$work/c.lz4")
+    c=$(best_cpu lz4 "-$l" -q -f -B7 -BI --no-frame-crc "$s" "$work/c.lz4")
     row "lz4-$l" "block-$([ $l = 1 ] && echo 0 || echo 9)" "$c" "$(stat -c %s "$work/c.lz4")"
   done
   d="$work/dir"

@@ -325,19 +325,26 @@ public final class Lz4Compressor {
             // find a match, skipping faster the longer nothing is found
             int ref;
             int searchCount = 1 << 6;
+            if (ip > mflimit) {
+                break outer;
+            }
+            // the next position's hash is computed before this one's candidate is tested (as LZ4 does)
+            int v = (int) INT.get(src, ip);
+            int h = hashFast(v);
             while (true) {
-                if (ip > mflimit) {
-                    break outer;
-                }
-                int v = (int) INT.get(src, ip);
-                int h = hashFast(v);
+                int next = ip + (searchCount++ >>> 6);
                 int stored = table[h];
                 table[h] = ip + b;
                 if (stored >= low && ip + b - stored <= MAX_DISTANCE && (int) INT.get(src, stored - b) == v) {
                     ref = stored - b;
                     break;
                 }
-                ip += searchCount++ >>> 6;
+                if (next > mflimit) {
+                    break outer;
+                }
+                ip = next;
+                v = (int) INT.get(src, ip);
+                h = hashFast(v);
             }
             // extend backwards
             while (ip > anchor && ref > start && src[ip - 1] == src[ref - 1]) {
@@ -359,11 +366,11 @@ public final class Lz4Compressor {
                 }
                 table[hashFast((int) INT.get(src, ip - 2))] = ip - 2 + b;
                 // a match right here continues without literals
-                int v = (int) INT.get(src, ip);
-                int h = hashFast(v);
-                int stored = table[h];
-                table[h] = ip + b;
-                if (stored >= low && ip + b - stored <= MAX_DISTANCE && (int) INT.get(src, stored - b) == v) {
+                int v2 = (int) INT.get(src, ip);
+                int h2 = hashFast(v2);
+                int stored = table[h2];
+                table[h2] = ip + b;
+                if (stored >= low && ip + b - stored <= MAX_DISTANCE && (int) INT.get(src, stored - b) == v2) {
                     ref = stored - b;
                     continue;
                 }
@@ -389,29 +396,18 @@ public final class Lz4Compressor {
      * {@link #matchRef} and {@link #matchStart} when it found one.
      */
     private int widerMatch(byte[] src, int start, int ip, int iLowLimit, int iHighLimit, int longest) {
-        final int b = base;
-        final int[] head = hashTable;
-        final char[] chain = chainTable;
-        for (int p = nextToUpdate; p < ip; p++) {
-            int h = hashHc((int) INT.get(src, p));
-            int delta = p + b - head[h];
-            if ((delta >>> 16) != 0) { // beyond the window, empty, or from an earlier call
-                delta = MAX_DISTANCE;
-            }
-            chain[(p + b) & 0xFFFF] = (char) delta; // chains are indexed by stored value, as the search reads them
-            head[h] = p + b;
-        }
         if (ip > nextToUpdate) {
-            nextToUpdate = ip;
+            insert(src, ip);
         }
+        final int b = base;
+        final char[] chain = chainTable;
         final int ipIdx = ip + b;
         final int lowest = Math.max(b + start, ipIdx - MAX_DISTANCE);
         final int lookBack = ip - iLowLimit;
         final int pattern = (int) INT.get(src, ip);
         int attempts = maxAttempts;
-        int repeat = 0; // 0 untested, 1 a run of one byte, 2 not
-        int srcRun = 0;
-        int idx = head[hashHc(pattern)];
+        runState = patternAnalysis ? RUN_UNTESTED : RUN_NOT;
+        int idx = hashTable[hashHc(pattern)];
         while (idx >= lowest && attempts > 0) {
             attempts--;
             int mp = idx - b;
@@ -433,48 +429,97 @@ public final class Lz4Compressor {
                 }
             }
             int delta = chain[idx & 0xFFFF];
-            if (delta == 1 && patternAnalysis) {
+            if (delta == 1 && runState != RUN_NOT) {
                 // consecutive positions share a hash: maybe a run of one byte; jump along it instead of stepping
-                if (repeat == 0) {
-                    if (((pattern & 0xFFFF) == (pattern >>> 16)) & ((pattern & 0xFF) == (pattern >>> 24))) {
-                        repeat = 1;
-                        srcRun = MIN_MATCH + runLength(src, ip + MIN_MATCH, iHighLimit, (byte) pattern);
-                    } else {
-                        repeat = 2;
-                    }
+                runLongest = longest;
+                int next = runJump(src, start, ip, idx, lowest, lookBack, iHighLimit, pattern);
+                longest = runLongest;
+                if (next == Integer.MIN_VALUE) {
+                    break;
                 }
-                int cand = idx - 1;
-                if (repeat == 1 && cand >= lowest) {
-                    int cp = cand - b;
-                    if ((int) INT.get(src, cp) == pattern) {
-                        int fwd = MIN_MATCH + runLength(src, cp + MIN_MATCH, iHighLimit, (byte) pattern);
-                        int backRun = Math.min(reverseRunLength(src, cp, start, (byte) pattern), cand - lowest);
-                        int segment = backRun + fwd;
-                        if (segment >= srcRun && fwd <= srcRun) {
-                            // the source run fits in this one ending where it ends: best place, maybe followed by more
-                            idx = cand + fwd - srcRun;
-                        } else {
-                            idx = cand - backRun;
-                            if (lookBack == 0) {
-                                int maxLen = Math.min(segment, srcRun);
-                                if (longest < maxLen) {
-                                    if (ipIdx - idx > MAX_DISTANCE) {
-                                        break;
-                                    }
-                                    longest = maxLen;
-                                    matchRef = idx - b;
-                                    matchStart = ip;
-                                }
-                                idx -= chain[idx & 0xFFFF];
-                            }
-                        }
-                        continue;
-                    }
+                if (next != idx) {
+                    idx = next;
+                    continue;
                 }
             }
             idx -= delta;
         }
         return longest;
+    }
+
+    /** Adds positions {@code [nextToUpdate, upTo)} to the hash chains. */
+    private void insert(byte[] src, int upTo) {
+        final int b = base;
+        final int[] head = hashTable;
+        final char[] chain = chainTable;
+        for (int p = nextToUpdate; p < upTo; p++) {
+            int h = hashHc((int) INT.get(src, p));
+            int delta = p + b - head[h];
+            if ((delta >>> 16) != 0) { // beyond the window, empty, or from an earlier call
+                delta = MAX_DISTANCE;
+            }
+            chain[(p + b) & 0xFFFF] = (char) delta; // chains are indexed by stored value, as the search reads them
+            head[h] = p + b;
+        }
+        nextToUpdate = upTo;
+    }
+
+    private static final int RUN_UNTESTED = 0;
+    private static final int RUN_YES = 1;
+    private static final int RUN_NOT = 2;
+    /** Per search: whether the 4 bytes at ip are one repeated byte, and the run's length from ip. */
+    private int runState;
+    private int runFromIp;
+    /** In/out of {@link #runJump}: the longest match so far. */
+    private int runLongest;
+
+    /**
+     * lz4hc's pattern analysis, for a chain link of delta 1 at {@code idx}: when ip starts a run of one byte and
+     * so does the candidate before {@code idx}, the next candidate worth testing is where the candidate's run
+     * covers ip's run (or its start, which is itself a match of the run's length). Returns the next index to
+     * test, {@code idx} itself to follow the chain as usual, or {@link Integer#MIN_VALUE} to stop the search.
+     */
+    private int runJump(byte[] src, int start, int ip, int idx, int lowest, int lookBack, int iHighLimit, int pattern) {
+        final int b = base;
+        if (runState == RUN_UNTESTED) {
+            if (((pattern & 0xFFFF) == (pattern >>> 16)) & ((pattern & 0xFF) == (pattern >>> 24))) {
+                runState = RUN_YES;
+                runFromIp = MIN_MATCH + runLength(src, ip + MIN_MATCH, iHighLimit, (byte) pattern);
+            } else {
+                runState = RUN_NOT;
+                return idx;
+            }
+        }
+        int cand = idx - 1;
+        if (cand < lowest) {
+            return idx;
+        }
+        int cp = cand - b;
+        if ((int) INT.get(src, cp) != pattern) {
+            return idx;
+        }
+        int srcRun = runFromIp;
+        int fwd = MIN_MATCH + runLength(src, cp + MIN_MATCH, iHighLimit, (byte) pattern);
+        int backRun = Math.min(reverseRunLength(src, cp, start, (byte) pattern), cand - lowest);
+        int segment = backRun + fwd;
+        if (segment >= srcRun && fwd <= srcRun) {
+            // the source run fits in this one ending where it ends: best place, maybe followed by more
+            return cand + fwd - srcRun;
+        }
+        int next = cand - backRun;
+        if (lookBack == 0) {
+            int maxLen = Math.min(segment, srcRun);
+            if (runLongest < maxLen) {
+                if (ip + b - next > MAX_DISTANCE) {
+                    return Integer.MIN_VALUE;
+                }
+                runLongest = maxLen;
+                matchRef = next - b;
+                matchStart = ip;
+            }
+            next -= chainTable[next & 0xFFFF];
+        }
+        return next;
     }
 
     /** Bytes equal to {@code v} from {@code p} on, before {@code limit}. */
