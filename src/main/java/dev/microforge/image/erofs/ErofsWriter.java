@@ -147,10 +147,12 @@ public final class ErofsWriter {
     public record Result(long blocks, long inodes, UUID uuid, long dataBlocks, long metaBytes, long compressedFiles, long dedupedFiles) {}
 
     /**
-     * The lz4hc level when none is given: 64 hash-chain attempts with lazy matching; on the bench corpus its
-     * images are within about 1% of mkfs.erofs -zlz4hc (level 9) at a fraction of the time (docs/erofs.md).
+     * The lz4hc level when none is given: 4 hash-chain links per search with lz4hc's three-match parse; on the
+     * bench corpus its image is 1.012x mkfs.erofs -zlz4hc's (level 9) for 0.78x the build CPU of the previous default
+     * (level 7 with the previous compressor, 1.009x); level 2 (1.019x) saved no measurable CPU (docs/benchmarks.md,
+     * bench:lz4).
      */
-    public static final int DEFAULT_HC_LEVEL = 7;
+    public static final int DEFAULT_HC_LEVEL = 3;
 
     private static final int SEGMENT = 1 << 20;
     /** The largest physical cluster (Linux: Z_EROFS_PCLUSTER_MAX_SIZE). */
