@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.FutureTask;
+import java.util.function.Supplier;
 
 /**
  * {@code audit size}: totals, the top N by added size (dominator tree), why-chains, forbidden paths, the diff
@@ -64,6 +65,14 @@ public final class SizeAudit {
     }
 
     public static SizeReport run(ClosureGraph g, Baseline baseline, Options o, Events events) {
+        return run(g, baseline == null ? null : () -> baseline, o, events);
+    }
+
+    /**
+     * As above with a baseline that may still be on its way (e.g. read on another thread): only the diff waits for it,
+     * the dominators and why-chains of {@code g} do not. Its failure is thrown as it is.
+     */
+    public static SizeReport run(ClosureGraph g, Supplier<Baseline> baseline, Options o, Events events) {
         if (o.maxGrowth() != null && baseline == null) {
             throw new UserError("--max-growth needs --baseline");
         }
@@ -83,7 +92,7 @@ public final class SizeAudit {
                         after[count++] = v;
                     }
                 }
-                return ClosureDiff.compute(baseline.members(), ClosureDiff.Side.of(g, after, count, sizes));
+                return ClosureDiff.compute(baseline.get().members(), ClosureDiff.Side.of(g, after, count, sizes));
             });
             Thread t = new Thread(diffTask, "closure-diff");
             t.setDaemon(true);
@@ -143,7 +152,7 @@ public final class SizeAudit {
         List<String> baselineRoots = List.of();
         if (baseline != null) {
             diff = Tasks.awaitUnchecked(diffTask);
-            baselineRoots = baseline.roots();
+            baselineRoots = baseline.get().roots();
         }
 
         long total = dom.totalSize();

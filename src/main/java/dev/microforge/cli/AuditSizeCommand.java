@@ -99,19 +99,24 @@ public final class AuditSizeCommand implements Callable<Integer> {
             t.setDaemon(true);
             t.start();
         }
-        ClosureGraph current = null;
-        RuntimeException currentError = null;
+        // the current closure is audited without waiting for the baseline (only the diff needs it); any failure here
+        // waits for the baseline first, so a bad baseline is reported before a bad current closure, as before
+        FutureTask<SizeAudit.Baseline> bt = baselineTask;
+        SizeReport report;
         try {
-            current = closure.graph();
+            ClosureGraph current = closure.graph();
+            if (bt != null && !hasSizes(current)) {
+                Tasks.awaitUnchecked(bt); // no sizes computed from disk for a run that fails on its baseline
+            }
+            ClosureGraph g = withSizes(current);
+            report = SizeAudit.run(g, bt == null ? null : () -> Tasks.awaitUnchecked(bt),
+                    new SizeAudit.Options(rootPaths, top, budgetBytes, growth, globs), terminal);
         } catch (RuntimeException e) {
-            currentError = e;
+            if (bt != null) {
+                Tasks.awaitUnchecked(bt);
+            }
+            throw e;
         }
-        SizeAudit.Baseline b = baselineTask == null ? null : Tasks.awaitUnchecked(baselineTask);
-        if (currentError != null) {
-            throw currentError;
-        }
-        ClosureGraph g = withSizes(current);
-        SizeReport report = SizeAudit.run(g, b, new SizeAudit.Options(rootPaths, top, budgetBytes, growth, globs), terminal);
         output.emit(spec.commandLine().getOut(), SizeReportRenderer.render(report, output.format()));
         if (!report.ok()) {
             List<String> msgs = new ArrayList<>();
@@ -123,13 +128,20 @@ public final class AuditSizeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Fills narSize from disk (NAR serialization) for members whose closure file did not carry it. */
-    private ClosureGraph withSizes(ClosureGraph g) {
+    private static boolean hasSizes(ClosureGraph g) {
         for (int i = 0; i < g.size(); i++) {
             if (g.narSize(i) < 0) {
-                Terminal t = Terminal.forStderr(spec.commandLine().getErr());
-                return ClosureScan.withComputedNarInfo(g, closure.realStore(), Runtime.getRuntime().availableProcessors(), t);
+                return false;
             }
+        }
+        return true;
+    }
+
+    /** Fills narSize from disk (NAR serialization) for members whose closure file did not carry it. */
+    private ClosureGraph withSizes(ClosureGraph g) {
+        if (!hasSizes(g)) {
+            Terminal t = Terminal.forStderr(spec.commandLine().getErr());
+            return ClosureScan.withComputedNarInfo(g, closure.realStore(), Runtime.getRuntime().availableProcessors(), t);
         }
         return g;
     }

@@ -119,6 +119,24 @@ class AuditSizeCliTest {
         badInput(garbage.toString(), run("--baseline", garbage.toString()));
     }
 
+    /** The baseline is read on another thread, yet its errors come first, as when it was read first. */
+    @Test
+    void baselineErrorsComeFirst(@TempDir Path tmp) throws IOException {
+        Path badBase = tmp.resolve("bad-baseline");
+        Files.writeString(badBase, TestGraphs.baseline().registration() + "x\n");
+        Path badCurrent = tmp.resolve("bad-current");
+        Files.writeString(badCurrent, "hello world\n");
+        Path good = res("current.registration");
+        for (int i = 0; i < 5; i++) {
+            badInput(badBase.toString(), Cli.run("audit", "size", "--closure", badCurrent.toString(), "--baseline", badBase.toString()));
+            badInput(badBase.toString(), Cli.run("audit", "size", "--closure", good.toString(), "--baseline", badBase.toString(),
+                    "--root", TestGraphs.sp("nope-1.0").toString()));
+            badInput(badBase.toString(), Cli.run("audit", "size", "--closure", good.toString(), "--baseline", badBase.toString()));
+            badInput(badCurrent.toString(), Cli.run("audit", "size", "--closure", badCurrent.toString(), "--baseline",
+                    res("baseline.registration").toString()));
+        }
+    }
+
     @Test
     void cyclicGraphThroughTheCli(@TempDir Path tmp) throws IOException {
         Path f = tmp.resolve("cyclic.registration");
