@@ -568,8 +568,23 @@ public final class Lz4Compressor {
         int ml3;
         int start3 = 0;
         int ref3 = 0;
+        // fill mode: once the pending literals alone cannot fit with any match after them (token, offset and the
+        // end-of-block literals), no later sequence can be emitted either: stop searching (the caller's last
+        // literals are the same as after a search to the end, which on incompressible input costs a scan of the
+        // whole rest of the input for each output block)
+        int litLimitOp = -1;
+        int litLimit = Integer.MAX_VALUE;
         main:
         while (ip <= mflimit) {
+            if (fill) {
+                if (op != litLimitOp) {
+                    litLimitOp = op;
+                    litLimit = maxLiterals(oLimit - op - 8);
+                }
+                if (ip - anchor > litLimit) {
+                    return anchor;
+                }
+            }
             ml = widerMatch(src, start, ip, ip, matchLimit, MIN_MATCH - 1);
             if (ml < MIN_MATCH) {
                 ip++;

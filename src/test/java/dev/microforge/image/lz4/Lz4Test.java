@@ -145,6 +145,30 @@ class Lz4Test {
         }
     }
 
+    /**
+     * Fill mode on incompressible input with compressible data far behind it: the block is all literals, as many as
+     * fit, whatever follows (the parser stops once no later match could fit; a search on to the end of the input
+     * would find the zeros but could not emit them).
+     */
+    @Test
+    void destSizeOnIncompressibleInputTakesTheLiteralsThatFit() throws Exception {
+        byte[] in = new byte[2 << 20];
+        Random r = new Random(11);
+        for (int i = 0; i < 1 << 20; i++) {
+            in[i] = (byte) r.nextInt(256);
+        }
+        for (Lz4Compressor c : compressors()) {
+            for (int cap : new int[] {64, 4096, 65536}) {
+                byte[] dst = new byte[cap];
+                long res = c.compressDestSize(in, 0, in.length, dst, 0, cap);
+                assertEquals(Lz4Compressor.maxLiterals(cap), Lz4Compressor.consumed(res), c.level() + "/" + cap);
+                byte[] back = new byte[Lz4Compressor.consumed(res)];
+                Lz4Decompressor.decompress(dst, 0, Lz4Compressor.produced(res), back, 0, back.length);
+                assertArrayEquals(Arrays.copyOf(in, back.length), back);
+            }
+        }
+    }
+
     /** A real binary (the JVM's own libjvm.so, a few MiB): long chains, runs, code; every level round-trips. */
     @Test
     void roundTripsARealBinaryAtEveryLevel() throws Exception {
