@@ -8,13 +8,13 @@
 # test closure (tests/fixtures/audit.nix), and sha256sum/sort of the 1M file as a machine-speed reference.
 #
 # Two ways of running it, same files, same run: `java -Xmx2g -jar target/microforge.jar` (JVM defaults), and the
-# launcher target/microforge with MICROFORGE_JAVA_OPTS="-Xmx2g -XX:TieredStopAtLevel=1" (C1 only: for a one-shot
-# CLI run the C2 compiler threads cost more CPU than they save; a user option, not a default of the launcher).
+# launcher target/microforge with MICROFORGE_JAVA_OPTS=-Xmx2g (the launcher runs `audit size` on C1 alone: for a
+# one-shot CLI run the C2 compiler threads cost more CPU than they save).
 # Wall times on a shared machine are noise: the CPU time (user+sys) and the in-process phases are the figures to
 # compare (docs/benchmarks.md, bench:audit).
 #
 #   bench/audit-bench.sh [SIZES...]      (default: 100000 1000000; RUNS=3 runs per size, best reported;
-#                                         VARIANTS="jar launcher-c1" by default)
+#                                         VARIANTS="jar launcher" by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${MICROFORGE_BENCH_OUT:-bench/out}/audit
@@ -33,10 +33,10 @@ for n in "${sizes[@]}"; do
     [ -s "$f" ] || java -cp "$cp" dev.microforge.bench.SyntheticClosure "$n" 1 "$v" "$f"
   done
   echo "== $n paths: $(du -hL "$out/current-$n.reg" | cut -f1) per closure file"
-  for variant in ${VARIANTS:-jar launcher-c1}; do
+  for variant in ${VARIANTS:-jar launcher}; do
     case $variant in
       jar) run=(java -Xmx2g -jar target/microforge.jar) ;;
-      launcher-c1) run=(env MICROFORGE_JAVA_OPTS="-Xmx2g -XX:TieredStopAtLevel=1" target/microforge) ;;
+      launcher) run=(env MICROFORGE_JAVA_OPTS=-Xmx2g target/microforge) ;;
       *) echo "unknown variant $variant" >&2; exit 2 ;;
     esac
     best=""

@@ -78,6 +78,21 @@ class LauncherTest {
     }
 
     @Test
+    void auditSizeRunsOnC1AloneUnlessTurnedOff() throws Exception {
+        String c1 = "-XX:TieredStopAtLevel=1";
+        List<String> a = javaArgs("audit", "size", "--closure", "c", "--top", "20");
+        assertTrue(a.contains(c1) && !profiled(a), a.toString());
+        assertTrue(a.indexOf(c1) < a.indexOf("-jar"), a.toString());
+        assertTrue(javaArgs("--stacktrace", "audit", "size", "--closure", "c").contains(c1));
+        assertFalse(javaArgs("audit", "self-contained", "--closure", "c").contains(c1));
+        assertFalse(javaArgs("image", "build", "audit", "size").contains(c1));
+        assertFalse(javaArgs(Map.of("MICROFORGE_JIT", "default"), "audit", "size", "--closure", "c").contains(c1));
+        // the user's options come after it, so a user's -XX:TieredStopAtLevel wins
+        List<String> u = javaArgs(Map.of("MICROFORGE_JAVA_OPTS", "-XX:TieredStopAtLevel=4"), "audit", "size", "--closure", "c");
+        assertTrue(u.indexOf("-XX:TieredStopAtLevel=4") > u.indexOf(c1), u.toString());
+    }
+
+    @Test
     void missingOrDisabledProfileFallsBackToTheJvmDefaults() throws Exception {
         List<String> off = javaArgs(Map.of("MICROFORGE_JIT", "default"), "nar", "hash", "p");
         assertEquals(List.of("--add-opens", "java.base/sun.nio.fs=ALL-UNNAMED", "-jar", dir.resolve("microforge.jar").toString(),
