@@ -419,26 +419,45 @@ public final class Nar {
     private static void regular(Path p, long size, boolean executable, NarWriter w, Events events, byte[] buf) throws IOException {
         w.regularStart(executable, size);
         if (size > 0) {
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                if (size >= MAP_THRESHOLD) {
-                    mapped(p, ch, size, w, events, buf);
+            try {
+                if (size >= MAP_THRESHOLD || !ascii(p.toString())) {
+                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                        if (size >= MAP_THRESHOLD) {
+                            mapped(p, ch, size, w, events, buf);
+                        } else {
+                            readAll(p, ch, size, w, events, buf);
+                        }
+                    }
                 } else {
-                    ByteBuffer bb = ByteBuffer.wrap(buf);
-                    long left = size;
-                    while (left > 0) {
-                        bb.clear();
-                        if (left < buf.length) {
-                            bb.limit((int) left);
+                    // small files (most of a store path): a plain stream reads straight into buf, without the
+                    // channel's per-open objects and its temporary direct buffer (-0.1 s wall, -0.2 s system
+                    // time on the 1.4 GB benchmark corpus). Only for ASCII paths: a stream opens the path by its
+                    // string, which names other bytes than the path's own when they are not ASCII (the locale's
+                    // charset decides), while a channel opens the path's raw bytes.
+                    try (java.io.FileInputStream in = new java.io.FileInputStream(p.toFile())) {
+                        long left = size;
+                        while (left > 0) {
+                            int n = in.read(buf, 0, (int) Math.min(left, buf.length));
+                            if (n < 0) {
+                                throw new IOException(p + ": file shrank while reading (expected " + size + " bytes)");
+                            }
+                            w.contents(buf, 0, n);
+                            left -= n;
+                            events.advance(n);
                         }
-                        int n = ch.read(bb);
-                        if (n < 0) {
-                            throw new IOException(p + ": file shrank while reading (expected " + size + " bytes)");
-                        }
-                        w.contents(buf, 0, n);
-                        left -= n;
-                        events.advance(n);
                     }
                 }
+            } catch (java.io.FileNotFoundException e) {
+                // FileInputStream reports every failure to open this way, the reason in parentheses
+                String m = String.valueOf(e.getMessage());
+                if (m.endsWith("(Permission denied)")) {
+                    throw new UserError(p + ": permission denied");
+                }
+                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new UserError(p + ": vanished while reading");
+                }
+                int at = m.lastIndexOf(" (");
+                throw new IOException(p + ": " + (at >= 0 && m.endsWith(")") ? m.substring(at + 2, m.length() - 1) : m), e);
             } catch (AccessDeniedException e) {
                 throw new UserError(p + ": permission denied");
             } catch (NoSuchFileException e) {
@@ -446,6 +465,33 @@ public final class Nar {
             }
         }
         w.regularEnd(size);
+    }
+
+    private static boolean ascii(String s) {
+        for (int i = 0, n = s.length(); i < n; i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void readAll(Path p, FileChannel ch, long size, NarWriter w, Events events, byte[] buf) throws IOException {
+        ByteBuffer bb = ByteBuffer.wrap(buf);
+        long left = size;
+        while (left > 0) {
+            bb.clear();
+            if (left < buf.length) {
+                bb.limit((int) left);
+            }
+            int n = ch.read(bb);
+            if (n < 0) {
+                throw new IOException(p + ": file shrank while reading (expected " + size + " bytes)");
+            }
+            w.contents(buf, 0, n);
+            left -= n;
+            events.advance(n);
+        }
     }
 
     private static void mapped(Path p, FileChannel ch, long size, NarWriter w, Events events, byte[] buf) throws IOException {
