@@ -21,15 +21,6 @@ class ClosureDiffTest {
         return sb.toString();
     }
 
-    static String render(LegacyClosureDiff.Result d) {
-        StringBuilder sb = new StringBuilder(d.pathsBefore() + " " + d.sizeBefore() + " " + d.pathsAfter() + " " + d.sizeAfter() + "\n");
-        for (LegacyClosureDiff.Package p : d.packages()) {
-            sb.append(p.name()).append(' ').append(p.change().label()).append(' ').append(p.versionsBefore()).append(' ')
-                    .append(p.versionsAfter()).append(' ').append(p.sizeBefore()).append(' ').append(p.sizeAfter()).append('\n');
-        }
-        return sb.toString();
-    }
-
     static String render(ClosureDiff.Result d) {
         StringBuilder sb = new StringBuilder(d.pathsBefore() + " " + d.sizeBefore() + " " + d.pathsAfter() + " " + d.sizeAfter() + "\n");
         for (ClosureDiff.Package p : d.packages()) {
@@ -46,23 +37,19 @@ class ClosureDiffTest {
             int n = r.nextInt(3000 / (1 + iter % 50) + 1);
             List<ClosureDiff.Member> before = new ArrayList<>();
             List<ClosureDiff.Member> after = new ArrayList<>();
-            List<LegacyClosureDiff.Member> lb = new ArrayList<>();
-            List<LegacyClosureDiff.Member> la = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 String nm = name(r);
                 long size = r.nextInt(10) == 0 ? -1 : r.nextLong(1 << 16);
                 int where = r.nextInt(4);
                 if (where != 1) {
                     before.add(new ClosureDiff.Member(nm, size));
-                    lb.add(new LegacyClosureDiff.Member(nm, size));
                 }
                 if (where != 0) {
                     long s2 = where == 3 ? size + r.nextInt(20000) : size;
                     after.add(new ClosureDiff.Member(nm, s2));
-                    la.add(new LegacyClosureDiff.Member(nm, s2));
                 }
             }
-            assertEquals(render(LegacyClosureDiff.compute(lb, la)), render(ClosureDiff.compute(before, after)), "iteration " + iter);
+            assertEquals(render(LegacyClosureDiff.compute(before, after)), render(ClosureDiff.compute(before, after)), "iteration " + iter);
         }
     }
 }

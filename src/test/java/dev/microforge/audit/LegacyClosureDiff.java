@@ -1,5 +1,9 @@
 package dev.microforge.audit;
 
+import dev.microforge.audit.ClosureDiff.Change;
+import dev.microforge.audit.ClosureDiff.Member;
+import dev.microforge.audit.ClosureDiff.Package;
+import dev.microforge.audit.ClosureDiff.Result;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -7,55 +11,16 @@ import java.util.Map;
 import java.util.TreeSet;
 
 /**
- * The String-based diff that {@link ClosureDiff} replaced (session 1), kept unchanged as the oracle of
- * {@code ClosureDiffTest}.
+ * The String-based diff that {@link ClosureDiff} replaced (session 1), kept as the oracle of {@code ClosureDiffTest};
+ * it returns {@link ClosureDiff}'s own result types.
  *
  * The difference of two closures grouped by package, as {@code nix store diff-closures} computes it: paths are
  * grouped by {@link PackageName} name, then by version; for each package name the versions only before
  * ("removed"), only after ("added") and the change of the summed narSize. A package is listed when a version
- * was added or removed or its size changed by at least {@link #SHOW_DELTA} bytes (Nix's 8 KiB threshold);
+ * was added or removed or its size changed by at least {@link ClosureDiff#SHOW_DELTA} bytes (Nix's 8 KiB threshold);
  * the total delta always counts every path.
  */
 final class LegacyClosureDiff {
-    /** Size changes below this are not listed on their own (they still count in the total). */
-    public static final long SHOW_DELTA = 8 * 1024;
-
-    /** How a package changed. */
-    public enum Change {
-        ADDED, REMOVED, CHANGED;
-
-        public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
-        }
-    }
-
-    /** One package line: versions only before, versions only after, sizes (sums of narSize over all its paths). */
-    public record Package(String name, Change change, List<String> versionsBefore, List<String> versionsAfter,
-            long sizeBefore, long sizeAfter) {
-        public Package {
-            versionsBefore = List.copyOf(versionsBefore);
-            versionsAfter = List.copyOf(versionsAfter);
-        }
-
-        public long sizeDelta() {
-            return sizeAfter - sizeBefore;
-        }
-    }
-
-    /** Diff result: sizes of both closures and the listed packages, sorted by name (unsigned bytes = ASCII). */
-    public record Result(int pathsBefore, long sizeBefore, int pathsAfter, long sizeAfter, List<Package> packages) {
-        public Result {
-            packages = List.copyOf(packages);
-        }
-
-        public long sizeDelta() {
-            return sizeAfter - sizeBefore;
-        }
-    }
-
-    /** A store path name and its narSize, one member of a closure. */
-    public record Member(String name, long narSize) {}
-
     private static final class Group {
         final Map<String, Long> versions = new HashMap<>();
         long size;
@@ -94,7 +59,7 @@ final class LegacyClosureDiff {
                 }
             }
             long delta = ga.size - gb.size;
-            if (removed.isEmpty() && added.isEmpty() && Math.abs(delta) < SHOW_DELTA) {
+            if (removed.isEmpty() && added.isEmpty() && Math.abs(delta) < ClosureDiff.SHOW_DELTA) {
                 continue;
             }
             Change c = gb.versions.isEmpty() ? Change.ADDED : ga.versions.isEmpty() ? Change.REMOVED : Change.CHANGED;
