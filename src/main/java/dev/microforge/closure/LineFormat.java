@@ -21,8 +21,17 @@ final class LineFormat {
 
     /** Splits into lines; checks the text is not binary and ends with a newline. */
     static String[] lines(String source, byte[] content) {
-        if (content.length == 0) {
+        if (checkText(source, content) == 0) {
             return new String[0];
+        }
+        String text = new String(content, 0, content.length - 1, StandardCharsets.US_ASCII);
+        return text.split("\n", -1);
+    }
+
+    /** Checks that {@code content} is ASCII text without NUL bytes whose last line ends with a newline; returns its number of lines. */
+    static int checkText(String source, byte[] content) {
+        if (content.length == 0) {
+            return 0;
         }
         int line = 1;
         for (byte b : content) {
@@ -36,8 +45,7 @@ final class LineFormat {
         if (content[content.length - 1] != '\n') {
             throw UserError.at(source, line, "unexpected end of file: the last line has no newline (truncated?)");
         }
-        String text = new String(content, 0, content.length - 1, StandardCharsets.US_ASCII);
-        return text.split("\n", -1);
+        return line - 1;
     }
 
     /**

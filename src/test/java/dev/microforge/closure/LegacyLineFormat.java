@@ -3,7 +3,6 @@ package dev.microforge.closure;
 import dev.microforge.store.Hash;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.UserError;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -57,24 +56,13 @@ final class LegacyLineFormat {
         };
     }
 
-    /** Like {@link #lines(String, byte[])} (same checks and messages) but keeps only line offsets. */
+    /** Like {@link LineFormat#lines(String, byte[])} (same checks and messages) but keeps only line offsets. */
     static Lines index(String source, byte[] content) {
-        if (content.length == 0) {
+        int lines = LineFormat.checkText(source, content);
+        if (lines == 0) {
             return of(new String[0]);
         }
-        int line = 1;
-        for (byte b : content) {
-            if (b == '\n') {
-                line++;
-            } else if (b == 0 || (b & 0xff) >= 0x80) {
-                throw UserError.at(source, line, "unexpected byte 0x" + String.format("%02x", b & 0xff)
-                        + " (a closure file is ASCII text; is this the right file?)");
-            }
-        }
-        if (content[content.length - 1] != '\n') {
-            throw UserError.at(source, line, "unexpected end of file: the last line has no newline (truncated?)");
-        }
-        int[] starts = new int[line]; // line - 1 lines, plus the end sentinel
+        int[] starts = new int[lines + 1]; // the lines, plus the end sentinel
         int k = 0;
         starts[k++] = 0;
         for (int i = 0; i < content.length; i++) {
@@ -94,35 +82,6 @@ final class LegacyLineFormat {
                 return new String(content, 0, from, starts[i + 1] - 1 - from); // ASCII checked above
             }
         };
-    }
-
-    /** Splits into lines; checks the text is not binary and ends with a newline. */
-    static String[] lines(String source, byte[] content) {
-        if (content.length == 0) {
-            return new String[0];
-        }
-        int line = 1;
-        for (byte b : content) {
-            if (b == '\n') {
-                line++;
-            } else if (b == 0 || (b & 0xff) >= 0x80) {
-                throw UserError.at(source, line, "unexpected byte 0x" + String.format("%02x", b & 0xff)
-                        + " (a closure file is ASCII text; is this the right file?)");
-            }
-        }
-        if (content[content.length - 1] != '\n') {
-            throw UserError.at(source, line, "unexpected end of file: the last line has no newline (truncated?)");
-        }
-        String text = new String(content, 0, content.length - 1, StandardCharsets.US_ASCII);
-        return text.split("\n", -1);
-    }
-
-    /**
-     * True when the second line of the first record is a hash line (registration, dump-db), false when it is a
-     * deriver line (exportReferencesGraph: empty or a store path).
-     */
-    static boolean looksRegistration(String[] lines) {
-        return lines.length >= 2 && !lines[1].isEmpty() && !lines[1].startsWith("/");
     }
 
     static ClosureGraph read(String source, String storeDir, byte[] content, boolean withHash) {
