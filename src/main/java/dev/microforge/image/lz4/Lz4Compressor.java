@@ -229,6 +229,19 @@ public final class Lz4Compressor {
         return p + cost + reserve <= oLimit;
     }
 
+    /**
+     * Emits the sequence of literals {@code [anchor, ip)} and the match at {@code ip} ({@code ref}, {@code ml}) when it
+     * {@link #fits}; returns the new anchor {@code ip + ml}. When it does not fit the parse ends: returns the
+     * complement {@code ~a} (negative) of the anchor {@code a} that {@link #overflow} leaves.
+     */
+    private int emit(byte[] src, int anchor, int ip, int ref, int ml, int end) {
+        if (!fits(op, ip - anchor, ml, end - ip - ml)) {
+            return ~overflow(src, anchor, ip, ref, ml, end);
+        }
+        op = putSequence(src, anchor, ip - anchor, ip - ref, ml, out, op, end);
+        return ip + ml;
+    }
+
     /** Writes literals {@code [anchor, anchor+litLen)} and a match; returns the new output position. */
     private int putSequence(byte[] src, int anchor, int litLen, int offset, int ml, byte[] o, int p, int end) {
         int tokenPos = p++;
@@ -315,7 +328,6 @@ public final class Lz4Compressor {
         final int mflimit = end - MF_LIMIT;
         final int matchLimit = end - LAST_LITERALS;
         final int low = b + start;
-        final byte[] o = out;
         int anchor = start;
         int ip = start;
         table[hashFast((int) INT.get(src, ip))] = ip + b;
@@ -353,14 +365,13 @@ public final class Lz4Compressor {
             }
             while (true) {
                 int ml = MIN_MATCH + commonLength(src, ip + MIN_MATCH, ref + MIN_MATCH, matchLimit);
-                int litLen = ip - anchor;
-                if (!fits(op, litLen, ml, end - ip - ml)) {
-                    anchor = overflow(src, anchor, ip, ref, ml, end);
+                int next = emit(src, anchor, ip, ref, ml, end);
+                if (next < 0) {
+                    anchor = ~next;
                     break outer;
                 }
-                op = putSequence(src, anchor, litLen, ip - ref, ml, o, op, end);
-                ip += ml;
-                anchor = ip;
+                ip = next;
+                anchor = next;
                 if (ip > mflimit) {
                     break outer;
                 }
@@ -556,7 +567,6 @@ public final class Lz4Compressor {
     private int parseHc(byte[] src, int start, int end) {
         final int mflimit = end - MF_LIMIT;
         final int matchLimit = end - LAST_LITERALS;
-        final byte[] o = out;
         nextToUpdate = start;
         int anchor = start;
         int ip = start;
@@ -606,12 +616,11 @@ public final class Lz4Compressor {
                 }
                 if (ml2 == ml) {
                     // nothing better overlaps: emit the first match
-                    if (!fits(op, ip - anchor, ml, end - ip - ml)) {
-                        return overflow(src, anchor, ip, ref, ml, end);
+                    anchor = emit(src, anchor, ip, ref, ml, end);
+                    if (anchor < 0) {
+                        return ~anchor;
                     }
-                    op = putSequence(src, anchor, ip - anchor, ip - ref, ml, o, op, end);
-                    ip += ml;
-                    anchor = ip;
+                    ip = anchor;
                     continue main;
                 }
                 if (start0 < ip && start2 < ip + ml0) {
@@ -653,19 +662,17 @@ public final class Lz4Compressor {
                         if (start2 < ip + ml) {
                             ml = start2 - ip;
                         }
-                        if (!fits(op, ip - anchor, ml, end - ip - ml)) {
-                            return overflow(src, anchor, ip, ref, ml, end);
+                        anchor = emit(src, anchor, ip, ref, ml, end);
+                        if (anchor < 0) {
+                            return ~anchor;
                         }
-                        op = putSequence(src, anchor, ip - anchor, ip - ref, ml, o, op, end);
-                        ip += ml;
-                        anchor = ip;
+                        ip = anchor;
                         ip = start2;
-                        if (!fits(op, ip - anchor, ml2, end - ip - ml2)) {
-                            return overflow(src, anchor, ip, ref2, ml2, end);
+                        anchor = emit(src, anchor, ip, ref2, ml2, end);
+                        if (anchor < 0) {
+                            return ~anchor;
                         }
-                        op = putSequence(src, anchor, ip - anchor, ip - ref2, ml2, o, op, end);
-                        ip += ml2;
-                        anchor = ip;
+                        ip = anchor;
                         continue main;
                     }
                     if (start3 < ip + ml + 3) {
@@ -683,12 +690,11 @@ public final class Lz4Compressor {
                                     ml2 = ml3;
                                 }
                             }
-                            if (!fits(op, ip - anchor, ml, end - ip - ml)) {
-                                return overflow(src, anchor, ip, ref, ml, end);
+                            anchor = emit(src, anchor, ip, ref, ml, end);
+                            if (anchor < 0) {
+                                return ~anchor;
                             }
-                            op = putSequence(src, anchor, ip - anchor, ip - ref, ml, o, op, end);
-                            ip += ml;
-                            anchor = ip;
+                            ip = anchor;
                             ip = start3;
                             ref = ref3;
                             ml = ml3;
@@ -721,12 +727,11 @@ public final class Lz4Compressor {
                             ml = start2 - ip;
                         }
                     }
-                    if (!fits(op, ip - anchor, ml, end - ip - ml)) {
-                        return overflow(src, anchor, ip, ref, ml, end);
+                    anchor = emit(src, anchor, ip, ref, ml, end);
+                    if (anchor < 0) {
+                        return ~anchor;
                     }
-                    op = putSequence(src, anchor, ip - anchor, ip - ref, ml, o, op, end);
-                    ip += ml;
-                    anchor = ip;
+                    ip = anchor;
                     ip = start2;
                     ref = ref2;
                     ml = ml2;
