@@ -483,6 +483,36 @@ final class LineParser {
     // ---- lines ----
 
     /**
+     * Decodes the 32 nix32 characters at {@code b[h..h+32)} into pHi (12 digits), pMid (12) and pLo (8); returns false
+     * when one of them is not a nix32 digit.
+     */
+    private boolean decodeHash(byte[] b, int h) {
+        long hi = 0;
+        long mid = 0;
+        long lo = 0;
+        int bad = 0;
+        for (int k = 0; k < 12; k++) {
+            int d = DEC[b[h + k] & 0xff];
+            bad |= d;
+            hi = hi << 5 | (d & 31);
+        }
+        for (int k = 12; k < 24; k++) {
+            int d = DEC[b[h + k] & 0xff];
+            bad |= d;
+            mid = mid << 5 | (d & 31);
+        }
+        for (int k = 24; k < 32; k++) {
+            int d = DEC[b[h + k] & 0xff];
+            bad |= d;
+            lo = lo << 5 | (d & 31);
+        }
+        pHi = hi;
+        pMid = mid;
+        pLo = lo;
+        return bad >= 0;
+    }
+
+    /**
      * Scans the store path on the line at {@code pos} (without consuming it): sets pHi/pMid/pLo (the decoded hash
      * part), pBase/pBaseLen (the base name in the buffer) and pEnd (the newline). Returns null, or the message.
      */
@@ -499,26 +529,7 @@ final class LineParser {
                 }
             }
             int h = p + pl;
-            long hi = 0;
-            long mid = 0;
-            long lo = 0;
-            int bad = 0;
-            for (int k = 0; k < 12; k++) {
-                int d = DEC[b[h + k] & 0xff];
-                bad |= d;
-                hi = hi << 5 | (d & 31);
-            }
-            for (int k = 12; k < 24; k++) {
-                int d = DEC[b[h + k] & 0xff];
-                bad |= d;
-                mid = mid << 5 | (d & 31);
-            }
-            for (int k = 24; k < 32; k++) {
-                int d = DEC[b[h + k] & 0xff];
-                bad |= d;
-                lo = lo << 5 | (d & 31);
-            }
-            if (bad < 0 || b[h + 32] != '-' || b[h + 33] == '.') {
+            if (!decodeHash(b, h) || b[h + 32] != '-' || b[h + 33] == '.') {
                 break fastPath;
             }
             int q = h + 33;
@@ -530,9 +541,6 @@ final class LineParser {
             if (q == lim || b[q] != '\n' || nameLen == 0) {
                 break fastPath;
             }
-            pHi = hi;
-            pMid = mid;
-            pLo = lo;
             pBase = h;
             pBaseLen = q - h;
             pEnd = q;
@@ -548,22 +556,7 @@ final class LineParser {
         }
         // valid after all (the fast path is only stricter in what it takes at speed)
         int h = pos + pl;
-        long hi = 0;
-        long mid = 0;
-        long lo = 0;
-        for (int k = 0; k < 32; k++) {
-            int d = DEC[b[h + k] & 0xff];
-            if (k < 12) {
-                hi = hi << 5 | d;
-            } else if (k < 24) {
-                mid = mid << 5 | d;
-            } else {
-                lo = lo << 5 | d;
-            }
-        }
-        pHi = hi;
-        pMid = mid;
-        pLo = lo;
+        decodeHash(b, h);
         pBase = h;
         pBaseLen = e - h;
         pEnd = e;
