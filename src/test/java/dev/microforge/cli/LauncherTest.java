@@ -36,6 +36,7 @@ class LauncherTest {
         Files.copy(SH.resolve("microforge"), dir.resolve("microforge"));
         Files.setPosixFilePermissions(dir.resolve("microforge"), PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.copy(SH.resolve("hashing.jit.json"), dir.resolve("hashing.jit.json"));
+        Files.copy(SH.resolve("squashfs-lz4.jit.json"), dir.resolve("squashfs-lz4.jit.json"));
         Files.writeString(dir.resolve("microforge.jar"), "");
     }
 
@@ -75,6 +76,20 @@ class LauncherTest {
         assertFalse(profiled(javaArgs("image", "build", "nar")));
         assertFalse(profiled(javaArgs("--version")));
         assertFalse(profiled(javaArgs()));
+    }
+
+    @Test
+    void squashfsLz4AndUncompressedBuildsGetTheirProfile() throws Exception {
+        String lz4 = PROFILE_FLAG + dir.resolve("squashfs-lz4.jit.json");
+        List<String> a = javaArgs("image", "build", "--type", "squashfs", "--closure", "c", "--compression", "lz4", "-o", "x");
+        assertTrue(a.contains(lz4) && a.contains("-XX:+UnlockDiagnosticVMOptions") && a.contains("-XX:-DisplayVMOutput"), a.toString());
+        assertTrue(javaArgs("image", "build", "--compression=none", "-o", "x", "--type=squashfs").contains(lz4));
+        assertTrue(javaArgs("--stacktrace", "image", "build", "--level", "9", "--compression", "lz4", "--type", "squashfs").contains(lz4));
+        assertFalse(profiled(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x")));
+        assertFalse(profiled(javaArgs("image", "build", "--type", "squashfs", "-o", "lz4")));
+        assertFalse(profiled(javaArgs("image", "build", "--type", "erofs", "--compression", "lz4", "-o", "x")));
+        assertFalse(profiled(javaArgs("image", "ls", "--type", "squashfs", "--compression", "lz4")));
+        assertFalse(profiled(javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "squashfs", "--compression", "lz4")));
     }
 
     @Test
@@ -156,5 +171,34 @@ class LauncherTest {
         env.put("MICROFORGE_JAVA_OPTS", "-XX:+DisplayVMOutput");
         String shown = Exec.run(cmd, tmp, env, 60).check(cmd).out();
         assertTrue(shown.startsWith("2 compiler directives added\n") && shown.endsWith(expected), shown);
+    }
+
+    /** The squashfs lz4 profile with the real JVM: the JVM parses it, and the image has the same bytes as in-process. */
+    @Test
+    void realJvmWithTheSquashfsProfileWritesTheSameImage() throws Exception {
+        Path wrapper = tmp.resolve("java-cp");
+        Files.writeString(wrapper, "#!/bin/sh\n"
+                + "for a in \"$@\"; do shift; if [ \"$skip\" = 1 ]; then skip=; continue; fi\n"
+                + "  if [ \"$a\" = -jar ]; then skip=1; set -- \"$@\" -cp \"$MF_CP\" dev.microforge.cli.Main; else set -- \"$@\" \"$a\"; fi\n"
+                + "done\nexec \"$MF_JAVA\" \"$@\"\n");
+        Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path example = Tools.projectRoot().resolve("tests/example");
+        List<String> args = List.of("image", "build", "--type", "squashfs", "--closure", example.resolve("closure.json").toString(),
+                "--real-store", example.resolve("store").toString(), "--compression", "lz4");
+        Path inProcess = tmp.resolve("in-process.img");
+        List<String> a = new java.util.ArrayList<>(args);
+        a.addAll(List.of("-o", inProcess.toString()));
+        Cli.Result r = Cli.run(a.toArray(String[]::new));
+        assertEquals(0, r.exitCode(), r.err());
+        Path launched = tmp.resolve("launched.img");
+        List<String> cmd = new java.util.ArrayList<>(List.of("sh", dir.resolve("microforge").toString()));
+        cmd.addAll(args);
+        cmd.addAll(List.of("-o", launched.toString()));
+        Map<String, String> env = new HashMap<>(Map.of("JAVA", wrapper.toString(), "MF_CP", System.getProperty("java.class.path"),
+                "MF_JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString(), "MICROFORGE_JIT", "",
+                "MICROFORGE_JAVA_OPTS", "-XX:+DisplayVMOutput"));
+        Exec.Result e = Exec.run(cmd, tmp, env, 60).check(cmd);
+        assertTrue(e.out().startsWith("2 compiler directives added"), e.out());
+        assertEquals(-1L, Files.mismatch(inProcess, launched));
     }
 }
