@@ -21,12 +21,12 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.CRC32C;
 
 /**
  * Writes a SquashFS 4.0 image as the Linux kernel reads it. Layout (as mksquashfs): superblock, compressor
@@ -34,8 +34,8 @@ import java.util.Map;
  *
  * <p>Data goes through the deterministic {@link Pipeline}: files in tree order, full blocks compressed in
  * parallel, tails packed into fragment blocks, everything written strictly in order. Identical files are
- * stored once (found by size, then by a SHA-256 computed while the data pass reads them, so each file is read
- * once; the first file in tree order owns the data). All-zero full blocks are stored sparse. Metadata is written after the data, bottom-up (children
+ * stored once (found by size, then by a CRC32C computed while the data pass reads them, confirmed by comparing
+ * the bytes with the earlier file's; the first file in tree order owns the data). All-zero full blocks are stored sparse. Metadata is written after the data, bottom-up (children
  * before their directory), so every reference is known when it is written.
  */
 public final class SquashfsWriter {
@@ -335,9 +335,11 @@ public final class SquashfsWriter {
     // ---- duplicates ----
 
     /**
-     * Marks the files that may be duplicates: those whose size another file shares. Their SHA-256 is computed
-     * while the data pass reads them (each file is read once), and a file whose size and hash equal an earlier
-     * file's (in tree order) becomes its duplicate: the earlier one owns the data, whatever the thread count.
+     * Marks the files that may be duplicates: those whose size another file shares. Their CRC32C is computed
+     * while the data pass reads them (each file is read once); a file whose size and CRC32C equal an earlier
+     * file's (in tree order) is compared byte for byte with it (the earlier one is read again) and, when
+     * equal, becomes its duplicate: the earlier one owns the data, whatever the thread count. The CRC only
+     * picks which files to compare; the comparison decides, so different files are never merged.
      */
     private void markCandidates() {
         Map<Long, FileIno> firstOfSize = new HashMap<>();
@@ -354,31 +356,65 @@ public final class SquashfsWriter {
         }
     }
 
-    private static final ThreadLocal<byte[]> HASH_BUF = ThreadLocal.withInitial(() -> new byte[1 << 17]);
+    /** A duplicate candidate's size and CRC32C: files with another key cannot be equal. */
+    private record DupKey(long size, int crc) {}
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
+    private static final ThreadLocal<byte[]> READ_BUF = ThreadLocal.withInitial(() -> new byte[1 << 17]);
+    private static final ThreadLocal<byte[]> READ_BUF2 = ThreadLocal.withInitial(() -> new byte[1 << 17]);
 
-    /** SHA-256 of a whole file, read on its own (only for duplicate candidates too large to hold in memory). */
-    private static byte[] hash(FileIno f) throws IOException {
-        MessageDigest md = sha256();
+    /** CRC32C of a whole file, read on its own (only for duplicate candidates too large to hold in memory). */
+    private static int checksum(FileIno f) throws IOException {
+        CRC32C crc = new CRC32C();
         try (Input in = Input.open(f)) {
-            byte[] buf = HASH_BUF.get();
+            byte[] buf = READ_BUF.get();
             long left = f.file.size();
             while (left > 0) {
                 int n = (int) Math.min(buf.length, left);
                 in.readFully(buf, n);
-                md.update(buf, 0, n);
+                crc.update(buf, 0, n);
                 left -= n;
             }
             in.expectEof();
         }
-        return md.digest();
+        return (int) crc.getValue();
+    }
+
+    /**
+     * Whether {@code f} has the bytes of the earlier file {@code owner} (same size): {@code f}'s bytes are
+     * {@code blocks} (one buffer per block, as {@link #readWhole} left them) or, when null, read from disk.
+     */
+    private boolean sameBytes(FileIno owner, FileIno f, byte[][] blocks) throws IOException {
+        long size = f.file.size();
+        byte[] a = READ_BUF.get();
+        try (Input o = Input.open(owner); Input in = blocks == null ? Input.open(f) : null) {
+            byte[] b = READ_BUF2.get();
+            long done = 0;
+            while (done < size) {
+                byte[] mine;
+                int at;
+                int n;
+                if (blocks != null) {
+                    at = (int) (done % blockSize);
+                    mine = blocks[(int) (done / blockSize)];
+                    n = (int) Math.min(Math.min(a.length, blockSize - at), size - done);
+                } else {
+                    n = (int) Math.min(b.length, size - done);
+                    in.readFully(b, n);
+                    mine = b;
+                    at = 0;
+                }
+                o.readFully(a, n);
+                if (!Arrays.equals(a, 0, n, mine, at, at + n)) {
+                    return false;
+                }
+                done += n;
+            }
+            o.expectEof();
+            if (in != null) {
+                in.expectEof();
+            }
+        }
+        return true;
     }
 
     // ---- data ----
@@ -396,25 +432,35 @@ public final class SquashfsWriter {
         ThreadLocal<Codec.Compressor> comp = ThreadLocal.withInitial(() -> codec.newCompressor(level, blockSize));
         int inFlight = Math.max(4, threads * 4);
         try (Pipeline<Done> pipeline = new Pipeline<>(threads, inFlight, (seq, d) -> place(d))) {
-            Map<String, FileIno> seen = new HashMap<>();
-            MessageDigest md = sha256();
+            Map<DupKey, List<FileIno>> owners = new HashMap<>();
+            CRC32C crc = new CRC32C();
             for (FileIno f : files) {
                 if (!f.candidate) {
                     writeFile(f, pipeline, comp, null);
                     continue;
                 }
-                // a possible duplicate: hash it while reading it (into memory when it fits), then either
-                // point it at the earlier identical file or write the bytes already read
+                // a possible duplicate: checksum it while reading it (into memory when it fits), compare it with
+                // the earlier files of its size and checksum, then either point it at the identical one or
+                // write the bytes already read
                 byte[][] blocks = null;
-                byte[] digest;
+                int sum;
                 if (f.file.size() <= candidateBufferLimit) {
-                    blocks = readWhole(f, md);
-                    digest = md.digest();
+                    blocks = readWhole(f, crc);
+                    sum = (int) crc.getValue();
                 } else {
-                    digest = hash(f);
+                    sum = checksum(f);
                 }
-                FileIno prev = seen.putIfAbsent(f.file.size() + ":" + java.util.HexFormat.of().formatHex(digest), f);
-                if (prev != null) {
+                List<FileIno> same = owners.computeIfAbsent(new DupKey(f.file.size(), sum), k -> new ArrayList<>(1));
+                FileIno prev = null;
+                for (FileIno o : same) {
+                    if (sameBytes(o, f, blocks)) {
+                        prev = o;
+                        break;
+                    }
+                }
+                if (prev == null) {
+                    same.add(f);
+                } else {
                     f.dupOf = prev;
                     if (blocks != null) {
                         for (byte[] b : blocks) {
@@ -446,19 +492,19 @@ public final class SquashfsWriter {
 
     /**
      * Reads a whole duplicate candidate into pool buffers (one per block, the last one partly filled),
-     * hashing it with {@code md} on the way; checks that it still has its scanned size.
+     * checksumming it with {@code crc} on the way; checks that it still has its scanned size.
      */
-    private byte[][] readWhole(FileIno f, MessageDigest md) throws IOException {
+    private byte[][] readWhole(FileIno f, CRC32C crc) throws IOException {
         long size = f.file.size();
         int n = (int) ((size + blockSize - 1) / blockSize);
         byte[][] blocks = new byte[n][];
-        md.reset();
+        crc.reset();
         try (Input in = Input.open(f)) {
             for (int i = 0; i < n; i++) {
                 int len = (int) Math.min(blockSize, size - (long) i * blockSize);
                 blocks[i] = take();
                 in.readFully(blocks[i], len);
-                md.update(blocks[i], 0, len);
+                crc.update(blocks[i], 0, len);
             }
             in.expectEof();
         } catch (IOException | RuntimeException e) {
@@ -522,9 +568,15 @@ public final class SquashfsWriter {
 
     private void submitBlock(FileIno f, int block, byte[] buf, int len, Pipeline<Done> pipeline,
             ThreadLocal<Codec.Compressor> comp) throws IOException {
-        if (len == blockSize && allZero(buf)) {
-            give(buf);
-            pipeline.submit(() -> new Done(f, block, -1, null, 0, false, true));
+        if (len == blockSize) {
+            // the all-zero test runs on the worker, off the reading thread
+            pipeline.submit(() -> {
+                if (allZero(buf)) {
+                    give(buf);
+                    return new Done(f, block, -1, null, 0, false, true);
+                }
+                return compress(f, block, -1, buf, len, comp.get());
+            });
         } else {
             pipeline.submit(() -> compress(f, block, -1, buf, len, comp.get()));
         }

@@ -83,4 +83,92 @@ class SquashfsDuplicatesTest {
         assertTrue(reference.length - without.length <= 8192,
                 "copies stored again: " + reference.length + " vs " + without.length + " bytes without them");
     }
+
+    /**
+     * Files of one size and one CRC32C but other bytes (a real collision, made by choosing the last 4 bytes)
+     * stay apart: the byte comparison decides, whichever way the candidates are read; copies of either one
+     * are still stored once.
+     */
+    @Test
+    void crcCollisionsAreNotDuplicates() throws Exception {
+        Path src = tmp.resolve("crc");
+        Files.createDirectories(src);
+        byte[] a = TestTrees.random(11, 3 * BLOCK + 100);
+        byte[] b = TestTrees.random(12, a.length);
+        forceCrc(b, crc(a));
+        assertTrue(crc(a) == crc(b) && !java.util.Arrays.equals(a, b));
+        Files.write(src.resolve("a"), a);
+        Files.write(src.resolve("b"), b);
+        Files.write(src.resolve("c-copy-of-b"), b);
+        Files.write(src.resolve("d-copy-of-a"), a);
+        Dir root = (Dir) TreeBuilder.scan(src);
+        byte[] reference = write(root, 1, SquashfsWriter.CANDIDATE_BUFFER_LIMIT, "crc1.img");
+        assertArrayEquals(reference, write(root, 8, 0, "crc8-no-buffer.img"));
+        try (SquashfsReader r = SquashfsReader.open(tmp.resolve("crc1.img"))) {
+            Extract.extract(r, tmp.resolve("crc-out"), Events.NONE);
+        }
+        TreeAssert.sameTree(src, tmp.resolve("crc-out"));
+        // a and b once each (incompressible): the two copies add no data
+        assertTrue(reference.length < 2 * a.length + 8192, reference.length + " bytes");
+    }
+
+    private static int crc(byte[] b) {
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(b);
+        return (int) c.getValue();
+    }
+
+    /** Sets the last 4 bytes of {@code b} so that its CRC32C is {@code target} (CRC is affine in them: solve over GF(2)). */
+    private static void forceCrc(byte[] b, int target) {
+        int n = b.length - 4;
+        java.util.Arrays.fill(b, n, b.length, (byte) 0);
+        int c0 = crc(b);
+        int[] cols = new int[32];
+        for (int k = 0; k < 32; k++) {
+            b[n + k / 8] ^= (byte) (1 << (k % 8));
+            cols[k] = crc(b) ^ c0;
+            b[n + k / 8] ^= (byte) (1 << (k % 8));
+        }
+        // Gaussian elimination: eff[k] = an effect on the CRC, mask[k] = the input bits that produce it
+        int[] eff = cols.clone();
+        int[] mask = new int[32];
+        for (int k = 0; k < 32; k++) {
+            mask[k] = 1 << k;
+        }
+        int want = target ^ c0;
+        int x = 0;
+        for (int bit = 31, row = 0; bit >= 0; bit--) {
+            int pivot = -1;
+            for (int k = row; k < 32; k++) {
+                if ((eff[k] >>> bit & 1) != 0) {
+                    pivot = k;
+                    break;
+                }
+            }
+            if (pivot < 0) {
+                continue;
+            }
+            int te = eff[pivot], tm = mask[pivot];
+            eff[pivot] = eff[row];
+            mask[pivot] = mask[row];
+            eff[row] = te;
+            mask[row] = tm;
+            for (int k = 0; k < 32; k++) {
+                if (k != row && (eff[k] >>> bit & 1) != 0) {
+                    eff[k] ^= te;
+                    mask[k] ^= tm;
+                }
+            }
+            row++;
+        }
+        // fully reduced: every row's effect is one bit
+        for (int k = 0; k < 32; k++) {
+            if ((want & eff[k]) != 0) {
+                x ^= mask[k];
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            b[n + k] = (byte) (x >>> (8 * k));
+        }
+    }
 }
