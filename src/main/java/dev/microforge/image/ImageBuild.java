@@ -57,7 +57,7 @@ public final class ImageBuild {
     public static void write(ImageFormat format, Dir root, ImageOptions options, Path out, Events events) throws IOException {
         try (AtomicOutput ao = AtomicOutput.create(out)) {
             try {
-                format.write(root, options, ao.channel(), events);
+                format.write(root, options, ao.channel(), ao.tempPath(), events);
                 ao.commit();
             } catch (UserError e) {
                 throw e;

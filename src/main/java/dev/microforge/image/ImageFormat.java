@@ -26,6 +26,14 @@ public interface ImageFormat {
      */
     void write(Dir root, ImageOptions options, FileChannel out, Events events) throws IOException;
 
+    /**
+     * As {@link #write(Dir, ImageOptions, FileChannel, Events)}, also given the path of the file behind {@code out}
+     * (the temporary output file), which a writer may open a second time (squashfs: for direct I/O).
+     */
+    default void write(Dir root, ImageOptions options, FileChannel out, Path outPath, Events events) throws IOException {
+        write(root, options, out, events);
+    }
+
     /** Opens an image for reading; {@link CorruptImageException} when it is not a valid image of this type. */
     ImageFs open(Path image) throws IOException;
 }

@@ -35,6 +35,11 @@ public final class SquashfsFormat implements ImageFormat {
     }
 
     @Override
+    public void write(Dir root, ImageOptions options, FileChannel out, Path outPath, Events events) throws IOException {
+        new SquashfsWriter(options, events).write(root, out, outPath);
+    }
+
+    @Override
     public ImageFs open(Path image) throws IOException {
         return SquashfsReader.open(image);
     }
