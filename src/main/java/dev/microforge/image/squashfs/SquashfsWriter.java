@@ -234,7 +234,7 @@ public final class SquashfsWriter {
                 p += channel.write(bb, p);
             }
         } finally {
-            out.closeDirect();
+            out.abandon();
         }
     }
 
@@ -863,22 +863,31 @@ public final class SquashfsWriter {
     // ---- I/O helpers ----
 
     /**
-     * Sequential, buffered output to the image: 1 MiB at a time, through an O_DIRECT channel when one could be
-     * opened (the buffer is aligned, every write but the last is a whole buffer at a multiple of 1 MiB, and
-     * the image ends on a 4 KiB boundary), else, or from the first write it refuses on, through the channel.
+     * Sequential, buffered output to the image, 1 MiB at a time, written by a thread of its own while the next
+     * buffer fills (two buffers, one write in flight: the reading thread does not wait for the disk). Through an
+     * O_DIRECT channel when one could be opened (the buffers are aligned, every write but the last is a whole
+     * buffer at a multiple of 1 MiB, and the image ends on a 4 KiB boundary), else, or from the first write it
+     * refuses on, through the channel. A failed write is thrown by the next {@link #write} or {@link #close}.
      */
     private static final class Out {
         private static final int SIZE = 1 << 20;
         private static final int ALIGN = 4096;
         private final FileChannel ch;
+        /** Used by the writer thread only (and by {@link #closeDirect} once no write is in flight). */
         private FileChannel direct;
-        private final ByteBuffer buf;
+        private final ByteBuffer[] bufs = new ByteBuffer[2];
+        private ByteBuffer buf;
         private long pos;
         private long flushed;
+        private final java.util.concurrent.ExecutorService writer;
+        private java.util.concurrent.Future<?> pending;
 
         Out(FileChannel ch, java.nio.file.Path path) {
             this.ch = ch;
-            this.buf = ByteBuffer.allocateDirect(SIZE + ALIGN).alignedSlice(ALIGN);
+            for (int i = 0; i < 2; i++) {
+                bufs[i] = ByteBuffer.allocateDirect(SIZE + ALIGN).alignedSlice(ALIGN);
+            }
+            buf = bufs[0];
             if (path != null) {
                 try {
                     direct = FileChannel.open(path, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT);
@@ -886,6 +895,11 @@ public final class SquashfsWriter {
                     direct = null; // no direct I/O here: buffered writes
                 }
             }
+            writer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "microforge-image-writer");
+                t.setDaemon(true);
+                return t;
+            });
         }
 
         long position() {
@@ -909,29 +923,63 @@ public final class SquashfsWriter {
             }
         }
 
+        /** Hands the filled buffer to the writer thread (after the write before it has finished) and takes the other. */
         private void flush() throws IOException {
             buf.flip();
-            int len = buf.remaining();
+            ByteBuffer full = buf;
+            long at = flushed;
+            flushed += full.remaining();
+            awaitPending();
+            pending = writer.submit(() -> {
+                writeAt(full, at);
+                return null;
+            });
+            buf = full == bufs[0] ? bufs[1] : bufs[0];
+            buf.clear();
+        }
+
+        private void awaitPending() throws IOException {
+            if (pending == null) {
+                return;
+            }
+            try {
+                pending.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while writing the image");
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof IOException io) {
+                    throw io;
+                }
+                if (c instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw new IOException(c);
+            } finally {
+                pending = null;
+            }
+        }
+
+        /** On the writer thread: all of {@code b} at {@code at}. */
+        private void writeAt(ByteBuffer b, long at) throws IOException {
             if (direct != null) {
                 try {
-                    long at = flushed;
-                    while (buf.hasRemaining()) {
-                        at += direct.write(buf, at);
+                    long p = at;
+                    while (b.hasRemaining()) {
+                        p += direct.write(b, p);
                     }
+                    return;
                 } catch (IOException e) {
                     // refused (alignment, file system): this buffer and the rest go through the channel
                     closeDirect();
-                    buf.position(0);
+                    b.position(0);
                 }
             }
-            if (direct == null) {
-                long at = flushed + buf.position();
-                while (buf.hasRemaining()) {
-                    at += ch.write(buf, at);
-                }
+            long p = at;
+            while (b.hasRemaining()) {
+                p += ch.write(b, p);
             }
-            flushed += len;
-            buf.clear();
         }
 
         private void closeDirect() {
@@ -946,13 +994,28 @@ public final class SquashfsWriter {
             }
         }
 
-        /** Writes what is buffered and closes the direct channel (later writes go through the channel). */
+        /** Writes what is buffered, waits for it, and stops the writer (later writes go through the channel). */
         void close() throws IOException {
             try {
                 flush();
+                awaitPending();
             } finally {
-                closeDirect();
+                abandon();
             }
+        }
+
+        /**
+         * Stops the writer thread (a write in flight, after an error, finishes first: an interrupt would close the
+         * channel) and closes the direct channel.
+         */
+        void abandon() {
+            writer.shutdown();
+            try {
+                writer.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            closeDirect();
         }
     }
 
