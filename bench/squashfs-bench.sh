@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SquashFS: microforge vs mksquashfs -processors 2 and gensquashfs -j 2 on the corpus (bench/corpus.sh),
 # per compressor, in one run: zstd, xz (1 MiB blocks, as nixpkgs' make-squashfs.nix), gzip, lz4.
-# Every tool at its default level (zstd 15, xz 6, gzip 9, lz4 fast), all-root, no hard links.
+# Every tool at its default settings (zstd 15; xz: mksquashfs and gensquashfs level 6, microforge per block:
+# x86 code with BCJ at level 4, text-like blocks level 3, the rest level 4; gzip 9; lz4 fast), all-root, no
+# hard links.
 # Prints wall time, CPU time (user+sys) and image size per tool, and microforge's ratios to the fastest and
 # to the smallest peer (below 1.0: microforge is faster / smaller).
 #
@@ -12,6 +14,10 @@
 #                                                    # quicker run on a busy machine (say so with the figures)
 #   SQUASHFS_BENCH_GENSQUASHFS="zstd lz4" ...        # run gensquashfs only for these compressors (default: all);
 #                                                    # the ratios then compare with mksquashfs alone for the others
+#   SQUASHFS_BENCH_XZ_REFERENCE=1 ...                # xz: two reference rows, not counted in the ratios:
+#                                                    # ref-microforge-l6 (--level 6 --xz-bcj none: mksquashfs'
+#                                                    # settings) and ref-mksquashfs-bcj (-Xbcj x86, which compresses
+#                                                    # every block with and without BCJ and keeps the smaller)
 #
 # Time on a quiet 2-core machine, full corpus: lz4 about 20 s for the three tools, gzip about 5 min, zstd about
 # 4-5 min, xz about 12 min (the three tools); SQUASHFS_BENCH_GENSQUASHFS="zstd lz4" saves about 6 min.
@@ -87,6 +93,12 @@ for c in $compressors; do
       image build --type squashfs "${closure_args[@]}" --threads $threads --compression "$c" --block-size "$bs" -o "$work/mf.img"
     measure mksquashfs "$work/mk.img" synced "$work/mk.img" mksquashfs "${paths[@]}" "$work/mk.img" -comp "$c" -b "$bs" -processors $threads \
       -all-root -no-hardlinks -noappend -quiet -no-progress
+    if [ "$c" = xz ] && [ -n "${SQUASHFS_BENCH_XZ_REFERENCE:-}" ]; then
+      measure ref-microforge-l6 "$work/ref.img" "$work/microforge" image build --type squashfs "${closure_args[@]}" \
+        --threads $threads --compression xz --level 6 --xz-bcj none --block-size "$bs" -o "$work/ref.img"
+      measure ref-mksquashfs-bcj "$work/ref.img" synced "$work/ref.img" mksquashfs "${paths[@]}" "$work/ref.img" -comp xz \
+        -Xbcj x86 -b "$bs" -processors $threads -all-root -no-hardlinks -noappend -quiet -no-progress
+    fi
     case " $gen_for " in *" $c "*) ;; *) continue ;; esac
     measure gensquashfs "$work/gen.img" synced "$work/gen.img" gensquashfs -D "$work/stage" -c "$c" -b "$bs" -j $threads --all-root -q -f "$work/gen.img"
   done
@@ -97,6 +109,7 @@ for c in $compressors; do
   done < "$work/best"
   line=$(awk -v c="$c" '
     $1 == "microforge" {mw = $2; mc = $3; ms = $4; next}
+    $1 ~ /^ref-/ {next}
     {if (fw == "" || $2 < fw) {fw = $2; fn = $1}; if (fc == "" || $3 < fc) {fc = $3; fcn = $1}; if (sz == "" || $4 < sz) {sz = $4; sn = $1}}
     function ratio(a, b) {return b > 0 ? sprintf("%.2fx", a / b) : "n/a"}
     END {printf "%s: wall %s fastest peer (%s), CPU %s least-CPU peer (%s), size %.3fx smallest peer (%s)",

@@ -71,6 +71,11 @@ public final class ImageBuildCommand implements Callable<Integer> {
                     + "files compressed together in the packed inode (mkfs.erofs -Efragments; default off).")
     Boolean fragments;
 
+    @Option(names = "--xz-bcj", paramLabel = "WHEN",
+            description = "squashfs xz: the x86 BCJ filter before LZMA2 (mksquashfs -Xbcj x86): auto (default: blocks "
+                    + "that look like x86 machine code), x86 (every block), none (as mksquashfs without -Xbcj).")
+    String xzBcj;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -90,7 +95,7 @@ public final class ImageBuildCommand implements Callable<Integer> {
         }
         ImageOptions options = new ImageOptions(compression, level, blockSize == null ? null : Sizes.parse(blockSize),
                 threads == null ? Pipeline.defaultThreads() : threads, pcluster == null ? null : Sizes.parse(pcluster),
-                label, uuid, tailPacking, fragments, Reproducible.mtime());
+                label, uuid, tailPacking, fragments, Reproducible.mtime(), xzBcj);
         Terminal term = Terminal.forStderr(spec.commandLine().getErr());
         ClosureGraph graph = closure.graph();
         Path store = closure.realStore();

@@ -97,6 +97,12 @@ class ImageCommandTest {
         r = build("-o", img.toString(), "--pcluster", "64K");
         assertEquals(2, r.exitCode());
         assertTrue(r.err().contains("--pcluster does not apply to --type squashfs"), r.err());
+        r = build("-o", img.toString(), "--compression", "gzip", "--xz-bcj", "x86");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--xz-bcj applies to --compression xz only"), r.err());
+        r = build("-o", img.toString(), "--compression", "xz", "--xz-bcj", "arm");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--xz-bcj arm is not one of auto, x86, none"), r.err());
         r = Cli.run("image", "build", "--type", "ext4", "--closure", fx.closureFile().toString(), "-o", img.toString());
         assertEquals(2, r.exitCode());
         assertTrue(r.err().contains("ext4"), r.err());

@@ -31,7 +31,39 @@ public final class TestTrees {
     }
 
     /**
-     * A tree with what image writers get wrong: nested and empty directories, executables, relative, absolute
+     * Deterministic bytes shaped like linked x86-64 machine code: short instructions, and every eighth or so a
+     * CALL rel32 to one of 64 function entries inside the same bytes. The x86 BCJ filter turns those relative
+     * targets into absolute ones, which repeat, so xz with BCJ compresses it better than without.
+     */
+    public static byte[] x86Code(long seed, int size) {
+        Random r = new Random(seed);
+        byte[] b = new byte[size];
+        int[] entries = new int[64];
+        for (int k = 0; k < entries.length; k++) {
+            entries[k] = r.nextInt(size);
+        }
+        byte[][] ops = {{0x55}, {0x48, (byte) 0x89, (byte) 0xe5}, {0x48, (byte) 0x8b, 0x45, (byte) 0xf8}, {(byte) 0xc3},
+            {0x31, (byte) 0xc0}, {0x48, (byte) 0x83, (byte) 0xec, 0x10}, {0x5d}, {0x0f, 0x1f, 0x44, 0x00, 0x00}};
+        int i = 0;
+        while (i + 5 <= size) {
+            if (r.nextInt(8) == 0) {
+                int rel = entries[r.nextInt(entries.length)] - (i + 5);
+                b[i] = (byte) 0xe8;
+                for (int k = 0; k < 4; k++) {
+                    b[i + 1 + k] = (byte) (rel >>> 8 * k);
+                }
+                i += 5;
+            } else {
+                byte[] op = ops[r.nextInt(ops.length)];
+                System.arraycopy(op, 0, b, i, op.length);
+                i += op.length;
+            }
+        }
+        return b;
+    }
+
+    /**
+     * A tree with what image writers get wrong: nested and empty directories, executables, x86-like code, relative, absolute
      * and dangling symlinks, empty files, files of exactly one and several 4 KiB/128 KiB blocks, files that
      * span several blocks with a tail (fragment), a compressible file with an incompressible end, duplicate files (same content, different names and modes),
      * a non-UTF-8 name, a long name (255 bytes), names that sort differently as bytes than as UTF-16, and a
@@ -48,6 +80,8 @@ public final class TestTrees {
         write(bin.resolve("hello"), "#!/bin/sh\necho hello\n".getBytes(StandardCharsets.US_ASCII), "r-xr-xr-x");
         write(bin.resolve("big-exe"), random(1, 300_000), "r-xr-xr-x");
         write(lib.resolve("libfoo.so.1.2.3"), random(2, 200_000), "r--r--r--");
+        // machine code over more than one 1 MiB block: xz's BCJ filter (SquashFS --xz-bcj auto) gets used
+        write(lib.resolve("libcode.so"), x86Code(13, 1_200_000), "r--r--r--");
         Files.createSymbolicLink(lib.resolve("libfoo.so.1"), Path.of("libfoo.so.1.2.3"));
         Files.createSymbolicLink(lib.resolve("libfoo.so"), Path.of("libfoo.so.1"));
         Files.createSymbolicLink(bin.resolve("abs-link"), Path.of("/nix/store/00000000000000000000000000000000-x/bin/sh"));

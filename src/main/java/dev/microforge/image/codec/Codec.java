@@ -21,6 +21,14 @@ public interface Codec {
     /** A compressor for one thread. {@code blockSize} is the largest input it will see. */
     Compressor newCompressor(int level, int blockSize);
 
+    /**
+     * The compressor used when no level was given: {@link #defaultLevel()} for every block, unless the codec
+     * chooses per block (xz: see {@link XzCodec}).
+     */
+    default Compressor newDefaultCompressor(int blockSize) {
+        return newCompressor(defaultLevel(), blockSize);
+    }
+
     Decompressor newDecompressor();
 
     interface Compressor {

@@ -4,21 +4,73 @@ import dev.microforge.image.CorruptImageException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import dev.microforge.util.UserError;
+import java.util.List;
 import org.tukaani.xz.ArrayCache;
 import org.tukaani.xz.BasicArrayCache;
+import org.tukaani.xz.FilterOptions;
 import org.tukaani.xz.LZMA2Options;
 import org.tukaani.xz.UnsupportedOptionsException;
+import org.tukaani.xz.X86Options;
 import org.tukaani.xz.XZ;
 import org.tukaani.xz.XZInputStream;
 import org.tukaani.xz.XZOutputStream;
 
 /**
- * xz streams with one LZMA2 filter and CRC32 checks, as mksquashfs -comp xz writes them (and the kernel's
- * xz_dec reads them): preset level (default 6), dictionary size = the block size, no BCJ filter.
+ * xz streams with CRC32 checks, as mksquashfs -comp xz writes them (and the kernel's xz_dec reads them): one
+ * LZMA2 filter at a preset level, dictionary size = the block size, optionally preceded by the x86 BCJ filter
+ * (mksquashfs -Xbcj x86).
+ *
+ * <p>Defaults, chosen per block from its bytes when no level is given ({@link #newDefaultCompressor}): x86
+ * machine code gets the BCJ filter and level 4; text-like blocks (order-0 entropy below {@link #FAST_ENTROPY})
+ * get level 3, xz's fast mode; everything else level 4. mksquashfs uses level 6 without BCJ for every block. On
+ * a NixOS-shaped closure (three quarters x86-64 ELF) the result is slightly smaller than mksquashfs' for well
+ * under its CPU: BCJ turns relative call/jump targets into absolute ones, which repeat, and wins back more than
+ * the shorter match search loses. An explicit {@code --level N} uses preset N for every block;
+ * {@code --level 6 --xz-bcj none} gives mksquashfs' exact settings.
  */
 public final class XzCodec implements Codec {
     /** Decoder memory limit: a 1 MiB dictionary needs about 1 MiB; anything claiming far more is corrupt. */
     private static final int MEMORY_LIMIT_KIB = 64 * 1024;
+
+    /** When the x86 BCJ filter goes before LZMA2. */
+    public enum Bcj {
+        /** Blocks that look like x86 machine code ({@link #looksLikeX86}). */
+        AUTO,
+        /** Every block (as mksquashfs -Xbcj x86 would choose for code-only images). */
+        X86,
+        /** Never (as mksquashfs without -Xbcj). */
+        NONE;
+
+        public static final List<String> NAMES = List.of("auto", "x86", "none");
+
+        public static Bcj named(String name) {
+            return switch (name) {
+                case "auto" -> AUTO;
+                case "x86" -> X86;
+                case "none" -> NONE;
+                default -> throw new UserError("--xz-bcj " + name + " is not one of " + String.join(", ", NAMES));
+            };
+        }
+    }
+
+    /** The squashfs xz compressor-options flag of the x86 BCJ filter (mksquashfs, squashfs-tools-ng). */
+    public static final int FLAG_X86 = 0x0001;
+
+    private final Bcj bcj;
+
+    /** Level 4 with BCJ where blocks look like x86 code. */
+    public XzCodec() {
+        this(Bcj.AUTO);
+    }
+
+    public XzCodec(Bcj bcj) {
+        this.bcj = bcj;
+    }
+
+    public Bcj bcj() {
+        return bcj;
+    }
 
     @Override
     public String name() {
@@ -27,7 +79,7 @@ public final class XzCodec implements Codec {
 
     @Override
     public int defaultLevel() {
-        return 6;
+        return 4;
     }
 
     @Override
@@ -40,25 +92,61 @@ public final class XzCodec implements Codec {
         return Math.max(blockSize, LZMA2Options.DICT_SIZE_MIN);
     }
 
-    @Override
-    public Compressor newCompressor(int level, int blockSize) {
-        LZMA2Options opts;
+    /**
+     * Non-code blocks whose order-0 entropy is below this many bits per byte (text, tables, sparse data) get
+     * xz's fast mode ({@link #FAST_LEVEL}) when no level was given: their long repeats are found nearly as well
+     * by the fast parser, at about a third of the normal parser's CPU.
+     */
+    static final double FAST_ENTROPY = 5.5;
+    /** The level of such blocks: preset 3, fast mode with the HC4 match finder. */
+    static final int FAST_LEVEL = 3;
+
+    private static LZMA2Options options(int level, int blockSize) {
         try {
-            opts = new LZMA2Options(level);
+            LZMA2Options opts = new LZMA2Options(level);
             opts.setDictSize(dictSize(blockSize));
+            return opts;
         } catch (UnsupportedOptionsException e) {
             throw new IllegalArgumentException(e);
         }
+    }
+
+    @Override
+    public Compressor newCompressor(int level, int blockSize) {
+        return compressor(level, false, blockSize);
+    }
+
+    /**
+     * Without a level, per block: x86 code with BCJ at level 4; other blocks at level 4, or at
+     * {@link #FAST_LEVEL} when their entropy is below {@link #FAST_ENTROPY}. On 113 sampled 1 MiB blocks of the
+     * bench corpus this took 0.57x the CPU of level 6 without BCJ (mksquashfs' setting) for 0.995x the bytes;
+     * level 4 with BCJ everywhere: 0.70x the CPU, 0.986x the bytes.
+     */
+    @Override
+    public Compressor newDefaultCompressor(int blockSize) {
+        return compressor(defaultLevel(), true, blockSize);
+    }
+
+    private Compressor compressor(int level, boolean adaptive, int blockSize) {
+        LZMA2Options opts = options(level, blockSize);
+        LZMA2Options fast = options(FAST_LEVEL, blockSize);
+        FilterOptions[] plain = {opts};
+        FilterOptions[] withBcj = {new X86Options(), opts};
+        FilterOptions[] fastPlain = {fast};
         ArrayCache cache = new BasicArrayCache();
         BoundedOut sink = new BoundedOut();
         Precheck precheck = new Precheck(blockSize);
         return (src, off, len, dst) -> {
-            if (precheck.incompressible(src, off, len)) {
+            double entropy = len >= Precheck.MIN_LENGTH ? precheck.entropy(src, off, len) : 8;
+            if (precheck.incompressible(src, off, len, entropy)) {
                 return -1;
             }
+            boolean x86 = bcj == Bcj.X86 || bcj == Bcj.AUTO && looksLikeX86(src, off, len);
+            FilterOptions[] filters = x86 ? withBcj
+                    : adaptive && len >= Precheck.MIN_LENGTH && entropy < FAST_ENTROPY ? fastPlain : plain;
             sink.reset(dst, len - 1);
             try {
-                XZOutputStream xz = new XZOutputStream(sink, opts, XZ.CHECK_CRC32, cache);
+                XZOutputStream xz = new XZOutputStream(sink, filters, XZ.CHECK_CRC32, cache);
                 xz.write(src, off, len);
                 xz.close(); // finishes the stream and returns the encoder's arrays to the cache
             } catch (Full e) {
@@ -95,6 +183,38 @@ public final class XzCodec implements Codec {
         };
     }
 
+    /** Blocks shorter than this never get BCJ (metadata blocks, small fragments: too little to tell). */
+    static final int BCJ_MIN_LENGTH = 16 * 1024;
+
+    /**
+     * Whether a block looks like linked x86 machine code, where the BCJ filter pays: at least 1 in 128 of its
+     * bytes start a CALL or JMP rel32 (opcode E8 or E9) whose displacement is small (top byte 00 or FF) but not
+     * 0. Linked x86-64 .text has 1-2 such positions per 100 bytes; text, tables and compressed data far fewer.
+     * Displacement 0 is left out: it is the unrelocated call of an object file (.o, .a), where BCJ makes the
+     * block larger. Measured on 193 1 MiB blocks of the bench corpus (xz level 4): every block at or above the
+     * threshold got smaller with BCJ (by 3-22%), blocks below it mostly did not; choosing by this test came
+     * within 0.1% of choosing the better of the two per block, and beat "BCJ for every block of an ELF file" by
+     * 0.6%. Deterministic: depends only on the block's bytes.
+     */
+    public static boolean looksLikeX86(byte[] src, int off, int len) {
+        if (len < BCJ_MIN_LENGTH) {
+            return false;
+        }
+        int need = len >>> 7;
+        int found = 0;
+        for (int i = off, end = off + len - 4; i < end; i++) {
+            if ((src[i] & 0xfe) == 0xe8) {
+                int top = src[i + 4];
+                if (top == -1 || top == 0 && (src[i + 1] | src[i + 2] | src[i + 3]) != 0) {
+                    if (++found >= need) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
     /**
      * A cheap test for blocks xz cannot shrink (compressed files: .gz, .xz, .png, ...), which would otherwise
      * cost a full LZMA2 pass (about 100x this test) only to be stored raw. A block counts as incompressible when
@@ -124,7 +244,12 @@ public final class XzCodec implements Codec {
         }
 
         boolean incompressible(byte[] src, int off, int len) {
-            return len >= MIN_LENGTH && entropy(src, off, len) >= MIN_ENTROPY && repeated(src, off, len) < len / 100;
+            return len >= MIN_LENGTH && incompressible(src, off, len, entropy(src, off, len));
+        }
+
+        /** As {@link #incompressible(byte[], int, int)}, with the block's entropy already known. */
+        boolean incompressible(byte[] src, int off, int len, double entropy) {
+            return len >= MIN_LENGTH && entropy >= MIN_ENTROPY && repeated(src, off, len) < len / 100;
         }
 
         /** Order-0 entropy in bits per byte. */

@@ -52,6 +52,7 @@ public final class ErofsImageFormat implements ImageFormat {
             }
             level = o.level();
         }
+        ImageOptions.rejectIfGiven("erofs", "--xz-bcj", o.xzBcj());
         if (o.blockSize() != null && o.blockSize() != 4096) {
             throw new UserError("--block-size does not apply to --type erofs (its blocks are 4096 bytes; see --pcluster)");
         }

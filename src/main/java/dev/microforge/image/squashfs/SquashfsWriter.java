@@ -8,6 +8,7 @@ import dev.microforge.fs.Symlink;
 import dev.microforge.image.ImageOptions;
 import dev.microforge.image.Pipeline;
 import dev.microforge.image.codec.Codec;
+import dev.microforge.image.codec.XzCodec;
 import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
@@ -46,6 +47,8 @@ public final class SquashfsWriter {
 
     private final Codec codec;
     private final int level;
+    /** Whether --level was given (else the codec may choose per block: {@link Codec#newDefaultCompressor}). */
+    private final boolean levelGiven;
     private final int blockSize;
     private final int blockLog;
     private final int threads;
@@ -132,8 +135,12 @@ public final class SquashfsWriter {
             throw new UserError("--compression " + c + " is not available for squashfs (expected one of "
                     + String.join(", ", SquashfsFormat.COMPRESSIONS) + ")");
         }
-        this.codec = Codec.named(c);
-        this.level = options.level() == null ? codec.defaultLevel() : options.level();
+        if (options.xzBcj() != null && !c.equals("xz")) {
+            throw new UserError("--xz-bcj applies to --compression xz only (got " + c + ")");
+        }
+        this.codec = c.equals("xz") && options.xzBcj() != null ? new XzCodec(XzCodec.Bcj.named(options.xzBcj())) : Codec.named(c);
+        this.levelGiven = options.level() != null;
+        this.level = levelGiven ? options.level() : codec.defaultLevel();
         codec.checkLevel(level);
         long bs = options.blockSize() == null ? DEFAULT_BLOCK_SIZE : options.blockSize();
         if (bs < 4096 || bs > 1 << 20 || Long.bitCount(bs) != 1) {
@@ -177,7 +184,7 @@ public final class SquashfsWriter {
             }
             writeData();
 
-            Codec.Compressor metaCompressor = codec.name().equals("none") ? null : codec.newCompressor(level, blockSize);
+            Codec.Compressor metaCompressor = codec.name().equals("none") ? null : newCompressor();
             MetaWriter inodes = new MetaWriter(metaCompressor);
             MetaWriter dirs = new MetaWriter(metaCompressor);
             events.start("writing squashfs metadata", -1);
@@ -254,6 +261,10 @@ public final class SquashfsWriter {
         return f;
     }
 
+    private Codec.Compressor newCompressor() {
+        return levelGiven ? codec.newCompressor(level, blockSize) : codec.newDefaultCompressor(blockSize);
+    }
+
     /** The compressor options block, or null when the defaults apply (lz4 always has one). */
     private byte[] compressorOptions() {
         switch (codec.name()) {
@@ -279,6 +290,16 @@ public final class SquashfsWriter {
                 }
                 byte[] b = new byte[4];
                 Sqfs.putInt(b, 0, level);
+                return b;
+            }
+            case "xz": {
+                // as mksquashfs -Xbcj: the flags name the filters that blocks may use; the dictionary is the block size
+                if (((XzCodec) codec).bcj() == XzCodec.Bcj.NONE) {
+                    return null;
+                }
+                byte[] b = new byte[8];
+                Sqfs.putInt(b, 0, XzCodec.dictSize(blockSize));
+                Sqfs.putInt(b, 4, XzCodec.FLAG_X86);
                 return b;
             }
             default:
@@ -444,7 +465,7 @@ public final class SquashfsWriter {
         }
         events.start("writing squashfs data", total);
         fragBuf = new byte[blockSize];
-        ThreadLocal<Codec.Compressor> comp = ThreadLocal.withInitial(() -> codec.newCompressor(level, blockSize));
+        ThreadLocal<Codec.Compressor> comp = ThreadLocal.withInitial(this::newCompressor);
         int inFlight = Math.max(4, threads * 4);
         try (Pipeline<Done> pipeline = new Pipeline<>(threads, inFlight, (seq, d) -> place(d))) {
             Map<DupKey, List<FileIno>> owners = new HashMap<>();

@@ -96,6 +96,7 @@ class ErofsCommandTest {
             {"--compression", "none", "--tail-packing"}, {"--tail-packing applies to compressed"},
             {"--compression", "none", "--fragments"}, {"--fragments applies to compressed"},
             {"--block-size", "8K"}, {"--block-size"},
+            {"--xz-bcj", "x86"}, {"--xz-bcj does not apply to --type erofs"},
         };
         for (int i = 0; i < cases.length; i += 2) {
             String[] args = Stream.concat(Stream.of("-o", img.toString()), Stream.of(cases[i])).toArray(String[]::new);
