@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.microforge.testkit.Cli;
 import dev.microforge.testkit.Exec;
 import dev.microforge.testkit.Tools;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -132,17 +133,26 @@ class LauncherTest {
     }
 
     /**
-     * The real JVM with the real profile file (a wrapper replaces '-jar JAR' by this test's class path): the JVM
-     * accepts the flags and parses the directives, stdout carries exactly what the in-process CLI prints.
+     * A stand-in for {@code java} that replaces the launcher's {@code -jar JAR} by this test's class path and
+     * {@code dev.microforge.cli.Main}, then runs {@code $MF_JAVA} with everything else unchanged.
      */
-    @Test
-    void realJvmWithTheProfilePrintsTheSameBytes() throws Exception {
+    private Path classPathJava() throws IOException {
         Path wrapper = tmp.resolve("java-cp");
         Files.writeString(wrapper, "#!/bin/sh\n"
                 + "for a in \"$@\"; do shift; if [ \"$skip\" = 1 ]; then skip=; continue; fi\n"
                 + "  if [ \"$a\" = -jar ]; then skip=1; set -- \"$@\" -cp \"$MF_CP\" dev.microforge.cli.Main; else set -- \"$@\" \"$a\"; fi\n"
                 + "done\nexec \"$MF_JAVA\" \"$@\"\n");
         Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return wrapper;
+    }
+
+    /**
+     * The real JVM with the real profile file (a wrapper replaces '-jar JAR' by this test's class path): the JVM
+     * accepts the flags and parses the directives, stdout carries exactly what the in-process CLI prints.
+     */
+    @Test
+    void realJvmWithTheProfilePrintsTheSameBytes() throws Exception {
+        Path wrapper = classPathJava();
         Path store = Tools.projectRoot().resolve("tests/example/store");
         List<String> paths = new java.util.ArrayList<>();
         try (var s = Files.list(store)) {
@@ -176,12 +186,7 @@ class LauncherTest {
     /** The squashfs lz4 profile with the real JVM: the JVM parses it, and the image has the same bytes as in-process. */
     @Test
     void realJvmWithTheSquashfsProfileWritesTheSameImage() throws Exception {
-        Path wrapper = tmp.resolve("java-cp");
-        Files.writeString(wrapper, "#!/bin/sh\n"
-                + "for a in \"$@\"; do shift; if [ \"$skip\" = 1 ]; then skip=; continue; fi\n"
-                + "  if [ \"$a\" = -jar ]; then skip=1; set -- \"$@\" -cp \"$MF_CP\" dev.microforge.cli.Main; else set -- \"$@\" \"$a\"; fi\n"
-                + "done\nexec \"$MF_JAVA\" \"$@\"\n");
-        Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path wrapper = classPathJava();
         Path example = Tools.projectRoot().resolve("tests/example");
         List<String> args = List.of("image", "build", "--type", "squashfs", "--closure", example.resolve("closure.json").toString(),
                 "--real-store", example.resolve("store").toString(), "--compression", "lz4");
