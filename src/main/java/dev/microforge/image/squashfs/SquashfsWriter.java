@@ -11,6 +11,7 @@ import dev.microforge.image.codec.Codec;
 import dev.microforge.image.codec.XzCodec;
 import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
+import dev.microforge.util.Tasks;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.InputStream;
@@ -964,19 +965,7 @@ public final class SquashfsWriter {
                 return;
             }
             try {
-                pending.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while writing the image");
-            } catch (java.util.concurrent.ExecutionException e) {
-                Throwable c = e.getCause();
-                if (c instanceof IOException io) {
-                    throw io;
-                }
-                if (c instanceof RuntimeException r) {
-                    throw r;
-                }
-                throw new IOException(c);
+                Tasks.await(pending);
             } finally {
                 pending = null;
             }
