@@ -1,10 +1,10 @@
 package dev.microforge.image.codec;
 
 import dev.microforge.image.CorruptImageException;
+import dev.microforge.util.UserError;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import dev.microforge.util.UserError;
 import java.util.List;
 import org.tukaani.xz.ArrayCache;
 import org.tukaani.xz.BasicArrayCache;
@@ -137,13 +137,13 @@ public final class XzCodec implements Codec {
         BoundedOut sink = new BoundedOut();
         Precheck precheck = new Precheck(blockSize);
         return (src, off, len, dst) -> {
+            // blocks too short to judge (metadata) are not measured and count as high entropy: never fast mode
             double entropy = len >= Precheck.MIN_LENGTH ? precheck.entropy(src, off, len) : 8;
             if (precheck.incompressible(src, off, len, entropy)) {
                 return -1;
             }
             boolean x86 = bcj == Bcj.X86 || bcj == Bcj.AUTO && looksLikeX86(src, off, len);
-            FilterOptions[] filters = x86 ? withBcj
-                    : adaptive && len >= Precheck.MIN_LENGTH && entropy < FAST_ENTROPY ? fastPlain : plain;
+            FilterOptions[] filters = x86 ? withBcj : adaptive && entropy < FAST_ENTROPY ? fastPlain : plain;
             sink.reset(dst, len - 1);
             try {
                 XZOutputStream xz = new XZOutputStream(sink, filters, XZ.CHECK_CRC32, cache);
@@ -236,11 +236,10 @@ public final class XzCodec implements Codec {
         private static final java.lang.invoke.VarHandle LONGS =
                 java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
         private final int[] hist = new int[256];
-        private int[] anchors = new int[1 << 16];
+        private int[] anchors;
 
         Precheck(int blockSize) {
-            int want = Integer.highestOneBit(Math.max(blockSize / STEP, 1 << 10)) * 2;
-            anchors = new int[want];
+            anchors = new int[Integer.highestOneBit(Math.max(blockSize / STEP, 1 << 10)) * 2];
         }
 
         boolean incompressible(byte[] src, int off, int len) {
