@@ -2,10 +2,12 @@ package dev.microforge.image.codec;
 
 import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.lz4.Lz4Compressor;
+import dev.microforge.image.lz4.Lz4Fast;
 
 /**
  * Raw LZ4 blocks (no frame), what SquashFS's lz4 compressor and the kernel's LZ4_decompress_safe use.
- * Compression by {@link Lz4Compressor} (fast, or HC for levels 2 to 12); decompression here, bounds-checked.
+ * Compression by {@link Lz4Fast} (level 1) or {@link Lz4Compressor} (HC, levels 2 to 12); decompression here,
+ * bounds-checked.
  */
 public final class Lz4Codec implements Codec {
     private static final int MIN_MATCH = 4;
@@ -25,10 +27,17 @@ public final class Lz4Codec implements Codec {
         Codec.checkRange("lz4", level, 1, 12);
     }
 
-    /** Level 1: LZ4's fast compressor; 2 to 12: LZ4 HC at that level (as {@code mksquashfs -Xhc}). */
+    /**
+     * Level 1: LZ4's fast compressor ({@link Lz4Fast}, the blocks of liblz4's LZ4_compress_default, as mksquashfs
+     * and gensquashfs write them); 2 to 12: LZ4 HC at that level (as {@code mksquashfs -Xhc}).
+     */
     @Override
     public Compressor newCompressor(int level, int blockSize) {
-        Lz4Compressor c = level <= 1 ? Lz4Compressor.fast() : Lz4Compressor.hc(level);
+        if (level <= 1) {
+            Lz4Fast c = new Lz4Fast();
+            return (src, off, len, dst) -> len < 2 ? -1 : c.compress(src, off, len, dst, 0, len - 1);
+        }
+        Lz4Compressor c = Lz4Compressor.hc(level);
         // Lz4Compressor keeps room for the rest of the input as literals after each match, so it only
         // compresses well into a worst-case sized buffer: compress there, keep the result if it is smaller
         byte[] scratch = new byte[Lz4Compressor.maxCompressedLength(blockSize)];
