@@ -107,6 +107,31 @@ class SquashfsBadInputTest {
     }
 
     @Test
+    void readAheadReportsTheFirstBadFileInTreeOrder() throws Exception {
+        // "file" is 3 MiB: the read-ahead reads it in 1 MiB chunks on reader threads. It shrinks into its second
+        // chunk after the scan, and "other" (later in tree order, a chunk of its own) vanishes: the error is the
+        // shrink, with how much was found, whichever reader finishes first
+        Path store = tmp.resolve("store");
+        StorePath sp = storeWith(store, TestTrees.text(4, 3 << 20));
+        Path dir = store.resolve(sp.baseName());
+        Path f = dir.resolve("file");
+        Path out = tmp.resolve("out.img");
+        for (int run = 0; run < 3; run++) {
+            Files.write(f, TestTrees.text(4, 3 << 20));
+            Files.write(dir.resolve("other"), TestTrees.text(9, 5000));
+            UserError e = buildWithMutation(store, sp, out, () -> {
+                try (var ch = java.nio.channels.FileChannel.open(f, StandardOpenOption.WRITE)) {
+                    ch.truncate(1_500_000);
+                }
+                Files.delete(dir.resolve("other"));
+            });
+            assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("changed size")
+                    && e.getMessage().contains("found only 1500000"), e.getMessage());
+            ImageCommandTestSupport.assertNoOutput(out);
+        }
+    }
+
+    @Test
     void duplicateCandidateChangedBetweenScanAndRead() throws Exception {
         // "file" and "twin" share a size, so the data pass reads them whole and hashes them: a change of size
         // after the scan is still the clean error, for the first and for the second of the pair
