@@ -84,6 +84,10 @@ class LauncherTest {
         String lz4 = PROFILE_FLAG + dir.resolve("squashfs-lz4.jit.json");
         List<String> a = javaArgs("image", "build", "--type", "squashfs", "--closure", "c", "--compression", "lz4", "-o", "x");
         assertTrue(a.contains(lz4) && a.contains("-XX:+UnlockDiagnosticVMOptions") && a.contains("-XX:-DisplayVMOutput"), a.toString());
+        assertTrue(a.contains("-XX:+UseSerialGC"), "serial collector for the fast builds: " + a);
+        assertFalse(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x").contains("-XX:+UseSerialGC"));
+        assertFalse(javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "squashfs", "--compression", "lz4")
+                .contains("-XX:+UseSerialGC"));
         assertTrue(javaArgs("image", "build", "--compression=none", "-o", "x", "--type=squashfs").contains(lz4));
         assertTrue(javaArgs("--stacktrace", "image", "build", "--level", "9", "--compression", "lz4", "--type", "squashfs").contains(lz4));
         assertFalse(profiled(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x")));
