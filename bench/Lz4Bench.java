@@ -1,5 +1,6 @@
 import dev.microforge.image.lz4.Lz4Compressor;
 import dev.microforge.image.lz4.Lz4Decompressor;
+import dev.microforge.image.lz4.Lz4Fast;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -16,7 +17,8 @@ import java.util.Arrays;
  * </pre>
  *
  * Modes: {@code block-L} compresses the file in independent 4 MiB blocks (what the lz4 CLI does by default)
- * at level L (0 = fast); {@code dest-L} fills 4 KiB clusters with compressDestSize from 1 MiB segments, as
+ * at level L (0 = fast); {@code sqfs-0} does the same with {@link Lz4Fast} (liblz4's parse, what the SquashFS
+ * writer uses for lz4; its blocks are those of {@code lz4 -1}); {@code dest-L} fills 4 KiB clusters with compressDestSize from 1 MiB segments, as
  * ErofsWriter does (a cluster whose input does not exceed 4 KiB is stored plain, as mkfs.erofs does). CPU time is
  * the thread's CPU time of the best of {@code reps} passes, after one untimed warm-up pass; every output is
  * decoded and compared once, so a wrong block fails the benchmark.
@@ -34,11 +36,13 @@ public final class Lz4Bench {
                 String[] mp = mode.split("-");
                 int level = Integer.parseInt(mp[1]);
                 Lz4Compressor c = level == 0 ? Lz4Compressor.fast() : Lz4Compressor.hc(level);
-                long[] r = mp[0].equals("block") ? block(c, in, true) : dest(c, in, true);
+                Lz4Fast f = new Lz4Fast();
+                BlockCompressor bc = mp[0].equals("sqfs") ? f::compress : c::compress;
+                long[] r = mp[0].equals("dest") ? dest(c, in, true) : block(bc, in, true);
                 long best = Long.MAX_VALUE;
                 for (int i = 0; i < reps; i++) {
                     long t0 = MX.getCurrentThreadCpuTime();
-                    long[] r2 = mp[0].equals("block") ? block(c, in, false) : dest(c, in, false);
+                    long[] r2 = mp[0].equals("dest") ? dest(c, in, false) : block(bc, in, false);
                     best = Math.min(best, MX.getCurrentThreadCpuTime() - t0);
                     if (!Arrays.equals(r, r2)) {
                         throw new AssertionError("not deterministic: " + name + " " + mode);
@@ -49,8 +53,12 @@ public final class Lz4Bench {
         }
     }
 
+    interface BlockCompressor {
+        int compress(byte[] src, int off, int len, byte[] dst, int dstOff, int cap);
+    }
+
     /** Independent 4 MiB blocks: {compressed bytes, blocks}. */
-    static long[] block(Lz4Compressor c, byte[] in, boolean check) throws Exception {
+    static long[] block(BlockCompressor c, byte[] in, boolean check) throws Exception {
         final int bs = 4 << 20;
         byte[] out = new byte[Lz4Compressor.maxCompressedLength(bs)];
         byte[] back = new byte[bs];

@@ -11,6 +11,8 @@
 # (bench/corpus.sh; libLLVM and node) and of the corpus' source/text files concatenated in path order.
 # Comparisons:
 #   block fast / hc9 : independent 4 MiB blocks (Lz4Compressor.compress) vs `lz4 -1` / `lz4 -9`
+#   lz4-1-sqfs       : the same blocks with Lz4Fast (liblz4's parse; the SquashFS lz4 compressor) vs `lz4 -1`:
+#                      the same bytes (the C size has the frame's few header bytes more)
 #                      (-B7 -BI --no-frame-crc: 4 MiB independent blocks, no checksum); C sizes include
 #                      the frame's few bytes of headers.
 #   erofs fast / hcL : 4 KiB destSize clusters from 1 MiB segments as ErofsWriter cuts them
@@ -82,7 +84,7 @@ print("%.4f" % best)
 PY
 }
 
-modes="block-0,block-9,dest-0"
+modes="block-0,sqfs-0,block-9,dest-0"
 for l in $levels; do modes="$modes,dest-$l"; done
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); reps $reps; samples of ${mb} MiB; $(lz4 --version 2>&1 | head -1 | sed 's/\*//g;s/^ *//')"
 java -cp "$jar" "$here/Lz4Bench.java" "$reps" "$modes" "${samples[@]}" > "$work/mf.txt"
@@ -106,6 +108,9 @@ for s in "${samples[@]}"; do
   for l in 1 9; do
     c=$(best_cpu lz4 "-$l" -q -f -B7 -BI --no-frame-crc "$s" "$work/c.lz4")
     row "lz4-$l" "block-$([ $l = 1 ] && echo 0 || echo 9)" "$c" "$(stat -c %s "$work/c.lz4")"
+    if [ "$l" = 1 ]; then
+      row "lz4-1-sqfs" sqfs-0 "$c" "$(stat -c %s "$work/c.lz4")"
+    fi
   done
   d="$work/dir"
   rm -rf "$d"
