@@ -144,7 +144,11 @@ public final class Lz4Fast {
         }
     }
 
-    /** Blocks shorter than LIMIT_64K: every position is within reach, no distance test. */
+    /**
+     * Blocks shorter than LIMIT_64K: every position is within reach, no distance test. The same loop as
+     * {@link #parse} but for the hash and that test: liblz4 gets its two copies from one function inlined with a
+     * constant table type; here a flag tested in the inner loops would cost time on every position.
+     */
     private long parse64k(byte[] src, final int off, final int end, byte[] dst, int op, final int olimit) {
         final int[] t = table;
         Arrays.fill(t, off);
