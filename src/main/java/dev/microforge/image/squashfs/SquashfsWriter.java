@@ -73,7 +73,6 @@ public final class SquashfsWriter {
 
     private static final class FileIno extends Ino {
         final RegularFile file;
-        final String path;
         FileIno dupOf;
         boolean candidate;
         long start;
@@ -82,9 +81,8 @@ public final class SquashfsWriter {
         int fragOffset;
         long sparse;
 
-        FileIno(RegularFile file, String path) {
+        FileIno(RegularFile file) {
             this.file = file;
-            this.path = path;
         }
 
         int mode() {
@@ -326,22 +324,23 @@ public final class SquashfsWriter {
 
     // ---- tree ----
 
+    /** The internal tree of {@code dir}; {@code path} (its path in the image) only names it in errors. */
     private DirIno build(Dir dir, String path) {
         DirIno d = new DirIno();
         for (Entry e : dir.entries()) {
-            String p = path + "/" + e.displayName();
             Node n = e.node();
             Ino child;
             if (n instanceof Dir sub) {
-                child = build(sub, p);
+                child = build(sub, path + "/" + e.displayName());
             } else if (n instanceof RegularFile f) {
-                FileIno fi = new FileIno(f, p);
+                FileIno fi = new FileIno(f);
                 files.add(fi);
                 child = fi;
             } else if (n instanceof Symlink s) {
                 byte[] t = s.target();
                 if (t.length == 0 || t.length > 4096) {
-                    throw new UserError(p + ": symlink target length " + t.length + " is not representable (1 to 4096 bytes)");
+                    throw new UserError(path + "/" + e.displayName() + ": symlink target length " + t.length
+                            + " is not representable (1 to 4096 bytes)");
                 }
                 child = new LinkIno(t);
             } else {
@@ -718,7 +717,7 @@ public final class SquashfsWriter {
                 if (at == chunk.length) {
                     Chunk c = chunks.poll();
                     if (c == null || c.file != f) {
-                        throw new IllegalStateException("read-ahead out of step at " + f.path);
+                        throw new IllegalStateException("read-ahead out of step at " + f.file.origin());
                     }
                     chunk = Tasks.await(c.data);
                     at = 0;
