@@ -50,8 +50,6 @@ public final class Lz4Fast {
         long r;
         if (len < MF_LIMIT + 1) {
             r = ((long) off << 32) | dstOff;
-        } else if (len < LIMIT_64K) {
-            r = parse64k(src, off, off + len, dst, dstOff, dstOff + dstCap);
         } else {
             r = parse(src, off, off + len, dst, dstOff, dstOff + dstCap);
         }
@@ -75,17 +73,30 @@ public final class Lz4Fast {
         return (v * -1640531535) >>> (32 - HASH_LOG_64K);
     }
 
-    /** Blocks of LIMIT_64K bytes and more; returns {@code anchor << 32 | op} of the final literals, or -1. */
+    /**
+     * The hash of the bytes at {@code p}: for blocks of LIMIT_64K bytes and more ({@code wide}) the 5 bytes of a
+     * 64-bit read into 4096 entries, for shorter ones the 4 bytes of a 32-bit read into 8192 entries, as liblz4's
+     * two table types.
+     */
+    private static int hash(byte[] src, int p, boolean wide) {
+        return wide ? hash5(getLong(src, p)) : hash4(getInt(src, p));
+    }
+
+    /**
+     * The greedy parse; returns {@code anchor << 32 | op} of the final literals, or -1. The distance test needs
+     * no exception for short blocks: no position there is more than 65535 bytes after the block start.
+     */
     private long parse(byte[] src, final int off, final int end, byte[] dst, int op, final int olimit) {
         final int[] t = table;
-        Arrays.fill(t, 0, 1 << HASH_LOG, off);
+        final boolean wide = end - off >= LIMIT_64K;
+        Arrays.fill(t, 0, wide ? 1 << HASH_LOG : 1 << HASH_LOG_64K, off);
         final int mflimitPlusOne = end - MF_LIMIT + 1;
         final int matchLimit = end - LAST_LITERALS;
         int anchor = off;
         int ip = off;
-        putInt(t, hash5(getLong(src, ip)), ip);
+        putInt(t, hash(src, ip, wide), ip);
         ip++;
-        int forwardH = hash5(getLong(src, ip));
+        int forwardH = hash(src, ip, wide);
         while (true) {
             // find a match; the next position's hash is computed before this one's candidate is tested
             int match;
@@ -101,7 +112,7 @@ public final class Lz4Fast {
                     return ((long) anchor << 32) | op;
                 }
                 match = getInt(t, h);
-                forwardH = hash5(getLong(src, forwardIp));
+                forwardH = hash(src, forwardIp, wide);
                 putInt(t, h, ip);
             } while (match + MAX_DISTANCE < ip || getInt(src, match) != getInt(src, ip));
             // extend backwards
@@ -126,9 +137,9 @@ public final class Lz4Fast {
                 if (ip >= mflimitPlusOne) {
                     return ((long) anchor << 32) | op;
                 }
-                putInt(t, hash5(getLong(src, ip - 2)), ip - 2);
+                putInt(t, hash(src, ip - 2, wide), ip - 2);
                 // a match right here continues without literals
-                int h = hash5(getLong(src, ip));
+                int h = hash(src, ip, wide);
                 match = getInt(t, h);
                 putInt(t, h, ip);
                 if (match + MAX_DISTANCE < ip || getInt(src, match) != getInt(src, ip)) {
@@ -140,77 +151,7 @@ public final class Lz4Fast {
                 token = op++;
                 putByte(dst, token, 0);
             }
-            forwardH = hash5(getLong(src, ++ip));
-        }
-    }
-
-    /**
-     * Blocks shorter than LIMIT_64K: every position is within reach, no distance test. The same loop as
-     * {@link #parse} but for the hash and that test: liblz4 gets its two copies from one function inlined with a
-     * constant table type; here a flag tested in the inner loops would cost time on every position.
-     */
-    private long parse64k(byte[] src, final int off, final int end, byte[] dst, int op, final int olimit) {
-        final int[] t = table;
-        Arrays.fill(t, off);
-        final int mflimitPlusOne = end - MF_LIMIT + 1;
-        final int matchLimit = end - LAST_LITERALS;
-        int anchor = off;
-        int ip = off;
-        putInt(t, hash4(getInt(src, ip)), ip);
-        ip++;
-        int forwardH = hash4(getInt(src, ip));
-        while (true) {
-            int match;
-            int forwardIp = ip;
-            int step = 1;
-            int searchMatchNb = 1 << SKIP_TRIGGER;
-            do {
-                int h = forwardH;
-                ip = forwardIp;
-                forwardIp += step;
-                step = searchMatchNb++ >>> SKIP_TRIGGER;
-                if (forwardIp > mflimitPlusOne) {
-                    return ((long) anchor << 32) | op;
-                }
-                match = getInt(t, h);
-                forwardH = hash4(getInt(src, forwardIp));
-                putInt(t, h, ip);
-            } while (getInt(src, match) != getInt(src, ip));
-            while (ip > anchor && match > off && getByte(src, ip - 1) == getByte(src, match - 1)) {
-                ip--;
-                match--;
-            }
-            int token = op;
-            op = literals(src, anchor, ip - anchor, end, dst, op, olimit);
-            if (op < 0) {
-                return -1;
-            }
-            while (true) {
-                putShort(dst, op, ip - match);
-                int matchCode = count(src, ip + MIN_MATCH, match + MIN_MATCH, matchLimit);
-                ip += MIN_MATCH + matchCode;
-                op = matchLength(dst, token, op + 2, matchCode, olimit);
-                if (op < 0) {
-                    return -1;
-                }
-                anchor = ip;
-                if (ip >= mflimitPlusOne) {
-                    return ((long) anchor << 32) | op;
-                }
-                putInt(t, hash4(getInt(src, ip - 2)), ip - 2);
-                int h = hash4(getInt(src, ip));
-                match = getInt(t, h);
-                putInt(t, h, ip);
-                if (getInt(src, match) != getInt(src, ip)) {
-                    break;
-                }
-                if (op + 3 > olimit) {
-                    return -1;
-                }
-                token = op++;
-                putByte(dst, token, 0);
-            }
-            forwardH = hash4(getInt(src, ++ip));
+            forwardH = hash(src, ++ip, wide);
         }
     }
 
