@@ -572,23 +572,7 @@ public final class SquashfsWriter {
             throw new UserError(f.file.origin() + ": file too large");
         }
         f.sizes = new int[(int) nblocks];
-        if (preRead != null) {
-            for (int i = 0; i < nblocks; i++) {
-                int len = (int) Math.min(blockSize, size - (long) i * blockSize);
-                byte[] buf = preRead[i];
-                preRead[i] = null;
-                submitBlock(f, i, buf, len, pipeline, comp);
-            }
-            if (tailToFragment) {
-                byte[] last = preRead[preRead.length - 1];
-                preRead[preRead.length - 1] = null;
-                addTail(f, tail, pipeline, comp);
-                System.arraycopy(last, 0, fragBuf, f.fragOffset, tail);
-                give(last);
-            }
-            return;
-        }
-        try (Blocks in = ahead.blocks(f)) {
+        try (Blocks in = preRead != null ? new PreRead(preRead) : ahead.blocks(f)) {
             for (int i = 0; i < nblocks; i++) {
                 int len = (int) Math.min(blockSize, size - (long) i * blockSize);
                 submitBlock(f, i, in.next(len), len, pipeline, comp);
@@ -613,6 +597,35 @@ public final class SquashfsWriter {
 
         @Override
         void close() throws IOException;
+    }
+
+    /** The blocks {@link #readWhole} already read; those not taken go back to the pool. */
+    private final class PreRead implements Blocks {
+        private final byte[][] blocks;
+        private int at;
+
+        PreRead(byte[][] blocks) {
+            this.blocks = blocks;
+        }
+
+        @Override
+        public byte[] next(int len) {
+            byte[] b = blocks[at];
+            blocks[at++] = null;
+            return b;
+        }
+
+        @Override
+        public void finish() {
+            // readWhole checked the file's end
+        }
+
+        @Override
+        public void close() {
+            for (int i = at; i < blocks.length; i++) {
+                give(blocks[i]);
+            }
+        }
     }
 
     /** Read-ahead: file data in chunks of up to this many bytes... */
