@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
@@ -91,11 +90,7 @@ public final class SelfContainedAudit {
         List<SelfContainedReport.Stale> stale = new ArrayList<>();
         long narBytes = 0;
         events.start("scanning " + n + " store paths", n);
-        ExecutorService pool = Executors.newFixedThreadPool(Math.min(o.threads(), Math.max(1, n)), r -> {
-            Thread t = new Thread(r, "microforge-audit");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = Tasks.daemonPool(Math.min(o.threads(), Math.max(1, n)), "microforge-audit");
         try {
             List<Future<PathResult>> futures = new ArrayList<>(n);
             for (PathInfo pi : g.paths()) {

@@ -7,9 +7,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The deterministic block pipeline (after squashfs-tools-ng's doc/parallelism.txt): one producer submits
@@ -52,12 +50,7 @@ public final class Pipeline<R> implements AutoCloseable {
         if (threads == 1) {
             this.pool = null;
         } else {
-            AtomicInteger n = new AtomicInteger();
-            this.pool = Executors.newFixedThreadPool(threads, r -> {
-                Thread t = new Thread(r, "microforge-pipeline-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
+            this.pool = Tasks.daemonPool(threads, "microforge-pipeline");
         }
     }
 

@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Function;
 
@@ -102,11 +101,7 @@ public final class Verify {
         }
         events.start("verifying store paths", present.size());
         List<Mismatch> mismatches = new ArrayList<>();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
-            Thread t = new Thread(r, "microforge-verify");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = Tasks.daemonPool(Math.max(1, threads), "microforge-verify");
         try {
             List<Future<Mismatch>> futures = new ArrayList<>();
             for (PathInfo pi : present) {

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
@@ -46,11 +45,7 @@ public final class HashPool {
         Throwable[] errors = new Throwable[n];
         AtomicInteger next = new AtomicInteger();
         Helpers helpers = new Helpers(threads);
-        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "microforge-hash");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = Tasks.daemonPool(threads, "microforge-hash");
         try {
             List<Future<?>> workers = new ArrayList<>(threads);
             for (int t = 0; t < threads; t++) {

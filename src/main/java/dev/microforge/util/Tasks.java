@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Waiting for worker tasks: the one place that turns a task's failure back into the exception the task threw,
@@ -13,6 +16,19 @@ import java.util.concurrent.Future;
  */
 public final class Tasks {
     private Tasks() {}
+
+    /**
+     * A fixed pool of {@code threads} daemon threads named {@code name-1}, {@code name-2}, ... (daemons, so a
+     * pool an error path forgot to shut down never keeps the JVM alive).
+     */
+    public static ExecutorService daemonPool(int threads, String name) {
+        AtomicInteger n = new AtomicInteger();
+        return Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
 
     /** The task's value, or its own exception: I/O failures as {@link IOException}, others unchanged. */
     public static <T> T await(Future<T> f) throws IOException {

@@ -654,12 +654,7 @@ public final class SquashfsWriter {
         private long ahead;
 
         ReadAhead() {
-            java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-            readers = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
-                Thread t = new Thread(r, "microforge-reader-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
+            readers = Tasks.daemonPool(threads, "microforge-reader");
             fill();
         }
 
@@ -1101,11 +1096,7 @@ public final class SquashfsWriter {
                     direct = null; // no direct I/O here: buffered writes
                 }
             }
-            writer = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "microforge-image-writer");
-                t.setDaemon(true);
-                return t;
-            });
+            writer = Tasks.daemonPool(1, "microforge-image-writer");
         }
 
         long position() {
