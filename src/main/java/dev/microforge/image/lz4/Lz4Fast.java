@@ -1,5 +1,9 @@
 package dev.microforge.image.lz4;
 
+import static dev.microforge.image.lz4.Lz4Compressor.LAST_LITERALS;
+import static dev.microforge.image.lz4.Lz4Compressor.MAX_DISTANCE;
+import static dev.microforge.image.lz4.Lz4Compressor.MF_LIMIT;
+import static dev.microforge.image.lz4.Lz4Compressor.MIN_MATCH;
 import static dev.microforge.image.lz4.RawMemory.getByte;
 import static dev.microforge.image.lz4.RawMemory.getInt;
 import static dev.microforge.image.lz4.RawMemory.getLong;
@@ -27,12 +31,8 @@ import java.util.Objects;
  * <p>The output is a pure function of the input range. Instances are not thread-safe: use one per thread.
  */
 public final class Lz4Fast {
-    private static final int MIN_MATCH = 4;
-    private static final int MF_LIMIT = 12;
-    private static final int LAST_LITERALS = 5;
-    private static final int MAX_DISTANCE = 65535;
     private static final int SKIP_TRIGGER = 6;
-    /** LZ4_64Klimit: shorter blocks use the 16-bit table (here: 13-bit hash, no distance test). */
+    /** LZ4_64Klimit: shorter blocks use the 16-bit table (here: the 13-bit hash of 4 bytes). */
     private static final int LIMIT_64K = 65536 + MF_LIMIT - 1;
     private static final int HASH_LOG = 12;
     private static final int HASH_LOG_64K = 13;
@@ -62,7 +62,7 @@ public final class Lz4Fast {
 
     /** The largest block for {@code len} input bytes (LZ4_compressBound). */
     public static int maxCompressedLength(int len) {
-        return len + len / 255 + 16;
+        return Lz4Compressor.maxCompressedLength(len);
     }
 
     private static int hash5(long v) {
