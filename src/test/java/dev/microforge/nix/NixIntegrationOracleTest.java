@@ -91,7 +91,9 @@ class NixIntegrationOracleTest {
     @Test
     void flakeChecksBuild() throws Exception {
         Exec.Result r = NixTestSupport.nixBuild(ROOT.resolve("tests/nix/flake-eval.nix"),
-                List.of("checks.x86_64-linux.example-vm-closure", "checks.x86_64-linux.example-vm-store-disk"), List.of());
+                List.of("checks.x86_64-linux.example-vm-closure", "checks.x86_64-linux.example-vm-store-disk"),
+                // the checks run the flake's package: nix/package.nix built from the lock
+                NixTestSupport.packageArgs());
         assertEquals(0, r.exitCode(), r.stderr());
         List<String> outs = NixTestSupport.lines(r.stdout());
         String report = Files.readString(Path.of(outs.get(0)).resolve("report.txt"));
