@@ -100,6 +100,13 @@ rec {
     registration = "nix-path-registration";
     name = "nix-store-reg.erofs";
   };
+  # a store disk that binary caches may keep (substitutable, buildable remotely)
+  disk-cacheable = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    cacheable = true;
+    name = "nix-store-cacheable.erofs";
+  };
   # the plain exportReferencesGraph text form, squashfs
   disk-squashfs = mf.mkStoreDisk {
     inherit pkgs;
