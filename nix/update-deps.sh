@@ -7,6 +7,10 @@
 #
 #   bash nix/update-deps.sh            # resolves with Maven (downloads what is missing), rewrites the lock
 #   bash nix/update-deps.sh --check    # writes nothing; exit 1 when the lock is not current
+#   bash nix/update-deps.sh --seed-store
+#       adds the locked jars from the local Maven repository to the Nix store (nix-store --add-fixed), at
+#       the very paths the fetchurl of nix/package.nix produces: `nix build` and `nix flake check` then
+#       fetch nothing from Maven Central. Each file is checked against the lock first.
 #
 # The sha256 is taken from the file in the local Maven repository, which Maven downloaded from Maven
 # Central; Nix then fetches the same file through `mirror://maven/` and refuses it unless the bytes match.
@@ -17,8 +21,27 @@ cd "$(dirname "$0")/.."
 check=false
 case ${1:-} in
   --check) check=true ;;
+  --seed-store)
+    # the local repository as Maven configures it (settings.xml), ~/.m2/repository when mvn is missing
+    repo=$(${MVN:-mvn} -B -q ${MVN_ARGS:-} help:evaluate -Dexpression=settings.localRepository -DforceStdout 2>/dev/null) \
+      || repo="$HOME/.m2/repository"
+    [ -d "$repo" ] || { echo "nix/update-deps.sh: no local Maven repository at $repo" >&2; exit 1; }
+    n=0
+    while read -r line; do
+      [[ $line =~ \"groupId\":\ \"([^\"]+)\",\ \"artifactId\":\ \"([^\"]+)\",\ \"version\":\ \"([^\"]+)\",\ \"sha256\":\ \"([0-9a-f]{64})\" ]] || continue
+      group=${BASH_REMATCH[1]} artifact=${BASH_REMATCH[2]} version=${BASH_REMATCH[3]} sha=${BASH_REMATCH[4]}
+      file="$repo/${group//.//}/$artifact/$version/$artifact-$version.jar"
+      [ -f "$file" ] || { echo "nix/update-deps.sh: $file (nix/deps.json) is not in the local Maven repository" >&2; exit 1; }
+      actual=$(sha256sum "$file" | cut -d' ' -f1)
+      [ "$actual" = "$sha" ] || { echo "nix/update-deps.sh: $file has sha256 $actual, nix/deps.json says $sha" >&2; exit 1; }
+      nix-store --add-fixed sha256 "$file"
+      n=$((n + 1))
+    done < nix/deps.json
+    [ "$n" -gt 0 ] || { echo "nix/update-deps.sh: no entries in nix/deps.json" >&2; exit 1; }
+    exit 0
+    ;;
   "") ;;
-  *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--check | --seed-store]" >&2; exit 2 ;;
 esac
 
 tmp=$(mktemp -d)

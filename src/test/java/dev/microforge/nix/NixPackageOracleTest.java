@@ -201,11 +201,45 @@ class NixPackageOracleTest {
     }
 
     @Test
-    void packageBuildIsReproducible() throws Exception {
+    void seededJarsBuildWithoutFetchingAndTheBuildIsReproducible() throws Exception {
         buildPackage();
-        // --check builds it again and fails when any output byte differs
-        Exec.Result r = NixTestSupport.nixBuild(BUILD, List.of("package"), checkArgs());
+        Map<String, String> jarPaths = fetchOutputs();
+        // take the fetched jars out of the store (nothing refers to them: the package holds copies)
+        List<String> delete = new ArrayList<>(List.of(Tools.require("nix-store").toString(), "--delete"));
+        delete.addAll(jarPaths.values());
+        Exec.run(delete, null, null, 120).check(delete);
+        jarPaths.values().forEach(p -> assertTrue(!Files.exists(Path.of(p)), p + " still there"));
+
+        // nix/update-deps.sh --seed-store puts them back from the local Maven repository, at the fetchurl paths
+        List<String> seed = List.of("bash", ROOT.resolve("nix/update-deps.sh").toString(), "--seed-store");
+        Exec.Result sr = Exec.run(seed, ROOT, Map.of("MVN_ARGS", "-o"), 300).check(seed);
+        assertEquals(new TreeSet<>(jarPaths.values()), new TreeSet<>(NixTestSupport.lines(sr.stdout())));
+
+        // --check builds the package again, which needs the jars; without mavenRepo the stub's fetchurl would fail,
+        // so they can only come from the seeded store. And it fails when any output byte differs from the first build.
+        List<String> args = new ArrayList<>(List.of("--argstr", "jdkHome", arg("jdkHome"), "--check"));
+        Exec.Result r = NixTestSupport.nixBuild(BUILD, List.of("package"), args);
         assertEquals(0, r.exitCode(), r.stderr());
+        assertTrue(!r.stderr().contains(".jar.drv"), "a jar was fetched:\n" + r.stderr());
+    }
+
+    /** The locked jars' fetchurl derivations of the package: URL to output path. */
+    private static Map<String, String> fetchOutputs() throws Exception {
+        NixTestSupport.Launcher l = NixTestSupport.launcher();
+        List<String> inst = new ArrayList<>(List.of(Tools.require("nix-instantiate").toString(), BUILD.toString(),
+                "--argstr", "microforgeCommand", l.command().toString(), "-A", "package"));
+        inst.addAll(NixTestSupport.packageArgs());
+        String drv = NixTestSupport.lines(Exec.run(inst, null, null, 120).check(inst).stdout()).get(0);
+        List<String> show = List.of(Tools.require("nix").toString(), "--extra-experimental-features", "nix-command",
+                "show-derivation", "--recursive", drv);
+        JsonNode all = JSON.readTree(Exec.run(show, null, null, 120).check(show).stdout());
+        Map<String, String> out = new TreeMap<>();
+        all.fields().forEachRemaining(e -> {
+            if (e.getKey().endsWith(".jar.drv")) {
+                out.put(e.getValue().get("env").get("url").asText(), e.getValue().get("outputs").get("out").get("path").asText());
+            }
+        });
+        return out;
     }
 
     @Test
@@ -239,12 +273,6 @@ class NixPackageOracleTest {
         // the app runs
         List<String> run = List.of(v.get("app").get("program").asText(), "--version");
         assertTrue(Exec.run(run, tmp, null, 60).check(run).out().startsWith("microforge " + pomValue("version") + "\n"));
-    }
-
-    private static List<String> checkArgs() throws Exception {
-        List<String> a = new ArrayList<>(NixTestSupport.packageArgs());
-        a.add("--check");
-        return a;
     }
 
     private static String arg(String name) throws Exception {
