@@ -1,6 +1,5 @@
 # The subset of nixpkgs' lib that microforge's Nix code and the example modules use.
 rec {
-  fakeHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
   hasPrefix = prefix: s: builtins.substring 0 (builtins.stringLength prefix) s == prefix;
   removePrefix =
     prefix: s:
