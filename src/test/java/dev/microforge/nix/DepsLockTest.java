@@ -1,10 +1,12 @@
 package dev.microforge.nix;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.microforge.testkit.Exec;
 import dev.microforge.testkit.Tools;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,12 +21,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * nix/deps.json (the lock nix/package.nix builds from) against the pom: exactly the runtime jars Maven resolves
  * (target/runtime-dependencies.txt, written by maven-dependency-plugin in the validate phase), same versions,
- * and each sha256 that of the file in the local Maven repository. Needs no Nix.
+ * and each sha256 that of the file in the local Maven repository. Needs no Nix; all but the test of
+ * nix/update-deps.sh (which runs Maven) are fast, untagged tests.
  */
 class DepsLockTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -172,6 +177,41 @@ class DepsLockTest {
         lock.add(new Locked("org.example", "gone", "1.0", "0".repeat(64)));
         assertEquals(List.of("org.example:gone:1.0 is in nix/deps.json but not a runtime dependency of the pom"),
                 disagreements(resolved, lock));
+    }
+
+    /**
+     * nix/update-deps.sh in a copy of the project (pom.xml, the script, a stale lock): --check refuses the stale
+     * lock, the default mode writes exactly the committed lock. Runs Maven offline (tag oracle: needs mvn and the
+     * dependency plugin in the local repository, which any build of this pom fetches).
+     */
+    @Test
+    @Tag("oracle")
+    void updateScriptRewritesAStaleLockToTheCommittedOne(@TempDir Path tmp) throws Exception {
+        Path mvn = Tools.require("mvn");
+        Files.createDirectories(tmp.resolve("nix"));
+        Files.copy(ROOT.resolve("pom.xml"), tmp.resolve("pom.xml"));
+        Files.copy(ROOT.resolve("nix/update-deps.sh"), tmp.resolve("nix/update-deps.sh"));
+        String committed = Files.readString(LOCK);
+        String stale = committed.replace("\"artifactId\": \"picocli\", \"version\": \"", "\"artifactId\": \"picocli\", \"version\": \"0.");
+        assertNotEquals(committed, stale);
+        Files.writeString(tmp.resolve("nix/deps.json"), stale);
+        Map<String, String> env = Map.of("MVN", mvn.toString(), "MVN_ARGS", "-o");
+
+        List<String> check = List.of("bash", tmp.resolve("nix/update-deps.sh").toString(), "--check");
+        Exec.Result c = Exec.run(check, tmp, env, 300);
+        assertEquals(1, c.exitCode(), c.stderr());
+        assertTrue(c.stderr().contains("nix/deps.json is not current; run: bash nix/update-deps.sh"), c.stderr());
+        assertEquals(stale, Files.readString(tmp.resolve("nix/deps.json")), "--check wrote the lock");
+
+        List<String> update = List.of("bash", tmp.resolve("nix/update-deps.sh").toString());
+        Exec.Result u = Exec.run(update, tmp, env, 300).check(update);
+        assertEquals("nix/deps.json: " + lock(committed).size() + " jars\n", u.out());
+        assertEquals(committed, Files.readString(tmp.resolve("nix/deps.json")));
+
+        List<String> bad = List.of("bash", tmp.resolve("nix/update-deps.sh").toString(), "--frobnicate");
+        Exec.Result b = Exec.run(bad, tmp, env, 60);
+        assertEquals(2, b.exitCode());
+        assertEquals(1, b.stderr().lines().count(), b.stderr());
     }
 
     private static int indexOf(List<Locked> lock, String artifactId) {
