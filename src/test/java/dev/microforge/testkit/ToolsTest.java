@@ -74,6 +74,22 @@ class ToolsTest {
         assertEquals(List.of(), offenders, "skip or fail through Tools.unavailable / Tools.require / Tools.requireRoot");
     }
 
+    /** Whatever requires root is tagged "root", so that the quick loop (-DexcludedGroups=oracle,root) runs as any user. */
+    @Test
+    void rootTestsAreTagged() throws IOException {
+        List<String> untagged = new ArrayList<>();
+        Path src = Tools.projectRoot().resolve("src/test/java");
+        try (Stream<Path> s = Files.walk(src)) {
+            for (Path f : s.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
+                String text = Files.readString(f);
+                if (!f.endsWith("testkit/ToolsTest.java") && text.contains("Tools.requireRoot(") && !text.contains("@Tag(\"root\")")) {
+                    untagged.add(src.relativize(f).toString());
+                }
+            }
+        }
+        assertEquals(List.of(), untagged);
+    }
+
     @Test
     void projectRootIsThePomDirectory() throws IOException {
         Path root = Tools.projectRoot();
