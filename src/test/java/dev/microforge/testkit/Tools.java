@@ -20,6 +20,11 @@ public final class Tools {
         return strict(System.getenv("MICROFORGE_TESTS_STRICT"), System.getenv("CI"));
     }
 
+    /** The same switch as {@link #strict()}. */
+    public static boolean inCi() {
+        return strict();
+    }
+
     static boolean strict(String strictVar, String ciVar) {
         if (strictVar != null && !strictVar.isEmpty() && !strictVar.equals("0") && !strictVar.equalsIgnoreCase("false")) {
             return true;
