@@ -188,9 +188,6 @@ class PreflightTest {
         String share = "\"shares\":[{\"proto\":\"virtiofs\",\"tag\":\"t\",\"source\":\"/srv/share\",\"mountPoint\":\"/m\",\"socket\":\"/images/v.sock\"}]";
         Files.delete(root.resolve("usr/lib/qemu/virtiofsd"));
         Cli.Result r = preflight("qemu", "tcg", share);
-        if (root.resolve("usr/bin/virtiofsd").toFile().exists()) {
-            return;
-        }
         expectOneError(r, "virtiofsd: not found on PATH, at /usr/lib/qemu/virtiofsd or /usr/libexec/virtiofsd", "qemu-system-common");
         expectErrors(preflight("qemu", "tcg", share.replace("/srv/share", "/srv/nope")), 2, "source /srv/nope is not a directory",
                 "virtiofsd: not found");
