@@ -76,7 +76,7 @@ public final class Guest {
         Path p = override != null && !override.isEmpty() ? Path.of(override) : Tools.find("busybox");
         if (p == null || !isStaticElf(p)) {
             String msg = "need a statically linked busybox (package busybox-static) for the guest initramfs; found "
-                    + (p == null ? "none" : p + " (dynamically linked)");
+                    + (p == null ? "none" : p + (java.nio.file.Files.isRegularFile(p) ? " (dynamically linked)" : " (no such file)"));
             throw Tools.unavailable(msg);
         }
         return p;
