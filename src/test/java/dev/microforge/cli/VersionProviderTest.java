@@ -9,11 +9,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 
 /** `microforge --version` of the packaged jar (target/microforge.jar, from `mvn package`) prints the pom's version. */
+@Tag("packaged")
 class VersionProviderTest {
     /** The project's own version: the <version> child of the pom's root element. */
     static String pomVersion() throws Exception {

@@ -33,6 +33,7 @@ import org.w3c.dom.Node;
  * artifacts' sha256), the JDK from this machine. The built package is then run.
  */
 @Tag("oracle")
+@Tag("packaged")
 class NixPackageOracleTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final Path ROOT = Tools.projectRoot();
