@@ -89,6 +89,7 @@ public final class ImageBuildCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ImageFormats.byType(type);
+        dev.microforge.util.AtomicOutput.checkTarget(output);
         if (registration != null && (registration.isEmpty() || registration.contains("/")
                 || registration.equals(".") || registration.equals(".."))) {
             throw new UserError("--registration " + registration + ": must be a plain file name");
