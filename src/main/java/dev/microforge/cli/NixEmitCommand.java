@@ -61,6 +61,10 @@ public final class NixEmitCommand implements Callable<Integer> {
             byte[] existing;
             try {
                 dev.microforge.util.Inputs.requireNotDirectory(output, "the file to compare with");
+                if (Files.exists(output) && !Files.isRegularFile(output)) {
+                    throw new dev.microforge.util.UserError(output + ": is " + AtomicOutput.kindOf(output.toRealPath())
+                            + ", expected the file to compare with");
+                }
                 existing = Files.readAllBytes(output);
             } catch (NoSuchFileException e) {
                 throw new AuditViolation(output + ": does not exist; run the same command without --check to write it");

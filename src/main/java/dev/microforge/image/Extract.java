@@ -105,12 +105,20 @@ public final class Extract {
 
     /** Removes {@code p} with everything below it ({@code self}), or only what is below it. Never follows links. */
     private static void deleteTree(Path p, boolean self) throws IOException {
-        try (var walk = Files.walk(p)) {
-            for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                if (self || !x.equals(p)) {
-                    Files.deleteIfExists(x);
-                }
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            if (self) {
+                Files.setPosixFilePermissions(p, permissions(0700));
             }
+            java.util.List<Path> children;
+            try (var s = Files.list(p)) {
+                children = s.toList();
+            }
+            for (Path c : children) {
+                deleteTree(c, true);
+            }
+        }
+        if (self) {
+            Files.deleteIfExists(p);
         }
     }
 

@@ -15,7 +15,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -322,10 +321,13 @@ public final class Runner {
         if (parent == null) {
             throw new UserError(refuse);
         }
+        Path real = realPath(abs);
         for (String protectedDir : new String[] {System.getProperty("user.dir"), System.getProperty("user.home")}) {
-            if (protectedDir != null && !protectedDir.isEmpty()
-                    && Path.of(protectedDir).toAbsolutePath().normalize().startsWith(abs)) {
-                throw new UserError(refuse);
+            if (protectedDir != null && !protectedDir.isEmpty()) {
+                Path pd = Path.of(protectedDir).toAbsolutePath().normalize();
+                if (pd.startsWith(abs) || realPath(pd).startsWith(real)) {
+                    throw new UserError(refuse);
+                }
             }
         }
         if (!Files.isDirectory(parent)) {
@@ -465,14 +467,27 @@ public final class Runner {
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(exec ? "rwxr-xr-x" : "rw-r--r--"));
     }
 
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
+    /** {@code p} with every symbolic link resolved, or {@code p} itself when it does not exist. */
+    private static Path realPath(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            return p;
         }
-        try (var walk = Files.walk(p)) {
-            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
+    }
+
+    /** Removes {@code p} and everything below it; never follows links; makes directories writable to empty them. */
+    static void deleteTree(Path p) throws IOException {
+        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
+            List<Path> children;
+            try (var s = Files.list(p)) {
+                children = s.toList();
+            }
+            for (Path c : children) {
+                deleteTree(c);
             }
         }
+        Files.deleteIfExists(p);
     }
 }

@@ -167,6 +167,32 @@ class OutputContainmentTest {
         }
     }
 
+    /** A directory or FIFO where a file is read: one line naming it, exit 2, no hang (was "I/O error: Is a directory"). */
+    @Test
+    void directoryOrFifoAsInput() throws Exception {
+        Path fifo = sandbox.resolve("fifo");
+        Root.run("mkfifo", fifo.toString());
+        Path d = sandbox.resolve("userdir");
+        Map<String, String> before = Manifest.of(tmp);
+        Map<List<String>, String> cases = new java.util.LinkedHashMap<>();
+        cases.put(List.of("image", "ls", d.toString()), d + ": is a directory, expected an image file");
+        cases.put(List.of("image", "verify", d.toString(), "--closure", example.resolve("closure.json").toString()),
+                d + ": is a directory, expected an image file");
+        cases.put(List.of("image", "extract", d.toString(), sandbox.resolve("x").toString()), d + ": is a directory, expected an image file");
+        cases.put(List.of("runner", "--spec", d.toString(), "-o", sandbox.resolve("r").toString()), d + ": is a directory, expected a VM spec file");
+        cases.put(List.of("nix", "emit", "--spec", d.toString()), d + ": is a directory, expected a VM spec file");
+        cases.put(List.of("nix", "emit", "--spec", spec.toString(), "--check", "-o", d.toString()),
+                d + ": is a directory, expected the file to compare with");
+        cases.put(List.of("nix", "emit", "--spec", spec.toString(), "--check", "-o", fifo.toString()),
+                fifo + ": is a FIFO, expected the file to compare with");
+        for (var e : cases.entrySet()) {
+            Cli.Result r = Cli.run(e.getKey().toArray(String[]::new));
+            assertEquals(2, r.exitCode(), e.getKey() + ": " + r.err());
+            assertEquals("microforge: " + e.getValue() + "\n", r.err(), e.getKey().toString());
+        }
+        assertEquals(before, Manifest.of(tmp));
+    }
+
     /** A regular file (file outputs) or microforge's own runner is replaced; nothing else in the tree changes. */
     @Test
     void previousOutputIsReplacedAndNothingElse() throws IOException {
