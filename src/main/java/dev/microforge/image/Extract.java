@@ -49,7 +49,7 @@ public final class Extract {
             }
             Path tmp;
             try {
-                tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".");
+                tmp = Files.createTempDirectory(parent, AtomicOutput.tempPrefix(abs));
             } catch (IOException e) {
                 throw AtomicOutput.failure(target, e);
             }

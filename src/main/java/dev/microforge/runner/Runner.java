@@ -409,7 +409,7 @@ public final class Runner {
         }
         Path tmp;
         try {
-            tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".");
+            tmp = Files.createTempDirectory(parent, dev.microforge.util.AtomicOutput.tempPrefix(abs));
         } catch (IOException e) {
             throw dev.microforge.util.AtomicOutput.failure(out, e);
         }
@@ -431,7 +431,7 @@ public final class Runner {
             Path old = null;
             try {
                 if (Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    old = parent.resolve("." + abs.getFileName() + ".old-" + Long.toHexString(System.nanoTime()));
+                    old = parent.resolve(dev.microforge.util.AtomicOutput.tempPrefix(abs) + "old-" + Long.toHexString(System.nanoTime()));
                     Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
                 }
                 Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);

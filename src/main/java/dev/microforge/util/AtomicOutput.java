@@ -103,7 +103,7 @@ public final class AtomicOutput implements AutoCloseable {
         FileChannel ch;
         java.util.concurrent.ThreadLocalRandom rnd = java.util.concurrent.ThreadLocalRandom.current();
         while (true) {
-            temp = dir.resolve("." + abs.getFileName() + "." + Long.toUnsignedString(rnd.nextLong(), 36) + ".part");
+            temp = dir.resolve(tempPrefix(abs) + Long.toUnsignedString(rnd.nextLong(), 36) + ".part");
             try {
                 ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW,
                         LinkOption.NOFOLLOW_LINKS);
@@ -115,6 +115,15 @@ public final class AtomicOutput implements AutoCloseable {
             }
         }
         return new AtomicOutput(target, abs, temp, ch);
+    }
+
+    /**
+     * The start of the name of a temporary file or directory beside {@code target}: a dot, at most the first 64
+     * characters of the target's name, a dot (so a 255-byte target name still leaves room for the rest).
+     */
+    public static String tempPrefix(Path target) {
+        String n = String.valueOf(target.getFileName());
+        return "." + (n.length() > 64 ? n.substring(0, 64) : n) + ".";
     }
 
     /** Where the bytes go until {@link #commit()}; never to be named in messages. */

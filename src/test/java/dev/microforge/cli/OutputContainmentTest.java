@@ -167,6 +167,23 @@ class OutputContainmentTest {
         }
     }
 
+    /** A 255-byte output name leaves no room for a longer temporary name beside it: the temporary name is shortened. */
+    @Test
+    void longestOutputName() throws IOException {
+        String name = "n".repeat(255);
+        for (Cmd c : cmds) {
+            Path out = Files.createDirectories(sandbox.resolve("long-" + c.name().replace(' ', '-'))).resolve(name);
+            Cli.Result r = Cli.run(c.args().apply(out.toString()));
+            assertEquals(0, r.exitCode(), c + ": " + r.err());
+            assertTrue(Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS), c.name());
+            r = Cli.run(c.args().apply(out.toString()));
+            assertEquals(c.name().equals("image extract") ? 2 : 0, r.exitCode(), c + " again: " + r.err());
+            try (var s = Files.list(out.getParent())) {
+                assertEquals(List.of(name), s.map(p -> p.getFileName().toString()).toList(), c + ": no temporary left");
+            }
+        }
+    }
+
     /** A directory or FIFO where a file is read: one line naming it, exit 2, no hang (was "I/O error: Is a directory"). */
     @Test
     void directoryOrFifoAsInput() throws Exception {
