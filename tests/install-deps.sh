@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(nix-bin squashfs-tools squashfs-tools-ng erofs-utils qemu-system-x86 qemu-utils linux-image-cloud-amd64
       linux-image-amd64
-      busybox-static cpio e2fsprogs iproute2 util-linux lz4 maven openjdk-17-jdk-headless jq)
+      busybox-static cpio e2fsprogs iproute2 util-linux lz4 maven openjdk-17-jdk-headless jq socat)
 missing=()
 # losetup and mount (mount), /usr/lib/qemu/virtiofsd (qemu-system-common), mkfifo/truncate/sha256sum (coreutils)
 PKGS+=(mount qemu-system-common coreutils)

@@ -24,6 +24,13 @@ public final class AuditOutput {
         return format;
     }
 
+    /** Refuses an --output that may not be replaced (see {@link AtomicOutput#checkTarget}) before the audit runs. */
+    public void checkTarget() throws IOException {
+        if (output != null) {
+            AtomicOutput.checkTarget(output);
+        }
+    }
+
     /** Prints the report to stdout or writes it to --output; never leaves a half-written file. */
     public void emit(PrintWriter out, String report) throws IOException {
         if (output == null) {

@@ -59,6 +59,7 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        output.checkTarget();
         List<Glob> globs = forbid.stream().map(Glob::compile).toList();
         if (threads < 1) {
             throw new UserError("--threads must be at least 1: " + threads);

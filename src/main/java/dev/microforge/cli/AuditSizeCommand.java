@@ -71,6 +71,7 @@ public final class AuditSizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        output.checkTarget();
         long budgetBytes = budget == null ? -1 : parseSize("--budget", budget);
         Growth growth = maxGrowth == null ? null : Growth.parse(maxGrowth);
         if (growth != null && baseline == null) {

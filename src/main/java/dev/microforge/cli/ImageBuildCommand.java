@@ -30,8 +30,13 @@ public final class ImageBuildCommand implements Callable<Integer> {
     @Mixin
     ClosureOptions closure;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "The image file to write.")
+    @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "The image file to write (replaces only a regular file).")
     Path output;
+
+    @Option(names = "--to-device", paramLabel = "DEV", description = "Write the image onto this block device instead "
+            + "(symlinks such as /dev/zvol/POOL/VOL followed): refused when DEV is mounted, held or too small; the image is "
+            + "built in the temporary directory first, so DEV is written only with a whole image.")
+    Path toDevice;
 
     @Option(names = "--compression", paramLabel = "C",
             description = "squashfs: zstd (default), xz, gzip, lz4, none; erofs: lz4hc (default), lz4, none.")
@@ -89,6 +94,14 @@ public final class ImageBuildCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ImageFormats.byType(type);
+        if ((output == null) == (toDevice == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "give exactly one of -o OUT and --to-device DEV");
+        }
+        if (output != null) {
+            dev.microforge.util.AtomicOutput.checkTarget(output);
+        } else {
+            dev.microforge.util.DeviceOutput.check(toDevice);
+        }
         if (registration != null && (registration.isEmpty() || registration.contains("/")
                 || registration.equals(".") || registration.equals(".."))) {
             throw new UserError("--registration " + registration + ": must be a plain file name");
@@ -104,7 +117,19 @@ public final class ImageBuildCommand implements Callable<Integer> {
             ClosureGraph withHashes = ImageClosures.withNarHashes(graph, store, options.threads(), term);
             extra.put(registration, Registration.write(withHashes, false));
         }
-        ImageBuild.build(graph, store, type, options, extra, output, term);
+        if (output != null) {
+            ImageBuild.build(graph, store, type, options, extra, output, term);
+            return 0;
+        }
+        Path tmpDir = java.nio.file.Files.createTempDirectory("microforge-image-");
+        try {
+            Path img = tmpDir.resolve("image");
+            ImageBuild.build(graph, store, type, options, extra, img, term);
+            dev.microforge.util.DeviceOutput.copy(img, toDevice);
+        } finally {
+            java.nio.file.Files.deleteIfExists(tmpDir.resolve("image"));
+            java.nio.file.Files.deleteIfExists(tmpDir);
+        }
         return 0;
     }
 }

@@ -49,6 +49,9 @@ public final class NixEmitCommand implements Callable<Integer> {
         if (check && output == null) {
             throw new CommandLine.ParameterException(cmd.commandLine(), "--check needs the file to compare with (-o FILE)");
         }
+        if (output != null && !check) {
+            AtomicOutput.checkTarget(output);
+        }
         VmSpec spec = VmSpec.read(specFile);
         Path name = specFile.getFileName();
         String text = Emitter.emit(spec, f, name == null ? specFile.toString() : name.toString());
@@ -57,6 +60,11 @@ public final class NixEmitCommand implements Callable<Integer> {
         if (check) {
             byte[] existing;
             try {
+                dev.microforge.util.Inputs.requireNotDirectory(output, "the file to compare with");
+                if (Files.exists(output) && !Files.isRegularFile(output)) {
+                    throw new dev.microforge.util.UserError(output + ": is " + AtomicOutput.kindOf(output.toRealPath())
+                            + ", expected the file to compare with");
+                }
                 existing = Files.readAllBytes(output);
             } catch (NoSuchFileException e) {
                 throw new AuditViolation(output + ": does not exist; run the same command without --check to write it");

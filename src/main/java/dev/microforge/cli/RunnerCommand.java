@@ -23,7 +23,8 @@ public final class RunnerCommand implements Callable<Integer> {
     @Mixin
     SpecOptions spec;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "The runner directory to write (replaced if it exists).")
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "The runner directory to write: a new one, or one microforge wrote before (replaced whole; "
+            + "a directory holding anything else is refused).")
     Path output;
 
     @Option(names = "--microforge", paramLabel = "COMMAND",
@@ -36,6 +37,7 @@ public final class RunnerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Runner.checkTarget(output);
         Terminal term = Terminal.forStderr(cmd.commandLine().getErr());
         VmSpec vm = spec.read(term);
         var files = generate(vm, term);

@@ -30,6 +30,7 @@ public final class SpecOptions {
     /** Reads the spec (keeping its bytes) and applies --hypervisor. */
     VmSpec read(Events events) throws IOException {
         try {
+            dev.microforge.util.Inputs.requireNotDirectory(spec, "a VM spec file");
             bytes = Files.readAllBytes(spec);
         } catch (NoSuchFileException e) {
             throw new UserError(spec + ": no such file");

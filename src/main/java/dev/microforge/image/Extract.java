@@ -1,5 +1,6 @@
 package dev.microforge.image;
 
+import dev.microforge.util.AtomicOutput;
 import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
@@ -11,6 +12,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
@@ -24,31 +26,120 @@ import java.util.Set;
 public final class Extract {
     private Extract() {}
 
+    /**
+     * Extracts into {@code target}, which must be missing (its parent existing) or an empty directory; a file,
+     * symbolic link, device or non-empty directory is refused with a {@link UserError}. A missing target is written as
+     * a temporary directory beside it and renamed into place at the end; an empty one is filled in place and emptied
+     * again on failure. Either way nothing is left behind when extraction fails.
+     */
     public static void extract(ImageFs fs, Path target, Events events) throws IOException {
-        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-            if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                throw new UserError(target + ": exists and is not a directory");
-            }
-            try (DirectoryStream<Path> ds = Files.newDirectoryStream(target)) {
-                if (ds.iterator().hasNext()) {
-                    throw new UserError(target + ": directory is not empty");
-                }
-            }
-        } else {
-            Files.createDirectories(target);
+        if (target.toString().isEmpty()) {
+            throw new UserError("the target directory path is empty");
         }
         ImageFs.Node root = fs.root();
         if (!(root instanceof ImageFs.DirNode d)) {
             throw new CorruptImageException("root inode is not a directory");
         }
+        String kind = AtomicOutput.kindOf(target);
+        if (kind == null) {
+            Path abs = target.toAbsolutePath().normalize();
+            Path parent = abs.getParent();
+            if (parent == null || !Files.isDirectory(parent)) {
+                throw new UserError(target + ": parent directory " + parent + " does not exist");
+            }
+            Path tmp;
+            try {
+                tmp = Files.createTempDirectory(parent, AtomicOutput.tempPrefix(abs));
+            } catch (IOException e) {
+                throw AtomicOutput.failure(target, e);
+            }
+            try {
+                fill(d, tmp, target, events);
+                try {
+                    Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    throw AtomicOutput.failure(target, e);
+                }
+                tmp = null;
+            } finally {
+                if (tmp != null) {
+                    deleteTree(tmp, true);
+                }
+            }
+        } else if (kind.equals("a directory")) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(target)) {
+                if (ds.iterator().hasNext()) {
+                    throw new UserError(target + ": directory is not empty (extract writes into a new or empty directory)");
+                }
+            }
+            boolean done = false;
+            try {
+                fill(d, target, target, events);
+                done = true;
+            } finally {
+                if (!done) {
+                    deleteTree(target, false);
+                }
+            }
+        } else {
+            throw new UserError(target + ": is " + kind + " (extract writes into a new or empty directory; refusing to use it)");
+        }
+    }
+
+    /** Writes the tree of {@code root} into the empty directory {@code dir}; errors name {@code given}, never {@code dir}. */
+    private static void fill(ImageFs.DirNode root, Path dir, Path given, Events events) throws IOException {
         events.start("extracting", -1);
-        fillDir(d, target, events);
-        setMeta(target, root);
+        try {
+            fillDir(root, dir, events);
+            setMeta(dir, root);
+        } catch (UserError | CorruptImageException e) {
+            throw e;
+        } catch (IOException e) {
+            String m = e instanceof java.nio.file.FileSystemException f && f.getFile() != null
+                    ? given.resolve(dir.relativize(Path.of(f.getFile()))) + ": " + AtomicOutput.reason(e)
+                    : AtomicOutput.reason(e);
+            throw new IOException(given + ": cannot extract: " + m, e);
+        }
         events.finish("extracting");
+    }
+
+    /** Removes {@code p} with everything below it ({@code self}), or only what is below it. Never follows links. */
+    private static void deleteTree(Path p, boolean self) throws IOException {
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            if (self) {
+                Files.setPosixFilePermissions(p, permissions(0700));
+            }
+            java.util.List<Path> children;
+            try (var s = Files.list(p)) {
+                children = s.toList();
+            }
+            for (Path c : children) {
+                deleteTree(c, true);
+            }
+        }
+        if (self) {
+            Files.deleteIfExists(p);
+        }
+    }
+
+    /** A name from an image that is safe to create in a directory: not empty, '.', '..', no '/' or NUL. */
+    static boolean safeName(byte[] name) {
+        if (name.length == 0 || name.length == 1 && name[0] == '.' || name.length == 2 && name[0] == '.' && name[1] == '.') {
+            return false;
+        }
+        for (byte b : name) {
+            if (b == '/' || b == 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void fillDir(ImageFs.DirNode dir, Path at, Events events) throws IOException {
         for (ImageFs.Child c : dir.children()) {
+            if (!safeName(c.name())) {
+                throw new CorruptImageException("unsafe name '" + RawNames.display(c.name()) + "' in a directory");
+            }
             Path p = RawNames.resolve(at, c.name());
             ImageFs.Node n = c.node();
             try {

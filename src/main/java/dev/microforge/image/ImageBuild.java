@@ -58,15 +58,15 @@ public final class ImageBuild {
         try (AtomicOutput ao = AtomicOutput.create(out)) {
             try {
                 format.write(root, options, ao.channel(), ao.tempPath(), events);
-                ao.commit();
             } catch (UserError e) {
                 throw e;
             } catch (IOException e) {
                 if (e instanceof CorruptImageException) {
                     throw e;
                 }
-                throw new IOException(out + ": cannot write image: " + e.getMessage(), e);
+                throw new IOException(out + ": cannot write image: " + ao.describe(e), e);
             }
+            ao.commit();
         }
     }
 }

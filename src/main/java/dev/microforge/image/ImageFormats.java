@@ -43,6 +43,7 @@ public final class ImageFormats {
     /** The format of an existing image, recognized by its magic number. */
     public static ImageFormat detect(Path image) throws IOException {
         byte[] head;
+        dev.microforge.util.Inputs.requireNotDirectory(image, "an image file");
         try (InputStream in = Files.newInputStream(image)) {
             head = in.readNBytes(4096);
         } catch (NoSuchFileException e) {

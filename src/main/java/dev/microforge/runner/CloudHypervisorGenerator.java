@@ -26,9 +26,9 @@ final class CloudHypervisorGenerator implements Generator {
         add(c, "--cpus", "boot=" + spec.vcpu());
         boolean virtiofs = spec.shares().stream().anyMatch(s -> s.proto() == Share.Proto.VIRTIOFS);
         add(c, "--memory", "size=" + spec.mem() + "M,mergeable=on,shared=" + (virtiofs ? "on" : "off"));
-        add(c, "--kernel", spec.kernel());
+        add(c, "--kernel", Generator.pathArg(spec.kernel()));
         if (spec.initrd() != null) {
-            add(c, "--initramfs", spec.initrd());
+            add(c, "--initramfs", Generator.pathArg(spec.initrd()));
         }
         add(c, "--cmdline", Generator.cmdline(List.of("console=ttyS0", "reboot=k", "panic=1"), spec));
         add(c, "--console", "off", "--serial", "tty", "--watchdog");
@@ -101,7 +101,7 @@ final class CloudHypervisorGenerator implements Generator {
         String shutdown = null;
         if (spec.socket() != null) {
             Shell.Script s = new Shell.Script();
-            s.assign("socket", spec.socket());
+            s.assign("socket", Generator.pathArg(spec.socket()));
             s.code("curl -fsS --unix-socket \"$socket\" -X PUT http://localhost/api/v1/vm.power-button");
             shutdown = s.toString();
         }

@@ -55,7 +55,7 @@ final class CrosvmGenerator implements Generator {
                 }
                 QemuOpt.plain(hv).escape(s.source(), f + ".source");
                 c.add(lit("--shared-dir"));
-                c.add(lit(s.source() + ":" + s.tag() + ":type=p9"));
+                c.add(lit(Generator.pathArg(s.source()) + ":" + s.tag() + ":type=p9"));
             }
         }
         for (int i = 0; i < spec.interfaces().size(); i++) {
@@ -74,19 +74,19 @@ final class CrosvmGenerator implements Generator {
             add(c, "--vsock", "cid=" + spec.vsockCid());
         }
         if (spec.socket() != null) {
-            add(c, "--socket", spec.socket());
+            add(c, "--socket", Generator.pathArg(spec.socket()));
         }
         if (spec.initrd() != null) {
-            add(c, "--initrd", spec.initrd());
+            add(c, "--initrd", Generator.pathArg(spec.initrd()));
         }
         for (String a : spec.extraArgsFor(Hypervisor.CROSVM)) {
             c.add(lit(a));
         }
-        c.add(lit(spec.kernel()));
+        c.add(lit(Generator.pathArg(spec.kernel())));
         String shutdown = null;
         if (spec.socket() != null) {
             Shell.Script s = new Shell.Script();
-            s.cmd("crosvm", "powerbtn", spec.socket());
+            s.cmd("crosvm", "powerbtn", Generator.pathArg(spec.socket()));
             shutdown = s.toString();
         }
         return new Plan(c, Map.of(), shutdown);

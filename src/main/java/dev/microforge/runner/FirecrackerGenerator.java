@@ -92,12 +92,12 @@ final class FirecrackerGenerator implements Generator {
         c.add(lit("--config-file"));
         c.add(Shell.word(var("share"), "/firecracker.json"));
         c.add(lit("--api-sock"));
-        c.add(lit(spec.socket()));
+        c.add(lit(Generator.pathArg(spec.socket())));
         for (String a : spec.extraArgsFor(Hypervisor.FIRECRACKER)) {
             c.add(lit(a));
         }
         Shell.Script s = new Shell.Script();
-        s.assign("socket", spec.socket());
+        s.assign("socket", Generator.pathArg(spec.socket()));
         s.code("curl -fsS --unix-socket \"$socket\" -X PUT http://localhost/actions -H 'Content-Type: application/json'"
                 + " -d '{\"action_type\": \"SendCtrlAltDel\"}'");
         return new Plan(c, Map.of("firecracker.json", config), s.toString());

@@ -19,6 +19,15 @@ interface Generator {
         };
     }
 
+    /**
+     * A host path from the spec that becomes a whole argument, or the start of one: a relative path starting with
+     * '-' gets "./" in front (the same file), so no hypervisor CLI reads it as an option ({@code kernel:
+     * "--disable-sandbox"} reaches crosvm as the file ./--disable-sandbox).
+     */
+    static String pathArg(String path) {
+        return path.startsWith("-") ? "./" + path : path;
+    }
+
     /** The kernel command line: the hypervisor's console/reboot parameters, then the spec's. */
     static String cmdline(List<String> base, VmSpec spec) {
         List<String> all = new ArrayList<>(base);

@@ -25,18 +25,18 @@ final class KvmtoolGenerator implements Generator {
         c.add(lit("env"));
         c.add(Shell.word("HOME=", var("PWD")));
         add(c, "lkvm", "run", "--name", spec.name(), "-m", Integer.toString(spec.mem()), "-c", Integer.toString(spec.vcpu()),
-                "--console", "serial", "--rng", "-k", spec.kernel());
+                "--console", "serial", "--rng", "-k", Generator.pathArg(spec.kernel()));
         if (spec.initrd() != null) {
-            add(c, "-i", spec.initrd());
+            add(c, "-i", Generator.pathArg(spec.initrd()));
         }
         add(c, "-p", Generator.cmdline(List.of("console=ttyS0", "reboot=k", "panic=1"), spec));
         if (spec.storeDisk() != null) {
             c.add(lit("-d"));
-            c.add(Shell.lit(QemuOpt.plain(hv).escape(spec.storeDisk().image(), "storeDisk.image") + ",ro"));
+            c.add(Shell.lit(QemuOpt.plain(hv).escape(Generator.pathArg(spec.storeDisk().image()), "storeDisk.image") + ",ro"));
         }
         for (int i = 0; i < spec.volumes().size(); i++) {
             Volume v = spec.volumes().get(i);
-            String d = QemuOpt.plain(hv).escape(v.image(), "volumes[" + i + "].image");
+            String d = QemuOpt.plain(hv).escape(Generator.pathArg(v.image()), "volumes[" + i + "].image");
             if (v.direct()) {
                 d += ",direct";
             }
@@ -49,7 +49,7 @@ final class KvmtoolGenerator implements Generator {
         for (int i = 0; i < spec.shares().size(); i++) {
             Share s = spec.shares().get(i);
             c.add(lit("--9p"));
-            c.add(lit(QemuOpt.plain(hv).escape(s.source(), "shares[" + i + "].source") + "," + s.tag()));
+            c.add(lit(QemuOpt.plain(hv).escape(Generator.pathArg(s.source()), "shares[" + i + "].source") + "," + s.tag()));
         }
         for (int i = 0; i < spec.interfaces().size(); i++) {
             NetInterface n = spec.interfaces().get(i);

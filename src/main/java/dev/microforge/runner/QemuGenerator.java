@@ -44,9 +44,9 @@ final class QemuGenerator implements Generator {
         }
         add(c, "-m", Integer.toString(spec.mem()), "-smp", Integer.toString(spec.vcpu()));
         add(c, "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none");
-        add(c, "-kernel", spec.kernel());
+        add(c, "-kernel", Generator.pathArg(spec.kernel()));
         if (spec.initrd() != null) {
-            add(c, "-initrd", spec.initrd());
+            add(c, "-initrd", Generator.pathArg(spec.initrd()));
         }
         c.add(lit("-append"));
         c.add(lit(Generator.cmdline(List.of("console=ttyS0", "reboot=t", "panic=-1"), spec)));
@@ -168,7 +168,6 @@ final class QemuGenerator implements Generator {
         String shutdown = null;
         if (spec.socket() != null) {
             Shell.Script s = new Shell.Script();
-            s.assign("socket", spec.socket());
             s.code("command -v socat >/dev/null || { echo 'microvm-shutdown: needs socat (apt-get install socat)' >&2; exit 1; }");
             s.code("{");
             s.code("  echo '{\"execute\":\"qmp_capabilities\"}'");
@@ -176,10 +175,28 @@ final class QemuGenerator implements Generator {
                     + "{\"type\":\"qcode\",\"data\":\"alt\"},{\"type\":\"qcode\",\"data\":\"delete\"}]}}'");
             s.code("  # keep the connection open until qemu exits");
             s.code("  cat");
-            s.code("} | socat STDIO UNIX-CONNECT:\"$socket\",shut-none >/dev/null");
+            s.code("} | socat STDIO " + Shell.quote("UNIX-CONNECT:" + socatEscape(spec.socket()) + ",shut-none") + " >/dev/null");
             shutdown = s.toString();
         }
         return new Plan(c, Map.of(), shutdown);
+    }
+
+    /**
+     * A file name inside a socat address: socat's address lexer reads ':' ',' '!' quotes, brackets and backslash
+     * specially; a backslash before a character makes it literal, so every character other than letters, digits
+     * and {@code / . _ -} gets one.
+     */
+    static String socatEscape(String path) {
+        StringBuilder sb = new StringBuilder(path.length() * 2);
+        for (int i = 0; i < path.length(); i++) {
+            char ch = path.charAt(i);
+            if (!(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '/' || ch == '.'
+                    || ch == '_' || ch == '-')) {
+                sb.append('\\');
+            }
+            sb.append(ch);
+        }
+        return sb.toString();
     }
 
     private static void add(List<Shell.Word> c, String... words) {

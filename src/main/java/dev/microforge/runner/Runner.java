@@ -12,9 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -298,36 +298,149 @@ public final class Runner {
         return spec.name() + "-vsock.sock";
     }
 
-    /** Writes the runner directory atomically: a temp dir beside {@code out}, renamed into place (replacing it). */
-    public static void write(Map<String, byte[]> files, Path out) throws IOException {
+    /**
+     * The marker file at the top of every runner directory microforge writes: its first line is {@link #MARKER_HEAD},
+     * the following lines the files microforge wrote there (relative, sorted). Only a directory with this marker and
+     * nothing but the listed files is ever replaced.
+     */
+    public static final String MARKER = ".microforge-runner";
+    static final String MARKER_HEAD = "microforge runner directory; files written by microforge:";
+
+    /**
+     * Refuses {@code out} (with a {@link UserError} naming it as given) unless it is missing, or a directory that
+     * microforge wrote as a runner and that holds nothing else; the root, the working directory, the home
+     * directory and their ancestors are always refused.
+     */
+    public static void checkTarget(Path out) throws IOException {
+        if (out.toString().isEmpty()) {
+            throw new UserError("-o: the output path must not be empty");
+        }
         Path abs = out.toAbsolutePath().normalize();
         Path parent = abs.getParent();
-        if (parent == null || !Files.isDirectory(parent)) {
-            throw new UserError(out + ": parent directory " + parent + " does not exist");
+        String refuse = out + ": exists and is not a runner directory written by microforge (refusing to replace it)";
+        if (parent == null) {
+            throw new UserError(refuse);
         }
-        if (Files.exists(abs) && !Files.isDirectory(abs)) {
-            throw new UserError(out + ": exists and is not a directory");
-        }
-        Path tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".");
-        try {
-            for (Map.Entry<String, byte[]> e : files.entrySet()) {
-                Path p = tmp.resolve(e.getKey());
-                Files.createDirectories(p.getParent());
-                Files.write(p, e.getValue());
-                boolean exec = e.getKey().startsWith("bin/");
-                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(exec ? "rwxr-xr-x" : "rw-r--r--"));
-            }
-            try (var walk = Files.walk(tmp)) {
-                for (Path d : walk.filter(Files::isDirectory).toList()) {
-                    Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path real = realPath(abs);
+        for (String protectedDir : new String[] {System.getProperty("user.dir"), System.getProperty("user.home")}) {
+            if (protectedDir != null && !protectedDir.isEmpty()) {
+                Path pd = Path.of(protectedDir).toAbsolutePath().normalize();
+                if (pd.startsWith(abs) || realPath(pd).startsWith(real)) {
+                    throw new UserError(refuse);
                 }
             }
-            Path old = null;
-            if (Files.exists(abs)) {
-                old = parent.resolve("." + abs.getFileName() + ".old-" + Long.toHexString(System.nanoTime()));
-                Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
+        }
+        if (!Files.isDirectory(parent)) {
+            throw new UserError(out + ": parent directory " + parent + " does not exist");
+        }
+        String kind = dev.microforge.util.AtomicOutput.kindOf(abs);
+        if (kind == null) {
+            return;
+        }
+        if (!kind.equals("a directory")) {
+            throw new UserError(refuse);
+        }
+        Path marker = abs.resolve(MARKER);
+        if (!"a regular file".equals(dev.microforge.util.AtomicOutput.kindOf(marker))) {
+            throw new UserError(refuse);
+        }
+        List<String> lines = Files.readAllLines(marker, StandardCharsets.UTF_8);
+        if (lines.isEmpty() || !lines.get(0).equals(MARKER_HEAD)) {
+            throw new UserError(refuse);
+        }
+        java.util.Set<String> files = new java.util.HashSet<>(lines.subList(1, lines.size()));
+        java.util.Set<String> dirs = new java.util.HashSet<>();
+        for (String f : files) {
+            for (Path p = Path.of(f).getParent(); p != null; p = p.getParent()) {
+                dirs.add(p.toString());
             }
-            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+        }
+        files.add(MARKER);
+        try (var walk = Files.walk(abs)) {
+            for (Path p : walk.sorted().toList()) {
+                if (p.equals(abs)) {
+                    continue;
+                }
+                String rel = abs.relativize(p).toString();
+                String k = dev.microforge.util.AtomicOutput.kindOf(p);
+                boolean ours = files.contains(rel) ? "a regular file".equals(k) : dirs.contains(rel) && "a directory".equals(k);
+                if (!ours) {
+                    throw new UserError(out + ": holds " + rel + ", which microforge did not write (refusing to replace"
+                            + " the runner directory; move it away or choose another -o)");
+                }
+            }
+        }
+    }
+
+    /**
+     * Checks that a runner file name is a relative path of plain names ({@code bin/microvm-run}) that stays inside
+     * the runner directory: no empty, {@code .} or {@code ..} component, no NUL, not absolute.
+     */
+    static Path contained(Path dir, String name) {
+        boolean ok = !name.isEmpty() && !name.startsWith("/") && name.indexOf('\0') < 0;
+        if (ok) {
+            for (String c : name.split("/", -1)) {
+                if (c.isEmpty() || c.equals(".") || c.equals("..")) {
+                    ok = false;
+                }
+            }
+        }
+        Path p = dir.resolve(name).normalize();
+        if (!ok || !p.startsWith(dir) || p.equals(dir)) {
+            throw new IllegalStateException("runner file name escapes the runner directory: " + name);
+        }
+        return p;
+    }
+
+    /**
+     * Writes the runner directory atomically: a temp dir beside {@code out}, renamed into place. An existing
+     * {@code out} is replaced only when {@link #checkTarget} accepts it (checked again just before the swap).
+     */
+    public static void write(Map<String, byte[]> files, Path out) throws IOException {
+        checkTarget(out);
+        Path abs = out.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        StringBuilder marker = new StringBuilder(MARKER_HEAD).append('\n');
+        for (String name : new java.util.TreeSet<>(files.keySet())) {
+            if (name.equals(MARKER)) {
+                throw new IllegalStateException("runner file name is the marker: " + name);
+            }
+            marker.append(name).append('\n');
+        }
+        Path tmp;
+        try {
+            tmp = Files.createTempDirectory(parent, dev.microforge.util.AtomicOutput.tempPrefix(abs));
+        } catch (IOException e) {
+            throw dev.microforge.util.AtomicOutput.failure(out, e);
+        }
+        try {
+            try {
+                for (Map.Entry<String, byte[]> e : files.entrySet()) {
+                    writeFile(tmp, e.getKey(), e.getValue());
+                }
+                writeFile(tmp, MARKER, marker.toString().getBytes(StandardCharsets.UTF_8));
+                try (var walk = Files.walk(tmp)) {
+                    for (Path d : walk.filter(x -> Files.isDirectory(x, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList()) {
+                        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxr-xr-x"));
+                    }
+                }
+            } catch (IOException e) {
+                throw dev.microforge.util.AtomicOutput.failure(out, e);
+            }
+            checkTarget(out);
+            Path old = null;
+            try {
+                if (Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    old = parent.resolve(dev.microforge.util.AtomicOutput.tempPrefix(abs) + "old-" + Long.toHexString(System.nanoTime()));
+                    Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
+                }
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                if (old != null && !Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.move(old, abs, StandardCopyOption.ATOMIC_MOVE);
+                }
+                throw dev.microforge.util.AtomicOutput.failure(out, e);
+            }
             tmp = null;
             if (old != null) {
                 deleteTree(old);
@@ -339,14 +452,42 @@ public final class Runner {
         }
     }
 
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
+    /** Writes one runner file below the fresh directory {@code tmp} (never following or replacing anything). */
+    private static void writeFile(Path tmp, String name, byte[] content) throws IOException {
+        Path p = contained(tmp, name);
+        for (Path d = tmp, rel = tmp.relativize(p.getParent()); rel != null && !rel.toString().isEmpty(); ) {
+            d = d.resolve(rel.getName(0));
+            if (!Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectory(d);
+            }
+            rel = rel.getNameCount() > 1 ? rel.subpath(1, rel.getNameCount()) : null;
         }
-        try (var walk = Files.walk(p)) {
-            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
+        Files.write(p, content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        boolean exec = name.startsWith("bin/");
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(exec ? "rwxr-xr-x" : "rw-r--r--"));
+    }
+
+    /** {@code p} with every symbolic link resolved, or {@code p} itself when it does not exist. */
+    private static Path realPath(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            return p;
+        }
+    }
+
+    /** Removes {@code p} and everything below it; never follows links; makes directories writable to empty them. */
+    static void deleteTree(Path p) throws IOException {
+        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
+            List<Path> children;
+            try (var s = Files.list(p)) {
+                children = s.toList();
+            }
+            for (Path c : children) {
+                deleteTree(c);
             }
         }
+        Files.deleteIfExists(p);
     }
 }

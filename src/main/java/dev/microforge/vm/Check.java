@@ -70,6 +70,18 @@ final class Check {
         return v;
     }
 
+    /**
+     * A {@link #token} that also becomes a file name (a path component under the runner directory): no '/', not
+     * {@code .} or {@code ..}, not starting with '-'.
+     */
+    static String fileName(String field, String v, int max, String what) {
+        token(field, v, max, what);
+        if (v.indexOf('/') >= 0 || v.equals(".") || v.equals("..") || v.startsWith("-")) {
+            throw new SpecError(field, what + " must be a plain name (no '/', not '.' or '..', not starting with '-'), got '" + v + "'");
+        }
+        return v;
+    }
+
     static List<String> strings(String field, List<String> v) {
         if (v == null) {
             return List.of();

@@ -6,7 +6,8 @@ import java.util.List;
  * A host directory shared with the guest (microvm.nix {@code microvm.shares.*}).
  *
  * @param proto         virtiofs or 9p (default 9p, as in microvm.nix)
- * @param tag           the mount tag the guest mounts by (at most 36 bytes)
+ * @param tag           the mount tag the guest mounts by (at most 36 bytes; also a file name in the runner, so no
+ *                      '/', not '.' or '..', not starting with '-')
  * @param source        host directory
  * @param mountPoint    where the guest mounts it
  * @param readOnly      share read-only
@@ -46,7 +47,7 @@ public record Share(Proto proto, String tag, String source, String mountPoint, b
         if (proto == null) {
             proto = Proto.NINE_P;
         }
-        Check.token("tag", tag, TAG_MAX, "tag");
+        Check.fileName("tag", tag, TAG_MAX, "tag");
         if (tag.indexOf(',') >= 0) {
             throw new SpecError("tag", "must not contain ',' (got '" + tag + "')");
         }

@@ -44,6 +44,7 @@ public final class VmSpecReader {
     public static VmSpec read(Path file, Events events) throws IOException {
         byte[] bytes;
         try {
+            dev.microforge.util.Inputs.requireNotDirectory(file, "a VM spec file");
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new UserError(file + ": no such file");

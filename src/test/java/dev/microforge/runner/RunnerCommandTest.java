@@ -1,7 +1,6 @@
 package dev.microforge.runner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.microforge.testkit.Cli;
@@ -38,10 +37,10 @@ class RunnerCommandTest {
         assertEquals("runner for demo (qemu) written to " + out + "\n", r.out());
         assertTrue(Files.isExecutable(out.resolve("bin/microvm-run")));
         assertTrue(Files.isExecutable(out.resolve("bin/microvm-shutdown")));
-        Files.writeString(out.resolve("stale-file"), "x");
+        Files.writeString(out.resolve("bin/microvm-run"), "edited");
         r = Cli.run("runner", "--spec", spec("").toString(), "--hypervisor", "crosvm", "-o", out.toString());
         assertEquals(0, r.exitCode(), r.err());
-        assertFalse(Files.exists(out.resolve("stale-file")), "an existing runner is replaced whole");
+        assertTrue(Files.readString(out.resolve("bin/microvm-run")).contains("crosvm"), "an existing runner is replaced whole");
         assertEquals("crosvm\n", Files.readString(out.resolve("share/microvm/hypervisor")));
         assertEquals(List.of("out"), leftovers(), "no temporary directories left");
     }
@@ -82,7 +81,80 @@ class RunnerCommandTest {
         Files.writeString(tmp.resolve("afile"), "");
         r = Cli.run("runner", "--spec", spec("").toString(), "-o", tmp.resolve("afile").toString());
         assertEquals(2, r.exitCode());
-        assertTrue(r.err().contains("exists and is not a directory"), r.err());
+        assertEquals("microforge: " + tmp.resolve("afile") + ": exists and is not a runner directory written by microforge"
+                + " (refusing to replace it)\n", r.err());
+    }
+
+    /** A directory microforge did not write, or its runner with a user's file added, is never replaced. */
+    @Test
+    void refusesDirectoriesItDidNotWrite() throws IOException {
+        Path vmdir = Files.createDirectories(tmp.resolve("vmdir"));
+        Files.writeString(vmdir.resolve("home.img"), "user data");
+        Files.writeString(vmdir.resolve("store.erofs"), "store");
+        Cli.Result r = Cli.run("runner", "--spec", spec("").toString(), "-o", vmdir.toString());
+        assertEquals(2, r.exitCode());
+        assertEquals("microforge: " + vmdir + ": exists and is not a runner directory written by microforge (refusing to replace it)\n", r.err());
+        try (Stream<Path> s = Files.list(vmdir)) {
+            assertEquals(List.of("home.img", "store.erofs"), s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        assertEquals("user data", Files.readString(vmdir.resolve("home.img")));
+
+        Path out = tmp.resolve("out");
+        assertEquals(0, Cli.run("runner", "--spec", spec("").toString(), "-o", out.toString()).exitCode());
+        Files.writeString(out.resolve("home.img"), "created by microvm-run in its working directory");
+        r = Cli.run("runner", "--spec", spec("").toString(), "--hypervisor", "crosvm", "-o", out.toString());
+        assertEquals(2, r.exitCode());
+        assertEquals("microforge: " + out + ": holds home.img, which microforge did not write (refusing to replace the runner"
+                + " directory; move it away or choose another -o)\n", r.err());
+        assertEquals("qemu\n", Files.readString(out.resolve("share/microvm/hypervisor")), "the old runner is untouched");
+        assertTrue(Files.exists(out.resolve("home.img")));
+
+        Files.delete(out.resolve("home.img"));
+        Files.createSymbolicLink(out.resolve("share/microvm/virtiofs"), tmp);
+        r = Cli.run("runner", "--spec", spec("").toString(), "-o", out.toString());
+        assertEquals(2, r.exitCode(), "a symlink inside is not microforge's either");
+        assertTrue(r.err().contains("holds share/microvm/virtiofs, which microforge did not write"), r.err());
+        assertEquals(List.of("out", "vmdir"), leftovers());
+    }
+
+    /** A share tag is a file name under the runner: '/', '.', '..' and a leading '-' are spec errors. */
+    @Test
+    void shareTagCannotEscapeTheRunner() throws IOException {
+        Path out = Files.createDirectories(tmp.resolve("deep/a/b")).resolve("out");
+        for (String tag : List.of("../../../../../../../../../../../x", "a/b", "..", ".", "-x")) {
+            Cli.Result r = Cli.run("runner", "--spec", spec("\"shares\":[{\"proto\":\"virtiofs\",\"tag\":\"" + tag
+                    + "\",\"source\":\"/srv\",\"mountPoint\":\"/m\"}]").toString(), "-o", out.toString());
+            assertEquals(2, r.exitCode(), tag);
+            assertEquals("microforge: " + tmp.resolve("vm.json") + ": shares[0].tag: tag must be a plain name (no '/', not '.'"
+                    + " or '..', not starting with '-'), got '" + tag + "'\n", r.err());
+        }
+        assertEquals(List.of("deep"), leftovers(), "nothing written anywhere");
+        try (Stream<Path> s = Files.walk(tmp.resolve("deep"))) {
+            assertEquals(3, s.count(), "nothing written under deep/ either");
+        }
+    }
+
+    /** The writer itself refuses a file name that would leave the directory, and writes nothing then. */
+    @Test
+    void writerKeepsEveryFileInside() throws IOException {
+        Path out = tmp.resolve("out");
+        for (String name : List.of("../escaped", "share/../../escaped", "/tmp/escaped", "bin//x", "./x", "")) {
+            java.util.Map<String, byte[]> files = new java.util.TreeMap<>(java.util.Map.of("bin/microvm-run", new byte[0]));
+            files.put(name, new byte[] {1});
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> Runner.write(files, out), name);
+            assertTrue(e.getMessage().contains("escapes the runner directory"), e.getMessage());
+            assertEquals(List.of(), leftovers(), name);
+        }
+        assertTrue(Files.notExists(Path.of("/tmp/escaped")));
+    }
+
+    /** A directory where the spec file is expected: one line naming it, exit 2 (was "I/O error: Is a directory"). */
+    @Test
+    void directoryAsSpec() {
+        Cli.Result r = Cli.run("runner", "--spec", tmp.toString(), "-o", tmp.resolve("o").toString());
+        assertEquals(2, r.exitCode());
+        assertEquals("microforge: " + tmp + ": is a directory, expected a VM spec file\n", r.err());
     }
 
     @Test

@@ -1,0 +1,108 @@
+package dev.microforge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.microforge.testkit.Cli;
+import dev.microforge.testkit.Root;
+import dev.microforge.testkit.Tools;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code image build --to-device}: onto loop devices (losetup, root). The device reached through a symlink (as
+ * /dev/zvol/POOL/VOL) gets exactly the bytes {@code -o} writes and nothing beyond them; a regular file, a mounted
+ * device and a device too small are refused with exit 2 and the device's bytes unchanged.
+ */
+@Tag("root")
+class ImageToDeviceTest {
+    @TempDir
+    Path tmp;
+
+    final List<String> loops = new ArrayList<>();
+
+    String loop(Path backing) throws Exception {
+        Process p = new ProcessBuilder("losetup", "-f", "--show", backing.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertEquals(0, p.waitFor(), "losetup: " + out);
+        loops.add(out);
+        return out;
+    }
+
+    @AfterEach
+    void detach() throws Exception {
+        for (String l : loops) {
+            Root.run("losetup", "-d", l);
+        }
+    }
+
+    @Test
+    void writesOnlyWholeImagesToUnusedDevicesThatFit() throws Exception {
+        Root.require("losetup");
+        Tools.require("losetup");
+        Path ex = Tools.projectRoot().resolve("tests/example");
+        List<String> build = List.of("image", "build", "--type", "squashfs", "--closure", ex.resolve("closure.json").toString(),
+                "--real-store", ex.resolve("store").toString());
+        Path img = tmp.resolve("ref.img");
+        assertEquals(0, run(build, "-o", img.toString()).exitCode());
+        byte[] ref = Files.readAllBytes(img);
+
+        byte[] pattern = new byte[1 << 20];
+        Arrays.fill(pattern, (byte) 0xa5);
+        Path backing = tmp.resolve("disk.raw");
+        Files.write(backing, pattern);
+        Path dev = Path.of(loop(backing));
+        Path zvol = Files.createDirectories(tmp.resolve("zvol/pool")).resolve("vol");
+        Files.createSymbolicLink(zvol, dev);
+
+        Cli.Result r = run(build, "--to-device", zvol.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        byte[] now = Files.readAllBytes(backing);
+        assertArrayEquals(ref, Arrays.copyOf(now, ref.length), "the device holds the image -o writes");
+        assertArrayEquals(Arrays.copyOfRange(pattern, ref.length, pattern.length), Arrays.copyOfRange(now, ref.length, now.length),
+                "nothing beyond the image is touched");
+
+        r = run(build, "--to-device", img.toString());
+        assertEquals(2, r.exitCode());
+        assertEquals("microforge: " + img + ": is a regular file, not a block device (--to-device writes only to a block"
+                + " device; -o writes a file)\n", r.err());
+
+        Path small = tmp.resolve("small.raw");
+        Files.write(small, Arrays.copyOf(pattern, 2048));
+        String smallDev = loop(small);
+        r = run(build, "--to-device", smallDev);
+        assertEquals(2, r.exitCode());
+        assertEquals("microforge: " + smallDev + ": the image is " + ref.length + " bytes, the device holds only 2048;"
+                + " nothing written\n", r.err());
+        assertArrayEquals(Arrays.copyOf(pattern, 2048), Files.readAllBytes(small));
+
+        Path mnt = Files.createDirectories(tmp.resolve("mnt"));
+        Root.run("mount", "-t", "squashfs", "-o", "ro", dev.toString(), mnt.toString());
+        try {
+            r = run(build, "--to-device", zvol.toString());
+            assertEquals(2, r.exitCode());
+            assertEquals("microforge: " + zvol + ": is mounted (at " + mnt + "); refusing to write to it\n", r.err());
+        } finally {
+            Root.run("umount", mnt.toString());
+        }
+        assertArrayEquals(now, Files.readAllBytes(backing), "the mounted device was not written");
+
+        r = run(build);
+        assertEquals(2, r.exitCode());
+        assertEquals("microforge: give exactly one of -o OUT and --to-device DEV\n", r.err().lines().findFirst().orElse("") + "\n");
+    }
+
+    static Cli.Result run(List<String> base, String... more) {
+        List<String> a = new ArrayList<>(base);
+        a.addAll(List.of(more));
+        return Cli.run(a.toArray(String[]::new));
+    }
+}
