@@ -3,7 +3,8 @@
 set -euo pipefail
 PKGS=(nix-bin squashfs-tools squashfs-tools-ng erofs-utils qemu-system-x86 qemu-utils linux-image-cloud-amd64
       linux-image-amd64
-      busybox-static cpio e2fsprogs iproute2 util-linux lz4 maven openjdk-17-jdk-headless jq)
+      busybox-static cpio e2fsprogs iproute2 util-linux lz4 maven openjdk-17-jdk-headless jq
+      chromium graphviz)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,6 +15,7 @@ public final class SizeReportRenderer {
             case TEXT -> text(r);
             case MARKDOWN -> markdown(r);
             case JSON -> json(r);
+            case HTML -> throw new IllegalArgumentException("the HTML report needs the graph: HtmlReport.render");
         };
     }
 

@@ -1,0 +1,113 @@
+package dev.microforge.audit;
+
+import java.util.List;
+
+/**
+ * How a package's version changed between two closures, as nvd and dix classify it: {@code upgrade} or
+ * {@code downgrade} when both sides have versions and the newest differ by Nix's {@code compareVersions}
+ * ({@code builtins.compareVersions}: components split at {@code .} and {@code -} and between digits and letters,
+ * numbers compared as numbers, {@code pre} below everything else, a missing component below a number),
+ * {@code added} or {@code removed} when the package is only on one side, {@code changed} otherwise (same newest version,
+ * only the set of versions or the size changed).
+ */
+public enum VersionChange {
+    UPGRADE("U"), DOWNGRADE("D"), ADDED("A"), REMOVED("R"), CHANGED("C");
+
+    private final String letter;
+
+    VersionChange(String letter) {
+        this.letter = letter;
+    }
+
+    /** The one-letter tag nvd prints in brackets ({@code [U]}, {@code [D]}, {@code [A]}, {@code [R]}, {@code [C]}). */
+    public String letter() {
+        return letter;
+    }
+
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    public static VersionChange of(ClosureDiff.Package p) {
+        return switch (p.change()) {
+            case ADDED -> ADDED;
+            case REMOVED -> REMOVED;
+            case CHANGED -> {
+                if (p.versionsBefore().isEmpty() || p.versionsAfter().isEmpty()) {
+                    yield CHANGED;
+                }
+                int c = compare(newest(p.versionsBefore()), newest(p.versionsAfter()));
+                yield c < 0 ? UPGRADE : c > 0 ? DOWNGRADE : CHANGED;
+            }
+        };
+    }
+
+    static String newest(List<String> versions) {
+        String best = versions.get(0);
+        for (String v : versions) {
+            if (compare(v, best) > 0) {
+                best = v;
+            }
+        }
+        return best;
+    }
+
+    /** Nix's {@code compareVersions}: negative, zero or positive. */
+    public static int compare(String v1, String v2) {
+        int[] p1 = {0};
+        int[] p2 = {0};
+        while (p1[0] < v1.length() || p2[0] < v2.length()) {
+            String c1 = next(v1, p1);
+            String c2 = next(v2, p2);
+            if (less(c1, c2)) {
+                return -1;
+            }
+            if (less(c2, c1)) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+
+    private static String next(String s, int[] pos) {
+        int p = pos[0];
+        while (p < s.length() && (s.charAt(p) == '.' || s.charAt(p) == '-')) {
+            p++;
+        }
+        int from = p;
+        if (p < s.length() && isDigit(s.charAt(p))) {
+            while (p < s.length() && isDigit(s.charAt(p))) {
+                p++;
+            }
+        } else {
+            while (p < s.length() && !isDigit(s.charAt(p)) && s.charAt(p) != '.' && s.charAt(p) != '-') {
+                p++;
+            }
+        }
+        pos[0] = p;
+        return s.substring(from, p);
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    private static boolean less(String c1, String c2) {
+        boolean n1 = !c1.isEmpty() && isDigit(c1.charAt(0));
+        boolean n2 = !c2.isEmpty() && isDigit(c2.charAt(0));
+        if (n1 && n2) {
+            return new java.math.BigInteger(c1).compareTo(new java.math.BigInteger(c2)) < 0;
+        } else if (c1.isEmpty() && n2) {
+            return true;
+        } else if (c1.equals("pre") && !c2.equals("pre")) {
+            return true;
+        } else if (c2.equals("pre")) {
+            return false;
+        } else if (n2) {
+            return true;
+        } else if (n1) {
+            return false;
+        }
+        return c1.compareTo(c2) < 0;
+    }
+}
