@@ -195,7 +195,12 @@ public final class Chromium implements AutoCloseable {
 
     /** A PNG of the whole page, written to {@code out}. */
     public void screenshot(Path out) throws Exception {
-        JsonNode r = send("Page.captureScreenshot", Map.of("format", "png", "captureBeyondViewport", true));
+        screenshot(out, true);
+    }
+
+    /** A PNG of the whole page or of the viewport only, written to {@code out}. */
+    public void screenshot(Path out, boolean wholePage) throws Exception {
+        JsonNode r = send("Page.captureScreenshot", Map.of("format", "png", "captureBeyondViewport", wholePage));
         Files.createDirectories(out.getParent());
         Files.write(out, Base64.getDecoder().decode(r.get("data").asText()));
     }
