@@ -188,7 +188,7 @@ public final class HtmlReport {
                 for (ClosureDiff.Package p : diff.packages()) {
                     j.writeStartObject();
                     j.writeStringField("name", p.name());
-                    j.writeStringField("change", VersionChange.of(p).label());
+                    j.writeStringField("change", VersionChange.versionsChanged(p) ? VersionChange.of(p).label() : "size");
                     j.writeArrayFieldStart("versionsBefore");
                     for (String v : p.versionsBefore()) {
                         j.writeString(v);

@@ -6,7 +6,7 @@ import java.util.List;
  * How a package's version changed between two closures, as nvd and dix classify it: {@code upgrade} or
  * {@code downgrade} when both sides have versions and the newest differ by Nix's {@code compareVersions}
  * ({@code builtins.compareVersions}: components split at {@code .} and {@code -} and between digits and letters,
- * numbers compared as numbers, {@code pre} below everything else, a missing component below a number),
+ * numbers that fit a 32-bit int compared as numbers (larger ones as text, as Nix 2.8 does), {@code pre} below everything else, a missing component below a number),
  * {@code added} or {@code removed} when the package is only on one side, {@code changed} otherwise (same newest version,
  * only the set of versions or the size changed).
  */
@@ -40,6 +40,51 @@ public enum VersionChange {
                 yield c < 0 ? UPGRADE : c > 0 ? DOWNGRADE : CHANGED;
             }
         };
+    }
+
+    /** Whether the package's set of versions changed (not only its size). */
+    public static boolean versionsChanged(ClosureDiff.Package p) {
+        return !p.versionsBefore().isEmpty() || !p.versionsAfter().isEmpty();
+    }
+
+    /**
+     * The version changes as nvd lists them, one per package whose versions changed, in the diff's (name) order:
+     * {@code [U] firefox 120.0 -> 121.0}, {@code [A] newpkg 1.0}, {@code [R] oldpkg 2.0}; {@code ε} for the empty version.
+     */
+    public static List<String> lines(ClosureDiff.Result d) {
+        List<String> out = new java.util.ArrayList<>();
+        for (ClosureDiff.Package p : d.packages()) {
+            if (!versionsChanged(p)) {
+                continue;
+            }
+            VersionChange c = of(p);
+            String line = "[" + c.letter + "] " + p.name() + " " + switch (c) {
+                case ADDED -> join(p.versionsAfter());
+                case REMOVED -> join(p.versionsBefore());
+                default -> join(p.versionsBefore()) + " -> " + join(p.versionsAfter());
+            };
+            out.add(line);
+        }
+        return out;
+    }
+
+    /** The counts of {@link #lines}: {@code 2 upgraded, 0 downgraded, 1 added, 0 removed, 0 changed}. */
+    public static String counts(ClosureDiff.Result d) {
+        int[] n = new int[values().length];
+        for (ClosureDiff.Package p : d.packages()) {
+            if (versionsChanged(p)) {
+                n[of(p).ordinal()]++;
+            }
+        }
+        return n[UPGRADE.ordinal()] + " upgraded, " + n[DOWNGRADE.ordinal()] + " downgraded, " + n[ADDED.ordinal()] + " added, "
+                + n[REMOVED.ordinal()] + " removed, " + n[CHANGED.ordinal()] + " changed";
+    }
+
+    private static String join(List<String> vs) {
+        if (vs.isEmpty()) {
+            return "∅";
+        }
+        return String.join(", ", vs.stream().map(v -> v.isEmpty() ? "ε" : v).toList());
     }
 
     static String newest(List<String> versions) {
@@ -88,15 +133,26 @@ public enum VersionChange {
         return s.substring(from, p);
     }
 
+    /** A digit component as Nix's {@code string2Int<int>} reads it; -1 when it is none or does not fit a 32-bit int. */
+    private static long asInt(String c) {
+        if (c.isEmpty() || !isDigit(c.charAt(0)) || c.length() > 10) {
+            return -1;
+        }
+        long v = Long.parseLong(c);
+        return v <= Integer.MAX_VALUE ? v : -1;
+    }
+
     private static boolean isDigit(char c) {
         return c >= '0' && c <= '9';
     }
 
     private static boolean less(String c1, String c2) {
-        boolean n1 = !c1.isEmpty() && isDigit(c1.charAt(0));
-        boolean n2 = !c2.isEmpty() && isDigit(c2.charAt(0));
+        long i1 = asInt(c1);
+        long i2 = asInt(c2);
+        boolean n1 = i1 >= 0;
+        boolean n2 = i2 >= 0;
         if (n1 && n2) {
-            return new java.math.BigInteger(c1).compareTo(new java.math.BigInteger(c2)) < 0;
+            return i1 < i2;
         } else if (c1.isEmpty() && n2) {
             return true;
         } else if (c1.equals("pre") && !c2.equals("pre")) {
