@@ -11,6 +11,7 @@ import dev.microforge.testkit.NixFixtures;
 import dev.microforge.testkit.Tools;
 import dev.microforge.util.Sizes;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -165,6 +166,13 @@ class HtmlReportBrowserTest {
             c.evaluate("document.querySelector('#list tbody tr').focus()");
             c.key("Enter");
             assertTrue(c.evaluate("document.getElementById('selected-path').textContent").asText().endsWith("-tool-2.0"));
+            // printed: the controls are hidden, the tables and the treemap stay; Chromium's PDF has the pages
+            c.send("Emulation.setEmulatedMedia", Map.of("media", "print"));
+            JsonNode print = c.evaluate("['search', 'up', 'zoom', 'map', 'list', 'rules'].map(id => getComputedStyle(document.getElementById(id)).display)");
+            assertEquals(List.of("none", "none", "none", "block", "table", "table"), JSON.convertValue(print, List.class));
+            c.screenshot(SHOTS.resolve("audit-size-fixture-print.png"));
+            String pdf = c.send("Page.printToPDF", Map.of()).get("data").asText();
+            assertTrue(new String(java.util.Base64.getDecoder().decode(pdf), StandardCharsets.ISO_8859_1).startsWith("%PDF-"));
             assertEquals(List.of(), c.pageErrors());
         }
     }
