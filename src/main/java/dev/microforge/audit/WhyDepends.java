@@ -106,10 +106,10 @@ public final class WhyDepends {
             throw new UserError(g.pathString(from) + " does not depend on " + g.pathString(to));
         }
         if (all) {
-            w.printAll(from, "", "", new boolean[g.size()]);
+            w.print(from, true, 0);
         } else {
             int chains = w.countChains(from, limit);
-            w.printShortest(from, "", "", new int[] {limit});
+            w.print(from, false, limit);
             int len = w.distToTarget[from];
             w.out.append(chains > limit ? "first " + limit + " of more than " + limit : String.valueOf(chains))
                     .append(chains == 1 ? " shortest chain, " : " shortest chains, ").append(len)
@@ -141,34 +141,65 @@ public final class WhyDepends {
         out.append(firstPad).append(precise && !firstPad.isEmpty() ? "→ " : "").append(g.pathString(v)).append('\n');
     }
 
-    private void printAll(int v, String firstPad, String tailPad, boolean[] visited) {
-        line(firstPad, v);
-        if (visited[v]) {
-            return;
-        }
-        visited[v] = true;
-        int[] refs = refs(v, false);
-        Map<String, List<String>> hits = precise ? hits(v, refs) : Map.of();
-        for (int i = 0; i < refs.length; i++) {
-            boolean last = i == refs.length - 1;
-            printHits(hits, refs[i], tailPad, last);
-            printAll(refs[i], tailPad + (precise ? (last ? NULL : LINE) : (last ? LAST : CONN)), tailPad + (last ? NULL : LINE), visited);
+    /** A path being expanded: its references to draw, the next one, and the files holding them. */
+    private static final class Frame {
+        final String tailPad;
+        final int[] refs;
+        final Map<String, List<String>> hits;
+        int next;
+
+        Frame(String tailPad, int[] refs, Map<String, List<String>> hits) {
+            this.tailPad = tailPad;
+            this.refs = refs;
+            this.hits = hits;
         }
     }
 
-    private void printShortest(int v, String firstPad, String tailPad, int[] budget) {
+    /**
+     * Prints the tree from {@code root} depth first with an explicit stack (no recursion: a chain thousands of paths
+     * deep cannot overflow the stack). {@code all}: every reference that leads to the target, a path expanded once;
+     * else only the references on shortest chains, every path expanded, until {@code limit} chains are printed.
+     */
+    private void print(int root, boolean all, int limit) {
+        boolean[] visited = new boolean[g.size()];
+        int[] budget = {limit};
+        ArrayDeque<Frame> stack = new ArrayDeque<>();
+        Frame f0 = enter(root, "", "", all, visited, budget);
+        if (f0 != null) {
+            stack.push(f0);
+        }
+        while (!stack.isEmpty()) {
+            Frame f = stack.peek();
+            if (f.next >= f.refs.length || (!all && budget[0] <= 0)) {
+                stack.pop();
+                continue;
+            }
+            int r = f.refs[f.next];
+            boolean last = f.next == f.refs.length - 1;
+            f.next++;
+            printHits(f.hits, r, f.tailPad, last);
+            Frame child = enter(r, f.tailPad + (precise ? (last ? NULL : LINE) : (last ? LAST : CONN)),
+                    f.tailPad + (last ? NULL : LINE), all, visited, budget);
+            if (child != null) {
+                stack.push(child);
+            }
+        }
+    }
+
+    /** Prints the line of {@code v}; the frame to expand it, or null when it is not expanded here. */
+    private Frame enter(int v, String firstPad, String tailPad, boolean all, boolean[] visited, int[] budget) {
         line(firstPad, v);
-        if (v == target) {
+        if (all) {
+            if (visited[v]) {
+                return null;
+            }
+            visited[v] = true;
+        } else if (v == target) {
             budget[0]--;
-            return;
+            return null;
         }
-        int[] refs = refs(v, true);
-        Map<String, List<String>> hits = precise ? hits(v, refs) : Map.of();
-        for (int i = 0; i < refs.length && budget[0] > 0; i++) {
-            boolean last = i == refs.length - 1;
-            printHits(hits, refs[i], tailPad, last);
-            printShortest(refs[i], tailPad + (precise ? (last ? NULL : LINE) : (last ? LAST : CONN)), tailPad + (last ? NULL : LINE), budget);
-        }
+        int[] refs = refs(v, !all);
+        return new Frame(tailPad, refs, precise ? hits(v, refs) : Map.of());
     }
 
     /** The number of shortest chains from {@code v}, counting stops past {@code cap}. */
