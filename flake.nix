@@ -35,6 +35,9 @@
     {
       lib = microforgeLib;
 
+      # built from the sources and the jars locked in nix/deps.json: evaluation needs nothing but nixpkgs
+      # (no import from derivation, no fetch at evaluation time); the build fetches those jars, or finds
+      # them in the store (`bash nix/update-deps.sh --seed-store`), see docs/nix.md
       packages = forAllSystems (system: {
         default = (pkgsFor system).callPackage ./nix/package.nix { };
         microforge = self.packages.${system}.default;
@@ -45,6 +48,7 @@
         default = {
           type = "app";
           program = "${self.packages.${system}.default}/bin/microforge";
+          meta.description = "microforge command line";
         };
       });
 

@@ -17,6 +17,7 @@
 #                                         VARIANTS="jar launcher" by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/nix-env.sh
 out=${MICROFORGE_BENCH_OUT:-bench/out}/audit
 mkdir -p "$out"
 runs=${RUNS:-3}

@@ -13,6 +13,7 @@
 #   corpus.info     members, files, NAR bytes (human-readable summary)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tests/nix-env.sh"
 out=${MICROFORGE_BENCH_OUT:-$here/out}
 mkdir -p "$out"
 command -v nix-build >/dev/null || { echo "bench/corpus.sh: nix-build not found (install nix-bin: tests/install-deps.sh)" >&2; exit 1; }

@@ -9,6 +9,7 @@
 #   bench/nar-hash.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/nix-env.sh
 rounds=${1:-3}
 command -v nix >/dev/null || { echo "bench/nar-hash.sh: needs Nix (tests/install-deps.sh)" >&2; exit 1; }
 bench/corpus.sh >/dev/null

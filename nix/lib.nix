@@ -70,6 +70,27 @@ let
     else
       builtins.fromJSON (builtins.readFile spec);
 
+  # Attributes of derivations whose output is large and cheap to rebuild (store disks): build them
+  # where they are needed and never fetch them from a binary cache. An image is a re-packaging of the
+  # store paths of its closure, which a cache holds anyway; caching the image stores those bytes a
+  # second time (microvm.nix users: about 500 of 1,200 GiB of one cache) for a build that costs seconds.
+  # `allowSubstitutes = false`: Nix does not ask the caches for the output, it builds it;
+  # `preferLocalBuild = true`: built on the local machine, not shipped to a remote builder (whose
+  # output would have to be copied back). Neither attribute stops a cache uploader that pushes whole
+  # closures (`cachix push`, `nix copy --to`): it must skip such paths itself (docs/nix.md).
+  # `cacheable = true` restores the defaults (e.g. for a VM that must start without the closure).
+  # Per function: mkStoreDisk (both stages) and mkRunner with a store disk use it; guestModule and
+  # auditClosure produce a few kilobytes whose inputs a builder needs anyway, so they stay ordinary.
+  localBuild =
+    cacheable:
+    if cacheable then
+      { }
+    else
+      {
+        allowSubstitutes = false;
+        preferLocalBuild = true;
+      };
+
   # ---------------------------------------------------------------------------------------------
   mkStoreDisk =
     {
@@ -94,6 +115,8 @@ let
       # (every byte XOR 0x80, so no store path hash can be found in it) and unmasking it in a second
       # derivation whose inputs do not contain the closure; costs one extra copy of the image
       referenceFree ? true,
+      # false (default): built locally, never substituted (see `localBuild`); true: an ordinary derivation
+      cacheable ? false,
       extraArgs ? [ ],
     }:
     let
@@ -123,9 +146,11 @@ let
         ++ extraArgs;
       argv = builtins.concatStringsSep " " (map shellQuote args);
       closureFile = if useStructured then "closure.json" else "closure";
+      # both derivations (masked and unmasked) hold a whole image: both stay out of caches
       disk = pkgs.runCommand (if masked then "${name}.masked" else name) (
         referencesGraph useStructured rootPaths
         // (if discardReferences then { unsafeDiscardReferences.out = true; } else { })
+        // localBuild cacheable
       ) (
         closureScript pkgs useStructured
         + ''
@@ -138,7 +163,7 @@ let
             "mv image \"$out\"\n"
         )
       );
-      unmasked = pkgs.runCommand name { } ''
+      unmasked = pkgs.runCommand name (localBuild cacheable) ''
         LC_ALL=C tr '\000-\377' '\200-\377\000-\177' < ${disk} > "$out"
       '';
       result = if masked then unmasked else disk;
@@ -149,6 +174,7 @@ let
       storeDiskType = type;
       storeDiskLabel = label;
       closureRoots = rootPaths;
+      storeDiskCacheable = cacheable;
     };
 
   # The programs a runner calls at run time, from nixpkgs: the hypervisor, virtiofsd for virtiofs shares,
@@ -188,6 +214,10 @@ let
       microforge ? defaultMicroforge pkgs,
       # put on the PATH of bin/microvm-run and bin/microvm-shutdown (default: runtimeInputsFor)
       runtimeInputs ? null,
+      # false: built locally, never substituted (`localBuild`). The default follows the store disk: a
+      # runner is a few scripts, but a remote builder would first be sent the image it refers to, and
+      # substituting it needs the image from the cache
+      cacheable ? (storeDisk == null || (storeDisk.storeDiskCacheable or true)),
     }:
     let
       base = readSpec spec;
@@ -209,14 +239,17 @@ let
         );
     in
     pkgs.runCommand name
-      {
-        specJson = builtins.toJSON full;
-        passAsFile = [ "specJson" ];
-        passthru = {
-          spec = full;
-          inherit hypervisor;
-        };
-      }
+      (
+        {
+          specJson = builtins.toJSON full;
+          passAsFile = [ "specJson" ];
+          passthru = {
+            spec = full;
+            inherit hypervisor;
+          };
+        }
+        // localBuild cacheable
+      )
       ''
         # microvm-run runs the preflight with this package's microforge (a runtime reference, on purpose)
         cp "$specJsonPath" vm.json

@@ -2,6 +2,7 @@
 # Rebuilds example.nix with the local Nix and refreshes the shipped copy (store/ and closure.json).
 set -euo pipefail
 cd "$(dirname "$0")"
+. ../nix-env.sh
 app=$(nix-build --option substituters '' --no-out-link example.nix)
 rm -rf store && mkdir store
 for p in $(nix-store --query --requisites "$app"); do

@@ -3,13 +3,24 @@
 #
 #   nix-build tests/nix/build.nix -A <attr> --argstr microforgeCommand /abs/launcher \
 #     --argstr microforgeVersion <hash> --argstr kernelFile /boot/vmlinuz-...
+#     [--argstr mavenRepo ~/.m2/repository --argstr jdkHome /usr/lib/jvm/java-17-openjdk-amd64]
 {
   microforgeCommand,
   microforgeVersion ? "unknown",
   kernelFile ? null,
+  # for `package` (nix/package.nix built from the lock): see stub-nixpkgs/default.nix
+  mavenRepo ? null,
+  jdkHome ? null,
 }:
 let
-  stub = import ./stub-nixpkgs { inherit microforgeCommand microforgeVersion; };
+  stub = import ./stub-nixpkgs {
+    inherit
+      microforgeCommand
+      microforgeVersion
+      mavenRepo
+      jdkHome
+      ;
+  };
   pkgs = stub.pkgs;
   mf = import ../../nix/lib.nix { };
   toplevel = pkgs.fakeToplevel;
@@ -57,6 +68,15 @@ let
 in
 rec {
   inherit toplevel kernel;
+
+  # nix/package.nix, built from the jars of nix/deps.json (fetched from mavenRepo, checked against the
+  # lock's sha256) and the sources, with the JDK at jdkHome
+  package = pkgs.callPackage ../../nix/package.nix { };
+  # a jar of the lock under a wrong sha256: the fixed-output fetch must refuse it
+  wrong-hash-jar = pkgs.fetchurl {
+    url = "mirror://maven/info/picocli/picocli/4.7.6/picocli-4.7.6.jar";
+    sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+  };
   closure = closureOf toplevel;
 
   # structured attributes (closure as JSON through jq), erofs; Nix 2.8 cannot discard references,
@@ -79,6 +99,13 @@ rec {
     rootPaths = [ toplevel ];
     registration = "nix-path-registration";
     name = "nix-store-reg.erofs";
+  };
+  # a store disk that binary caches may keep (substitutable, buildable remotely)
+  disk-cacheable = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    cacheable = true;
+    name = "nix-store-cacheable.erofs";
   };
   # the plain exportReferencesGraph text form, squashfs
   disk-squashfs = mf.mkStoreDisk {

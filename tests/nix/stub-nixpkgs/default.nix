@@ -7,9 +7,14 @@
 #   microforgeCommand: absolute path of a microforge launcher outside the store (readable by the
 #                      build users); every `microforge` package of this stub runs it
 #   microforgeVersion: any string that changes when that microforge changes (so results rebuild)
+#   mavenRepo:         a directory laid out like a Maven repository (the local one, ~/.m2/repository, or
+#                      a copy readable by the build users); `fetchurl` takes mirror://maven/ URLs from it
+#   jdkHome:           a JDK of this machine (bin/javac, bin/jar, bin/java): jdk17_headless, jre_headless
 {
   microforgeCommand ? "/bin/false",
   microforgeVersion ? "unknown",
+  mavenRepo ? null,
+  jdkHome ? null,
 }:
 let
   lib = import ./lib.nix;
@@ -21,6 +26,8 @@ let
         system
         microforgeCommand
         microforgeVersion
+        mavenRepo
+        jdkHome
         ;
     };
   host = pkgsFor builtins.currentSystem;

@@ -1,7 +1,13 @@
 # The subset of nixpkgs' lib that microforge's Nix code and the example modules use.
 rec {
-  fakeHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
   hasPrefix = prefix: s: builtins.substring 0 (builtins.stringLength prefix) s == prefix;
+  removePrefix =
+    prefix: s:
+    let
+      n = builtins.stringLength prefix;
+    in
+    if hasPrefix prefix s then builtins.substring n (builtins.stringLength s - n) s else s;
+  concatMapStrings = f: list: builtins.concatStringsSep "" (map f list);
   cleanSourceWith =
     {
       src,

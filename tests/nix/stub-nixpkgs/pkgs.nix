@@ -4,6 +4,8 @@
   system,
   microforgeCommand,
   microforgeVersion,
+  mavenRepo,
+  jdkHome,
 }:
 let
   # nixpkgs' runCommand, reduced: bash with `set -eu -o pipefail`, PATH from nativeBuildInputs plus the
@@ -106,6 +108,83 @@ let
     echo not-an-initrd > "$out/initrd"
   '';
 
+  # nixpkgs' fetchurl for mirror://maven/ URLs only, as a real fixed-output derivation: the file comes from
+  # the Maven repository `mavenRepo` instead of the network, and Nix refuses it unless its sha256 is the
+  # one given (the output path depends only on the name and that hash, as with the real fetchurl)
+  fetchurl =
+    {
+      url,
+      sha256,
+      name ? baseNameOf url,
+    }:
+    let
+      prefix = "mirror://maven/";
+      rel = lib.removePrefix prefix url;
+    in
+    if !(lib.hasPrefix prefix url) || builtins.match "[A-Za-z0-9._/-]+" rel == null || builtins.match "(.*/)?[.][.](/.*)?" rel != null then
+      throw "stub fetchurl: only mirror://maven/ URLs of plain repository paths, not ${url}"
+    else
+      builtins.derivation {
+        inherit name system url;
+        src = if mavenRepo == null then "" else "${mavenRepo}/${rel}";
+        builder = "/bin/bash";
+        args = [
+          "-eu"
+          "-c"
+          ''
+            if [ -z "$src" ]; then echo "stub fetchurl: no mavenRepo given for $url" >&2; exit 1; fi
+            /bin/cp "$src" "$out"
+            :
+          ''
+        ];
+        outputHashMode = "flat";
+        outputHashAlgo = "sha256";
+        outputHash = sha256;
+      };
+
+  # stdenv.mkDerivation, reduced to what nix/package.nix uses: the setup hooks of nativeBuildInputs
+  # sourced, the source copied to ./source, buildPhase and installPhase run with runHook for the
+  # pre/post hooks given as attributes; no fixup (the host's /bin/sh serves the #!/bin/sh lines)
+  mkDerivation =
+    attrs:
+    let
+      name = attrs.name or "${attrs.pname}-${attrs.version}";
+      hooks = lib.concatMapStrings (p: ''
+        if [ -e ${p}/nix-support/setup-hook ]; then source ${p}/nix-support/setup-hook; fi
+      '') (attrs.nativeBuildInputs or [ ]);
+    in
+    runCommand name (removeAttrs attrs [ "name" ]) (
+      ''
+        runHook() {
+          local hook
+          for hook in "$@"; do
+            if [ -n "''${!hook:-}" ]; then eval "''${!hook}"; fi
+          done
+        }
+      ''
+      + hooks
+      + ''
+        cp -r "$src" source
+        chmod -R u+w source
+        cd source
+        eval "''${buildPhase:-}"
+        eval "''${installPhase:-}"
+      ''
+    );
+
+  jdk = runCommand "openjdk-host" { } (
+    if jdkHome == null then
+      ''
+        echo "stub: no jdkHome given" >&2
+        exit 1
+      ''
+    else
+      ''
+        mkdir -p "$out/bin"
+        for f in ${jdkHome}/bin/*; do ln -s "$f" "$out/bin/"; done
+      ''
+  );
+
   self = {
     inherit
       fakeKernel
@@ -113,11 +192,16 @@ let
       lib
       system
       runCommand
+      fetchurl
       fakeToplevel
       fakeLib
       fakeShell
       ;
     stdenv.hostPlatform.system = system;
+    stdenvNoCC = {
+      inherit mkDerivation;
+      hostPlatform.system = system;
+    };
     callPackage =
       fn: overrides:
       let
@@ -138,13 +222,12 @@ let
     xfsprogs = hostTool "mkfs.xfs" "/sbin/mkfs.xfs";
     btrfs-progs = hostTool "mkfs.btrfs" "/sbin/mkfs.btrfs";
     dosfstools = hostTool "mkfs.vfat" "/sbin/mkfs.vfat";
-    jre_headless = hostTool "java" "/usr/bin/java";
-    makeWrapper = runCommand "make-wrapper-hook" { } "mkdir -p $out";
-    # nixpkgs' Maven builder, stubbed: checks the arguments package.nix gives and returns the launcher
-    maven.buildMavenPackage =
-      attrs:
-      assert attrs ? pname && attrs ? version && attrs ? src && attrs ? mvnHash && attrs ? installPhase;
-      launcher "${attrs.pname}-${attrs.version}";
+    jdk17_headless = jdk;
+    jre_headless = if jdkHome == null then hostTool "java" "/usr/bin/java" else jdk;
+    makeWrapper = runCommand "make-wrapper-hook" { } ''
+      mkdir -p "$out/nix-support"
+      cp ${./make-wrapper.sh} "$out/nix-support/setup-hook"
+    '';
     microforge = launcher "microforge-stub";
   };
 in

@@ -373,25 +373,31 @@ public final class Preflight {
 
     /** /proc/self/mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS". */
     List<Mount> mounts() {
-        List<Mount> l = new ArrayList<>();
         Path mi = host.resolve("/proc/self/mountinfo");
         try {
-            for (String line : Files.readAllLines(mi, StandardCharsets.UTF_8)) {
-                String[] f = line.split(" ");
-                if (f.length < 5) {
-                    continue;
-                }
-                String[] mm = f[2].split(":");
-                int dash = java.util.Arrays.asList(f).indexOf("-");
-                String source = dash >= 0 && dash + 2 < f.length ? unescape(f[dash + 2]) : null;
-                try {
-                    l.add(new Mount(Integer.parseInt(mm[0]), Integer.parseInt(mm[1]), unescape(f[4]), source));
-                } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
-                    // malformed line: skip
-                }
-            }
+            return parseMountinfo(Files.readAllLines(mi, StandardCharsets.UTF_8));
         } catch (IOException e) {
             warn("mounts", "cannot read /proc/self/mountinfo: " + e.getMessage(), null);
+            return List.of();
+        }
+    }
+
+    /** The mounts of mountinfo lines; malformed lines are skipped. */
+    static List<Mount> parseMountinfo(List<String> lines) {
+        List<Mount> l = new ArrayList<>();
+        for (String line : lines) {
+            String[] f = line.split(" ");
+            if (f.length < 5) {
+                continue;
+            }
+            String[] mm = f[2].split(":");
+            int dash = java.util.Arrays.asList(f).indexOf("-");
+            String source = dash >= 0 && dash + 2 < f.length ? unescape(f[dash + 2]) : null;
+            try {
+                l.add(new Mount(Integer.parseInt(mm[0]), Integer.parseInt(mm[1]), unescape(f[4]), source));
+            } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+                // malformed line: skip
+            }
         }
         return l;
     }

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.microforge.store.StorePath;
 import dev.microforge.testkit.Cli;
-import dev.microforge.testkit.Tools;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -138,10 +137,5 @@ class SelfContainedCliTest {
         Path garbage = tmp.resolve("garbage");
         Files.writeString(garbage, "/nix/store/short\n");
         AuditSizeCliTest.badInput(garbage.toString(), run(garbage));
-    }
-
-    @Test
-    void projectRootIsKnown() {
-        assertTrue(Files.isDirectory(Tools.projectRoot().resolve("src")));
     }
 }

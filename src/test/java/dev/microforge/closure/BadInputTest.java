@@ -15,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -169,9 +170,14 @@ class BadInputTest {
         oneLine(c, "microforge: " + fifo + ": ", "not a regular file");
     }
 
-    /** Permission denied is real only for a non-root user: run the CLI as 'nobody' (root ignores file modes). */
+    /**
+     * Permission denied is real only for a non-root user: run the CLI as 'nobody' (root ignores file modes). Switching
+     * to 'nobody' takes root: tagged "root" (the README's quick loop excludes it).
+     */
     @Test
+    @Tag("root")
     void unreadableFileAsNonRootUser() throws Exception {
+        Tools.requireRoot("runuser -u nobody");
         Path runuser = Tools.require("runuser");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         // a classpath nobody can read: copy our classes and the runtime jars out of /root/.m2

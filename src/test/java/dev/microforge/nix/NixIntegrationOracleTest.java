@@ -91,7 +91,9 @@ class NixIntegrationOracleTest {
     @Test
     void flakeChecksBuild() throws Exception {
         Exec.Result r = NixTestSupport.nixBuild(ROOT.resolve("tests/nix/flake-eval.nix"),
-                List.of("checks.x86_64-linux.example-vm-closure", "checks.x86_64-linux.example-vm-store-disk"), List.of());
+                List.of("checks.x86_64-linux.example-vm-closure", "checks.x86_64-linux.example-vm-store-disk"),
+                // the checks run the flake's package: nix/package.nix built from the lock
+                NixTestSupport.packageArgs());
         assertEquals(0, r.exitCode(), r.stderr());
         List<String> outs = NixTestSupport.lines(r.stdout());
         String report = Files.readString(Path.of(outs.get(0)).resolve("report.txt"));
@@ -153,6 +155,65 @@ class NixIntegrationOracleTest {
         JsonNode sq = JSON.readTree(Exec.run(showSq, null, null, 120).check(showSq).stdout()).get(maskedSq).get("env");
         assertTrue(sq.get("exportReferencesGraph").asText().startsWith("closure-0 /nix/store/"), sq.toString());
         assertTrue(!sq.has("__json"), sq.toString());
+    }
+
+    @Test
+    void storeDisksStayOutOfBinaryCaches() throws Exception {
+        NixTestSupport.Launcher l = NixTestSupport.launcher();
+        // the attributes of the derivations as nix/lib.nix made them (drvAttrs: also under structured attributes)
+        String expr = """
+                let
+                  b = import %s { microforgeCommand = "%s"; };
+                  attrs = d: { inherit (d.drvAttrs) name; allowSubstitutes = d.drvAttrs.allowSubstitutes or null;
+                               preferLocalBuild = d.drvAttrs.preferLocalBuild or null; };
+                in
+                map attrs [ b.disk-erofs b.disk-discard b.disk-squashfs b.disk-cacheable b.runner-squashfs b.vm
+                            b.audit-large-enough b.guest-module ]
+                """.formatted(BUILD, l.command());
+        List<String> cmd = List.of(Tools.require("nix-instantiate").toString(), "--eval", "--strict", "--json", "--expr", expr);
+        Exec.Result r = Exec.run(cmd, null, null, 120);
+        assertEquals(0, r.exitCode(), r.stderr());
+        JsonNode v = JSON.readTree(r.stdout());
+        String local = "{\"allowSubstitutes\":false,\"preferLocalBuild\":true}";
+        String ordinary = "{\"allowSubstitutes\":null,\"preferLocalBuild\":null}";
+        List<String> expected = List.of(
+                "nix-store.erofs " + local, "nix-store-discard.erofs " + local, "nix-store.squashfs " + local,
+                "nix-store-cacheable.erofs " + ordinary,
+                // a runner of a local store disk is local too (a remote builder would be sent the image)
+                "microvm-nixtest-qemu " + local, "microvm-nixtest-qemu " + local,
+                "audit-large-enough " + ordinary, "microforge-guest-module.nix " + ordinary);
+        List<String> actual = new ArrayList<>();
+        for (JsonNode d : v) {
+            actual.add(d.get("name").asText() + " {\"allowSubstitutes\":" + d.get("allowSubstitutes") + ",\"preferLocalBuild\":"
+                    + d.get("preferLocalBuild") + "}");
+        }
+        assertEquals(expected, actual);
+
+        // what Nix gets: the masked first stage too (an input of the unmasking derivation)
+        List<String> inst = List.of(Tools.require("nix-instantiate").toString(), BUILD.toString(),
+                "--argstr", "microforgeCommand", l.command().toString(), "-A", "disk-erofs", "-A", "disk-cacheable");
+        List<String> drvs = NixTestSupport.lines(Exec.run(inst, null, null, 120).check(inst).stdout());
+        List<String> show = List.of(Tools.require("nix").toString(), "--extra-experimental-features", "nix-command",
+                "show-derivation", "--recursive", drvs.get(0), drvs.get(1));
+        JsonNode all = JSON.readTree(Exec.run(show, null, null, 120).check(show).stdout());
+        int stages = 0;
+        for (var it = all.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String name = e.getKey();
+            JsonNode env = e.getValue().get("env");
+            JsonNode attrs = env.has("__json") ? JSON.readTree(env.get("__json").asText()) : env;
+            if (name.endsWith("-nix-store.erofs.drv") || name.endsWith("-nix-store.erofs.masked.drv")) {
+                stages++;
+                // Nix's encoding of false and true in a derivation's environment: "" and "1"; JSON under structured attributes
+                assertTrue(attrs.get("allowSubstitutes").asText().isEmpty() || attrs.get("allowSubstitutes").asText().equals("false"), name + attrs);
+                assertTrue(attrs.get("preferLocalBuild").asText().equals("1") || attrs.get("preferLocalBuild").asText().equals("true"), name + attrs);
+            } else if (name.contains("-nix-store-cacheable.erofs")) {
+                stages++;
+                assertTrue(!attrs.has("allowSubstitutes") && !attrs.has("preferLocalBuild"), name + attrs);
+            }
+        }
+        // disk-erofs: masked + unmasked; disk-cacheable: masked + unmasked
+        assertEquals(4, stages, all.toString());
     }
 
     @Test

@@ -113,6 +113,61 @@ final class NixTestSupport {
         return r;
     }
 
+    private static List<String> packageArgs;
+
+    /**
+     * The arguments that let the stub nixpkgs build nix/package.nix: {@code mavenRepo}, a copy of the jars of
+     * nix/deps.json taken from the local Maven repository (property microforge.mavenRepo, the pom's
+     * settings.localRepository) under target/, where build users can read them, laid out like the repository;
+     * {@code jdkHome}, the JDK running the tests (it must have javac and jar).
+     */
+    static synchronized List<String> packageArgs() throws Exception {
+        if (packageArgs != null) {
+            return packageArgs;
+        }
+        Path root = Tools.projectRoot();
+        Path local = Path.of(System.getProperty("microforge.mavenRepo", System.getProperty("user.home") + "/.m2/repository"));
+        Path repo = root.resolve("target/nix-maven-repo");
+        deleteTree(repo);
+        for (DepsLockTest.Locked l : DepsLockTest.lock(Files.readString(root.resolve("nix/deps.json")))) {
+            String rel = mavenPath(l);
+            Path from = local.resolve(rel);
+            if (!Files.isRegularFile(from)) {
+                throw new AssertionError(from + " (in nix/deps.json) is not in the local Maven repository; run mvn validate");
+            }
+            Path to = repo.resolve(rel);
+            Files.createDirectories(to.getParent());
+            Files.copy(from, to);
+        }
+        readableByAll(root, repo);
+        Path jdk = Path.of(System.getProperty("java.home"));
+        for (String tool : List.of("javac", "jar", "java")) {
+            if (!Files.isExecutable(jdk.resolve("bin").resolve(tool))) {
+                throw new AssertionError("the JDK of the tests (" + jdk + ") has no bin/" + tool);
+            }
+        }
+        packageArgs = List.of("--argstr", "mavenRepo", repo.toString(), "--argstr", "jdkHome", jdk.toString());
+        return packageArgs;
+    }
+
+    /** The path of a locked jar inside a Maven repository (what mirror://maven/ is followed by). */
+    static String mavenPath(DepsLockTest.Locked l) {
+        String name = l.artifactId() + "-" + l.version() + ".jar";
+        return l.groupId().replace('.', '/') + "/" + l.artifactId() + "/" + l.version() + "/" + name;
+    }
+
+    /** rwxr-xr-x on the directories from root down to dir and inside it, rw-r--r-- on its files. */
+    private static void readableByAll(Path root, Path dir) throws IOException {
+        for (Path p = dir; p != null && p.startsWith(root); p = p.getParent()) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.toList()) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
+            }
+        }
+    }
+
     static List<String> lines(byte[] out) {
         return new String(out, StandardCharsets.UTF_8).lines().filter(l -> !l.isBlank()).toList();
     }

@@ -19,24 +19,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Preflight against real devices (needs root, as in CI): taps, a bridge and a macvtap link made in a private network
+ * Preflight against real devices (needs root, as in strict mode): taps, a bridge and a macvtap link made in a private network
  * namespace (preflight runs inside it via 'ip netns exec', which gives it that namespace's /sys/class/net); a loop
  * device standing in for a zvol: accepted, refused while mounted on the host, refused when smaller than the declared
  * size, and refused to a non-root user who is not in its group (preflight run as 'nobody' with setpriv).
  */
 @Tag("oracle")
+@Tag("root")
 class PreflightHostTest {
     @TempDir
     Path tmp;
 
     static void requireRoot() {
-        if (!Host.isRootUser()) {
-            String msg = "needs root (taps, bridges, loop devices)";
-            if (Tools.inCi()) {
-                throw new AssertionError(msg);
-            }
-            org.junit.jupiter.api.Assumptions.abort(msg);
-        }
+        Tools.requireRoot("taps, bridges, loop devices");
     }
 
     /** java + a class path readable by any user (the Maven repository under /root is not). */

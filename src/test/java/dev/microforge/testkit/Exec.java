@@ -9,7 +9,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Runs an external process with a timeout; captures stdout and stderr. */
+/**
+ * Runs an external process with a timeout; captures stdout and stderr. Every process gets the tests' Nix settings
+ * ({@link NixEnv}, as NIX_CONFIG) unless {@code env} sets NIX_CONFIG itself: whatever runs Nix through here, directly
+ * or through a script or the CLI jar, runs it the same way.
+ */
 public final class Exec {
     public record Result(int exitCode, byte[] stdout, String stderr) {
         public String out() {
@@ -31,6 +35,7 @@ public final class Exec {
         if (cwd != null) {
             pb.directory(cwd.toFile());
         }
+        pb.environment().putAll(NixEnv.environment());
         if (env != null) {
             pb.environment().putAll(env);
         }

@@ -108,7 +108,9 @@ class GuestDevicesTest {
     @Test
     void ninePIsRefusedClearlyWhenTheKernelLacksIt() {
         Guest.Builder b = Guest.builder();
-        org.junit.jupiter.api.Assumptions.assumeFalse(b.kernel().has("9p"), "this kernel has 9p: nothing to refuse");
+        if (b.kernel().has("9p")) {
+            throw Tools.unavailable("kernel " + b.kernel().version() + " has 9p: nothing to refuse (the test needs the cloud kernel)");
+        }
         assertFalse(b.kernel().has("9pnet_virtio"));
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> b.share9p(tmp, "p9", true));
         assertTrue(e.getMessage().contains("CONFIG_NET_9P"), e.getMessage());

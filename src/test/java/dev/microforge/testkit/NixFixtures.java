@@ -12,7 +12,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Real store paths built by the local Nix 2.8 (offline, no nixpkgs) for oracle tests, and Nix's own answers
- * about them. Every method requires the Nix tools through {@link Tools#require} (fails in CI, skips elsewhere).
+ * about them. Every method requires the Nix tools through {@link Tools#require} (fails in strict mode, skips
+ * elsewhere); Nix runs with the tests' settings ({@link NixEnv}).
  *
  * <pre>
  *   Path top = NixFixtures.storeModel("top");                 // tests/fixtures/store-model.nix
@@ -30,12 +31,12 @@ public final class NixFixtures {
         return build(Tools.projectRoot().resolve("tests/fixtures/store-model.nix"), attr);
     }
 
-    /** {@code nix-build --option substituters '' --no-out-link FILE -A ATTR} (no -A when ATTR is empty; memoized per JVM); the output path. */
+    /** {@code nix-build --no-out-link FILE -A ATTR} (no -A when ATTR is empty; memoized per JVM); the output path. */
     public static Path build(Path nixFile, String attr, String... extraArgs) {
         String key = nixFile + "#" + attr + "#" + String.join(" ", extraArgs);
         return BUILT.computeIfAbsent(key, k -> {
             List<String> cmd = new ArrayList<>(List.of(Tools.require("nix-build").toString(),
-                    "--option", "substituters", "", "--no-out-link", nixFile.toString()));
+                    "--no-out-link", nixFile.toString()));
             if (!attr.isEmpty()) {
                 cmd.addAll(List.of("-A", attr));
             }
@@ -73,8 +74,7 @@ public final class NixFixtures {
                 Path f = Files.createTempFile("microforge-fixture", ".nix");
                 try {
                     Files.writeString(f, expr);
-                    String out = run(List.of(Tools.require("nix-build").toString(), "--option", "substituters", "",
-                            "--no-out-link", f.toString())).trim();
+                    String out = run(List.of(Tools.require("nix-build").toString(), "--no-out-link", f.toString())).trim();
                     return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
                 } finally {
                     Files.deleteIfExists(f);
@@ -128,7 +128,7 @@ public final class NixFixtures {
     /** {@code nix path-info --json [--recursive] PATHS} (Nix 2.8: the list shape). */
     public static byte[] pathInfoJson(boolean recursive, Collection<String> paths) {
         List<String> cmd = new ArrayList<>(List.of(Tools.require("nix").toString(), "--extra-experimental-features",
-                "nix-command", "--option", "substituters", "", "path-info", "--json"));
+                "nix-command", "path-info", "--json"));
         if (recursive) {
             cmd.add("--recursive");
         }
@@ -157,7 +157,7 @@ public final class NixFixtures {
             // loaded machine. A build is idempotent, so such a failure is retried (twice at most).
             Exec.Result r = null;
             for (int attempt = 0; attempt < 3; attempt++) {
-                r = Exec.run(cmd, null, Map.of("NIX_CONFIG", "substituters =\n"), 900);
+                r = Exec.run(cmd, null, null, 900);
                 if (r.exitCode() == 0 || !r.stderr().contains("signal 9")) {
                     break;
                 }

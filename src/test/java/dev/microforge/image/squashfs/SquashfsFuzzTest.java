@@ -6,11 +6,13 @@ import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.ImageBuild;
 import dev.microforge.image.ImageFs;
 import dev.microforge.image.ImageOptions;
+import dev.microforge.testkit.Bounded;
 import dev.microforge.testkit.TestTrees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -21,19 +23,23 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A bounded mutation fuzzer for the reader: valid images of every compressor, mutated (bit flips, random
  * bytes, overwritten ranges, truncation, splices) and read completely. The reader must either read the
- * image or throw {@link CorruptImageException}: no other exception, no hang (JUnit timeout), no unbounded
- * allocation (the JVM heap limit would fail the test). Runs for about 20 seconds; the seed is printed.
+ * image or throw {@link CorruptImageException}: no other exception, no hang (each case runs on a worker thread
+ * with a deadline, {@link Bounded}: a loop that ignores interrupts fails the test instead of stalling the build),
+ * no unbounded allocation (the JVM heap limit would fail the test). Runs for about 20 seconds
+ * ({@code -Dmicroforge.fuzz.seconds=S}); every failure names the seed, which {@code -Dmicroforge.fuzz.seed=N} replays.
  */
 class SquashfsFuzzTest {
     private static final long BUDGET_NANOS = Long.getLong("microforge.fuzz.seconds", 20) * 1_000_000_000L;
     /** Per file, read at most this much (a valid sparse file may legitimately be huge). */
     private static final long READ_CAP = 8 << 20;
+    /** Per case (one mutant read completely): generous, for a machine shared with other builds. */
+    private static final Duration CASE_LIMIT = Duration.ofSeconds(30);
 
     @TempDir
     Path tmp;
 
     @Test
-    @Timeout(180)
+    @Timeout(value = 300, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void mutatedImagesAreReadOrRejected() throws Exception {
         List<byte[]> seeds = new ArrayList<>();
         Path src = Files.createDirectories(tmp.resolve("src"));
@@ -56,24 +62,40 @@ class SquashfsFuzzTest {
         Random r = new Random(seed);
         long deadline = System.nanoTime() + BUDGET_NANOS;
         int runs = 0;
-        while (System.nanoTime() < deadline) {
-            byte[] base = seeds.get(r.nextInt(seeds.size()));
-            byte[] img = mutate(base, r);
-            runs++;
-            try (ImageFs fs = SquashfsReader.open(img)) {
-                walk(fs.root(), 0);
-            } catch (CorruptImageException expected) {
-                // rejected: fine
-            } catch (Throwable t) {
-                java.nio.file.Path saved = Files.write(tmp.resolve("crash.img"), img);
-                AssertionError e = new AssertionError("reader threw " + t + " on a mutated image (seed " + seed + ", run " + runs
-                        + ", saved at " + saved + ")", t);
-                throw e;
+        try (Bounded worker = new Bounded("squashfs-fuzz")) {
+            while (System.nanoTime() < deadline) {
+                byte[] base = seeds.get(r.nextInt(seeds.size()));
+                byte[] img = mutate(base, r);
+                runs++;
+                int run = runs;
+                try {
+                    worker.call(CASE_LIMIT, () -> "mutated image (seed " + seed + ", run " + run + ", saved at " + save(img) + ")", () -> {
+                        try (ImageFs fs = SquashfsReader.open(img)) {
+                            walk(fs.root(), 0);
+                        } catch (CorruptImageException expected) {
+                            // rejected: fine
+                        }
+                        return null;
+                    });
+                } catch (Bounded.Hang h) {
+                    throw h;
+                } catch (Throwable t) {
+                    throw new AssertionError("reader threw " + t + " on a mutated image (seed " + seed + ", run " + runs
+                            + ", saved at " + save(img) + ")", t);
+                }
             }
         }
         System.out.println("fuzz runs " + runs);
         if (runs < 50) {
-            fail("too few fuzz runs: " + runs);
+            fail("too few fuzz runs: " + runs + " (seed " + seed + ")");
+        }
+    }
+
+    private Path save(byte[] img) {
+        try {
+            return Files.write(tmp.resolve("crash.img"), img);
+        } catch (IOException e) {
+            return Path.of("(not saved: " + e.getMessage() + ")");
         }
     }
 
