@@ -42,13 +42,14 @@ public final class ClosureShowCommand implements Runnable {
         if (top != 0 && format != ShowFormat.dot) {
             throw new dev.microforge.util.UserError("--top is only for --format dot");
         }
-        ClosureGraph g = closure.graph();
-        PrintWriter out = spec.commandLine().getOut();
         if (format == ShowFormat.dot) {
-            out.print(dev.microforge.audit.DotGraph.render(g, top));
-            out.flush();
+            PrintWriter dot = spec.commandLine().getOut();
+            dot.print(dev.microforge.audit.DotGraph.render(closure.graph(), top));
+            dot.flush();
             return;
         }
+        ClosureGraph g = closure.graph();
+        PrintWriter out = spec.commandLine().getOut();
         if (format == ShowFormat.json) {
             out.print(new String(PathInfoJson.writeList(g), StandardCharsets.UTF_8));
             out.flush();
