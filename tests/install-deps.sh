@@ -6,10 +6,10 @@ PKGS=(nix-bin squashfs-tools squashfs-tools-ng erofs-utils qemu-system-x86 qemu-
       linux-image-amd64
       busybox-static cpio e2fsprogs iproute2 util-linux lz4 maven openjdk-17-jdk-headless jq)
 missing=()
-# losetup and mount (mount), /usr/lib/qemu/virtiofsd (qemu-system-common), mkfifo/truncate/sha256sum (coreutils)
-PKGS+=(mount qemu-system-common coreutils)
 # the HTML report rendered in a headless browser (HtmlReportBrowserTest), closure show --format dot (dot -Tsvg)
 PKGS+=(chromium graphviz)
+# losetup and mount (mount), /usr/lib/qemu/virtiofsd (qemu-system-common), mkfifo/truncate/sha256sum (coreutils)
+PKGS+=(mount qemu-system-common coreutils)
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
@@ -41,13 +41,13 @@ for d in /nix/store /nix/var/nix; do
     mkdir -p "$d"
   fi
 done
+for t in chromium dot; do command -v "$t" >/dev/null || die "tool '$t' not found (packages chromium, graphviz)"; done
 # Everything the tests call, whichever package brings it.
 for t in nix nix-build nix-store nix-instantiate nix-hash mksquashfs unsquashfs rdsquashfs mkfs.erofs fsck.erofs \
          dump.erofs qemu-system-x86_64 qemu-img mkfs.ext4 losetup blkid mount umount runuser setpriv ip lz4 jq cpio \
          busybox mkfifo truncate sha256sum bash mvn java; do
   command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || die "tool '$t' not found after installing ${PKGS[*]}"
 done
-for t in chromium dot; do command -v "$t" >/dev/null || die "tool '$t' not found (packages chromium, graphviz)"; done
 [ -x /usr/lib/qemu/virtiofsd ] || die "/usr/lib/qemu/virtiofsd not found (package qemu-system-common)"
 compgen -G '/boot/vmlinuz-6.1.*-cloud-amd64' >/dev/null || die "no /boot/vmlinuz-6.1.*-cloud-amd64 (package linux-image-cloud-amd64)"
 compgen -G '/boot/vmlinuz-6.1.*[0-9]-amd64' >/dev/null || die "no generic /boot/vmlinuz-6.1.*-amd64 (package linux-image-amd64; 9p)"
