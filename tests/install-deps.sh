@@ -6,6 +6,8 @@ PKGS=(nix-bin squashfs-tools squashfs-tools-ng erofs-utils qemu-system-x86 qemu-
       linux-image-amd64
       busybox-static cpio e2fsprogs iproute2 util-linux lz4 maven openjdk-17-jdk-headless jq socat)
 missing=()
+# the HTML report rendered in a headless browser (HtmlReportBrowserTest), closure show --format dot (dot -Tsvg)
+PKGS+=(chromium graphviz)
 # losetup and mount (mount), /usr/lib/qemu/virtiofsd (qemu-system-common), mkfifo/truncate/sha256sum (coreutils)
 PKGS+=(mount qemu-system-common coreutils)
 for p in "${PKGS[@]}"; do
@@ -39,6 +41,7 @@ for d in /nix/store /nix/var/nix; do
     mkdir -p "$d"
   fi
 done
+for t in chromium dot; do command -v "$t" >/dev/null || die "tool '$t' not found (packages chromium, graphviz)"; done
 # Everything the tests call, whichever package brings it.
 for t in nix nix-build nix-store nix-instantiate nix-hash mksquashfs unsquashfs rdsquashfs mkfs.erofs fsck.erofs \
          dump.erofs qemu-system-x86_64 qemu-img mkfs.ext4 losetup blkid mount umount runuser setpriv ip lz4 jq cpio \

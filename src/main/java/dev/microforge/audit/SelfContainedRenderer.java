@@ -13,6 +13,7 @@ public final class SelfContainedRenderer {
             case TEXT -> text(r);
             case MARKDOWN -> markdown(r);
             case JSON -> json(r);
+            case HTML -> throw new IllegalArgumentException("no HTML report for audit self-contained");
         };
     }
 

@@ -15,6 +15,7 @@ public final class SizeReportRenderer {
             case TEXT -> text(r);
             case MARKDOWN -> markdown(r);
             case JSON -> json(r);
+            case HTML -> throw new IllegalArgumentException("the HTML report needs the graph: HtmlReport.render");
         };
     }
 
@@ -119,6 +120,11 @@ public final class SizeReportRenderer {
             for (ClosureDiff.Package p : d.packages()) {
                 sb.append("  ").append(p.name()).append(": ").append(diffLine(p)).append('\n');
             }
+            List<String> nvd = VersionChange.lines(d);
+            if (!nvd.isEmpty()) {
+                sb.append("version changes: ").append(VersionChange.counts(d)).append('\n');
+                nvd.forEach(l -> sb.append("  ").append(l).append('\n'));
+            }
         }
         if (!r.rules().isEmpty()) {
             sb.append('\n').append("rules:\n");
@@ -203,6 +209,12 @@ public final class SizeReportRenderer {
                             : versions(p.versionsBefore()) + " → " + versions(p.versionsAfter());
                     sb.append("| ").append(Markdown.code(p.name())).append(" | ").append(p.change().label()).append(" | ")
                             .append(Markdown.text(vs)).append(" | ").append(signed(p.sizeDelta())).append(" |\n");
+                }
+                List<String> nvd = VersionChange.lines(d);
+                if (!nvd.isEmpty()) {
+                    sb.append("\nVersion changes: ").append(VersionChange.counts(d)).append("\n\n```text\n");
+                    nvd.forEach(l -> sb.append(l).append('\n'));
+                    sb.append("```\n");
                 }
             }
         }

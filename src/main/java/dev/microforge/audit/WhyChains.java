@@ -50,6 +50,11 @@ public final class WhyChains {
         return parent[node] != -2;
     }
 
+    /** The node before {@code node} on its chain: -1 for a root, -2 when no root reaches it. */
+    public int parent(int node) {
+        return parent[node];
+    }
+
     /** The chain root, ..., node (node indexes); empty when no root reaches the node. */
     public int[] chain(int node) {
         if (parent[node] == -2) {

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 @Command(name = "audit", mixinStandardHelpOptions = true,
         description = "Closure audits for CI: size budgets, biggest contributors, why-chains, diffs, self-containment. "
                 + "Exit code 3 when a rule fails (the report has been printed).",
-        subcommands = {AuditSizeCommand.class, AuditSelfContainedCommand.class})
+        subcommands = {AuditSizeCommand.class, AuditSelfContainedCommand.class, AuditWhyCommand.class})
 public final class AuditCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

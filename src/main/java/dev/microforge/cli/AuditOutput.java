@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 /** Output options shared by the audit subcommands: the report format and an optional report file. */
 public final class AuditOutput {
     @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "text", converter = FormatConverter.class,
-            description = "Report format: text, json or markdown (default: ${DEFAULT-VALUE}).")
+            description = "Report format: text, json, markdown or html (html: audit size only; default: ${DEFAULT-VALUE}).")
     ReportFormat format = ReportFormat.TEXT;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
@@ -47,7 +47,7 @@ public final class AuditOutput {
             try {
                 return ReportFormat.valueOf(value.trim().toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException("unknown format '" + value + "' (expected text, json or markdown)");
+                throw new picocli.CommandLine.TypeConversionException("unknown format '" + value + "' (expected text, json, markdown or html)");
             }
         }
     }

@@ -61,6 +61,9 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         output.checkTarget();
         List<Glob> globs = forbid.stream().map(Glob::compile).toList();
+        if (output.format() == dev.microforge.audit.ReportFormat.HTML) {
+            throw new UserError("--format html is only for audit size (here: text, json or markdown)");
+        }
         if (threads < 1) {
             throw new UserError("--threads must be at least 1: " + threads);
         }

@@ -2,6 +2,8 @@ package dev.microforge.cli;
 
 import dev.microforge.audit.Glob;
 import dev.microforge.audit.Growth;
+import dev.microforge.audit.HtmlReport;
+import dev.microforge.audit.ReportFormat;
 import dev.microforge.audit.SizeAudit;
 import dev.microforge.audit.SizeReport;
 import dev.microforge.audit.SizeReportRenderer;
@@ -104,12 +106,13 @@ public final class AuditSizeCommand implements Callable<Integer> {
         // waits for the baseline first, so a bad baseline is reported before a bad current closure, as before
         FutureTask<SizeAudit.Baseline> bt = baselineTask;
         SizeReport report;
+        ClosureGraph g;
         try {
             ClosureGraph current = closure.graph();
             if (bt != null && !hasSizes(current)) {
                 Tasks.awaitUnchecked(bt); // no sizes computed from disk for a run that fails on its baseline
             }
-            ClosureGraph g = withSizes(current);
+            g = withSizes(current);
             report = SizeAudit.run(g, bt == null ? null : () -> Tasks.awaitUnchecked(bt),
                     new SizeAudit.Options(rootPaths, top, budgetBytes, growth, globs), terminal);
         } catch (RuntimeException e) {
@@ -118,7 +121,8 @@ public final class AuditSizeCommand implements Callable<Integer> {
             }
             throw e;
         }
-        output.emit(spec.commandLine().getOut(), SizeReportRenderer.render(report, output.format()));
+        output.emit(spec.commandLine().getOut(), output.format() == ReportFormat.HTML
+                ? HtmlReport.render(g, rootPaths, report) : SizeReportRenderer.render(report, output.format()));
         if (!report.ok()) {
             List<String> msgs = new ArrayList<>();
             for (SizeReport.Rule r : report.failed()) {

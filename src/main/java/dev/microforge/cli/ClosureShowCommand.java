@@ -16,22 +16,41 @@ import picocli.CommandLine.Option;
 @Command(name = "show", mixinStandardHelpOptions = true,
         description = {"Print a closure graph.",
             "Text: per path a line '<path> <narSize> <narHash> closure <closureSize>' ('-' where unknown) and its references indented.",
-            "JSON: the list shape of 'nix path-info --json' (path, narHash, narSize, references, closureSize, deriver)."})
+            "JSON: the list shape of 'nix path-info --json' (path, narHash, narSize, references, closureSize, deriver).",
+            "dot: Graphviz, boxes sized and coloured by added size (--top N: the N largest only)."})
 public final class ClosureShowCommand implements Runnable {
     @Mixin
     ClosureOptions closure;
 
     @Option(names = "--format", defaultValue = "text", description = "Output: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    OutputFormat format;
+    ShowFormat format;
+
+    /** --format of closure show. */
+    enum ShowFormat {
+        text, json, dot
+    }
+
+    @Option(names = "--top", paramLabel = "N", defaultValue = "0",
+            description = "With --format dot: draw only the N paths with the largest added size (default: all).")
+    int top;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
+        if (top != 0 && format != ShowFormat.dot) {
+            throw new dev.microforge.util.UserError("--top is only for --format dot");
+        }
+        if (format == ShowFormat.dot) {
+            PrintWriter dot = spec.commandLine().getOut();
+            dot.print(dev.microforge.audit.DotGraph.render(closure.graph(), top));
+            dot.flush();
+            return;
+        }
         ClosureGraph g = closure.graph();
         PrintWriter out = spec.commandLine().getOut();
-        if (format == OutputFormat.json) {
+        if (format == ShowFormat.json) {
             out.print(new String(PathInfoJson.writeList(g), StandardCharsets.UTF_8));
             out.flush();
             return;
