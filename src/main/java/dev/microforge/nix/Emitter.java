@@ -112,6 +112,22 @@ public final class Emitter {
     }
 
     /**
+     * Modules the initrd must load, not just have: nothing asks for them by a device the guest mounts. The vsock
+     * transport (sshd or systemd's notify socket on AF_VSOCK before any module would load it: microvm.nix #579) and
+     * qemu's fw_cfg, from which systemd imports the credentials (credentialFiles) when it starts.
+     */
+    public static List<String> initrdLoadedModules(VmSpec spec) {
+        List<String> m = new ArrayList<>();
+        if (spec.vsockCid() != null) {
+            m.add("vmw_vsock_virtio_transport");
+        }
+        if (!spec.credentialFiles().isEmpty()) {
+            m.add("qemu_fw_cfg");
+        }
+        return List.copyOf(m);
+    }
+
+    /**
      * firecracker has only virtio-mmio; the other runners attach every device as virtio-pci (the qemu runner
      * too, also on its microvm machine, which it starts with PCIe).
      */
@@ -156,6 +172,9 @@ public final class Emitter {
         }
         Nix.AttrsBuilder cfg = Nix.attrs();
         cfg.put(List.of("boot", "initrd", "availableKernelModules"), Nix.strings(kernelModules(spec)));
+        if (!initrdLoadedModules(spec).isEmpty()) {
+            cfg.put(List.of("boot", "initrd", "kernelModules"), Nix.strings(initrdLoadedModules(spec)));
+        }
         cfg.put(List.of("boot", "kernelParams"), Nix.strings(spec.kernelParams()));
 
         Share storeShare = spec.shares().stream().filter(s -> s.source().equals(STORE)).findFirst().orElse(null);

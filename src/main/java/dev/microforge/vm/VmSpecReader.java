@@ -52,7 +52,9 @@ public final class VmSpecReader {
             Map.entry("stratovirt", new Ignored(null, "options of a hypervisor microforge does not run")),
             Map.entry("alioth", new Ignored(null, "options of a hypervisor microforge does not run")),
             Map.entry("vfkit", new Ignored(null, "options of a hypervisor microforge does not run")),
-            Map.entry("kvmtool", new Ignored(null, "only its package, which microforge's runner takes from PATH")));
+            Map.entry("kvmtool", new Ignored(null, "only its package, which microforge's runner takes from PATH")),
+            Map.entry("bootDisk", new Ignored(null, "a disk image microvm.nix builds for hypervisors without direct kernel boot; microforge's all boot the kernel directly")),
+            Map.entry("deploy", new Ignored(null, "microvm.nix's deployment scripts")));
 
     /** Options microvm.nix removed (mkRemovedOptionModule), with microvm.nix's own reason. */
     static final Map<String, String> REMOVED = Map.of(
@@ -237,6 +239,16 @@ public final class VmSpecReader {
         if (o.has("vsock") && !o.isNull("vsock")) {
             Obj vs = o.object("vsock");
             cid = vs.longOrNull("cid");
+            if (vs.has("ssh") && !vs.isNull("ssh")) {
+                Obj ssh = vs.object("ssh");
+                if (ssh.bool("enable", false)) {
+                    events.warn("microvm.nix option not used by microforge: vsock.ssh.enable (sshd on vsock is set up by"
+                            + " microvm.nix's guest module; enable it in the guest configuration)");
+                }
+                ssh.finish(Set.of());
+            } else {
+                vs.known.add("ssh");
+            }
             vs.finish(Set.of());
         } else {
             o.known.add("vsock");
