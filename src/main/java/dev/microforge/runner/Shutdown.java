@@ -66,7 +66,7 @@ public final class Shutdown {
                     : http("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}");
             c.write(request);
             String status = c.readLine(deadline);
-            if (status == null || !status.matches("HTTP/1\\.[01] 2\\d\\d.*")) {
+            if (status == null || !status.strip().matches("HTTP/1\\.[01] 2\\d\\d.*")) {
                 throw new IOException(h + " refused the shutdown request: " + (status == null ? "no answer" : status.strip()));
             }
         }
