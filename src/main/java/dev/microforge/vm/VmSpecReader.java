@@ -151,9 +151,6 @@ public final class VmSpecReader {
                 StoreDisk.Type.of(type, "storeDiskType");
             }
         }
-        if (storeDisk != null && !storeOnDisk) {
-            storeDisk = null; // microvm.nix: a store disk that storeOnDisk = false does not use
-        }
         String overlay = o.str("writableStoreOverlay", null, false);
 
         List<Volume> volumes = new ArrayList<>();
