@@ -194,6 +194,9 @@ public final class Runner {
               local sock=$1 src=$2 cache=$3 acl=$4 ro=$5 ifh=$6 src_opt args
               shift 6
               case "$src" in /*) ;; *) src="$PWD/$src" ;; esac
+              # absolute: the C virtiofsd names its pid file after the socket path, so two VMs with the same
+              # relative socket name in different directories would lock each other out
+              case "$sock" in /*) ;; *) sock="$PWD/$sock" ;; esac
               # the C virtiofsd takes the source inside a FUSE -o list: escape backslashes and commas
               src_opt=${src//\\\\/\\\\\\\\}
               src_opt=${src_opt//,/\\\\,}
