@@ -419,6 +419,9 @@ public final class Emitter {
         if (spec.preStart() != null) {
             m.put("preStart", spec.preStart());
         }
+        if (spec.extraArgsScript() != null) {
+            m.put("extraArgsScript", spec.extraArgsScript());
+        }
         if (spec.machineId() != null) {
             m.put("machineId", spec.machineId());
         }

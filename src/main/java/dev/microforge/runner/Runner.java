@@ -194,9 +194,13 @@ public final class Runner {
               local sock=$1 src=$2 cache=$3 acl=$4 ro=$5 ifh=$6 src_opt args
               shift 6
               case "$src" in /*) ;; *) src="$PWD/$src" ;; esac
-              # absolute: the C virtiofsd names its pid file after the socket path, so two VMs with the same
-              # relative socket name in different directories would lock each other out
-              case "$sock" in /*) ;; *) sock="$PWD/$sock" ;; esac
+              # absolute when it fits a socket address (107 bytes): the C virtiofsd names its pid file after the
+              # socket path, so two VMs with the same relative socket name in different directories would lock
+              # each other out
+              case "$sock" in
+                /*) ;;
+                *) if [ "$(printf %s "$PWD/$sock" | wc -c)" -le 107 ]; then sock="$PWD/$sock"; fi ;;
+              esac
               # the C virtiofsd takes the source inside a FUSE -o list: escape backslashes and commas
               src_opt=${src//\\\\/\\\\\\\\}
               src_opt=${src_opt//,/\\\\,}
@@ -292,6 +296,7 @@ public final class Runner {
             s.code("# preStart (microvm.nix): the spec's commands, run in this shell before the hypervisor starts");
             s.code(". \"$share/pre-start\"");
         }
+        extraArgsScript(s, spec);
 
         List<Share> virtiofs = spec.shares().stream().filter(x -> x.proto() == Share.Proto.VIRTIOFS).toList();
         if (!virtiofs.isEmpty()) {
@@ -315,13 +320,28 @@ public final class Runner {
                 s.cmd(w.toArray());
             }
             s.code("set +e");
-            s.cmdList(plan.command());
+            s.wrapped("", plan.command(), runtimeArgs(spec));
             s.code("status=$?");
             s.code("exit \"$status\"");
         } else {
-            s.prefixed("exec", plan.command());
+            s.wrapped("exec ", plan.command(), runtimeArgs(spec));
         }
         return s.toString();
+    }
+
+    /** extraArgsScript: runs the program (before virtiofsd starts), its first line split at blanks into runtime_args. */
+    private static void extraArgsScript(Shell.Script s, VmSpec spec) {
+        if (spec.extraArgsScript() == null) {
+            return;
+        }
+        s.code("# extraArgsScript (microvm.nix): one line of extra hypervisor arguments, split at blanks");
+        s.wrapped("runtime_args_line=$(", Shell.toWords(spec.extraArgsScript()),
+                ") || { echo \"microvm-run: extraArgsScript failed\" >&2; exit 1; }");
+        s.code("read -r -a runtime_args <<< \"$runtime_args_line\" || true");
+    }
+
+    private static String runtimeArgs(VmSpec spec) {
+        return spec.extraArgsScript() == null ? "" : " \"${runtime_args[@]}\"";
     }
 
     /** mkfs arguments for an auto-created volume: the label option of the file system, then the extra arguments. */

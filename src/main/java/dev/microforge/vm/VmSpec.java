@@ -35,6 +35,8 @@ import java.util.regex.Pattern;
  * @param devices     host devices passed through (qemu)
  * @param machineId   the VM's UUID (qemu: SMBIOS system UUID) or null
  * @param hv          hypervisor-specific options
+ * @param extraArgsScript a program whose one line of output microvm-run appends to the hypervisor's arguments
+ *                    (split at blanks, as microvm.nix does), or null
  */
 public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, String kernel, String initrd,
                      List<String> kernelParams, boolean storeOnDisk, StoreDisk storeDisk, String writableStoreOverlay,
@@ -42,7 +44,7 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
                      List<ForwardPort> forwardPorts, Long vsockCid, boolean balloon, String socket, String user,
                      Virtiofsd virtiofsd, String qemuMachine, Map<Hypervisor, List<String>> extraArgs,
                      boolean hugepageMem, boolean deflateOnOOM, String preStart, Map<String, String> credentialFiles,
-                     List<Device> devices, String machineId, HypervisorOptions hv) {
+                     List<Device> devices, String machineId, HypervisorOptions hv, String extraArgsScript) {
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,62}");
     static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?");
     static final Pattern UUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
@@ -209,6 +211,7 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
         if (hv == null) {
             hv = HypervisorOptions.DEFAULT;
         }
+        Check.optionalPath("extraArgsScript", extraArgsScript);
 
         // resolve defaults that depend on the VM name
         List<Share> resolvedShares = new ArrayList<>();
@@ -294,14 +297,14 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
     public VmSpec withHypervisor(Hypervisor h) {
         return new VmSpec(name, h, vcpu, mem, kernel, initrd, kernelParams, storeOnDisk, storeDisk, writableStoreOverlay,
                 volumes, shares, interfaces, forwardPorts, vsockCid, balloon, socket, user, virtiofsd, qemuMachine, extraArgs,
-                hugepageMem, deflateOnOOM, preStart, credentialFiles, devices, machineId, hv);
+                hugepageMem, deflateOnOOM, preStart, credentialFiles, devices, machineId, hv, extraArgsScript);
     }
 
     /** The same VM with another kernel path. */
     public VmSpec withKernel(String k) {
         return new VmSpec(name, hypervisor, vcpu, mem, k, initrd, kernelParams, storeOnDisk, storeDisk, writableStoreOverlay,
                 volumes, shares, interfaces, forwardPorts, vsockCid, balloon, socket, user, virtiofsd, qemuMachine, extraArgs,
-                hugepageMem, deflateOnOOM, preStart, credentialFiles, devices, machineId, hv);
+                hugepageMem, deflateOnOOM, preStart, credentialFiles, devices, machineId, hv, extraArgsScript);
     }
 
     /** Extra arguments for the given hypervisor (empty if none). */

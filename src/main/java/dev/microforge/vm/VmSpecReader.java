@@ -266,7 +266,8 @@ public final class VmSpecReader {
         } else {
             o.known.add("credentialFiles");
         }
-        refuseUnsupported(o, hv);
+        refuseUnsupported(o);
+        String extraArgsScript = o.str("extraArgsScript", null, false);
 
         VmSpec.Virtiofsd vfsd = VmSpec.Virtiofsd.DEFAULT;
         if (o.has("virtiofsd") && !o.isNull("virtiofsd")) {
@@ -372,7 +373,7 @@ public final class VmSpecReader {
         VmSpec.HypervisorOptions fhvo = hvo;
         return o.build(() -> new VmSpec(name, hv, fvcpu, fmem, kernel, initrd, kernelParams, fsod, fsd, overlay,
                 volumes, shares, interfaces, forwards, fcid, balloon, socket, user, fv, fm, extra,
-                hugepageMem, deflateOnOOM, preStart, credentials, devices, machineId, fhvo));
+                hugepageMem, deflateOnOOM, preStart, credentials, devices, machineId, fhvo, extraArgsScript));
     }
 
     private static JsonNode parseJson(String s) {
@@ -400,7 +401,7 @@ public final class VmSpecReader {
      * microvm.nix options microforge cannot honour: accepted at their defaults (and null, empty), refused otherwise
      * with the reason. Reads them, so {@link Obj#finish} knows them.
      */
-    private static void refuseUnsupported(Obj o, Hypervisor hv) {
+    private static void refuseUnsupported(Obj o) {
         for (String k : List.of("hotplugMem", "hotpluggedMem", "initialBalloonMem")) {
             Long v = o.longOrNull(k);
             if (v != null && v != 0) {
@@ -419,11 +420,6 @@ public final class VmSpecReader {
         String cpu = o.str("cpu", null, false);
         if (cpu != null) {
             throw new SpecError("cpu", "emulating another CPU ('" + cpu + "') is not supported by microforge (its runners start the host's architecture); remove it");
-        }
-        String script = o.str("extraArgsScript", null, false);
-        if (script != null) {
-            throw new SpecError("extraArgsScript", "is not supported by microforge (hypervisor arguments computed at run time); put fixed arguments in "
-                    + hv.id() + ".extraArgs");
         }
         if (o.bool("registerWithMachined", false)) {
             throw new SpecError("registerWithMachined", "microforge's runners do not register with systemd-machined; set it to false");

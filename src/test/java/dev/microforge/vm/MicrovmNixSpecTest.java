@@ -137,9 +137,6 @@ class MicrovmNixSpecTest {
         s = fixture("credentials.json");
         s.put("registerWithMachined", true);
         assertTrue(refused(s).startsWith("registerWithMachined: "));
-        s = fixture("credentials.json");
-        s.put("extraArgsScript", "/nix/store/x-args");
-        assertTrue(refused(s).startsWith("extraArgsScript: is not supported by microforge"));
         s = fixture("firecracker.json");
         s.with("firecracker").putObject("cpu").put("kvm_capabilities", "x");
         assertTrue(refused(s).startsWith("firecracker.cpu: is not supported by microforge"));
