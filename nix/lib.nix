@@ -437,3 +437,82 @@ in
     nixDiscardsReferences
     ;
 }
+// {
+  # ---------------------------------------------------------------------------------------------
+  # The microforge VM spec of a NixOS configuration that imports microvm.nix's guest module:
+  # `mkRunner { inherit pkgs; spec = specFromMicrovm nixosConfigurations.my-vm.config; }`.
+  # `builtins.toJSON config.microvm` itself fails: microvm.nix declares some options without a default
+  # (interfaces.*.macvtap.link on a tap, volumes.*.size without autoCreate, storeDisk without a store
+  # disk). This reads every option microforge knows, the unset ones as null; derivations become their
+  # paths (the kernel the file microvm.nix's runner for the hypervisor boots: bzImage, or the dev
+  # output's vmlinux for cloud-hypervisor, firecracker and crosvm); packages, runners and scripts of
+  # the other hypervisors are left out. The name is networking.hostName.
+  specFromMicrovm =
+    config:
+    let
+      m = config.microvm;
+      isDrv = v: builtins.isAttrs v && (v.type or null) == "derivation";
+      orNull =
+        v:
+        let
+          r = builtins.tryEval v;
+        in
+        if r.success then r.value else null;
+      plain =
+        v:
+        if isDrv v then
+          "${v}"
+        else if builtins.isList v then
+          map plain v
+        else if builtins.isAttrs v then
+          builtins.mapAttrs (_: plain) v
+        else
+          v;
+      pick = names: set: builtins.listToAttrs (map (n: { name = n; value = plain set.${n}; }) names);
+      vmlinux = builtins.elem m.hypervisor [ "cloud-hypervisor" "firecracker" "crosvm" ];
+      kernel = if vmlinux then "${m.kernel.dev or m.kernel}/vmlinux" else "${m.kernel.out or m.kernel}/bzImage";
+    in
+    pick [
+      "hypervisor" "vcpu" "mem" "kernelParams" "socket" "user" "preStart" "extraArgsScript" "cpu"
+      "hugepageMem" "hotplugMem" "hotpluggedMem" "balloon" "initialBalloonMem" "deflateOnOOM"
+      "forwardPorts" "registerWithMachined" "machineId" "storeOnDisk" "registerClosure"
+      "writableStoreOverlay" "storeDiskType" "storeDiskErofsFlags" "storeDiskSquashfsFlags"
+      "systemSymlink" "credentialFiles" "prettyProcnames" "initrdPath"
+    ] m
+    // {
+      name = config.networking.hostName;
+      inherit kernel;
+      storeDisk = if m.storeOnDisk then plain (orNull m.storeDisk) else null;
+      guest.enable = m.guest.enable;
+      optimize.enable = m.optimize.enable;
+      vsock.cid = m.vsock.cid;
+      volumes = map (
+        v:
+        pick [ "image" "serial" "direct" "readOnly" "label" "autoCreate" "mkfsExtraArgs" "fsType" "imageType" ] v
+        // {
+          mountPoint = orNull v.mountPoint;
+          size = orNull v.size;
+        }
+      ) m.volumes;
+      interfaces = map (
+        i:
+        pick [ "type" "id" "bridge" ] i
+        // {
+          mac = orNull i.mac;
+          tap.vhost = i.tap.vhost;
+        }
+        // (if i.type == "macvtap" then { macvtap = pick [ "link" "mode" ] i.macvtap; } else { })
+      ) m.interfaces;
+      shares = map (
+        s:
+        pick [ "tag" "socket" "source" "securityModel" "mountPoint" "proto" "readOnly" "cache" "posixAcl" "extraArgs" ] s
+      ) m.shares;
+      devices = map (d: pick [ "bus" "path" ] d // { qemu = pick [ "id" "bus" "deviceExtraArgs" ] d.qemu; }) m.devices;
+      graphics = plain (removeAttrs m.graphics [ "crosvmPackage" ]);
+      qemu = pick [ "machine" "machineOpts" "extraArgs" "serialConsole" "pcieRootPorts" ] m.qemu;
+      cloud-hypervisor = pick [ "platformOEMStrings" "extraArgs" ] m.cloud-hypervisor;
+      crosvm = pick [ "extraArgs" "pivotRoot" ] m.crosvm;
+      firecracker = pick [ "cpu" "driveIoEngine" "extraArgs" "extraConfig" ] m.firecracker;
+      virtiofsd = pick [ "inodeFileHandles" "threadPoolSize" "group" "extraArgs" ] m.virtiofsd;
+    };
+}

@@ -9,6 +9,7 @@
     "virtio_net"
     "vmw_vsock_virtio_transport"
   ];
+  boot.initrd.kernelModules = [ "vmw_vsock_virtio_transport" ];
   boot.kernelParams = [ ];
   fileSystems."/" = lib.mkDefault {
     device = "rootfs";

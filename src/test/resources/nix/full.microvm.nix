@@ -62,6 +62,7 @@
         mountPoint = "/mnt/home \${x}";
         socket = null;
         securityModel = "none";
+        readOnly = false;
       }
       {
         proto = "virtiofs";
@@ -70,6 +71,9 @@
         mountPoint = "/data";
         socket = "full-vm-virtiofs-data.sock";
         securityModel = "none";
+        readOnly = true;
+        cache = "auto";
+        posixAcl = false;
       }
     ];
     interfaces = [

@@ -14,6 +14,7 @@
     "vmw_vsock_virtio_transport"
     "virtio_balloon"
   ];
+  boot.initrd.kernelModules = [ "vmw_vsock_virtio_transport" ];
   boot.kernelParams = [ "console=ttyS0" "quiet" "x=\"\${HOME}\" \\ back$\${slash}" ];
   fileSystems."/" = lib.mkDefault {
     device = "rootfs";

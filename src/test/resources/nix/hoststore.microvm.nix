@@ -18,6 +18,9 @@
         mountPoint = "/nix/.ro-store";
         socket = "hs-virtiofs-ro-store.sock";
         securityModel = "none";
+        readOnly = false;
+        cache = "auto";
+        posixAcl = false;
       }
     ];
     interfaces = [ ];

@@ -29,6 +29,7 @@ public final class Main implements Runnable {
             ImageCommand.class,
             RunnerCommand.class,
             PreflightCommand.class,
+            ShutdownCommand.class,
             NixCommand.class,
             AutoComplete.GenerateCompletion.class);
 

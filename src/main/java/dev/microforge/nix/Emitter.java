@@ -112,6 +112,22 @@ public final class Emitter {
     }
 
     /**
+     * Modules the initrd must load, not just have: nothing asks for them by a device the guest mounts. The vsock
+     * transport (sshd or systemd's notify socket on AF_VSOCK before any module would load it: microvm.nix #579) and
+     * qemu's fw_cfg, from which systemd imports the credentials (credentialFiles) when it starts.
+     */
+    public static List<String> initrdLoadedModules(VmSpec spec) {
+        List<String> m = new ArrayList<>();
+        if (spec.vsockCid() != null) {
+            m.add("vmw_vsock_virtio_transport");
+        }
+        if (!spec.credentialFiles().isEmpty()) {
+            m.add("qemu_fw_cfg");
+        }
+        return List.copyOf(m);
+    }
+
+    /**
      * firecracker has only virtio-mmio; the other runners attach every device as virtio-pci (the qemu runner
      * too, also on its microvm machine, which it starts with PCIe).
      */
@@ -156,6 +172,9 @@ public final class Emitter {
         }
         Nix.AttrsBuilder cfg = Nix.attrs();
         cfg.put(List.of("boot", "initrd", "availableKernelModules"), Nix.strings(kernelModules(spec)));
+        if (!initrdLoadedModules(spec).isEmpty()) {
+            cfg.put(List.of("boot", "initrd", "kernelModules"), Nix.strings(initrdLoadedModules(spec)));
+        }
         cfg.put(List.of("boot", "kernelParams"), Nix.strings(spec.kernelParams()));
 
         Share storeShare = spec.shares().stream().filter(s -> s.source().equals(STORE)).findFirst().orElse(null);
@@ -303,21 +322,31 @@ public final class Emitter {
             if (!v.mkfsExtraArgs().isEmpty()) {
                 b.put("mkfsExtraArgs", Nix.strings(v.mkfsExtraArgs()));
             }
+            if (!v.imageType().equals("raw")) {
+                b.put("imageType", v.imageType());
+            }
             volumes.add(b.build());
         }
         m.put("volumes", Nix.list(volumes));
 
         List<Nix> shares = new ArrayList<>();
         for (Share s : spec.shares()) {
-            // microvm.nix has no readOnly for shares: a read-only share is the host's business there
-            shares.add(Nix.attrs()
+            Nix.AttrsBuilder b = Nix.attrs()
                     .put("proto", s.proto().id())
                     .put("tag", s.tag())
                     .put("source", s.source())
                     .put("mountPoint", s.mountPoint())
                     .put("socket", s.socket() == null ? Nix.nul() : Nix.str(s.socket()))
                     .put("securityModel", s.securityModel())
-                    .build());
+                    .put("readOnly", s.readOnly());
+            if (s.proto() == Share.Proto.VIRTIOFS) {
+                // microvm.nix's posixAcl default is true, microforge's false: always written
+                b.put("cache", s.cache()).put("posixAcl", s.posixAcl());
+                if (!s.extraArgs().isEmpty()) {
+                    b.put("extraArgs", Nix.strings(s.extraArgs()));
+                }
+            }
+            shares.add(b.build());
         }
         m.put("shares", Nix.list(shares));
 
@@ -333,6 +362,9 @@ public final class Emitter {
             if (n.macvtap() != null) {
                 b.put(List.of("macvtap", "link"), Nix.str(n.macvtap().link()));
                 b.put(List.of("macvtap", "mode"), Nix.str(n.macvtap().mode()));
+            }
+            if (n.vhost()) {
+                b.put(List.of("tap", "vhost"), Nix.bool(true));
             }
             interfaces.add(b.build());
         }
@@ -367,6 +399,81 @@ public final class Emitter {
         }
         if (!spec.virtiofsd().extraArgs().isEmpty()) {
             m.put(List.of("virtiofsd", "extraArgs"), Nix.strings(spec.virtiofsd().extraArgs()));
+        }
+        VmSpec.Virtiofsd vd = spec.virtiofsd();
+        if (vd.inodeFileHandles() != null) {
+            m.put(List.of("virtiofsd", "inodeFileHandles"), Nix.str(vd.inodeFileHandles()));
+        }
+        if (vd.threadPoolSize() != null) {
+            m.put(List.of("virtiofsd", "threadPoolSize"), Nix.num(vd.threadPoolSize()));
+        }
+        if (vd.group() != null) {
+            m.put(List.of("virtiofsd", "group"), Nix.str(vd.group()));
+        }
+        if (spec.hugepageMem()) {
+            m.put("hugepageMem", true);
+        }
+        if (!spec.deflateOnOOM()) {
+            m.put("deflateOnOOM", false);
+        }
+        if (spec.preStart() != null) {
+            m.put("preStart", spec.preStart());
+        }
+        if (spec.extraArgsScript() != null) {
+            m.put("extraArgsScript", spec.extraArgsScript());
+        }
+        if (spec.machineId() != null) {
+            m.put("machineId", spec.machineId());
+        }
+        if (!spec.credentialFiles().isEmpty()) {
+            Nix.AttrsBuilder c = Nix.attrs();
+            spec.credentialFiles().forEach(c::put);
+            m.put("credentialFiles", c.build());
+        }
+        if (!spec.devices().isEmpty()) {
+            List<Nix> devs = new ArrayList<>();
+            for (dev.microforge.vm.Device d : spec.devices()) {
+                devs.add(Nix.attrs().put("bus", d.bus()).put("path", d.path())
+                        .put(List.of("qemu", "id"), d.qemuId() == null ? Nix.nul() : Nix.str(d.qemuId()))
+                        .put(List.of("qemu", "bus"), d.qemuBus() == null ? Nix.nul() : Nix.str(d.qemuBus()))
+                        .put(List.of("qemu", "deviceExtraArgs"), d.deviceExtraArgs() == null ? Nix.nul() : Nix.str(d.deviceExtraArgs()))
+                        .build());
+            }
+            m.put("devices", Nix.list(devs));
+        }
+        VmSpec.HypervisorOptions hv = spec.hv();
+        if (hv.qemuMachineOpts() != null) {
+            Nix.AttrsBuilder o = Nix.attrs();
+            hv.qemuMachineOpts().forEach(o::put);
+            m.put(List.of("qemu", "machineOpts"), o.build());
+        }
+        if (!hv.qemuSerialConsole()) {
+            m.put(List.of("qemu", "serialConsole"), Nix.bool(false));
+        }
+        if (!hv.qemuPcieRootPorts().isEmpty()) {
+            List<Nix> ports = new ArrayList<>();
+            for (dev.microforge.vm.PcieRootPort p : hv.qemuPcieRootPorts()) {
+                ports.add(Nix.attrs().put("id", p.id())
+                        .put("bus", p.bus() == null ? Nix.nul() : Nix.str(p.bus()))
+                        .put("chassis", p.chassis() == null ? Nix.nul() : Nix.num(p.chassis()))
+                        .put("slot", p.slot() == null ? Nix.nul() : Nix.str(p.slot()))
+                        .put("addr", p.addr() == null ? Nix.nul() : Nix.str(p.addr()))
+                        .build());
+            }
+            m.put(List.of("qemu", "pcieRootPorts"), Nix.list(ports));
+        }
+        if (!hv.chPlatformOEMStrings().isEmpty()) {
+            m.put(List.of("cloud-hypervisor", "platformOEMStrings"), Nix.strings(hv.chPlatformOEMStrings()));
+        }
+        if (hv.crosvmPivotRoot() != null) {
+            m.put(List.of("crosvm", "pivotRoot"), Nix.str(hv.crosvmPivotRoot()));
+        }
+        if (!hv.firecrackerDriveIoEngine().equals("Async")) {
+            m.put(List.of("firecracker", "driveIoEngine"), Nix.str(hv.firecrackerDriveIoEngine()));
+        }
+        if (hv.firecrackerExtraConfig() != null) {
+            // arbitrary JSON: read back by Nix itself, so every value keeps its JSON type
+            m.put(List.of("firecracker", "extraConfig"), Nix.apply(Nix.ref("builtins.fromJSON"), Nix.str(hv.firecrackerExtraConfig().toString())));
         }
         return new Nix.Lambda(List.of(), true, Nix.attrs().put("microvm", m.build()).build());
     }

@@ -35,6 +35,12 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
         BALLOON("balloon"),
         USER_SWITCH("switching user (user)"),
         CLEAN_SHUTDOWN("clean shutdown (microvm-shutdown)"),
+        HUGEPAGES("huge page memory (hugepageMem)"),
+        VHOST_NET("vhost-net (tap.vhost)"),
+        IMAGE_FORMATS("qcow2, vhd, vhdx volumes (imageType)"),
+        CREDENTIALS("systemd credentials (credentialFiles, fw_cfg)"),
+        PASSTHROUGH("PCI/USB passthrough (devices)"),
+        BALLOON_NO_DEFLATE("balloon without deflate on OOM (deflateOnOOM false)"),
         TCG("software emulation (--accel tcg)");
 
         private final String text;
@@ -53,11 +59,13 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
     private static final Map<Hypervisor, Capabilities> MATRIX = Map.of(
             Hypervisor.QEMU, new Capabilities(Hypervisor.QEMU, EnumSet.of(SHARE_VIRTIOFS, SHARE_9P, NET_USER, NET_TAP,
                     NET_MACVTAP, NET_BRIDGE, FORWARD_PORTS, DISK_SERIAL, DISK_DIRECT, BLK_MULTIQUEUE, IO_URING, VSOCK,
-                    BALLOON, USER_SWITCH, CLEAN_SHUTDOWN, TCG), UNLIMITED),
+                    BALLOON, USER_SWITCH, CLEAN_SHUTDOWN, TCG, HUGEPAGES, VHOST_NET, IMAGE_FORMATS, CREDENTIALS, PASSTHROUGH,
+                    BALLOON_NO_DEFLATE), UNLIMITED),
             Hypervisor.CLOUD_HYPERVISOR, new Capabilities(Hypervisor.CLOUD_HYPERVISOR, EnumSet.of(SHARE_VIRTIOFS, NET_TAP,
-                    NET_MACVTAP, DISK_SERIAL, DISK_DIRECT, BLK_MULTIQUEUE, IO_URING, VSOCK, BALLOON, CLEAN_SHUTDOWN), UNLIMITED),
+                    NET_MACVTAP, DISK_SERIAL, DISK_DIRECT, BLK_MULTIQUEUE, IO_URING, VSOCK, BALLOON, CLEAN_SHUTDOWN, HUGEPAGES,
+                    IMAGE_FORMATS, BALLOON_NO_DEFLATE), UNLIMITED),
             Hypervisor.FIRECRACKER, new Capabilities(Hypervisor.FIRECRACKER, EnumSet.of(NET_TAP, IO_URING, VSOCK, BALLOON,
-                    CLEAN_SHUTDOWN), UNLIMITED),
+                    CLEAN_SHUTDOWN, BALLOON_NO_DEFLATE), UNLIMITED),
             Hypervisor.CROSVM, new Capabilities(Hypervisor.CROSVM, EnumSet.of(SHARE_VIRTIOFS, SHARE_9P, NET_TAP, NET_MACVTAP,
                     DISK_SERIAL, DISK_DIRECT, VSOCK, BALLOON, CLEAN_SHUTDOWN), UNLIMITED),
             Hypervisor.KVMTOOL, new Capabilities(Hypervisor.KVMTOOL, EnumSet.of(SHARE_9P, NET_USER, NET_TAP, NET_MACVTAP,
@@ -141,6 +149,9 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
             if (v.direct()) {
                 require(DISK_DIRECT, p + ".direct");
             }
+            if (!v.imageType().equals("raw")) {
+                require(IMAGE_FORMATS, p + ".imageType");
+            }
         }
         if (spec.storeDisk() != null && !has(DISK_SERIAL) && !spec.storeDisk().serial().equals(dev.microforge.vm.Identity.STORE_SERIAL)) {
             require(DISK_SERIAL, "storeDisk.serial");
@@ -158,6 +169,21 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
                 case BRIDGE -> NET_BRIDGE;
             };
             require(f, "interfaces[" + i + "].type");
+            if (n.vhost()) {
+                require(VHOST_NET, "interfaces[" + i + "].tap.vhost");
+            }
+        }
+        if (spec.hugepageMem()) {
+            require(HUGEPAGES, "hugepageMem");
+        }
+        if (!spec.credentialFiles().isEmpty()) {
+            require(CREDENTIALS, "credentialFiles");
+        }
+        if (!spec.devices().isEmpty()) {
+            require(PASSTHROUGH, "devices");
+        }
+        if (spec.balloon() && !spec.deflateOnOOM()) {
+            require(BALLOON_NO_DEFLATE, "deflateOnOOM");
         }
         if (!spec.forwardPorts().isEmpty()) {
             require(FORWARD_PORTS, "forwardPorts");

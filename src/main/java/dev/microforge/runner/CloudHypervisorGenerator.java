@@ -15,7 +15,8 @@ import java.util.Map;
 /**
  * cloud-hypervisor (clap syntax of v36 and later: one {@code --disk}/{@code --fs}/{@code --net} followed by all its
  * values). The kernel must be one cloud-hypervisor can boot (on x86_64 the uncompressed vmlinux with a PVH note).
- * io_uring is used by cloud-hypervisor itself when the host supports it. Clean shutdown: the API's power button.
+ * io_uring is used by cloud-hypervisor itself when the host supports it. Clean shutdown: the API's power button
+ * ({@code microforge shutdown}, which then waits for cloud-hypervisor to exit).
  */
 final class CloudHypervisorGenerator implements Generator {
     @Override
@@ -25,7 +26,8 @@ final class CloudHypervisorGenerator implements Generator {
         c.add(lit(hv));
         add(c, "--cpus", "boot=" + spec.vcpu());
         boolean virtiofs = spec.shares().stream().anyMatch(s -> s.proto() == Share.Proto.VIRTIOFS);
-        add(c, "--memory", "size=" + spec.mem() + "M,mergeable=on,shared=" + (virtiofs ? "on" : "off"));
+        add(c, "--memory", "size=" + spec.mem() + "M,mergeable=on,shared=" + (virtiofs ? "on" : "off")
+                + (spec.hugepageMem() ? ",hugepages=on" : ""));
         add(c, "--kernel", Generator.pathArg(spec.kernel()));
         if (spec.initrd() != null) {
             add(c, "--initramfs", Generator.pathArg(spec.initrd()));
@@ -47,6 +49,9 @@ final class CloudHypervisorGenerator implements Generator {
             QemuOpt d = QemuOpt.plain(hv).kv("path", v.image(), "volumes[" + i + "].image")
                     .fixed("readonly=" + (v.readOnly() ? "on" : "off")).fixed("direct=" + (v.direct() ? "on" : "off"))
                     .kv("serial", v.serial(), "volumes[" + i + "].serial");
+            if (!v.imageType().equals("raw")) {
+                d.fixed("image_type=" + v.imageType());
+            }
             if (mq != null) {
                 d.fixed(mq);
             }
@@ -89,7 +94,10 @@ final class CloudHypervisorGenerator implements Generator {
             c.add(QemuOpt.plain(hv).fixed("cid=" + spec.vsockCid()).kv("socket", Runner.vsockSocket(spec), "vsock").word());
         }
         if (spec.balloon()) {
-            add(c, "--balloon", "size=0,deflate_on_oom=on,free_page_reporting=on");
+            add(c, "--balloon", "size=0,deflate_on_oom=" + (spec.deflateOnOOM() ? "on" : "off") + ",free_page_reporting=on");
+        }
+        if (!spec.hv().chPlatformOEMStrings().isEmpty()) {
+            add(c, "--platform", "oem_strings=[" + String.join(",", spec.hv().chPlatformOEMStrings()) + "]");
         }
         if (spec.socket() != null) {
             c.add(lit("--api-socket"));
@@ -102,7 +110,7 @@ final class CloudHypervisorGenerator implements Generator {
         if (spec.socket() != null) {
             Shell.Script s = new Shell.Script();
             s.assign("socket", Generator.pathArg(spec.socket()));
-            s.code("curl -fsS --unix-socket \"$socket\" -X PUT http://localhost/api/v1/vm.power-button");
+            s.code(Runner.SHUTDOWN_CALL);
             shutdown = s.toString();
         }
         return new Plan(c, Map.of(), shutdown);

@@ -79,6 +79,9 @@ final class CrosvmGenerator implements Generator {
         if (spec.initrd() != null) {
             add(c, "--initrd", Generator.pathArg(spec.initrd()));
         }
+        if (spec.hv().crosvmPivotRoot() != null) {
+            add(c, "--pivot-root", spec.hv().crosvmPivotRoot());
+        }
         for (String a : spec.extraArgsFor(Hypervisor.CROSVM)) {
             c.add(lit(a));
         }

@@ -24,7 +24,7 @@ import java.util.Set;
  * boot-source, machine-config, drives, network-interfaces, vsock, balloon) and started with
  * {@code firecracker --config-file ... --api-sock SOCKET}. Drives use the io_uring engine ("Async"). Firecracker
  * cannot set disk serials: drive ids are derived from the serials, the guest sees the disks in spec order.
- * Clean shutdown: SendCtrlAltDel through the API.
+ * Clean shutdown: SendCtrlAltDel through the API ({@code microforge shutdown}, which then waits for firecracker to exit).
  */
 final class FirecrackerGenerator implements Generator {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -54,7 +54,7 @@ final class FirecrackerGenerator implements Generator {
             d.put("path_on_host", spec.storeDisk().image());
             d.put("is_root_device", false);
             d.put("is_read_only", true);
-            d.put("io_engine", "Async");
+            d.put("io_engine", spec.hv().firecrackerDriveIoEngine());
         }
         for (Volume v : spec.volumes()) {
             ObjectNode d = drives.addObject();
@@ -62,7 +62,7 @@ final class FirecrackerGenerator implements Generator {
             d.put("path_on_host", v.image());
             d.put("is_root_device", false);
             d.put("is_read_only", v.readOnly());
-            d.put("io_engine", "Async");
+            d.put("io_engine", spec.hv().firecrackerDriveIoEngine());
         }
         ArrayNode nets = root.putArray("network-interfaces");
         for (NetInterface n : spec.interfaces()) {
@@ -79,7 +79,10 @@ final class FirecrackerGenerator implements Generator {
         if (spec.balloon()) {
             ObjectNode b = root.putObject("balloon");
             b.put("amount_mib", 0);
-            b.put("deflate_on_oom", true);
+            b.put("deflate_on_oom", spec.deflateOnOOM());
+        }
+        if (spec.hv().firecrackerExtraConfig() != null) {
+            merge(root, spec.hv().firecrackerExtraConfig());
         }
         byte[] config;
         try {
@@ -98,9 +101,23 @@ final class FirecrackerGenerator implements Generator {
         }
         Shell.Script s = new Shell.Script();
         s.assign("socket", Generator.pathArg(spec.socket()));
-        s.code("curl -fsS --unix-socket \"$socket\" -X PUT http://localhost/actions -H 'Content-Type: application/json'"
-                + " -d '{\"action_type\": \"SendCtrlAltDel\"}'");
+        s.code(Runner.SHUTDOWN_CALL);
         return new Plan(c, Map.of("firecracker.json", config), s.toString());
+    }
+
+    /**
+     * microvm.nix's firecracker.extraConfig: merged as nixpkgs' lib.recursiveUpdate does (objects on both sides
+     * merge, anything else from {@code extra} replaces).
+     */
+    static void merge(ObjectNode into, ObjectNode extra) {
+        extra.fields().forEachRemaining(e -> {
+            var old = into.get(e.getKey());
+            if (old instanceof ObjectNode o && e.getValue() instanceof ObjectNode n) {
+                merge(o, n);
+            } else {
+                into.set(e.getKey(), e.getValue().deepCopy());
+            }
+        });
     }
 
     /** Firecracker ids are [A-Za-z0-9_]: the serial with other bytes replaced by '_', made unique. */

@@ -3,9 +3,11 @@ package dev.microforge.runner;
 import static dev.microforge.runner.Shell.lit;
 import static dev.microforge.runner.Shell.var;
 
+import dev.microforge.vm.Device;
 import dev.microforge.vm.ForwardPort;
 import dev.microforge.vm.Hypervisor;
 import dev.microforge.vm.NetInterface;
+import dev.microforge.vm.PcieRootPort;
 import dev.microforge.vm.Share;
 import dev.microforge.vm.VmSpec;
 import dev.microforge.vm.Volume;
@@ -18,7 +20,8 @@ import java.util.Map;
  * (microvm has no timer TCG guests can calibrate), unless the spec names one; every disk a
  * virtio-blk-pci with its serial and one queue per vcpu; {@code aio=${aio}} (io_uring when the host allows it, decided
  * by microvm-run); guest RAM from a shared memfd when a virtiofs share needs it; QMP on the spec's socket
- * (clean shutdown: ctrl-alt-del via QMP, the guest reboots, {@code -no-reboot} makes qemu exit).
+ * (clean shutdown: system_powerdown via QMP, the guest powers off and qemu exits; {@code -no-reboot} makes a guest
+ * reboot end qemu too).
  */
 final class QemuGenerator implements Generator {
     static final String BRIDGE_HELPER = "/usr/lib/qemu/qemu-bridge-helper";
@@ -31,7 +34,14 @@ final class QemuGenerator implements Generator {
         // microvm (as microvm.nix) needs KVM's clock: under TCG the guest cannot calibrate a timer and hangs, so
         // software emulation gets q35
         String machine = spec.qemuMachine() != null ? spec.qemuMachine() : accel == Accel.KVM ? "microvm" : "q35";
-        if (machine.equals("microvm")) {
+        VmSpec.HypervisorOptions hv = spec.hv();
+        if (hv.qemuMachineOpts() != null) {
+            // microvm.nix qemu.machineOpts: replaces the defaults, in name order as microvm.nix writes them
+            QemuOpt m = QemuOpt.qemu(null).fixed(machine);
+            hv.qemuMachineOpts().forEach((k, v) -> m.kv(k, v, "qemu.machineOpts." + k));
+            c.add(lit("-M"));
+            c.add(m.word());
+        } else if (machine.equals("microvm")) {
             add(c, "-M", "microvm,pit=off,pic=off,rtc=on,pcie=on,usb=off,acpi=on");
         } else {
             c.add(lit("-M"));
@@ -49,15 +59,72 @@ final class QemuGenerator implements Generator {
             add(c, "-initrd", Generator.pathArg(spec.initrd()));
         }
         c.add(lit("-append"));
-        c.add(lit(Generator.cmdline(List.of("console=ttyS0", "reboot=t", "panic=-1"), spec)));
-        add(c, "-chardev", "stdio,id=stdio,signal=off", "-serial", "chardev:stdio");
+        c.add(lit(Generator.cmdline(hv.qemuSerialConsole() ? List.of("console=ttyS0", "reboot=t", "panic=-1")
+                : List.of("reboot=t", "panic=-1"), spec)));
+        if (hv.qemuSerialConsole()) {
+            add(c, "-chardev", "stdio,id=stdio,signal=off", "-serial", "chardev:stdio");
+        }
         if (machine.equals("microvm")) {
             add(c, "-device", "i8042");
         }
         add(c, "-device", "virtio-rng-pci");
+        if (spec.machineId() != null) {
+            add(c, "-smbios", "type=1,uuid=" + spec.machineId());
+        }
         boolean virtiofs = spec.shares().stream().anyMatch(s -> s.proto() == Share.Proto.VIRTIOFS);
-        if (virtiofs) {
-            add(c, "-object", "memory-backend-memfd,id=mem,size=" + spec.mem() + "M,share=on", "-numa", "node,memdev=mem");
+        if (virtiofs || spec.hugepageMem()) {
+            add(c, "-object", "memory-backend-memfd,id=mem,size=" + spec.mem() + "M,share=on"
+                    + (spec.hugepageMem() ? ",hugetlb=on" : ""), "-numa", "node,memdev=mem");
+        }
+        for (int i = 0; i < hv.qemuPcieRootPorts().size(); i++) {
+            PcieRootPort p = hv.qemuPcieRootPorts().get(i);
+            QemuOpt o = QemuOpt.qemu("pcie-root-port").fixed("id=" + p.id());
+            if (p.bus() != null) {
+                o.fixed("bus=" + p.bus());
+            }
+            if (p.chassis() != null) {
+                o.fixed("chassis=" + p.chassis());
+            }
+            if (p.slot() != null) {
+                o.fixed("slot=" + p.slot());
+            }
+            if (p.addr() != null) {
+                o.fixed("addr=" + p.addr());
+            }
+            c.add(lit("-device"));
+            c.add(o.word());
+        }
+        boolean usb = false;
+        for (int i = 0; i < spec.devices().size(); i++) {
+            Device d = spec.devices().get(i);
+            String f = "devices[" + i + "]";
+            QemuOpt o;
+            if (d.bus().equals("pci")) {
+                o = QemuOpt.qemu("vfio-pci").kv("host", d.path(), f + ".path").fixed("multifunction=on");
+            } else {
+                if (!usb) {
+                    add(c, "-device", "qemu-xhci,id=microforge-usb");
+                    usb = true;
+                }
+                // the path is usb-host's own properties (vendorid=...,productid=...), as in microvm.nix
+                o = QemuOpt.qemu("usb-host").fixed(d.path());
+            }
+            if (d.qemuId() != null) {
+                o.fixed("id=" + d.qemuId());
+            }
+            if (d.qemuBus() != null) {
+                o.fixed("bus=" + d.qemuBus());
+            }
+            if (d.deviceExtraArgs() != null) {
+                o.fixed(d.deviceExtraArgs());
+            }
+            c.add(lit("-device"));
+            c.add(o.word());
+        }
+        for (Map.Entry<String, String> cred : spec.credentialFiles().entrySet()) {
+            c.add(lit("-fw_cfg"));
+            c.add(QemuOpt.qemu(null).kv("name", VmSpec.CREDENTIAL_PREFIX + cred.getKey(), "credentialFiles." + cred.getKey())
+                    .kv("file", cred.getValue(), "credentialFiles." + cred.getKey()).word());
         }
         if (spec.storeDisk() != null) {
             c.add(lit("-drive"));
@@ -73,7 +140,7 @@ final class QemuGenerator implements Generator {
         for (int i = 0; i < spec.volumes().size(); i++) {
             Volume v = spec.volumes().get(i);
             String id = "vol" + i;
-            QemuOpt d = QemuOpt.qemu("id=" + id).fixed("format=raw").fixed("if=none").kvVar("aio", var("aio"))
+            QemuOpt d = QemuOpt.qemu("id=" + id).fixed("format=" + qemuFormat(v.imageType())).fixed("if=none").kvVar("aio", var("aio"))
                     .fixed("discard=unmap");
             if (v.direct()) {
                 d.fixed("cache=none");
@@ -130,6 +197,9 @@ final class QemuGenerator implements Generator {
                 case TAP -> {
                     nd = QemuOpt.qemu("tap").kv("id", n.id(), f + ".id").kv("ifname", n.id(), f + ".id")
                             .fixed("script=no").fixed("downscript=no");
+                    if (n.vhost()) {
+                        nd.fixed("vhost=on");
+                    }
                     if (mq) {
                         nd.fixed("queues=" + spec.vcpu());
                     }
@@ -152,7 +222,8 @@ final class QemuGenerator implements Generator {
             add(c, "-device", "vhost-vsock-pci,guest-cid=" + spec.vsockCid());
         }
         if (spec.balloon()) {
-            add(c, "-device", "virtio-balloon-pci,id=balloon0,deflate-on-oom=on,free-page-reporting=on");
+            add(c, "-device", "virtio-balloon-pci,id=balloon0,deflate-on-oom=" + (spec.deflateOnOOM() ? "on" : "off")
+                    + ",free-page-reporting=on");
         }
         if (spec.socket() != null) {
             c.add(lit("-chardev"));
@@ -167,36 +238,24 @@ final class QemuGenerator implements Generator {
         }
         String shutdown = null;
         if (spec.socket() != null) {
+            // QMP system_powerdown (the ACPI power button; ctrl-alt-del does nothing on a guest without a keyboard),
+            // then a bounded wait for qemu to exit, by microforge's own QMP client: it never reads standard input
+            // (under systemd's ExecStop that is /dev/null: a client that waits on stdin returns at once and systemd
+            // kills the VM)
             Shell.Script s = new Shell.Script();
-            s.code("command -v socat >/dev/null || { echo 'microvm-shutdown: needs socat (apt-get install socat)' >&2; exit 1; }");
-            s.code("{");
-            s.code("  echo '{\"execute\":\"qmp_capabilities\"}'");
-            s.code("  echo '{\"execute\":\"send-key\",\"arguments\":{\"keys\":[{\"type\":\"qcode\",\"data\":\"ctrl\"},"
-                    + "{\"type\":\"qcode\",\"data\":\"alt\"},{\"type\":\"qcode\",\"data\":\"delete\"}]}}'");
-            s.code("  # keep the connection open until qemu exits");
-            s.code("  cat");
-            s.code("} | socat STDIO " + Shell.quote("UNIX-CONNECT:" + socatEscape(spec.socket()) + ",shut-none") + " >/dev/null");
+            s.assign("socket", Generator.pathArg(spec.socket()));
+            s.code(Runner.SHUTDOWN_CALL);
             shutdown = s.toString();
         }
         return new Plan(c, Map.of(), shutdown);
     }
 
-    /**
-     * A file name inside a socat address: socat's address lexer reads ':' ',' '!' quotes, brackets and backslash
-     * specially; a backslash before a character makes it literal, so every character other than letters, digits
-     * and {@code / . _ -} gets one.
-     */
-    static String socatEscape(String path) {
-        StringBuilder sb = new StringBuilder(path.length() * 2);
-        for (int i = 0; i < path.length(); i++) {
-            char ch = path.charAt(i);
-            if (!(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '/' || ch == '.'
-                    || ch == '_' || ch == '-')) {
-                sb.append('\\');
-            }
-            sb.append(ch);
-        }
-        return sb.toString();
+    /** qemu's block driver for microvm.nix's imageType. */
+    static String qemuFormat(String imageType) {
+        return switch (imageType) {
+            case "vhd" -> "vpc";
+            default -> imageType;
+        };
     }
 
     private static void add(List<Shell.Word> c, String... words) {

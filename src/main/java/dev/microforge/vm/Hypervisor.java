@@ -38,7 +38,7 @@ public enum Hypervisor {
                 return h;
             }
         }
-        if (name.equals("stratovirt") || name.equals("alioth")) {
+        if (name.equals("stratovirt") || name.equals("alioth") || name.equals("vfkit")) {
             throw new SpecError(field, "hypervisor '" + name + "' (a microvm.nix option) is not supported by microforge; use one of " + allIds());
         }
         throw new SpecError(field, "unknown hypervisor '" + name + "'" + DidYouMean.suggest(name, Arrays.stream(values()).map(Hypervisor::id).toList())

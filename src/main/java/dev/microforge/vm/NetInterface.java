@@ -10,8 +10,9 @@ import java.util.List;
  * @param mac     the guest MAC; default derived from VM name and id ({@link Identity#macFor})
  * @param bridge  the host bridge, for type bridge only
  * @param macvtap link and mode, for type macvtap only
+ * @param vhost   tap: packet processing in the host kernel's vhost-net (microvm.nix tap.vhost)
  */
-public record NetInterface(Type type, String id, String mac, String bridge, Macvtap macvtap) {
+public record NetInterface(Type type, String id, String mac, String bridge, Macvtap macvtap, boolean vhost) {
     /** Linux interface names are at most 15 bytes (IFNAMSIZ - 1). */
     public static final int IFNAME_MAX = 15;
 
@@ -78,6 +79,9 @@ public record NetInterface(Type type, String id, String mac, String bridge, Macv
         } else if (macvtap != null) {
             throw new SpecError("macvtap", "is only used by interfaces of type macvtap (this one is " + type + ")");
         }
+        if (vhost && type != Type.TAP) {
+            throw new SpecError("tap.vhost", "is only used by interfaces of type tap (this one is " + type + ")");
+        }
     }
 
     static String ifname(String field, String v) {
@@ -89,6 +93,6 @@ public record NetInterface(Type type, String id, String mac, String bridge, Macv
     }
 
     NetInterface withMac(String m) {
-        return new NetInterface(type, id, m, bridge, macvtap);
+        return new NetInterface(type, id, m, bridge, macvtap, vhost);
     }
 }

@@ -13,10 +13,15 @@ import java.util.List;
  * @param readOnly      share read-only
  * @param socket        virtiofs: the virtiofsd socket (default NAME-virtiofs-TAG.sock); must be null for 9p
  * @param securityModel 9p security model: passthrough, none, mapped, mapped-file (default none)
+ * @param cache         virtiofs caching policy: auto, always, metadata, never (default auto; virtiofsd --cache)
+ * @param posixAcl      virtiofs: virtiofsd --posix-acl --xattr (microvm.nix's default is true, a spec without the
+ *                      field gets false)
+ * @param extraArgs     virtiofs: extra virtiofsd arguments for this share
  */
 public record Share(Proto proto, String tag, String source, String mountPoint, boolean readOnly, String socket,
-                    String securityModel) {
+                    String securityModel, String cache, boolean posixAcl, List<String> extraArgs) {
     public static final List<String> SECURITY_MODELS = List.of("passthrough", "none", "mapped", "mapped-file");
+    public static final List<String> CACHE_MODES = List.of("auto", "always", "metadata", "never");
     /** virtio-fs tags are at most 36 bytes; we apply the same limit to 9p. */
     public static final int TAG_MAX = 36;
 
@@ -57,6 +62,19 @@ public record Share(Proto proto, String tag, String source, String mountPoint, b
             securityModel = "none";
         }
         Check.oneOf("securityModel", securityModel, SECURITY_MODELS);
+        if (cache == null) {
+            cache = "auto";
+        }
+        Check.oneOf("cache", cache, CACHE_MODES);
+        extraArgs = Check.strings("extraArgs", extraArgs);
+        if (proto != Proto.VIRTIOFS) {
+            if (!cache.equals("auto")) {
+                throw new SpecError("cache", "is the virtiofs caching policy; this share's proto is 9p (leave it auto)");
+            }
+            if (!extraArgs.isEmpty()) {
+                throw new SpecError("extraArgs", "are virtiofsd arguments; this share's proto is 9p");
+            }
+        }
         if (socket != null) {
             Check.path("socket", socket);
             if (proto != Proto.VIRTIOFS) {
@@ -66,6 +84,6 @@ public record Share(Proto proto, String tag, String source, String mountPoint, b
     }
 
     Share withSocket(String s) {
-        return new Share(proto, tag, source, mountPoint, readOnly, s, securityModel);
+        return new Share(proto, tag, source, mountPoint, readOnly, s, securityModel, cache, posixAcl, extraArgs);
     }
 }

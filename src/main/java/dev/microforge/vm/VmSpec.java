@@ -28,22 +28,107 @@ import java.util.regex.Pattern;
  * @param virtiofsd   path of virtiofsd (null: PATH, then /usr/lib/qemu/virtiofsd) and extra arguments
  * @param qemuMachine qemu machine type or null for the default (microvm.nix: qemu.machine)
  * @param extraArgs   extra hypervisor arguments per hypervisor (microvm.nix: qemu.extraArgs, ...)
+ * @param hugepageMem guest RAM from huge pages (qemu, cloud-hypervisor)
+ * @param deflateOnOOM the balloon deflates when the guest runs out of memory (default true)
+ * @param preStart    shell commands microvm-run runs before starting the hypervisor, or null
+ * @param credentialFiles systemd credentials for the guest: name to host file (qemu: fw_cfg)
+ * @param devices     host devices passed through (qemu)
+ * @param machineId   the VM's UUID (qemu: SMBIOS system UUID) or null
+ * @param hv          hypervisor-specific options
+ * @param extraArgsScript a program whose one line of output microvm-run appends to the hypervisor's arguments
+ *                    (split at blanks, as microvm.nix does), or null
  */
 public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, String kernel, String initrd,
                      List<String> kernelParams, boolean storeOnDisk, StoreDisk storeDisk, String writableStoreOverlay,
                      List<Volume> volumes, List<Share> shares, List<NetInterface> interfaces,
                      List<ForwardPort> forwardPorts, Long vsockCid, boolean balloon, String socket, String user,
-                     Virtiofsd virtiofsd, String qemuMachine, Map<Hypervisor, List<String>> extraArgs) {
+                     Virtiofsd virtiofsd, String qemuMachine, Map<Hypervisor, List<String>> extraArgs,
+                     boolean hugepageMem, boolean deflateOnOOM, String preStart, Map<String, String> credentialFiles,
+                     List<Device> devices, String machineId, HypervisorOptions hv, String extraArgsScript) {
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,62}");
     static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?");
+    static final Pattern UUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+    /** fw_cfg file names are at most 55 bytes; the credential prefix takes 27 of them. */
+    public static final String CREDENTIAL_PREFIX = "opt/io.systemd.credentials/";
+    public static final int CREDENTIAL_NAME_MAX = 55 - CREDENTIAL_PREFIX.length();
+    static final Pattern CREDENTIAL_NAME = Pattern.compile("[A-Za-z0-9_.:@-]+");
 
-    /** virtiofsd: {@code path} (null = search PATH, then /usr/lib/qemu/virtiofsd) and extra arguments. */
-    public record Virtiofsd(String path, List<String> extraArgs) {
-        public static final Virtiofsd DEFAULT = new Virtiofsd(null, List.of());
+    /**
+     * virtiofsd: {@code path} (null = search PATH, then /usr/lib/qemu/virtiofsd), extra arguments, and microvm.nix's
+     * virtiofsd.inodeFileHandles (never, prefer, mandatory), threadPoolSize and group (null: virtiofsd's defaults).
+     */
+    public record Virtiofsd(String path, List<String> extraArgs, String inodeFileHandles, Integer threadPoolSize,
+                            String group) {
+        public static final Virtiofsd DEFAULT = new Virtiofsd(null, List.of(), null, null, null);
 
         public Virtiofsd {
             Check.optionalPath("path", path);
             extraArgs = Check.strings("extraArgs", extraArgs);
+            if (inodeFileHandles != null) {
+                Check.oneOf("inodeFileHandles", inodeFileHandles, List.of("never", "prefer", "mandatory"));
+            }
+            if (threadPoolSize != null) {
+                Check.range("threadPoolSize", threadPoolSize, 0, 65536, "");
+            }
+            if (group != null && !USER.matcher(group).matches()) {
+                throw new SpecError("group", "'" + group + "' is not a valid group name");
+            }
+        }
+    }
+
+    /**
+     * Options of one hypervisor each (microvm.nix qemu.*, cloud-hypervisor.*, crosvm.*, firecracker.*).
+     *
+     * @param qemuMachineOpts   the -M options replacing microforge's (null: microforge's)
+     * @param qemuSerialConsole the serial console on stdio (console=ttyS0)
+     * @param qemuPcieRootPorts PCIe root ports
+     * @param chPlatformOEMStrings cloud-hypervisor --platform oem_strings
+     * @param crosvmPivotRoot   crosvm --pivot-root directory or null
+     * @param firecrackerCpu    firecracker custom CPU template (a JSON object) or null
+     * @param firecrackerDriveIoEngine Async or Sync
+     * @param firecrackerExtraConfig merged into firecracker.json (objects recursively, other values replace)
+     */
+    public record HypervisorOptions(Map<String, String> qemuMachineOpts, boolean qemuSerialConsole,
+                                    List<PcieRootPort> qemuPcieRootPorts, List<String> chPlatformOEMStrings,
+                                    String crosvmPivotRoot, com.fasterxml.jackson.databind.node.ObjectNode firecrackerCpu,
+                                    String firecrackerDriveIoEngine,
+                                    com.fasterxml.jackson.databind.node.ObjectNode firecrackerExtraConfig) {
+        public static final HypervisorOptions DEFAULT = new HypervisorOptions(null, true, List.of(), List.of(), null, null,
+                "Async", null);
+
+        public HypervisorOptions {
+            if (qemuMachineOpts != null) {
+                Map<String, String> m = new java.util.TreeMap<>();
+                qemuMachineOpts.forEach((k, v) -> {
+                    Check.token("qemu.machineOpts", k, 64, "option name");
+                    if (k.indexOf(',') >= 0 || k.indexOf('=') >= 0) {
+                        throw new SpecError("qemu.machineOpts." + k, "option names must not contain ',' or '='");
+                    }
+                    Check.token("qemu.machineOpts." + k, v, 256, "option value");
+                    m.put(k, v);
+                });
+                qemuMachineOpts = java.util.Collections.unmodifiableMap(m);
+            }
+            qemuPcieRootPorts = qemuPcieRootPorts == null ? List.of() : List.copyOf(qemuPcieRootPorts);
+            chPlatformOEMStrings = Check.strings("cloud-hypervisor.platformOEMStrings", chPlatformOEMStrings);
+            for (int i = 0; i < chPlatformOEMStrings.size(); i++) {
+                for (char c : new char[] {',', '[', ']', '"', '\n'}) {
+                    if (chPlatformOEMStrings.get(i).indexOf(c) >= 0) {
+                        throw new SpecError("cloud-hypervisor.platformOEMStrings[" + i + "]", "must not contain "
+                                + (c == '\n' ? "a newline" : "'" + c + "'") + " (cloud-hypervisor's --platform syntax cannot carry it)");
+                    }
+                }
+            }
+            if (crosvmPivotRoot != null) {
+                Check.path("crosvm.pivotRoot", crosvmPivotRoot);
+            }
+            if (firecrackerDriveIoEngine == null) {
+                firecrackerDriveIoEngine = "Async";
+            }
+            Check.oneOf("firecracker.driveIoEngine", firecrackerDriveIoEngine, List.of("Async", "Sync"));
+            firecrackerCpu = firecrackerCpu == null ? null : firecrackerCpu.deepCopy();
+            firecrackerExtraConfig = firecrackerExtraConfig == null || firecrackerExtraConfig.isEmpty() ? null
+                    : firecrackerExtraConfig.deepCopy();
         }
     }
 
@@ -98,6 +183,35 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
             extraArgs.forEach((h, l) -> extra.put(h, Check.strings(h.id() + ".extraArgs", l)));
         }
         extraArgs = Map.copyOf(extra);
+        if (preStart != null && preStart.isBlank()) {
+            preStart = null;
+        }
+        if (preStart != null && preStart.indexOf('\0') >= 0) {
+            throw new SpecError("preStart", "must not contain a NUL byte");
+        }
+        Map<String, String> creds = new java.util.TreeMap<>();
+        if (credentialFiles != null) {
+            credentialFiles.forEach((k, v) -> {
+                String f = "credentialFiles." + k;
+                if (!CREDENTIAL_NAME.matcher(k).matches() || k.equals(".") || k.equals("..")) {
+                    throw new SpecError(f, "'" + k.replace("\n", "\\n") + "' is not a credential name (letters, digits, '_', '.', ':', '@', '-')");
+                }
+                if (k.length() > CREDENTIAL_NAME_MAX) {
+                    throw new SpecError(f, "credential names are at most " + CREDENTIAL_NAME_MAX + " bytes (fw_cfg names are at most 55 with the "
+                            + CREDENTIAL_PREFIX + " prefix), got " + k.length());
+                }
+                creds.put(k, Check.path(f, v));
+            });
+        }
+        credentialFiles = java.util.Collections.unmodifiableMap(creds);
+        devices = nonNull("devices", devices);
+        if (machineId != null && !UUID.matcher(machineId).matches()) {
+            throw new SpecError("machineId", "'" + machineId + "' is not a UUID like a67472e5-570e-5c8a-b18c-ae3c77701050");
+        }
+        if (hv == null) {
+            hv = HypervisorOptions.DEFAULT;
+        }
+        Check.optionalPath("extraArgsScript", extraArgsScript);
 
         // resolve defaults that depend on the VM name
         List<Share> resolvedShares = new ArrayList<>();
@@ -182,7 +296,15 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
     /** The same VM under another hypervisor. */
     public VmSpec withHypervisor(Hypervisor h) {
         return new VmSpec(name, h, vcpu, mem, kernel, initrd, kernelParams, storeOnDisk, storeDisk, writableStoreOverlay,
-                volumes, shares, interfaces, forwardPorts, vsockCid, balloon, socket, user, virtiofsd, qemuMachine, extraArgs);
+                volumes, shares, interfaces, forwardPorts, vsockCid, balloon, socket, user, virtiofsd, qemuMachine, extraArgs,
+                hugepageMem, deflateOnOOM, preStart, credentialFiles, devices, machineId, hv, extraArgsScript);
+    }
+
+    /** The same VM with another kernel path. */
+    public VmSpec withKernel(String k) {
+        return new VmSpec(name, hypervisor, vcpu, mem, k, initrd, kernelParams, storeOnDisk, storeDisk, writableStoreOverlay,
+                volumes, shares, interfaces, forwardPorts, vsockCid, balloon, socket, user, virtiofsd, qemuMachine, extraArgs,
+                hugepageMem, deflateOnOOM, preStart, credentialFiles, devices, machineId, hv, extraArgsScript);
     }
 
     /** Extra arguments for the given hypervisor (empty if none). */

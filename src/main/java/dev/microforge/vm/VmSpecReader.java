@@ -31,13 +31,34 @@ public final class VmSpecReader {
             .build();
 
     /**
-     * microvm.nix options microforge accepts (so a whole {@code config.microvm} can be given) but does not use.
-     * Those whose non-default value would change the VM are rejected instead, see {@link #checkIgnored}.
+     * microvm.nix options microforge reads but does not need, with why they do not matter to microforge's runner and
+     * module. They are accepted whatever their value; {@code warnUnless} (when not null) is the value microvm.nix
+     * defaults to, and another value gets a warning with the reason.
      */
-    static final Set<String> IGNORED = Set.of("guest", "optimize", "cpu", "preStart", "hugepageMem", "hotplugMem",
-            "hotpluggedMem", "initialBalloonMem", "deflateOnOOM", "devices", "graphics", "prettyProcnames", "runner",
-            "declaredRunner", "binScripts", "storeDiskErofsFlags", "storeDiskSquashfsFlags", "systemSymlink",
-            "stratovirt", "alioth");
+    record Ignored(String warnUnless, String why) {}
+
+    static final Map<String, Ignored> IGNORED = Map.ofEntries(
+            Map.entry("guest", new Ignored("{\"enable\":true}", "it switches microvm.nix's own guest module, which microforge's replaces")),
+            Map.entry("optimize", new Ignored("{\"enable\":true}", "it tunes the guest's NixOS configuration in microvm.nix's module (documentation, networkd, initrd), not the runner")),
+            Map.entry("prettyProcnames", new Ignored("true", "it only sets the hypervisor's process name")),
+            Map.entry("registerClosure", new Ignored(null, "the guest loads the registration from the regInfo= kernel parameter, already in kernelParams")),
+            Map.entry("storeDiskErofsFlags", new Ignored(null, "mkfs.erofs flags of microvm.nix's store disk build; microforge's image build has its own options")),
+            Map.entry("storeDiskSquashfsFlags", new Ignored(null, "gensquashfs flags of microvm.nix's store disk build; microforge's image build has its own options")),
+            Map.entry("systemSymlink", new Ignored(null, "a symlink in microvm.nix's runner package for its microvm command")),
+            Map.entry("runner", new Ignored(null, "microvm.nix's generated runners")),
+            Map.entry("declaredRunner", new Ignored(null, "microvm.nix's generated runner")),
+            Map.entry("binScripts", new Ignored(null, "script snippets of microvm.nix's runner package")),
+            Map.entry("vmHostPackages", new Ignored(null, "the package set of microvm.nix's runners")),
+            Map.entry("stratovirt", new Ignored(null, "options of a hypervisor microforge does not run")),
+            Map.entry("alioth", new Ignored(null, "options of a hypervisor microforge does not run")),
+            Map.entry("vfkit", new Ignored(null, "options of a hypervisor microforge does not run")),
+            Map.entry("kvmtool", new Ignored(null, "only its package, which microforge's runner takes from PATH")),
+            Map.entry("bootDisk", new Ignored(null, "a disk image microvm.nix builds for hypervisors without direct kernel boot; microforge's all boot the kernel directly")),
+            Map.entry("deploy", new Ignored(null, "microvm.nix's deployment scripts")));
+
+    /** Options microvm.nix removed (mkRemovedOptionModule), with microvm.nix's own reason. */
+    static final Map<String, String> REMOVED = Map.of(
+            "balloonMem", "The balloonMem option has been removed and replaced by the boolean option balloon");
 
     private VmSpecReader() {}
 
@@ -75,6 +96,11 @@ public final class VmSpecReader {
     }
 
     private static VmSpec spec(Obj o, Events events) {
+        for (Map.Entry<String, String> r : REMOVED.entrySet()) {
+            if (o.has(r.getKey())) {
+                throw new SpecError(r.getKey(), "no longer has any effect in microvm.nix; please remove it (" + r.getValue() + ")");
+            }
+        }
         String name = o.str("name", null, true);
         Hypervisor hv = o.has("hypervisor") ? Hypervisor.of(o.str("hypervisor", null, true), "hypervisor") : Hypervisor.QEMU;
         int vcpu = o.integer("vcpu", 1);
@@ -92,7 +118,8 @@ public final class VmSpecReader {
             shares.add(s.build(() -> new Share(
                     s.has("proto") ? Share.Proto.of(s.str("proto", null, true), "proto") : Share.Proto.NINE_P,
                     s.str("tag", null, true), s.str("source", null, true), s.str("mountPoint", null, true),
-                    s.bool("readOnly", false), s.str("socket", null, false), s.str("securityModel", "none", true))));
+                    s.bool("readOnly", false), s.str("socket", null, false), s.str("securityModel", "none", true),
+                    s.str("cache", "auto", true), s.bool("posixAcl", false), s.strings("extraArgs"))));
             s.finish(Set.of());
         }
         boolean storeOnDisk = o.has("storeOnDisk") ? o.bool("storeOnDisk", true)
@@ -110,16 +137,20 @@ public final class VmSpecReader {
                 storeDisk = o.build(() -> new StoreDisk(sd.asText(), t, null));
             } else {
                 Obj d = o.object("storeDisk");
-                if (o.has("storeDiskType")) {
+                if (o.has("storeDiskType") && !o.isNull("storeDiskType")) {
                     throw new SpecError("storeDiskType", "give the type inside storeDisk (storeDisk.type) when storeDisk is an object");
                 }
+                o.known.add("storeDiskType");
                 String type = d.str("type", null, true);
                 storeDisk = d.build(() -> new StoreDisk(d.str("image", null, true), StoreDisk.Type.of(type, "type"), d.str("serial", null, false)));
                 d.finish(Set.of());
             }
         } else {
             o.known.add("storeDisk");
-            o.str("storeDiskType", null, false);
+            String type = o.str("storeDiskType", null, false);
+            if (type != null) {
+                StoreDisk.Type.of(type, "storeDiskType");
+            }
         }
         String overlay = o.str("writableStoreOverlay", null, false);
 
@@ -129,7 +160,8 @@ public final class VmSpecReader {
             boolean block = image.startsWith("/dev/");
             volumes.add(v.build(() -> new Volume(image, v.integerOrNull("size"), v.str("mountPoint", null, false),
                     v.str("fsType", "ext4", true), v.bool("autoCreate", !block) && !block, v.str("serial", null, false),
-                    v.bool("readOnly", false), v.bool("direct", false), v.str("label", null, false), v.strings("mkfsExtraArgs"))));
+                    v.bool("readOnly", false), v.bool("direct", false), v.str("label", null, false), v.strings("mkfsExtraArgs"),
+                    v.str("imageType", "raw", true))));
             v.finish(Set.of());
         }
         List<NetInterface> interfaces = new ArrayList<>();
@@ -147,9 +179,18 @@ public final class VmSpecReader {
             } else {
                 n.known.add("macvtap");
             }
+            boolean vhost = false;
+            if (n.has("tap") && !n.isNull("tap")) {
+                Obj t = n.object("tap");
+                vhost = t.bool("vhost", false);
+                t.finish(Set.of());
+            } else {
+                n.known.add("tap");
+            }
             NetInterface.Macvtap fmv = mv;
+            boolean fvhost = vhost;
             interfaces.add(n.build(() -> new NetInterface(type, n.str("id", null, true), n.str("mac", null, false),
-                    n.str("bridge", null, false), fmv)));
+                    n.str("bridge", null, false), fmv, fvhost)));
             n.finish(Set.of());
         }
         List<ForwardPort> forwards = new ArrayList<>();
@@ -163,10 +204,49 @@ public final class VmSpecReader {
             forwards.add(f.build(() -> new ForwardPort(f.str("from", "host", true), f.str("proto", "tcp", true), he, ge)));
             f.finish(Set.of());
         }
+        List<Device> devices = new ArrayList<>();
+        for (Obj d : o.objects("devices")) {
+            String qid = null;
+            String qbus = null;
+            String qextra = null;
+            if (d.has("qemu") && !d.isNull("qemu")) {
+                Obj q = d.object("qemu");
+                qid = q.str("id", null, false);
+                qbus = q.str("bus", null, false);
+                qextra = q.str("deviceExtraArgs", null, false);
+                q.finish(Set.of());
+            } else {
+                d.known.add("qemu");
+            }
+            // microvm.nix before the qemu sub-options had deviceExtraArgs at the top
+            if (d.has("deviceExtraArgs") && !d.isNull("deviceExtraArgs")) {
+                if (qextra != null) {
+                    throw new SpecError(d.field("deviceExtraArgs"), "give either deviceExtraArgs or qemu.deviceExtraArgs");
+                }
+                qextra = d.str("deviceExtraArgs", null, false);
+            } else {
+                d.known.add("deviceExtraArgs");
+            }
+            String fid = qid;
+            String fbus = qbus;
+            String fextra = qextra;
+            devices.add(d.build(() -> new Device(d.str("bus", null, true), d.str("path", null, true), fid, fbus, fextra)));
+            d.finish(Set.of());
+        }
         Long cid = null;
         if (o.has("vsock") && !o.isNull("vsock")) {
             Obj vs = o.object("vsock");
             cid = vs.longOrNull("cid");
+            if (vs.has("ssh") && !vs.isNull("ssh")) {
+                Obj ssh = vs.object("ssh");
+                if (ssh.bool("enable", false)) {
+                    events.warn("microvm.nix option not used by microforge: vsock.ssh.enable (sshd on vsock is set up by"
+                            + " microvm.nix's guest module; enable it in the guest configuration)");
+                }
+                ssh.finish(Set.of());
+            } else {
+                vs.known.add("ssh");
+            }
             vs.finish(Set.of());
         } else {
             o.known.add("vsock");
@@ -174,46 +254,115 @@ public final class VmSpecReader {
         boolean balloon = o.bool("balloon", false);
         String socket = o.has("socket") ? o.str("socket", null, false) : name + ".sock";
         String user = o.str("user", null, false);
+        boolean hugepageMem = o.bool("hugepageMem", false);
+        boolean deflateOnOOM = o.bool("deflateOnOOM", true);
+        String preStart = o.str("preStart", null, false);
+        String machineId = o.str("machineId", null, false);
+        Map<String, String> credentials = new java.util.TreeMap<>();
+        if (o.has("credentialFiles") && !o.isNull("credentialFiles")) {
+            Obj c = o.object("credentialFiles");
+            for (String k : c.keys()) {
+                credentials.put(k, c.str(k, null, true));
+            }
+        } else {
+            o.known.add("credentialFiles");
+        }
+        refuseUnsupported(o);
+        String extraArgsScript = o.str("extraArgsScript", null, false);
 
         VmSpec.Virtiofsd vfsd = VmSpec.Virtiofsd.DEFAULT;
         if (o.has("virtiofsd") && !o.isNull("virtiofsd")) {
             Obj v = o.object("virtiofsd");
-            vfsd = v.build(() -> new VmSpec.Virtiofsd(v.str("path", null, false), v.strings("extraArgs")));
-            v.finish(Set.of("inodeFileHandles", "threadPoolSize"));
+            String ifh = v.str("inodeFileHandles", null, false);
+            Integer threads = null;
+            JsonNode tp = v.node.get("threadPoolSize");
+            v.known.add("threadPoolSize");
+            if (tp != null && !tp.isNull() && !(tp.isTextual() && tp.asText().equals("`nproc`"))) {
+                if (!tp.isIntegralNumber()) {
+                    throw new SpecError(v.field("threadPoolSize"), "must be an integer or \"`nproc`\", got " + Obj.kind(tp));
+                }
+                threads = v.integerOrNull("threadPoolSize");
+            }
+            String group = v.str("group", null, false);
+            Integer fthreads = threads;
+            vfsd = v.build(() -> new VmSpec.Virtiofsd(v.str("path", null, false), v.strings("extraArgs"),
+                    "prefer".equals(ifh) ? null : ifh, fthreads, "kvm".equals(group) ? null : group));
+            v.finish(Set.of("package"));
         } else {
             o.known.add("virtiofsd");
         }
         String machine = null;
+        Map<String, String> machineOpts = null;
+        boolean serialConsole = true;
+        List<PcieRootPort> rootPorts = new ArrayList<>();
+        List<String> oem = List.of();
+        String pivotRoot = null;
+        com.fasterxml.jackson.databind.node.ObjectNode fcCpu = null;
+        String fcEngine = "Async";
+        com.fasterxml.jackson.databind.node.ObjectNode fcExtra = null;
         Map<Hypervisor, List<String>> extra = new EnumMap<>(Hypervisor.class);
         for (Hypervisor h : Hypervisor.values()) {
-            if (o.has(h.id()) && !o.isNull(h.id())) {
-                Obj x = o.object(h.id());
-                List<String> args = x.strings("extraArgs");
-                if (!args.isEmpty()) {
-                    extra.put(h, args);
-                }
-                if (h == Hypervisor.QEMU) {
-                    machine = x.str("machine", null, false);
-                    x.finish(Set.of("serialConsole", "machineOpts"));
-                } else if (h == Hypervisor.CROSVM) {
-                    x.finish(Set.of("pivotRoot"));
-                } else {
-                    x.finish(Set.of());
-                }
-            } else {
+            if (!o.has(h.id()) || o.isNull(h.id())) {
                 o.known.add(h.id());
+                continue;
             }
+            Obj x = o.object(h.id());
+            List<String> args = h == Hypervisor.KVMTOOL && !x.has("extraArgs") ? List.of() : x.strings("extraArgs");
+            if (!args.isEmpty()) {
+                extra.put(h, args);
+            }
+            switch (h) {
+                case QEMU -> {
+                    machine = x.str("machine", null, false);
+                    if (x.has("machineOpts") && !x.isNull("machineOpts")) {
+                        Obj mo = x.object("machineOpts");
+                        machineOpts = new java.util.TreeMap<>();
+                        for (String k : mo.keys()) {
+                            machineOpts.put(k, mo.str(k, null, true));
+                        }
+                    } else {
+                        x.known.add("machineOpts");
+                    }
+                    serialConsole = x.bool("serialConsole", true);
+                    for (Obj p : x.objects("pcieRootPorts")) {
+                        rootPorts.add(p.build(() -> new PcieRootPort(p.str("id", null, true), p.str("bus", null, false),
+                                p.integerOrNull("chassis"), p.str("slot", null, false), p.str("addr", null, false))));
+                        p.finish(Set.of());
+                    }
+                }
+                case CLOUD_HYPERVISOR -> oem = x.strings("platformOEMStrings");
+                case CROSVM -> pivotRoot = x.str("pivotRoot", null, false);
+                case FIRECRACKER -> {
+                    fcEngine = x.str("driveIoEngine", "Async", true);
+                    fcCpu = jsonObject(x, "cpu");
+                    if (fcCpu != null) {
+                        throw new SpecError("firecracker.cpu", "is not supported by microforge (firecracker reads a custom CPU template from a file);"
+                                + " write the template to a file and set firecracker.extraConfig.\"cpu-config\" to its path");
+                    }
+                    fcExtra = jsonObject(x, "extraConfig");
+                }
+                case KVMTOOL -> { }
+            }
+            x.finish(Set.of("package"));
         }
-        checkIgnored(o);
-        List<String> ignored = new ArrayList<>();
+        Map<String, String> fmo = machineOpts;
+        boolean fsc = serialConsole;
+        List<String> foem = oem;
+        String fpr = pivotRoot;
+        var fcpu = fcCpu;
+        String feng = fcEngine;
+        var fext = fcExtra;
+        VmSpec.HypervisorOptions hvo = o.build(() -> new VmSpec.HypervisorOptions(fmo, fsc, rootPorts, foem, fpr, fcpu, feng, fext));
+        List<String> warnings = new ArrayList<>();
         for (String k : o.keys()) {
-            if (IGNORED.contains(k)) {
-                ignored.add(k);
+            Ignored ig = IGNORED.get(k);
+            if (ig != null && ig.warnUnless() != null && !o.node.get(k).equals(parseJson(ig.warnUnless()))) {
+                warnings.add(k + " (" + ig.why() + ")");
             }
         }
-        o.finish(IGNORED);
-        if (!ignored.isEmpty()) {
-            events.warn("ignored microvm.nix options (not used by microforge): " + String.join(", ", ignored));
+        o.finish(IGNORED.keySet());
+        for (String w : warnings) {
+            events.warn("microvm.nix option not used by microforge: " + w);
         }
         String fm = machine;
         int fvcpu = vcpu;
@@ -222,26 +371,59 @@ public final class VmSpecReader {
         StoreDisk fsd = storeDisk;
         Long fcid = cid;
         VmSpec.Virtiofsd fv = vfsd;
+        VmSpec.HypervisorOptions fhvo = hvo;
         return o.build(() -> new VmSpec(name, hv, fvcpu, fmem, kernel, initrd, kernelParams, fsod, fsd, overlay,
-                volumes, shares, interfaces, forwards, fcid, balloon, socket, user, fv, fm, extra));
+                volumes, shares, interfaces, forwards, fcid, balloon, socket, user, fv, fm, extra,
+                hugepageMem, deflateOnOOM, preStart, credentials, devices, machineId, fhvo, extraArgsScript));
     }
 
-    /** microvm.nix options microforge cannot honour: accepted at their defaults only. */
-    private static void checkIgnored(Obj o) {
-        JsonNode n = o.node;
-        if (n.has("devices") && n.get("devices").isArray() && n.get("devices").size() > 0) {
-            throw new SpecError("devices", "PCI/USB passthrough is not supported by microforge");
+    private static JsonNode parseJson(String s) {
+        try {
+            return MAPPER.readTree(s);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
         }
+    }
+
+    /** A JSON object option (null, absent or {} give null). */
+    private static com.fasterxml.jackson.databind.node.ObjectNode jsonObject(Obj x, String key) {
+        x.known.add(key);
+        JsonNode v = x.node.get(key);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isObject()) {
+            throw new SpecError(x.field(key), "must be an object, got " + Obj.kind(v));
+        }
+        return (com.fasterxml.jackson.databind.node.ObjectNode) v;
+    }
+
+    /**
+     * microvm.nix options microforge cannot honour: accepted at their defaults (and null, empty), refused otherwise
+     * with the reason. Reads them, so {@link Obj#finish} knows them.
+     */
+    private static void refuseUnsupported(Obj o) {
         for (String k : List.of("hotplugMem", "hotpluggedMem", "initialBalloonMem")) {
-            if (n.has(k) && n.get(k).isNumber() && n.get(k).asLong() != 0) {
-                throw new SpecError(k, "memory hotplug and initial balloon size are not supported by microforge; remove it or set 0");
+            Long v = o.longOrNull(k);
+            if (v != null && v != 0) {
+                throw new SpecError(k, "memory hotplug (virtio-mem) and an initial balloon size are not supported by microforge's runners; remove it or set 0");
             }
         }
-        if (n.has("graphics") && n.get("graphics").path("enable").asBoolean(false)) {
-            throw new SpecError("graphics.enable", "graphics are not supported by microforge runners");
+        if (o.has("graphics") && !o.isNull("graphics")) {
+            Obj g = o.object("graphics");
+            if (g.bool("enable", false)) {
+                throw new SpecError("graphics.enable", "graphics are not supported by microforge runners (they start headless, the console on the serial port)");
+            }
+            g.finish(Set.of("backend", "socket", "vulkan", "hostmem", "crosvmPackage"));
+        } else {
+            o.known.add("graphics");
         }
-        if (n.has("cpu") && !n.get("cpu").isNull()) {
-            throw new SpecError("cpu", "CPU model selection is not supported by microforge; remove it");
+        String cpu = o.str("cpu", null, false);
+        if (cpu != null) {
+            throw new SpecError("cpu", "emulating another CPU ('" + cpu + "') is not supported by microforge (its runners start the host's architecture); remove it");
+        }
+        if (o.bool("registerWithMachined", false)) {
+            throw new SpecError("registerWithMachined", "microforge's runners do not register with systemd-machined; set it to false");
         }
     }
 

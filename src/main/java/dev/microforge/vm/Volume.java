@@ -18,9 +18,12 @@ import java.util.regex.Pattern;
  * @param direct       O_DIRECT / cache=none
  * @param label        file system label given by mkfs when auto-created
  * @param mkfsExtraArgs extra arguments for mkfs
+ * @param imageType    the image format the hypervisor reads: raw (default), qcow2, vhd, vhdx; microforge creates raw
+ *                     images only
  */
 public record Volume(String image, Integer size, String mountPoint, String fsType, boolean autoCreate, String serial,
-                     boolean readOnly, boolean direct, String label, List<String> mkfsExtraArgs) {
+                     boolean readOnly, boolean direct, String label, List<String> mkfsExtraArgs, String imageType) {
+    public static final List<String> IMAGE_TYPES = List.of("raw", "qcow2", "vhd", "vhdx");
     static final Pattern FS_TYPE = Pattern.compile("[a-z0-9][a-z0-9._-]{0,31}");
 
     public Volume {
@@ -40,6 +43,14 @@ public record Volume(String image, Integer size, String mountPoint, String fsTyp
         serial = serial == null ? Identity.serialFor(image) : Check.token("serial", serial, Identity.SERIAL_MAX, "serial");
         mkfsExtraArgs = Check.strings("mkfsExtraArgs", mkfsExtraArgs);
         boolean block = image.startsWith("/dev/");
+        if (imageType == null) {
+            imageType = "raw";
+        }
+        Check.oneOf("imageType", imageType, IMAGE_TYPES);
+        if (!imageType.equals("raw") && autoCreate && !block) {
+            throw new SpecError("imageType", imageType + " with autoCreate: microforge creates raw images only; create the "
+                    + imageType + " image yourself (qemu-img create) and set autoCreate to false");
+        }
         if (!block && autoCreate && size == null) {
             throw new SpecError("size", "is required when autoCreate is true (the size in MiB of the image to create)");
         }

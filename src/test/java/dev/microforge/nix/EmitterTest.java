@@ -43,6 +43,19 @@ class EmitterTest {
     }
 
     @Test
+    void vsockTransportAndFwCfgAreLoadedInTheInitrdNotOnlyAvailable() throws Exception {
+        // microvm.nix #579: with only availableKernelModules nothing loads vmw_vsock_virtio_transport early
+        VmSpec v = dev.microforge.vm.VmSpecReader.parse("{\"name\":\"v\",\"kernel\":\"/k\",\"storeOnDisk\":false,\"vsock\":{\"cid\":7},\"credentialFiles\":{\"K\":\"/run/k\"}}"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8), "vm.json", dev.microforge.util.Events.NONE);
+        String nix = Emitter.emit(v, Emitter.Flavor.MODULE, "vm.json");
+        assertTrue(nix.contains("kernelModules = [\n      \"vmw_vsock_virtio_transport\"\n      \"qemu_fw_cfg\"\n    ];")
+                || nix.replaceAll("\\s+", " ").contains("kernelModules = [ \"vmw_vsock_virtio_transport\" \"qemu_fw_cfg\" ];"), nix);
+        VmSpec none = dev.microforge.vm.VmSpecReader.parse("{\"name\":\"v\",\"kernel\":\"/k\",\"storeOnDisk\":false}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "vm.json", dev.microforge.util.Events.NONE);
+        assertFalse(Emitter.emit(none, Emitter.Flavor.MODULE, "vm.json").contains(" kernelModules"));
+    }
+
+    @Test
     void withoutDiskSerialsDisksAreFoundInAttachOrder() throws Exception {
         // firecracker sets no serials: store disk vda, then the volumes in spec order (the raw one included)
         String fc = Emitter.emit(VmSpec.read(resource("firecracker.json")), Emitter.Flavor.MODULE, "firecracker.json");

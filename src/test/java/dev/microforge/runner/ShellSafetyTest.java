@@ -77,6 +77,7 @@ class ShellSafetyTest {
                     .put("socket", "vfs" + nasty.replace("\n", "") + ".sock");
             shares.addObject().put("proto", "9p").put("tag", "p9").put("source", "share" + nasty).put("mountPoint", "/p");
             spec.putObject("virtiofsd").put("path", virtiofsd.toString());
+            spec.putObject("credentialFiles").put("CRED", "cred" + nasty);
         } else {
             spec.putArray("interfaces").addObject().put("type", "tap").put("id", "tap0");
         }

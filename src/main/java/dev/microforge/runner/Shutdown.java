@@ -1,0 +1,223 @@
+package dev.microforge.runner;
+
+import dev.microforge.util.UserError;
+import dev.microforge.vm.Hypervisor;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+
+/**
+ * Clean shutdown over the hypervisor's control socket, then a bounded wait for the hypervisor to exit (what
+ * {@code microvm-shutdown} runs: {@code microforge shutdown}). Never reads standard input.
+ * <ul>
+ * <li>qemu: QMP {@code qmp_capabilities}, {@code system_powerdown} (the ACPI power button), then the QMP connection
+ * stays open until qemu exits and closes it.</li>
+ * <li>cloud-hypervisor: {@code PUT /api/v1/vm.power-button}; firecracker: {@code PUT /actions} SendCtrlAltDel (x86:
+ * the i8042 reset the guest turns into a reboot, which ends firecracker); then the API socket is asked
+ * ({@code GET}) until it stops answering.</li>
+ * </ul>
+ */
+public final class Shutdown {
+    /** The outcome, for the CLI's exit code: the hypervisor exited, or it was not running to begin with. */
+    public enum Result { EXITED, NOT_RUNNING }
+
+    private Shutdown() {}
+
+    /**
+     * Sends the power-off request and waits at most {@code timeoutMillis} (in total) for the hypervisor to exit.
+     * Throws {@link UserError} for a hypervisor without a clean shutdown, {@link IOException} when the hypervisor
+     * refuses or does not exit in time.
+     */
+    public static Result run(Hypervisor h, Path socket, long timeoutMillis, Consumer<String> log) throws IOException {
+        if (h != Hypervisor.QEMU && h != Hypervisor.CLOUD_HYPERVISOR && h != Hypervisor.FIRECRACKER) {
+            throw new UserError("--hypervisor: microforge shutdown speaks to qemu, cloud-hypervisor and firecracker, not " + h);
+        }
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        Conn c;
+        try {
+            c = Conn.open(socket);
+        } catch (IOException e) {
+            if (!Files.exists(socket) || e.getMessage() != null && e.getMessage().contains("refused")) {
+                log.accept(socket + ": nothing listens (" + e.getMessage() + "): the VM is not running");
+                return Result.NOT_RUNNING;
+            }
+            throw new IOException(socket + ": cannot connect: " + e.getMessage(), e);
+        }
+        try (c) {
+            if (h == Hypervisor.QEMU) {
+                qmp(c, deadline);
+                log.accept("qemu: system_powerdown sent, waiting for qemu to exit");
+                // qemu closes the connection when it exits; events (POWERDOWN, SHUTDOWN) come before
+                while (c.readLine(deadline) != null) {
+                    // events
+                }
+                return Result.EXITED;
+            }
+            String request = h == Hypervisor.CLOUD_HYPERVISOR
+                    ? http("PUT", "/api/v1/vm.power-button", null)
+                    : http("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}");
+            c.write(request);
+            String status = c.readLine(deadline);
+            if (status == null || !status.strip().matches("HTTP/1\\.[01] 2\\d\\d.*")) {
+                throw new IOException(h + " refused the shutdown request: " + (status == null ? "no answer" : status.strip()));
+            }
+        }
+        log.accept(h + ": power-off requested, waiting for " + h + " to exit");
+        String ping = h == Hypervisor.CLOUD_HYPERVISOR ? "/api/v1/vmm.ping" : "/";
+        while (true) {
+            try (Conn p = Conn.open(socket)) {
+                p.write(http("GET", ping, null));
+                if (p.readLine(deadline) == null) {
+                    return Result.EXITED;
+                }
+            } catch (IOException e) {
+                if (e instanceof Timeout t) {
+                    throw t;
+                }
+                return Result.EXITED; // the socket no longer answers: the hypervisor is gone
+            }
+            if (System.nanoTime() > deadline) {
+                throw new Timeout();
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+    }
+
+    private static void qmp(Conn c, long deadline) throws IOException {
+        String greeting = c.readLine(deadline);
+        if (greeting == null || !greeting.contains("\"QMP\"")) {
+            throw new IOException("not a QMP socket (greeting: " + (greeting == null ? "none" : greeting.strip()) + ")");
+        }
+        command(c, "{\"execute\":\"qmp_capabilities\"}", deadline);
+        command(c, "{\"execute\":\"system_powerdown\"}", deadline);
+    }
+
+    /** Sends a QMP command and reads up to its answer (events before it are skipped). */
+    private static void command(Conn c, String json, long deadline) throws IOException {
+        c.write(json + "\n");
+        while (true) {
+            String line = c.readLine(deadline);
+            if (line == null) {
+                throw new IOException("qemu closed the QMP connection before answering " + json);
+            }
+            if (line.contains("\"error\"")) {
+                throw new IOException("qemu refused " + json + ": " + line.strip());
+            }
+            if (line.contains("\"return\"")) {
+                return;
+            }
+        }
+    }
+
+    private static String http(String method, String path, String body) {
+        byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+        return method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n"
+                + (body != null ? "Content-Type: application/json\r\n" : "")
+                + "Content-Length: " + b.length + "\r\nConnection: close\r\n\r\n" + (body == null ? "" : body);
+    }
+
+    /** The deadline passed. */
+    static final class Timeout extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        Timeout() {
+            super("timed out");
+        }
+    }
+
+    /** A unix socket connection with line reads bounded by a deadline. */
+    static final class Conn implements AutoCloseable {
+        private final SocketChannel ch;
+        private final Selector sel;
+        private final ByteBuffer buf = ByteBuffer.allocate(8192);
+        private final StringBuilder pending = new StringBuilder();
+        private boolean eof;
+
+        private Conn(SocketChannel ch, Selector sel) {
+            this.ch = ch;
+            this.sel = sel;
+        }
+
+        static Conn open(Path socket) throws IOException {
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                ch.connect(UnixDomainSocketAddress.of(socket));
+                ch.configureBlocking(false);
+                Selector sel = Selector.open();
+                ch.register(sel, SelectionKey.OP_READ);
+                return new Conn(ch, sel);
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
+        }
+
+        void write(String s) throws IOException {
+            ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+        }
+
+        /** The next line (with its newline), the rest at EOF, or null at EOF with nothing left. */
+        String readLine(long deadline) throws IOException {
+            while (true) {
+                int nl = pending.indexOf("\n");
+                if (nl >= 0) {
+                    String line = pending.substring(0, nl + 1);
+                    pending.delete(0, nl + 1);
+                    return line;
+                }
+                if (eof) {
+                    if (pending.isEmpty()) {
+                        return null;
+                    }
+                    String rest = pending.toString();
+                    pending.setLength(0);
+                    return rest;
+                }
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    throw new Timeout();
+                }
+                sel.select(left);
+                sel.selectedKeys().clear();
+                buf.clear();
+                int n;
+                try {
+                    n = ch.read(buf);
+                } catch (IOException e) {
+                    n = -1; // connection reset: the peer is gone
+                }
+                if (n < 0) {
+                    eof = true;
+                } else {
+                    buf.flip();
+                    pending.append(StandardCharsets.UTF_8.decode(buf));
+                }
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                sel.close();
+            } finally {
+                ch.close();
+            }
+        }
+    }
+}

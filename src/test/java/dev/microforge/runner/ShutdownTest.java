@@ -1,0 +1,114 @@
+package dev.microforge.runner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.microforge.testkit.Cli;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * microforge shutdown against stand-in hypervisor sockets (real unix sockets): the requests cloud-hypervisor's and
+ * firecracker's APIs document, the wait until the API stops answering, the bounded wait when it never does, and a
+ * VM that is not running. qemu's QMP side is proven against real qemu in QemuShutdownBootTest.
+ */
+class ShutdownTest {
+    @TempDir
+    Path tmp;
+
+    /** An HTTP stand-in: records each request's first line, answers 204, and goes away after {@code answers}. */
+    static final class FakeApi implements AutoCloseable {
+        final ServerSocketChannel server;
+        final List<String> requests = new CopyOnWriteArrayList<>();
+        final Thread thread;
+
+        FakeApi(Path socket, int answers) throws IOException {
+            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            server.bind(UnixDomainSocketAddress.of(socket));
+            thread = new Thread(() -> {
+                try {
+                    for (int i = 0; i < answers; i++) {
+                        try (SocketChannel c = server.accept()) {
+                            ByteBuffer b = ByteBuffer.allocate(4096);
+                            StringBuilder sb = new StringBuilder();
+                            while (sb.indexOf("\r\n\r\n") < 0 && c.read(b) > 0) {
+                                b.flip();
+                                sb.append(StandardCharsets.UTF_8.decode(b));
+                                b.clear();
+                            }
+                            requests.add(sb.substring(0, sb.indexOf("\r\n")));
+                            c.write(ByteBuffer.wrap("HTTP/1.1 204 No Content\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+                        }
+                    }
+                    server.close();
+                    Files.deleteIfExists(socket);
+                } catch (IOException e) {
+                    // closed by the test
+                }
+            });
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
+    }
+
+    @Test
+    void cloudHypervisorPowerButtonThenWaitsUntilTheApiIsGone() throws Exception {
+        Path sock = tmp.resolve("ch.sock");
+        try (FakeApi api = new FakeApi(sock, 3)) {
+            Cli.Result r = Cli.run("shutdown", "--hypervisor", "cloud-hypervisor", "--socket", sock.toString(), "--timeout", "20");
+            assertEquals(0, r.exitCode(), r.err());
+            assertEquals(List.of("PUT /api/v1/vm.power-button HTTP/1.1", "GET /api/v1/vmm.ping HTTP/1.1", "GET /api/v1/vmm.ping HTTP/1.1"),
+                    api.requests, "the power button, then pings until the API no longer answers");
+            assertTrue(r.err().endsWith("cloud-hypervisor exited\n"), r.err());
+        }
+    }
+
+    @Test
+    void firecrackerSendCtrlAltDel() throws Exception {
+        Path sock = tmp.resolve("fc.sock");
+        try (FakeApi api = new FakeApi(sock, 1)) {
+            Cli.Result r = Cli.run("shutdown", "--hypervisor", "firecracker", "--socket", sock.toString(), "--timeout", "20");
+            assertEquals(0, r.exitCode(), r.err());
+            assertEquals(List.of("PUT /actions HTTP/1.1"), api.requests);
+        }
+    }
+
+    @Test
+    void aHypervisorThatDoesNotExitIsBoundedByTheTimeout() throws Exception {
+        Path sock = tmp.resolve("stuck.sock");
+        try (FakeApi api = new FakeApi(sock, 1_000_000)) {
+            long t0 = System.nanoTime();
+            Cli.Result r = Cli.run("shutdown", "--hypervisor", "cloud-hypervisor", "--socket", sock.toString(), "--timeout", "2");
+            double secs = (System.nanoTime() - t0) / 1e9;
+            assertEquals(1, r.exitCode(), r.err());
+            assertTrue(secs < 10, "bounded: " + secs + " s");
+            assertTrue(r.err().contains(": cloud-hypervisor did not exit within 2 s after the power-off request"), r.err());
+        }
+    }
+
+    @Test
+    void notRunningIsNotAnError() throws Exception {
+        Cli.Result r = Cli.run("shutdown", "--hypervisor", "qemu", "--socket", tmp.resolve("none.sock").toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().contains("the VM is not running"), r.err());
+        r = Cli.run("shutdown", "--hypervisor", "kvmtool", "--socket", tmp.resolve("none.sock").toString());
+        assertEquals(2, r.exitCode(), r.err());
+        assertEquals("microforge: --hypervisor: microforge shutdown speaks to qemu, cloud-hypervisor and firecracker, not kvmtool\n", r.err());
+    }
+}
