@@ -828,7 +828,7 @@ public final class Preflight {
             error(what, "the bridge helper " + helperPath + " does not exist" + (other != null ? " (there is one at " + other + ")" : ""),
                     other != null ? "set qemu.bridgeHelper to " + other + " in the spec"
                             : host.debian() ? "apt-get install qemu-system-common" : "install qemu's bridge helper and set qemu.bridgeHelper",
-                    wrapper);
+                    other != null ? "set qemu.bridgeHelper to " + other + " in the spec" : wrapper);
         } else if (!host.isRoot()) {
             try {
                 int mode = (Integer) Files.getAttribute(helper, "unix:mode");

@@ -25,7 +25,7 @@ final class QemuGenerator implements Generator {
 
     /** The qemu-bridge-helper the runner passes to {@code -netdev bridge,helper=} (preflight checks the same). */
     static String bridgeHelper(VmSpec spec) {
-        return BRIDGE_HELPER;
+        return spec.qemuBridgeHelper() != null ? spec.qemuBridgeHelper() : BRIDGE_HELPER;
     }
 
     @Override
@@ -141,7 +141,7 @@ final class QemuGenerator implements Generator {
                 }
                 case MACVTAP -> nd = QemuOpt.qemu("tap").kv("id", n.id(), f + ".id").kvVar("fd", var("macvtap_fd_" + i));
                 case BRIDGE -> nd = QemuOpt.qemu("bridge").kv("id", n.id(), f + ".id").kv("br", n.bridge(), f + ".bridge")
-                        .fixed("helper=" + bridgeHelper(spec));
+                        .kv("helper", bridgeHelper(spec), "qemu.bridgeHelper");
                 default -> throw new IllegalStateException();
             }
             c.add(lit("-netdev"));

@@ -28,12 +28,14 @@ import java.util.regex.Pattern;
  * @param virtiofsd   path of virtiofsd (null: PATH, then /usr/lib/qemu/virtiofsd) and extra arguments
  * @param qemuMachine qemu machine type or null for the default (microvm.nix: qemu.machine)
  * @param extraArgs   extra hypervisor arguments per hypervisor (microvm.nix: qemu.extraArgs, ...)
+ * @param qemuBridgeHelper qemu-bridge-helper for bridge interfaces, or null for Debian's /usr/lib/qemu/qemu-bridge-helper
+ *                    (NixOS: /run/wrappers/bin/qemu-bridge-helper, from security.wrappers)
  */
 public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, String kernel, String initrd,
                      List<String> kernelParams, boolean storeOnDisk, StoreDisk storeDisk, String writableStoreOverlay,
                      List<Volume> volumes, List<Share> shares, List<NetInterface> interfaces,
                      List<ForwardPort> forwardPorts, Long vsockCid, boolean balloon, String socket, String user,
-                     Virtiofsd virtiofsd, String qemuMachine, Map<Hypervisor, List<String>> extraArgs) {
+                     Virtiofsd virtiofsd, String qemuMachine, Map<Hypervisor, List<String>> extraArgs, String qemuBridgeHelper) {
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,62}");
     static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?");
 
@@ -93,6 +95,7 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
         if (qemuMachine != null) {
             Check.token("qemu.machine", qemuMachine, 64, "machine type");
         }
+        Check.optionalPath("qemu.bridgeHelper", qemuBridgeHelper);
         Map<Hypervisor, List<String>> extra = new LinkedHashMap<>();
         if (extraArgs != null) {
             extraArgs.forEach((h, l) -> extra.put(h, Check.strings(h.id() + ".extraArgs", l)));
@@ -182,7 +185,8 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
     /** The same VM under another hypervisor. */
     public VmSpec withHypervisor(Hypervisor h) {
         return new VmSpec(name, h, vcpu, mem, kernel, initrd, kernelParams, storeOnDisk, storeDisk, writableStoreOverlay,
-                volumes, shares, interfaces, forwardPorts, vsockCid, balloon, socket, user, virtiofsd, qemuMachine, extraArgs);
+                volumes, shares, interfaces, forwardPorts, vsockCid, balloon, socket, user, virtiofsd, qemuMachine, extraArgs,
+                qemuBridgeHelper);
     }
 
     /** Extra arguments for the given hypervisor (empty if none). */

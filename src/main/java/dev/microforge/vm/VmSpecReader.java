@@ -126,6 +126,10 @@ public final class VmSpecReader {
         for (Obj v : o.objects("volumes")) {
             String image = v.str("image", null, true);
             boolean block = image.startsWith("/dev/");
+            if (block && v.has("autoCreate") && !v.isNull("autoCreate") && v.bool("autoCreate", false)) {
+                events.warn("volumes[" + volumes.size() + "].autoCreate: ignored for block device " + image
+                        + " (a block device is never created, resized or formatted)");
+            }
             volumes.add(v.build(() -> new Volume(image, v.integerOrNull("size"), v.str("mountPoint", null, false),
                     v.str("fsType", "ext4", true), v.bool("autoCreate", !block) && !block, v.str("serial", null, false),
                     v.bool("readOnly", false), v.bool("direct", false), v.str("label", null, false), v.strings("mkfsExtraArgs"))));
@@ -183,6 +187,7 @@ public final class VmSpecReader {
             o.known.add("virtiofsd");
         }
         String machine = null;
+        String bridgeHelper = null;
         Map<Hypervisor, List<String>> extra = new EnumMap<>(Hypervisor.class);
         for (Hypervisor h : Hypervisor.values()) {
             if (o.has(h.id()) && !o.isNull(h.id())) {
@@ -193,6 +198,7 @@ public final class VmSpecReader {
                 }
                 if (h == Hypervisor.QEMU) {
                     machine = x.str("machine", null, false);
+                    bridgeHelper = x.str("bridgeHelper", null, false);
                     x.finish(Set.of("serialConsole", "machineOpts"));
                 } else if (h == Hypervisor.CROSVM) {
                     x.finish(Set.of("pivotRoot"));
@@ -215,6 +221,7 @@ public final class VmSpecReader {
             events.warn("ignored microvm.nix options (not used by microforge): " + String.join(", ", ignored));
         }
         String fm = machine;
+        String fbh = bridgeHelper;
         int fvcpu = vcpu;
         int fmem = mem;
         boolean fsod = storeOnDisk;
@@ -222,7 +229,7 @@ public final class VmSpecReader {
         Long fcid = cid;
         VmSpec.Virtiofsd fv = vfsd;
         return o.build(() -> new VmSpec(name, hv, fvcpu, fmem, kernel, initrd, kernelParams, fsod, fsd, overlay,
-                volumes, shares, interfaces, forwards, fcid, balloon, socket, user, fv, fm, extra));
+                volumes, shares, interfaces, forwards, fcid, balloon, socket, user, fv, fm, extra, fbh));
     }
 
     /** microvm.nix options microforge cannot honour: accepted at their defaults only. */
