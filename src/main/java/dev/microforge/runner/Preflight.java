@@ -504,7 +504,7 @@ public final class Preflight {
                     mkfs + (block ? " (erases the device)" : ", or remove the file so microvm-run creates it"
                             + (v.autoCreate() ? "" : " (with autoCreate)")) + ", or drop mountPoint to give the guest a raw disk");
         } else if (want != null && found != null && !want.equals(found)) {
-            error(what, "holds a " + found + " file system but fsType is " + v.fsType() + ": the guest's mount at " + v.mountPoint()
+            error(what, "holds a file system of type " + found + " but fsType is " + v.fsType() + ": the guest's mount at " + v.mountPoint()
                     + " would fail", "set fsType to " + found + " (or reformat: " + mkfs + ", which erases it)");
         } else if (want != null && found == null) {
             warn(what, "no " + v.fsType() + " superblock found (unknown content): the guest's mount at " + v.mountPoint() + " may fail",
