@@ -3,6 +3,7 @@
 set -euo pipefail
 PKGS=(nix-bin squashfs-tools squashfs-tools-ng erofs-utils qemu-system-x86 qemu-utils linux-image-cloud-amd64
       linux-image-amd64
+      xfsprogs btrfs-progs dosfstools
       busybox-static cpio e2fsprogs iproute2 util-linux lz4 maven openjdk-17-jdk-headless jq)
 missing=()
 for p in "${PKGS[@]}"; do
