@@ -84,6 +84,7 @@ public final class Preflight {
         p.shares();
         p.interfaces();
         p.sockets();
+        p.shutdownTools();
         return List.copyOf(p.findings);
     }
 
@@ -909,6 +910,23 @@ public final class Preflight {
                     error("socket " + s, "stale (nothing listening) and cannot be removed: " + e2.getMessage(), "rm -f " + s);
                 }
             }
+        }
+    }
+
+    // ---- microvm-shutdown
+
+    /** The tools bin/microvm-shutdown runs (socat for qemu's QMP) are on PATH: a warning, the VM still starts. */
+    private void shutdownTools() {
+        check = "shutdown";
+        String script;
+        try {
+            script = Generator.of(spec.hypervisor()).plan(spec, accel).shutdownScript();
+        } catch (RuntimeException e) {
+            return;
+        }
+        if (script != null && script.contains("socat ") && host.which("socat") == null) {
+            warn("microvm-shutdown", "needs socat, which is not on PATH: the VM cannot be shut down cleanly",
+                    install("socat", "socat"), nixosPackage("socat"));
         }
     }
 

@@ -312,6 +312,7 @@ class PreflightTest {
     @Test
     void jsonHasOneObjectPerFindingWithBothFixes() throws IOException {
         Files.delete(root.resolve("etc/qemu/bridge.conf"));
+        exec("usr/bin/socat");
         Path sock = root.resolve("images/api.sock");
         ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         ch.bind(UnixDomainSocketAddress.of(sock));
@@ -469,5 +470,23 @@ class PreflightTest {
         assertTrue(r.err().contains("microforge: warning: volumes[0].autoCreate: ignored for block device /dev/zvol/tank/vm (a block device is "
                 + "never created, resized or formatted)"), r.err());
         assertFalse(preflight("qemu", "tcg", "\"volumes\":[{\"image\":\"/dev/zvol/tank/vm\",\"mountPoint\":null}]").err().contains("autoCreate"));
+    }
+
+    @Test
+    void socatForMicrovmShutdown() throws IOException {
+        Path spec = tmp.resolve("vm.json");
+        Files.writeString(spec, "{\"name\":\"pf\",\"kernel\":\"/boot/kernel\",\"storeOnDisk\":false,\"socket\":\"/images/q.sock\"}");
+        boolean onPath = java.util.Arrays.stream(System.getenv("PATH").split(":"))
+                .anyMatch(d -> Files.isExecutable(root.resolve(d.replaceFirst("^/", "")).resolve("socat")));
+        assertFalse(onPath, "the fake root has no socat");
+        Cli.Result r = Cli.run("preflight", "--spec", spec.toString(), "--accel", "tcg", "--root", root.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().contains("preflight: warning: microvm-shutdown: needs socat, which is not on PATH: the VM cannot be shut down"
+                + " cleanly; fix: apt-get install socat"), r.err());
+        touch("etc/NIXOS");
+        assertTrue(Cli.run("preflight", "--spec", spec.toString(), "--accel", "tcg", "--root", root.toString()).err()
+                .contains("fix: environment.systemPackages = [ pkgs.socat ];"));
+        exec("usr/bin/socat");
+        assertFalse(Cli.run("preflight", "--spec", spec.toString(), "--accel", "tcg", "--root", root.toString()).err().contains("socat"));
     }
 }
