@@ -688,7 +688,8 @@ public final class Preflight {
                         "ip link del " + q(id) + " && " + tapCreate(id), tapNixos(id));
             }
         }
-        if (flags >= 0 && (readNumber(dev.resolve("flags")) & IFF_UP) == 0 && readNumber(dev.resolve("flags")) >= 0) {
+        long ifFlags = readNumber(dev.resolve("flags"));
+        if (ifFlags >= 0 && (ifFlags & IFF_UP) == 0) {
             warn(what, "is down: the guest's network stays dead until it is up (microvm-run does not bring taps up)",
                     "ip link set " + q(id) + " up");
         }
