@@ -100,4 +100,44 @@ class PreflightCatchesTest {
             Exec.run(List.of("ip", "netns", "del", ns), null, null, 30);
         }
     }
+
+    @Test
+    @Tag("root")
+    void rootOwnedTapForAnotherUser() throws Exception {
+        PreflightHostTest.requireRoot();
+        Tools.require("qemu-system-x86_64");
+        Tools.require("ip");
+        Tools.require("setpriv");
+        String ns = "mfpo" + ProcessHandle.current().pid();
+        Exec.ok("ip", "netns", "add", ns);
+        try {
+            Exec.ok("ip", "netns", "exec", ns, "ip", "tuntap", "add", "name", "vm-tap1", "mode", "tap", "user", "0");
+            Exec.ok("ip", "netns", "exec", ns, "ip", "link", "set", "vm-tap1", "up");
+            Path run = runner("{\"name\":\"owner\",\"kernel\":\"" + vmlinuz() + "\",\"storeOnDisk\":false,\"socket\":null,"
+                    + "\"kernelParams\":[\"panic=-1\"],\"interfaces\":[{\"type\":\"tap\",\"id\":\"vm-tap1\"}]}");
+            Exec.ok("chmod", "-R", "a+rX", tmp.toString());
+            List<String> asNobody = List.of("ip", "netns", "exec", ns, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
+            Exec.Result bare = start(asNobody, run, "--no-preflight");
+            assertNotEquals(0, bare.exitCode());
+            assertTrue(bare.stderr().contains("could not configure /dev/net/tun (vm-tap1): Operation not permitted"), bare.stderr());
+            Exec.Result checked = start(asNobody, run);
+            assertEquals(1, checked.exitCode(), checked.stderr());
+            assertTrue(checked.stderr().contains("preflight: error: interfaces[0] tap vm-tap1: belongs to uid 0, not to nobody (uid 65534)"),
+                    checked.stderr());
+            assertFalse(checked.stderr().lines().anyMatch(l -> l.startsWith("qemu")), "qemu must not start:\n" + checked.stderr());
+        } finally {
+            Exec.run(List.of("ip", "netns", "del", ns), null, null, 30);
+        }
+    }
+
+    @Test
+    void runnerWarnsAboutTheMicrovmMachineUnderTcg() throws Exception {
+        Path f = tmp.resolve("vm.json");
+        Files.writeString(f, "{\"name\":\"m\",\"kernel\":\"/k\",\"storeOnDisk\":false,\"qemu\":{\"machine\":\"microvm\"}}");
+        Cli.Result r = Cli.run("runner", "--spec", f.toString(), "--accel", "tcg", "-o", tmp.resolve("r").toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().contains("microforge: warning: qemu.machine microvm hangs under TCG"), r.err());
+        r = Cli.run("runner", "--spec", f.toString(), "--accel", "kvm", "-o", tmp.resolve("r").toString());
+        assertFalse(r.err().contains("microvm hangs"), r.err());
+    }
 }
