@@ -178,7 +178,7 @@ let
     };
 
   # The programs a runner calls at run time, from nixpkgs: the hypervisor, virtiofsd for virtiofs shares,
-  # mkfs for volumes it formats, socat for qemu's clean shutdown.
+  # mkfs for volumes it formats (the clean shutdown is microforge's own client: no socat).
   runtimeInputsFor =
     pkgs: hypervisor: spec:
     let
@@ -198,8 +198,7 @@ let
     ++ (if has "ext4" || has "ext3" || has "ext2" then [ pkgs.e2fsprogs ] else [ ])
     ++ (if has "xfs" then [ pkgs.xfsprogs ] else [ ])
     ++ (if has "btrfs" then [ pkgs.btrfs-progs ] else [ ])
-    ++ (if has "vfat" then [ pkgs.dosfstools ] else [ ])
-    ++ (if hypervisor == "qemu" then [ pkgs.socat ] else [ ]);
+    ++ (if has "vfat" then [ pkgs.dosfstools ] else [ ]);
 
   # ---------------------------------------------------------------------------------------------
   mkRunner =

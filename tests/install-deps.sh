@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(nix-bin squashfs-tools squashfs-tools-ng erofs-utils qemu-system-x86 qemu-utils linux-image-cloud-amd64
       linux-image-amd64
-      busybox-static cpio e2fsprogs iproute2 util-linux lz4 maven openjdk-17-jdk-headless jq socat)
+      xfsprogs btrfs-progs dosfstools
+      busybox-static cpio e2fsprogs iproute2 util-linux lz4 maven openjdk-17-jdk-headless jq)
 missing=()
 # the HTML report rendered in a headless browser (HtmlReportBrowserTest), closure show --format dot (dot -Tsvg)
 PKGS+=(chromium graphviz)

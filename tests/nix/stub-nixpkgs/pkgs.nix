@@ -217,7 +217,6 @@ let
     crosvm = hostTool "crosvm" "/usr/bin/crosvm";
     kvmtool = hostTool "lkvm" "/usr/bin/lkvm";
     virtiofsd = hostTool "virtiofsd" "/usr/lib/qemu/virtiofsd";
-    socat = hostTool "socat" "/usr/bin/socat";
     e2fsprogs = hostTool "mkfs.ext4" "/sbin/mkfs.ext4";
     xfsprogs = hostTool "mkfs.xfs" "/sbin/mkfs.xfs";
     btrfs-progs = hostTool "mkfs.btrfs" "/sbin/mkfs.btrfs";

@@ -3,9 +3,7 @@ package dev.microforge.cli;
 import dev.microforge.runner.Runner;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.VmSpec;
-import java.io.File;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,9 +25,9 @@ public final class RunnerCommand implements Callable<Integer> {
             + "a directory holding anything else is refused).")
     Path output;
 
-    @Option(names = "--microforge", paramLabel = "COMMAND",
-            description = "How microvm-run calls microforge for its preflight, e.g. /usr/bin/microforge "
-                    + "(default: this Java and class path; 'none' to leave preflight out).")
+    @Option(names = "--microforge", paramLabel = "PATH",
+            description = "The microforge microvm-run calls for its preflight, e.g. /usr/bin/microforge or a Nix store path "
+                    + "(default: 'microforge', looked up on PATH when microvm-run starts; 'none' leaves preflight out).")
     String microforge;
 
     @Spec
@@ -40,6 +38,12 @@ public final class RunnerCommand implements Callable<Integer> {
         Runner.checkTarget(output);
         Terminal term = Terminal.forStderr(cmd.commandLine().getErr());
         VmSpec vm = spec.read(term);
+        // under --accel auto (microvm.nix's default machine is microvm) the preflight refuses it at start when KVM is unusable
+        if ("microvm".equals(vm.qemuMachine()) && vm.hypervisor() == dev.microforge.vm.Hypervisor.QEMU
+                && spec.accel == dev.microforge.runner.Accel.TCG) {
+            term.warn("qemu.machine microvm hangs under TCG: remove qemu.machine (the runner picks q35 for TCG, microvm for KVM)"
+                    + " or generate with --accel kvm");
+        }
         var files = generate(vm, term);
         Runner.write(files, output);
         cmd.commandLine().getOut().println("runner for " + vm.name() + " (" + vm.hypervisor() + ") written to " + output);
@@ -54,17 +58,11 @@ public final class RunnerCommand implements Callable<Integer> {
         }
     }
 
+    /** The command microvm-run runs as {@code CMD preflight ...}: a name on PATH or a path, never this JVM's class path. */
     List<String> preflightCommand() {
-        if (microforge != null) {
-            return microforge.equals("none") ? List.of() : List.of(microforge);
+        if (microforge == null) {
+            return List.of("microforge");
         }
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cp = new ArrayList<>();
-        for (String e : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
-            if (!e.isEmpty()) {
-                cp.add(Path.of(e).toAbsolutePath().normalize().toString());
-            }
-        }
-        return List.of(java, "-cp", String.join(File.pathSeparator, cp), Main.class.getName());
+        return microforge.equals("none") ? List.of() : List.of(microforge);
     }
 }

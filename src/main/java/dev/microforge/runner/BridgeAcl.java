@@ -61,6 +61,12 @@ final class BridgeAcl {
         return "add 'allow " + bridge + "' to " + Preflight.BRIDGE_CONF + " and remove deny rules matching it";
     }
 
+    /** The NixOS configuration that writes an ACL allowing {@code bridge}. */
+    String fixNixos(String bridge) {
+        return "environment.etc.\"qemu/bridge.conf\".text = \"allow " + bridge + "\\n\"; (or virtualisation.libvirtd.allowedBridges = [ \""
+                + bridge + "\" ];)";
+    }
+
     private static String truncate(String name) {
         byte[] b = name.getBytes(StandardCharsets.UTF_8);
         return b.length <= 15 ? name : new String(b, 0, 15, StandardCharsets.UTF_8);

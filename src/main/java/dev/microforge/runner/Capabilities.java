@@ -10,6 +10,7 @@ import dev.microforge.vm.Share;
 import dev.microforge.vm.VmSpec;
 import dev.microforge.vm.Volume;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -110,10 +111,9 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
         return features.contains(f);
     }
 
-    private void require(Feature f, String field) {
+    private void require(Feature f, String field, List<String> problems) {
         if (!has(f)) {
-            throw new UserError(field + ": " + hypervisor + " does not support " + f.text()
-                    + "; supported by: " + supporters(f));
+            problems.add(field + ": " + hypervisor + " does not support " + f.text() + "; supported by: " + supporters(f));
         }
     }
 
@@ -132,33 +132,42 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
      * without serial support only give a warning: the disks are still attached in spec order.
      */
     public void check(VmSpec spec, Accel accel, Events events) {
+        List<String> problems = problems(spec, accel, events);
+        if (!problems.isEmpty()) {
+            throw new UserError(problems.get(0));
+        }
+    }
+
+    /** Every feature the spec asks for that this hypervisor cannot do, as {@code FIELD: why} (all of them, in spec order). */
+    public List<String> problems(VmSpec spec, Accel accel, Events events) {
+        List<String> problems = new java.util.ArrayList<>();
         if (accel == Accel.TCG) {
-            require(TCG, "--accel tcg");
+            require(TCG, "--accel tcg", problems);
         }
         int disks = spec.volumes().size() + (spec.storeDisk() != null ? 1 : 0);
         if (disks > maxDisks) {
-            throw new UserError("volumes: " + hypervisor + " supports at most " + maxDisks + " disks"
+            problems.add("volumes: " + hypervisor + " supports at most " + maxDisks + " disks"
                     + (spec.storeDisk() != null ? " (including the store disk)" : "") + ", this VM has " + disks);
         }
         for (int i = 0; i < spec.volumes().size(); i++) {
             Volume v = spec.volumes().get(i);
             String p = "volumes[" + i + "]";
             if (!has(DISK_SERIAL) && !v.serial().equals(dev.microforge.vm.Identity.serialFor(v.image()))) {
-                require(DISK_SERIAL, p + ".serial");
+                require(DISK_SERIAL, p + ".serial", problems);
             }
             if (v.direct()) {
-                require(DISK_DIRECT, p + ".direct");
+                require(DISK_DIRECT, p + ".direct", problems);
             }
             if (!v.imageType().equals("raw")) {
-                require(IMAGE_FORMATS, p + ".imageType");
+                require(IMAGE_FORMATS, p + ".imageType", problems);
             }
         }
         if (spec.storeDisk() != null && !has(DISK_SERIAL) && !spec.storeDisk().serial().equals(dev.microforge.vm.Identity.STORE_SERIAL)) {
-            require(DISK_SERIAL, "storeDisk.serial");
+            require(DISK_SERIAL, "storeDisk.serial", problems);
         }
         for (int i = 0; i < spec.shares().size(); i++) {
             Share s = spec.shares().get(i);
-            require(s.proto() == Share.Proto.VIRTIOFS ? SHARE_VIRTIOFS : SHARE_9P, "shares[" + i + "].proto");
+            require(s.proto() == Share.Proto.VIRTIOFS ? SHARE_VIRTIOFS : SHARE_9P, "shares[" + i + "].proto", problems);
         }
         for (int i = 0; i < spec.interfaces().size(); i++) {
             NetInterface n = spec.interfaces().get(i);
@@ -168,41 +177,42 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
                 case MACVTAP -> NET_MACVTAP;
                 case BRIDGE -> NET_BRIDGE;
             };
-            require(f, "interfaces[" + i + "].type");
+            require(f, "interfaces[" + i + "].type", problems);
             if (n.vhost()) {
-                require(VHOST_NET, "interfaces[" + i + "].tap.vhost");
+                require(VHOST_NET, "interfaces[" + i + "].tap.vhost", problems);
             }
         }
         if (spec.hugepageMem()) {
-            require(HUGEPAGES, "hugepageMem");
+            require(HUGEPAGES, "hugepageMem", problems);
         }
         if (!spec.credentialFiles().isEmpty()) {
-            require(CREDENTIALS, "credentialFiles");
+            require(CREDENTIALS, "credentialFiles", problems);
         }
         if (!spec.devices().isEmpty()) {
-            require(PASSTHROUGH, "devices");
+            require(PASSTHROUGH, "devices", problems);
         }
         if (spec.balloon() && !spec.deflateOnOOM()) {
-            require(BALLOON_NO_DEFLATE, "deflateOnOOM");
+            require(BALLOON_NO_DEFLATE, "deflateOnOOM", problems);
         }
         if (!spec.forwardPorts().isEmpty()) {
-            require(FORWARD_PORTS, "forwardPorts");
+            require(FORWARD_PORTS, "forwardPorts", problems);
         }
         if (spec.vsockCid() != null) {
-            require(VSOCK, "vsock.cid");
+            require(VSOCK, "vsock.cid", problems);
         }
         if (spec.balloon()) {
-            require(BALLOON, "balloon");
+            require(BALLOON, "balloon", problems);
         }
         if (spec.user() != null) {
-            require(USER_SWITCH, "user");
+            require(USER_SWITCH, "user", problems);
         }
         if (hypervisor == Hypervisor.FIRECRACKER && spec.socket() == null) {
-            throw new UserError("socket: firecracker needs an API socket; set socket (default NAME.sock) instead of null");
+            problems.add("socket: firecracker needs an API socket; set socket (default NAME.sock) instead of null");
         }
-        if (!has(DISK_SERIAL) && !spec.volumes().isEmpty()) {
+        if (problems.isEmpty() && !has(DISK_SERIAL) && !spec.volumes().isEmpty()) {
             events.warn(hypervisor + " cannot set disk serials: the guest sees the volumes in spec order (/dev/vda"
                     + (spec.storeDisk() != null ? " is the store disk" : " is volumes[0]") + "), not at /dev/disk/by-id/virtio-SERIAL");
         }
+        return problems;
     }
 }

@@ -56,4 +56,50 @@ public record Host(Path root, Path cwd, String path, boolean isRoot, String user
     public List<String> pathDirs() {
         return List.of(path.split(":"));
     }
+
+    /** A NixOS host: {@code /etc/NIXOS} or {@code /run/current-system} exists. Fixes are then NixOS options. */
+    public boolean nixos() {
+        return java.nio.file.Files.exists(resolve("/etc/NIXOS")) || java.nio.file.Files.exists(resolve("/run/current-system"));
+    }
+
+    /** A Debian (or derived) host: {@code /etc/debian_version} exists; only there do fixes say apt-get. */
+    public boolean debian() {
+        return java.nio.file.Files.exists(resolve("/etc/debian_version"));
+    }
+
+    /** The effective uid, or -1 when {@code /proc/self/status} cannot tell. */
+    public long uid() {
+        List<Long> l = status("Uid:");
+        return l.size() > 1 ? l.get(1) : -1;
+    }
+
+    /** The effective gid and the supplementary groups ({@code /proc/self/status}); empty when unknown. */
+    public java.util.Set<Long> gids() {
+        java.util.Set<Long> s = new java.util.TreeSet<>();
+        List<Long> g = status("Gid:");
+        if (g.size() > 1) {
+            s.add(g.get(1));
+        }
+        s.addAll(status("Groups:"));
+        return s;
+    }
+
+    private List<Long> status(String key) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(resolve("/proc/self/status"), java.nio.charset.StandardCharsets.ISO_8859_1)) {
+                if (line.startsWith(key)) {
+                    List<Long> l = new java.util.ArrayList<>();
+                    for (String f : line.substring(key.length()).trim().split("\\s+")) {
+                        if (!f.isEmpty()) {
+                            l.add(Long.parseLong(f));
+                        }
+                    }
+                    return l;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            // unknown
+        }
+        return List.of();
+    }
 }

@@ -26,6 +26,11 @@ import java.util.Map;
 final class QemuGenerator implements Generator {
     static final String BRIDGE_HELPER = "/usr/lib/qemu/qemu-bridge-helper";
 
+    /** The qemu-bridge-helper the runner passes to {@code -netdev bridge,helper=} (preflight checks the same). */
+    static String bridgeHelper(VmSpec spec) {
+        return spec.qemuBridgeHelper() != null ? spec.qemuBridgeHelper() : BRIDGE_HELPER;
+    }
+
     @Override
     public Plan plan(VmSpec spec, Accel accel) {
         List<Shell.Word> c = new ArrayList<>();
@@ -206,7 +211,7 @@ final class QemuGenerator implements Generator {
                 }
                 case MACVTAP -> nd = QemuOpt.qemu("tap").kv("id", n.id(), f + ".id").kvVar("fd", var("macvtap_fd_" + i));
                 case BRIDGE -> nd = QemuOpt.qemu("bridge").kv("id", n.id(), f + ".id").kv("br", n.bridge(), f + ".bridge")
-                        .fixed("helper=" + BRIDGE_HELPER);
+                        .kv("helper", bridgeHelper(spec), "qemu.bridgeHelper");
                 default -> throw new IllegalStateException();
             }
             c.add(lit("-netdev"));

@@ -37,6 +37,8 @@ import java.util.regex.Pattern;
  * @param hv          hypervisor-specific options
  * @param extraArgsScript a program whose one line of output microvm-run appends to the hypervisor's arguments
  *                    (split at blanks, as microvm.nix does), or null
+ * @param qemuBridgeHelper qemu-bridge-helper for bridge interfaces, or null for Debian's /usr/lib/qemu/qemu-bridge-helper
+ *                    (NixOS: /run/wrappers/bin/qemu-bridge-helper, from security.wrappers)
  */
 public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, String kernel, String initrd,
                      List<String> kernelParams, boolean storeOnDisk, StoreDisk storeDisk, String writableStoreOverlay,
@@ -44,7 +46,8 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
                      List<ForwardPort> forwardPorts, Long vsockCid, boolean balloon, String socket, String user,
                      Virtiofsd virtiofsd, String qemuMachine, Map<Hypervisor, List<String>> extraArgs,
                      boolean hugepageMem, boolean deflateOnOOM, String preStart, Map<String, String> credentialFiles,
-                     List<Device> devices, String machineId, HypervisorOptions hv, String extraArgsScript) {
+                     List<Device> devices, String machineId, HypervisorOptions hv, String extraArgsScript,
+                     String qemuBridgeHelper) {
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,62}");
     static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?");
     static final Pattern UUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
@@ -178,6 +181,7 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
         if (qemuMachine != null) {
             Check.token("qemu.machine", qemuMachine, 64, "machine type");
         }
+        Check.optionalPath("qemu.bridgeHelper", qemuBridgeHelper);
         Map<Hypervisor, List<String>> extra = new LinkedHashMap<>();
         if (extraArgs != null) {
             extraArgs.forEach((h, l) -> extra.put(h, Check.strings(h.id() + ".extraArgs", l)));
@@ -297,14 +301,14 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
     public VmSpec withHypervisor(Hypervisor h) {
         return new VmSpec(name, h, vcpu, mem, kernel, initrd, kernelParams, storeOnDisk, storeDisk, writableStoreOverlay,
                 volumes, shares, interfaces, forwardPorts, vsockCid, balloon, socket, user, virtiofsd, qemuMachine, extraArgs,
-                hugepageMem, deflateOnOOM, preStart, credentialFiles, devices, machineId, hv, extraArgsScript);
+                hugepageMem, deflateOnOOM, preStart, credentialFiles, devices, machineId, hv, extraArgsScript, qemuBridgeHelper);
     }
 
     /** The same VM with another kernel path. */
     public VmSpec withKernel(String k) {
         return new VmSpec(name, hypervisor, vcpu, mem, k, initrd, kernelParams, storeOnDisk, storeDisk, writableStoreOverlay,
                 volumes, shares, interfaces, forwardPorts, vsockCid, balloon, socket, user, virtiofsd, qemuMachine, extraArgs,
-                hugepageMem, deflateOnOOM, preStart, credentialFiles, devices, machineId, hv, extraArgsScript);
+                hugepageMem, deflateOnOOM, preStart, credentialFiles, devices, machineId, hv, extraArgsScript, qemuBridgeHelper);
     }
 
     /** Extra arguments for the given hypervisor (empty if none). */

@@ -158,6 +158,10 @@ public final class VmSpecReader {
         for (Obj v : o.objects("volumes")) {
             String image = v.str("image", null, true);
             boolean block = image.startsWith("/dev/");
+            if (block && v.has("autoCreate") && !v.isNull("autoCreate") && v.bool("autoCreate", false)) {
+                events.warn("volumes[" + volumes.size() + "].autoCreate: ignored for block device " + image
+                        + " (a block device is never created, resized or formatted)");
+            }
             volumes.add(v.build(() -> new Volume(image, v.integerOrNull("size"), v.str("mountPoint", null, false),
                     v.str("fsType", "ext4", true), v.bool("autoCreate", !block) && !block, v.str("serial", null, false),
                     v.bool("readOnly", false), v.bool("direct", false), v.str("label", null, false), v.strings("mkfsExtraArgs"),
@@ -292,6 +296,7 @@ public final class VmSpecReader {
             o.known.add("virtiofsd");
         }
         String machine = null;
+        String bridgeHelper = null;
         Map<String, String> machineOpts = null;
         boolean serialConsole = true;
         List<PcieRootPort> rootPorts = new ArrayList<>();
@@ -314,6 +319,7 @@ public final class VmSpecReader {
             switch (h) {
                 case QEMU -> {
                     machine = x.str("machine", null, false);
+                    bridgeHelper = x.str("bridgeHelper", null, false);
                     if (x.has("machineOpts") && !x.isNull("machineOpts")) {
                         Obj mo = x.object("machineOpts");
                         machineOpts = new java.util.TreeMap<>();
@@ -365,6 +371,7 @@ public final class VmSpecReader {
             events.warn("microvm.nix option not used by microforge: " + w);
         }
         String fm = machine;
+        String fbh = bridgeHelper;
         int fvcpu = vcpu;
         int fmem = mem;
         boolean fsod = storeOnDisk;
@@ -374,7 +381,7 @@ public final class VmSpecReader {
         VmSpec.HypervisorOptions fhvo = hvo;
         return o.build(() -> new VmSpec(name, hv, fvcpu, fmem, kernel, initrd, kernelParams, fsod, fsd, overlay,
                 volumes, shares, interfaces, forwards, fcid, balloon, socket, user, fv, fm, extra,
-                hugepageMem, deflateOnOOM, preStart, credentials, devices, machineId, fhvo, extraArgsScript));
+                hugepageMem, deflateOnOOM, preStart, credentials, devices, machineId, fhvo, extraArgsScript, fbh));
     }
 
     private static JsonNode parseJson(String s) {

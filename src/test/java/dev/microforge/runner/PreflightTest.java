@@ -41,9 +41,35 @@ class PreflightTest {
         exec("usr/lib/qemu/virtiofsd");
         exec("usr/bin/mkfs.ext4");
         write("proc/self/mountinfo", "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n");
-        touch("boot/kernel");
+        Files.write(Files.createDirectories(root.resolve("boot")).resolve("kernel"), bzImageHeader());
+        Files.write(root.resolve("boot/vmlinux"), elfHeader());
+        touch("etc/debian_version");
         Files.createDirectories(root.resolve("srv/share"));
         Files.createDirectories(root.resolve("images"));
+    }
+
+    /** The first sector and setup header of an x86 boot image: 0x55AA at 0x1FE, "HdrS" at 0x202. */
+    static byte[] bzImageHeader() {
+        byte[] b = new byte[1024];
+        b[0x1fe] = 0x55;
+        b[0x1ff] = (byte) 0xaa;
+        System.arraycopy("HdrS".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, b, 0x202, 4);
+        return b;
+    }
+
+    /** An ELF64 little-endian x86-64 header (e_machine 62), as an uncompressed vmlinux starts. */
+    static byte[] elfHeader() {
+        byte[] b = new byte[64];
+        b[0] = 0x7f;
+        b[1] = 'E';
+        b[2] = 'L';
+        b[3] = 'F';
+        b[4] = 2;
+        b[5] = 1;
+        b[6] = 1;
+        b[16] = 2;
+        b[18] = 62;
+        return b;
     }
 
     void touch(String p) throws IOException {
@@ -64,7 +90,8 @@ class PreflightTest {
     /** Runs preflight for a spec body (JSON members after name/kernel); returns the result. */
     Cli.Result preflight(String hypervisor, String accel, String body) throws IOException {
         Path spec = tmp.resolve("vm.json");
-        Files.writeString(spec, "{\"name\":\"pf\",\"kernel\":\"/boot/kernel\",\"storeOnDisk\":false"
+        boolean elf = hypervisor.equals("firecracker") || hypervisor.equals("cloud-hypervisor");
+        Files.writeString(spec, "{\"name\":\"pf\",\"kernel\":\"" + (elf ? "/boot/vmlinux" : "/boot/kernel") + "\",\"storeOnDisk\":false"
                 + (body.contains("\"socket\":\"/images/") && !body.contains("\"shares\"") || body.startsWith("\"socket\"") ? "" : ",\"socket\":null")
                 + (body.isEmpty() ? "" : "," + body) + "}");
         return Cli.run("preflight", "--spec", spec.toString(), "--hypervisor", hypervisor, "--accel", accel, "--root", root.toString());
@@ -239,7 +266,218 @@ class PreflightTest {
     @Test
     void unsupportedFeatureNamesFeatureAndHypervisor() throws IOException {
         Cli.Result r = preflight("firecracker", "kvm", "\"socket\":\"/images/fc.sock\",\"shares\":[{\"proto\":\"virtiofs\",\"tag\":\"t\",\"source\":\"/srv/share\",\"mountPoint\":\"/m\"}]");
-        assertEquals(2, r.exitCode());
-        assertTrue(r.err().contains("vm.json: shares[0].proto: firecracker does not support virtiofs shares; supported by: qemu, cloud-hypervisor, crosvm"), r.err());
+        expectErrors(r, 1, "preflight: error: shares[0].proto: firecracker does not support virtiofs shares; supported by: qemu, cloud-hypervisor, crosvm");
+    }
+
+    @Test
+    void nixosHostGetsNixosOptionsNotCommands() throws IOException {
+        Files.delete(root.resolve("etc/debian_version"));
+        touch("etc/NIXOS");
+        exec("run/wrappers/bin/qemu-bridge-helper");
+        Files.delete(root.resolve("usr/lib/qemu/qemu-bridge-helper"));
+        Files.delete(root.resolve("etc/qemu/bridge.conf"));
+        Files.delete(root.resolve("dev/kvm"));
+        Files.delete(root.resolve("usr/lib/qemu/virtiofsd"));
+        String body = "\"interfaces\":[{\"type\":\"tap\",\"id\":\"vm-missing\"},{\"type\":\"bridge\",\"id\":\"b\",\"bridge\":\"br0\"},"
+                + "{\"type\":\"bridge\",\"id\":\"c\",\"bridge\":\"br7\"}],"
+                + "\"shares\":[{\"proto\":\"virtiofs\",\"tag\":\"t\",\"source\":\"/srv/share\",\"mountPoint\":\"/m\",\"socket\":\"/images/v.sock\"}],"
+                + "\"volumes\":[{\"image\":\"/images/x.img\",\"size\":1,\"mountPoint\":\"/x\",\"fsType\":\"xfs\"}]";
+        Cli.Result r = preflight("qemu", "kvm", body);
+        expectErrors(r, 9,
+                "KVM: /dev/kvm does not exist and qemu was asked for --accel kvm; fix: enable virtualization (VT-x/AMD-V) in the firmware; "
+                        + "boot.kernelModules = [ \"kvm-intel\" ];, or generate the runner with --accel tcg",
+                "interfaces[0] tap vm-missing: tap device does not exist; fix: systemd.network.netdevs.vm-missing = { netdevConfig = "
+                        + "{ Name = \"vm-missing\"; Kind = \"tap\"; }; tapConfig = { User = \"root\"; VNetHeader = true; MultiQueue = false; }; }",
+                "interfaces[1] bridge b: the bridge helper will fail with \"failed to parse default acl file `/etc/qemu/bridge.conf'\": does not exist; "
+                        + "fix: environment.etc.\"qemu/bridge.conf\".text = \"allow br0\\n\"; (or virtualisation.libvirtd.allowedBridges = [ \"br0\" ];)",
+                "interfaces[1] bridge b: the bridge helper /usr/lib/qemu/qemu-bridge-helper does not exist (there is one at "
+                        + "/run/wrappers/bin/qemu-bridge-helper); fix: set qemu.bridgeHelper to /run/wrappers/bin/qemu-bridge-helper in the spec",
+                "interfaces[2] bridge c: bridge br7 does not exist; fix: networking.bridges.br7.interfaces = [ ];",
+                "virtiofsd: not found on PATH, at /usr/lib/qemu/virtiofsd or /usr/libexec/virtiofsd; fix: environment.systemPackages = "
+                        + "[ pkgs.virtiofsd ]; or set virtiofsd.path to \"${pkgs.virtiofsd}/bin/virtiofsd\"",
+                "volumes[0] /images/x.img: is to be created and formatted but mkfs.xfs is not on PATH; fix: environment.systemPackages = [ pkgs.xfsprogs ];");
+        for (String l : lines(r)) {
+            assertFalse(l.contains("apt-get") || l.contains("ip tuntap") || l.contains("modprobe") || l.contains("echo "),
+                    "a NixOS host gets NixOS options, not commands the next nixos-rebuild undoes: " + l);
+        }
+        // /run/current-system alone also marks NixOS
+        Files.delete(root.resolve("etc/NIXOS"));
+        Files.createDirectories(root.resolve("run/current-system"));
+        assertTrue(preflight("qemu", "kvm", body).err().contains("boot.kernelModules"));
+    }
+
+    @Test
+    void commandsOnOtherDistributionsWithoutAptGetOutsideDebian() throws IOException {
+        Files.delete(root.resolve("usr/lib/qemu/virtiofsd"));
+        String body = "\"shares\":[{\"proto\":\"virtiofs\",\"tag\":\"t\",\"source\":\"/srv/share\",\"mountPoint\":\"/m\",\"socket\":\"/images/v.sock\"}],"
+                + "\"volumes\":[{\"image\":\"/images/x.img\",\"size\":1,\"mountPoint\":\"/x\",\"fsType\":\"btrfs\"}]";
+        expectErrors(preflight("qemu", "tcg", body), 2, "fix: apt-get install virtiofsd", "mkfs.btrfs is not on PATH; fix: apt-get install btrfs-progs");
+        Files.delete(root.resolve("etc/debian_version"));
+        Cli.Result r = preflight("qemu", "tcg", body);
+        expectErrors(r, 2, "fix: install virtiofsd with the distribution's package manager",
+                "fix: install the btrfs tools (btrfs-progs) with the distribution's package manager");
+        assertFalse(r.err().contains("apt-get"), r.err());
+    }
+
+    @Test
+    void jsonHasOneObjectPerFindingWithBothFixes() throws IOException {
+        Files.delete(root.resolve("etc/qemu/bridge.conf"));
+        Path sock = root.resolve("images/api.sock");
+        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        ch.bind(UnixDomainSocketAddress.of(sock));
+        ch.close();
+        Path spec = tmp.resolve("vm.json");
+        Files.writeString(spec, "{\"name\":\"pf\",\"kernel\":\"/boot\",\"storeOnDisk\":false,\"socket\":\"/images/api.sock\","
+                + "\"interfaces\":[{\"type\":\"bridge\",\"id\":\"b\",\"bridge\":\"br0\"}]}");
+        Cli.Result r = Cli.run("preflight", "--spec", spec.toString(), "--accel", "tcg", "--root", root.toString(), "--format", "json");
+        assertEquals(1, r.exitCode(), r.err());
+        assertEquals("", r.err());
+        com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertEquals("pf", j.get("vm").asText());
+        assertEquals("qemu", j.get("hypervisor").asText());
+        assertFalse(j.get("nixos").asBoolean());
+        assertEquals(2, j.get("errors").asInt());
+        assertEquals(0, j.get("warnings").asInt());
+        com.fasterxml.jackson.databind.JsonNode f = j.get("findings");
+        assertEquals(3, f.size(), r.out());
+        for (com.fasterxml.jackson.databind.JsonNode x : f) {
+            List<String> keys = new java.util.ArrayList<>();
+            x.fieldNames().forEachRemaining(keys::add);
+            assertEquals(List.of("check", "subject", "severity", "message", "fix", "fixNixos"), keys);
+        }
+        assertEquals("kernel", f.get(0).get("check").asText());
+        assertEquals("kernel /boot", f.get(0).get("subject").asText());
+        assertEquals("error", f.get(0).get("severity").asText());
+        assertTrue(f.get(0).get("message").asText().startsWith("is a directory (a kernel package?), not a kernel image"), r.out());
+        assertEquals("set kernel to /boot/vmlinux", f.get(0).get("fix").asText());
+        assertEquals("set kernel to \"${config.boot.kernelPackages.kernel}/bzImage\"", f.get(0).get("fixNixos").asText());
+        assertEquals("bridge", f.get(1).get("check").asText());
+        assertEquals("mkdir -p /etc/qemu && echo 'allow br0' >> /etc/qemu/bridge.conf", f.get(1).get("fix").asText());
+        assertTrue(f.get(1).get("fixNixos").asText().startsWith("environment.etc.\"qemu/bridge.conf\".text"), r.out());
+        assertEquals("socket", f.get(2).get("check").asText());
+        assertEquals("fixed", f.get(2).get("severity").asText());
+        assertTrue(f.get(2).get("fix").isNull());
+    }
+
+    @Test
+    void closingLineSaysWhatToDo() throws IOException {
+        Files.delete(root.resolve("boot/kernel"));
+        Cli.Result r = preflight("qemu", "tcg", "\"interfaces\":[{\"type\":\"tap\",\"id\":\"vm-missing\"}]");
+        assertEquals("preflight: pf (qemu): 2 problems: fix them, or start without preflight: microvm-run --no-preflight"
+                + " (or MICROVM_NO_PREFLIGHT=1)\n", r.out());
+    }
+
+    @Test
+    void everyUnsupportedFeatureIsListed() throws IOException {
+        Cli.Result r = preflight("firecracker", "kvm", "\"socket\":\"/images/fc.sock\",\"shares\":["
+                + "{\"proto\":\"virtiofs\",\"tag\":\"a\",\"source\":\"/srv/share\",\"mountPoint\":\"/a\"},"
+                + "{\"proto\":\"9p\",\"tag\":\"b\",\"source\":\"/srv/share\",\"mountPoint\":\"/b\"}],"
+                + "\"interfaces\":[{\"type\":\"user\",\"id\":\"u\"}]");
+        expectErrors(r, 3, "shares[0].proto: firecracker does not support virtiofs shares",
+                "shares[1].proto: firecracker does not support 9p shares", "interfaces[0].type: firecracker does not support user (SLiRP) networking");
+    }
+
+    @Test
+    void kernelFormatAgainstTheHypervisor() throws IOException {
+        Files.createDirectories(root.resolve("boot/pkg"));
+        Files.write(root.resolve("boot/pkg/bzImage"), bzImageHeader());
+        Files.write(root.resolve("boot/pkg/vmlinux"), elfHeader());
+        String dir = "\"kernel\":\"/boot/pkg\"";
+        expectOneError(preflightKernel("qemu", "/boot/pkg"), "kernel /boot/pkg: is a directory (a kernel package?), not a kernel image: qemu fails to "
+                + "start (\"could not load kernel ...: Is a directory\"); fix: set kernel to /boot/pkg/bzImage");
+        expectOneError(preflightKernel("cloud-hypervisor", "/boot/pkg"), "is a directory", "fix: set kernel to /boot/pkg/vmlinux");
+        expectOneError(preflightKernel("firecracker", "/boot/kernel"), "kernel /boot/kernel: is a bzImage, but firecracker boots only an "
+                + "uncompressed ELF vmlinux; fix: give the uncompressed vmlinux");
+        expectOneError(preflightKernel("cloud-hypervisor", "/boot/kernel"), "is a bzImage, but cloud-hypervisor boots only an uncompressed ELF vmlinux");
+        expectOneError(preflightKernel("kvmtool", "/boot/vmlinux"), "kernel /boot/vmlinux: is an ELF vmlinux, but kvmtool boots a bzImage");
+        write("boot/notes.txt", "not a kernel\n");
+        expectOneError(preflightKernel("qemu", "/boot/notes.txt"), "kernel /boot/notes.txt: is not a kernel image (neither a bzImage");
+        byte[] arm = elfHeader();
+        arm[18] = (byte) 183;
+        Files.write(root.resolve("boot/Image"), arm);
+        expectOneError(preflightKernel("crosvm", "/boot/Image"), "is an ELF file, but not a 64-bit x86 one");
+        for (String h : List.of("qemu", "crosvm")) {
+            assertEquals(0, preflightKernel(h, "/boot/kernel").exitCode());
+            assertEquals(0, preflightKernel(h, "/boot/vmlinux").exitCode());
+        }
+        assertEquals(0, preflightKernel("firecracker", "/boot/vmlinux").exitCode());
+        assertTrue(dir.contains("pkg"));
+    }
+
+    /** Preflight with the given kernel (KVM present in the fake root). */
+    Cli.Result preflightKernel(String hypervisor, String kernel) throws IOException {
+        Path spec = tmp.resolve("vm.json");
+        Files.writeString(spec, "{\"name\":\"pf\",\"kernel\":\"" + kernel + "\",\"storeOnDisk\":false,\"socket\":\"/images/k.sock\"}");
+        return Cli.run("preflight", "--spec", spec.toString(), "--hypervisor", hypervisor, "--accel", "kvm", "--root", root.toString());
+    }
+
+    @Test
+    void kernelFormatOfRealFiles() throws IOException {
+        Path vmlinuz;
+        try (var l = Files.list(Path.of("/boot"))) {
+            vmlinuz = l.filter(p -> p.getFileName().toString().startsWith("vmlinuz-")).sorted().findFirst().orElse(null);
+        }
+        if (vmlinuz == null) {
+            String msg = "no /boot/vmlinuz-* (tests/install-deps.sh installs linux-image-amd64)";
+            if (dev.microforge.testkit.Tools.inCi()) {
+                throw new AssertionError(msg);
+            }
+            org.junit.jupiter.api.Assumptions.abort(msg);
+        }
+        assertEquals(Preflight.KernelFormat.BZIMAGE, Preflight.kernelFormat(vmlinuz), vmlinuz.toString());
+        Path elf = Path.of(ProcessHandle.current().info().command().orElseThrow()).toRealPath();
+        assertEquals(Preflight.KernelFormat.ELF, Preflight.kernelFormat(elf), elf.toString());
+        assertEquals(Preflight.KernelFormat.DIRECTORY, Preflight.kernelFormat(Path.of("/boot")));
+        assertEquals(Preflight.KernelFormat.OTHER, Preflight.kernelFormat(Path.of("/etc/passwd")));
+    }
+
+    @Test
+    void microvmMachineUnderTcg() throws IOException {
+        String m = "\"qemu\":{\"machine\":\"microvm\"}";
+        expectOneError(preflight("qemu", "tcg", m), "qemu.machine microvm: hangs under --accel tcg (the guest finds no timer it can calibrate and "
+                + "never boots); fix: remove qemu.machine (the runner then picks q35 for TCG and microvm for KVM), or run with --accel kvm");
+        assertEquals(0, preflight("qemu", "kvm", m).exitCode());
+        assertEquals(0, preflight("qemu", "auto", m).exitCode(), "KVM usable: auto means KVM");
+        assertEquals(0, preflight("qemu", "tcg", "\"qemu\":{\"machine\":\"q35\"}").exitCode());
+        Files.delete(root.resolve("dev/kvm"));
+        Cli.Result auto = preflight("qemu", "auto", m);
+        expectOneError(auto, "qemu.machine microvm: qemu falls back to TCG here (KVM unusable, see above), where the microvm machine hangs");
+        assertTrue(auto.err().contains("preflight: warning: KVM: /dev/kvm does not exist; qemu falls back to TCG"), auto.err());
+    }
+
+    @Test
+    void bridgeHelperFromTheSpec() throws IOException {
+        touch("etc/NIXOS");
+        Files.delete(root.resolve("usr/lib/qemu/qemu-bridge-helper"));
+        exec("run/wrappers/bin/qemu-bridge-helper");
+        String br = "\"interfaces\":[{\"type\":\"bridge\",\"id\":\"b\",\"bridge\":\"br0\"}]";
+        expectOneError(preflight("qemu", "tcg", br), "the bridge helper /usr/lib/qemu/qemu-bridge-helper does not exist");
+        String named = br + ",\"qemu\":{\"bridgeHelper\":\"/run/wrappers/bin/qemu-bridge-helper\"}";
+        Cli.Result ok = preflight("qemu", "tcg", named);
+        assertEquals(0, ok.exitCode(), ok.err());
+        // the runner passes the same helper to qemu
+        Path spec = tmp.resolve("vm.json");
+        Cli.Result gen = Cli.run("runner", "--spec", spec.toString(), "--accel", "tcg", "--microforge", "none", "-o", tmp.resolve("run").toString());
+        assertEquals(0, gen.exitCode(), gen.err());
+        assertTrue(Files.readString(tmp.resolve("run/bin/microvm-run")).contains("bridge,id=b,br=br0,helper=/run/wrappers/bin/qemu-bridge-helper"));
+        // NixOS without the wrapper: the wrapper and the spec field
+        Files.delete(root.resolve("run/wrappers/bin/qemu-bridge-helper"));
+        Cli.Result r = Cli.run("preflight", "--spec", spec.toString(), "--accel", "tcg", "--root", root.toString());
+        expectOneError(r, "the bridge helper /run/wrappers/bin/qemu-bridge-helper does not exist; fix: security.wrappers.qemu-bridge-helper = "
+                + "{ source = \"${pkgs.qemu}/libexec/qemu-bridge-helper\"");
+        // elsewhere: the helper qemu finds beside its binary (../libexec) is named
+        Files.delete(root.resolve("etc/NIXOS"));
+        exec("usr/bin/qemu-system-x86_64");
+        exec("usr/libexec/qemu-bridge-helper");
+        expectOneError(preflight("qemu", "tcg", br), "the bridge helper /usr/lib/qemu/qemu-bridge-helper does not exist (there is one at "
+                + "/usr/libexec/qemu-bridge-helper); fix: set qemu.bridgeHelper to /usr/libexec/qemu-bridge-helper in the spec");
+    }
+
+    @Test
+    void autoCreateOnABlockDeviceIsNamed() throws IOException {
+        Cli.Result r = preflight("qemu", "tcg", "\"volumes\":[{\"image\":\"/dev/zvol/tank/vm\",\"mountPoint\":null,\"autoCreate\":true}]");
+        assertTrue(r.err().contains("microforge: warning: volumes[0].autoCreate: ignored for block device /dev/zvol/tank/vm (a block device is "
+                + "never created, resized or formatted)"), r.err());
+        assertFalse(preflight("qemu", "tcg", "\"volumes\":[{\"image\":\"/dev/zvol/tank/vm\",\"mountPoint\":null}]").err().contains("autoCreate"));
     }
 }

@@ -167,7 +167,7 @@ class QemuBootTest {
         Path specFile = work.resolve("vm.json");
         Files.writeString(specFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(spec));
         Path runner = work.resolve("runner");
-        Cli.Result gen = Cli.run("runner", "--spec", specFile.toString(), "--accel", "tcg", "-o", runner.toString());
+        Cli.Result gen = Cli.run("runner", "--spec", specFile.toString(), "--accel", "tcg", "--microforge", launcher(), "-o", runner.toString());
         assertEquals(0, gen.exitCode(), gen.err());
         ProcessBuilder pb = new ProcessBuilder(runner.resolve("bin/microvm-run").toString()).directory(work.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
@@ -315,4 +315,12 @@ class QemuBootTest {
             echo "@@DONE"
             reboot -f
             """;
+
+    /** target/microforge, the launcher beside the jar (the runner's preflight runs it); needs 'package' first. */
+    static String launcher() {
+        Path jar = Path.of(System.getProperty("microforge.jar", "target/microforge.jar")).toAbsolutePath();
+        Path l = jar.resolveSibling("microforge");
+        assertTrue(Files.isExecutable(l), l + " missing: run mvn package first");
+        return l.toString();
+    }
 }
