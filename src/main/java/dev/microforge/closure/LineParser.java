@@ -72,6 +72,7 @@ final class LineParser {
     private long[] khi;
     private long[] kmid;
     private long[] klo;
+    private int[] knh; // hash of the name bytes (after "<hash>-")
     private int[] nameOff;
     private byte[] arena;
     private int arenaLen;
@@ -101,6 +102,7 @@ final class LineParser {
     private long pHi;
     private long pMid;
     private long pLo;
+    private int pNameHash;
     private int pBase;
     private int pBaseLen;
     private int pEnd;
@@ -128,6 +130,7 @@ final class LineParser {
         khi = new long[cap];
         kmid = new long[cap];
         klo = new long[cap];
+        knh = new int[cap];
         nameOff = new int[cap];
         declLine = new int[cap];
         firstRefLine = new int[cap];
@@ -680,24 +683,43 @@ final class LineParser {
 
     // ---- interning ----
 
+    /**
+     * The id of the path last scanned, adding it when new. The table is keyed on the whole base name (the decoded
+     * hash part and the name's bytes), so paths that share a hash part spread over the table like any others.
+     */
     private int intern() {
         long hi = pHi;
         long mid = pMid;
         long lo = pLo;
-        long x = hi * 0x9E3779B97F4A7C15L ^ mid * 0xC2B2AE3D27D4EB4FL ^ lo;
-        x ^= x >>> 31;
-        int slot = (int) (x ^ (x >>> 32)) & mask;
+        int nh = nameHash(buf, pBase + StorePath.HASH_LENGTH + 1, pBase + pBaseLen);
+        pNameHash = nh;
+        int slot = slot(hi, mid, lo, nh);
         int[] t = table;
         while (true) {
             int id = t[slot];
             if (id < 0) {
                 return add(slot);
             }
-            if (khi[id] == hi && kmid[id] == mid && klo[id] == lo && sameName(id)) {
+            if (khi[id] == hi && kmid[id] == mid && klo[id] == lo && knh[id] == nh && sameName(id)) {
                 return id;
             }
             slot = (slot + 1) & mask;
         }
+    }
+
+    private static int nameHash(byte[] b, int from, int to) {
+        int h = 0;
+        for (int i = from; i < to; i++) {
+            h = h * 31 + b[i];
+        }
+        return h;
+    }
+
+    private int slot(long hi, long mid, long lo, int nameHash) {
+        long x = hi * 0x9E3779B97F4A7C15L ^ mid * 0xC2B2AE3D27D4EB4FL ^ lo ^ nameHash * 0xD6E8FEB86659FD93L;
+        x ^= x >>> 31;
+        x *= 0xBF58476D1CE4E5B9L;
+        return (int) (x ^ (x >>> 32)) & mask;
     }
 
     private boolean sameName(int id) {
@@ -721,6 +743,7 @@ final class LineParser {
         khi[id] = pHi;
         kmid[id] = pMid;
         klo[id] = pLo;
+        knh[id] = pNameHash;
         table[slot] = id;
         count++;
         return id;
@@ -731,6 +754,7 @@ final class LineParser {
         khi = Arrays.copyOf(khi, cap);
         kmid = Arrays.copyOf(kmid, cap);
         klo = Arrays.copyOf(klo, cap);
+        knh = Arrays.copyOf(knh, cap);
         nameOff = Arrays.copyOf(nameOff, cap);
         declLine = Arrays.copyOf(declLine, cap);
         firstRefLine = Arrays.copyOf(firstRefLine, cap);
@@ -748,9 +772,7 @@ final class LineParser {
         Arrays.fill(table, -1);
         mask = table.length - 1;
         for (int id = 0; id < count; id++) {
-            long x = khi[id] * 0x9E3779B97F4A7C15L ^ kmid[id] * 0xC2B2AE3D27D4EB4FL ^ klo[id];
-            x ^= x >>> 31;
-            int slot = (int) (x ^ (x >>> 32)) & mask;
+            int slot = slot(khi[id], kmid[id], klo[id], knh[id]);
             while (table[slot] >= 0) {
                 slot = (slot + 1) & mask;
             }
@@ -840,6 +862,7 @@ final class LineParser {
         khi = null;
         kmid = null;
         klo = null;
+        knh = null;
         table = null;
         int[] rank = new int[n];
         for (int p = 0; p < n; p++) {
