@@ -102,7 +102,7 @@ public final class SelfContainedAudit {
             }
             for (Future<PathResult> f : futures) {
                 PathResult r = Tasks.await(f);
-                narBytes += r.narSize();
+                narBytes = Math.addExact(narBytes, r.narSize());
                 findings.addAll(r.findings());
                 stale.addAll(r.stale());
             }

@@ -48,7 +48,7 @@ public final class ClosureShowCommand implements Runnable {
                 out.println("  " + r);
             }
             if (pi.hasNarSize()) {
-                total += pi.narSize();
+                total = Math.addExact(total, pi.narSize());
             } else {
                 known = false;
             }

@@ -59,6 +59,35 @@ public final class ClosureGraph {
         this.refStart = refStart;
         this.refs = refs;
         this.declaredRoots = declaredRoots;
+        checkTotalSize();
+    }
+
+    /**
+     * The known narSizes must add up to at most {@link Long#MAX_VALUE}: then every sum of sizes over members (a closure
+     * size, an added size, a total, one side of a diff) fits in a long. More is bad input, reported naming the file
+     * and the path at which the sum overflows.
+     */
+    private void checkTotalSize() {
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            long s = narSize[i];
+            if (s > 0) {
+                total += s;
+                if (total < 0) {
+                    throw new UserError(source + ": the narSizes add up to more than " + Long.MAX_VALUE
+                            + " bytes (2^63 - 1) at " + pathString(i) + " (narSize " + s + "): the sizes are wrong");
+                }
+            }
+        }
+    }
+
+    /** The sum of the known narSizes of all members (it fits: see the construction check). */
+    public long totalNarSize() {
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            total += Math.max(0, narSize[i]);
+        }
+        return total;
     }
 
     /**

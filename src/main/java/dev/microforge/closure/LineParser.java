@@ -673,7 +673,13 @@ final class LineParser {
             fail(l, "expected the " + what + pathText(id) + " (a non-negative integer), got '"
                     + Records.shown(text) + "'");
         }
-        long parsed = Long.parseLong(text);
+        long parsed;
+        try {
+            parsed = Long.parseLong(text);
+        } catch (NumberFormatException tooLarge) { // 19 digits past Long.MAX_VALUE
+            fail(l, what + pathText(id) + " " + text + " is too large");
+            return 0;
+        }
         if (parsed > max) {
             fail(l, what + pathText(id) + " " + parsed + " is too large");
         }
