@@ -76,9 +76,6 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
         }
         Path real = closure.realStore();
         Path candidates = noStoreCandidates ? null : candidateStore != null ? candidateStore : real;
-        if (g.paths().isEmpty()) {
-            throw new UserError(closure.closureFile() + ": the closure is empty");
-        }
         Terminal terminal = Terminal.forStderr(spec.commandLine().getErr());
         SelfContainedReport report = SelfContainedAudit.run(g, dangling, real,
                 new SelfContainedAudit.Options(globs, candidates, image, threads), terminal);
