@@ -379,6 +379,43 @@ public final class ClosureGraph {
         return List.copyOf(out);
     }
 
+    /** {@link #roots()} as member indexes, ascending (no object per root: a million roots cost an int[]). */
+    public int[] rootIndexes() {
+        if (!declaredRoots.isEmpty()) {
+            int[] out = new int[declaredRoots.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = indexOf(declaredRoots.get(i));
+            }
+            return out; // declared roots are sorted, so are their indexes
+        }
+        boolean[] referenced = new boolean[n];
+        int count = n;
+        for (int i = 0; i < n; i++) {
+            for (int k = refStart[i]; k < refStart[i + 1]; k++) {
+                int r = refs[k];
+                if (r != i && !referenced[r]) {
+                    referenced[r] = true;
+                    count--;
+                }
+            }
+        }
+        if (count == 0) {
+            int[] all = new int[n];
+            for (int i = 0; i < n; i++) {
+                all[i] = i;
+            }
+            return all;
+        }
+        int[] out = new int[count];
+        int w = 0;
+        for (int i = 0; i < n; i++) {
+            if (!referenced[i]) {
+                out[w++] = i;
+            }
+        }
+        return out;
+    }
+
     /** A copy with the given infos replaced (same paths, e.g. sizes filled in from disk). */
     public ClosureGraph withInfos(Collection<PathInfo> infos) {
         return of(storeDir, source, infos, declaredRoots);
