@@ -760,14 +760,19 @@ final class LineParser {
     /**
      * Room for more ids. The new capacity is what the file will need by the records declared so far and the share of
      * the file read (a closure declares each of its paths once), at least 1/8 more; so a million-path file ends near
-     * its size instead of up to half again above it.
+     * its size instead of up to half again above it. The arena is sized along (the mean base name so far times the new
+     * capacity), so its copies happen early, while it is small, and not when the rest is large too.
      */
     private void grow() {
         long consumed = readTotal - (len - pos);
         long estimate = declared > 0 && consumed > 0 && fileSize > consumed
                 ? (long) ((double) declared * fileSize / consumed * 1.05) + 16 : 0;
         int cap = (int) Math.min(Integer.MAX_VALUE - 8,
-                Math.max(kh.length + (kh.length >> 3) + 16, Math.min(estimate, 2L * kh.length + 16)));
+                Math.max(kh.length + (kh.length >> 3) + 16, Math.min(estimate, 4L * kh.length + 16)));
+        long arenaWant = count > 0 ? (long) ((double) arenaLen / count * cap * 1.02) : 0;
+        if (arenaWant > arena.length) {
+            arena = Arrays.copyOf(arena, (int) Math.min(Integer.MAX_VALUE - 8, arenaWant));
+        }
         kh = Arrays.copyOf(kh, cap);
         nameOff = Arrays.copyOf(nameOff, cap);
         declLine = Arrays.copyOf(declLine, cap);
