@@ -55,8 +55,8 @@ rc=0
 $mf audit size --closure "$closure" --budget 2K --top 3 --format markdown || rc=$?
 [ "$rc" = 3 ] || { echo "demo: expected exit code 3 from the over-budget audit, got $rc" >&2; exit 1; }
 
-step "microforge audit self-contained --closure $closure --real-store $store   (rescan every path's bytes)"
-$mf audit self-contained --closure "$closure" --real-store "$store"
+step "microforge audit self-contained --closure $closure --real-store $store --no-outside-candidates   (rescan every path's bytes; the example store holds only the closure)"
+$mf audit self-contained --closure "$closure" --real-store "$store" --no-outside-candidates
 # ---- end audit -------------------------------------------------------------------------------------
 
 # ---- image: a SquashFS store disk of the example closure, read back and verified -------------------

@@ -40,7 +40,7 @@ public final class ClosureDiff {
         }
 
         public long sizeDelta() {
-            return sizeAfter - sizeBefore;
+            return Math.subtractExact(sizeAfter, sizeBefore);
         }
     }
 
@@ -51,7 +51,7 @@ public final class ClosureDiff {
         }
 
         public long sizeDelta() {
-            return sizeAfter - sizeBefore;
+            return Math.subtractExact(sizeAfter, sizeBefore);
         }
     }
 
@@ -173,9 +173,9 @@ public final class ClosureDiff {
                 verPkg[ver] = pkg;
                 verSides[ver] |= (byte) (1 << s);
                 long size = Math.max(0, side.sizes[i]);
-                pkgSize[s][pkg] += size;
+                pkgSize[s][pkg] = Math.addExact(pkgSize[s][pkg], size);
                 pkgCount[s][pkg]++;
-                total[s] += size;
+                total[s] = Math.addExact(total[s], size);
             }
         }
         // versions per package, in compressed rows
@@ -199,7 +199,7 @@ public final class ClosureDiff {
             for (int k = start[p]; k < start[p + 1]; k++) {
                 changedVersions |= verSides[byPkg[k]] != 3;
             }
-            long delta = pkgSize[1][p] - pkgSize[0][p];
+            long delta = Math.subtractExact(pkgSize[1][p], pkgSize[0][p]);
             if (!changedVersions && Math.abs(delta) < SHOW_DELTA) {
                 continue;
             }

@@ -44,7 +44,7 @@ public final class ClosureSizes {
         long sum = 0;
         while (head < tail) {
             int v = queue[head++];
-            sum += Math.max(0, sizes[v]);
+            sum = Math.addExact(sum, Math.max(0, sizes[v]));
             for (int e = start[v]; e < start[v + 1]; e++) {
                 int w = targets[e];
                 if (stamp[w] != epoch) {
@@ -96,7 +96,8 @@ public final class ClosureSizes {
                 long m = mask[v];
                 long s = Math.max(0, sizes[v]);
                 while (m != 0) {
-                    out[base + Long.numberOfTrailingZeros(m)] += s;
+                    int at = base + Long.numberOfTrailingZeros(m);
+                    out[at] = Math.addExact(out[at], s);
                     m &= m - 1;
                 }
             }

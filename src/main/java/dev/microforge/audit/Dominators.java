@@ -179,7 +179,7 @@ public final class Dominators {
             added[i] = Math.max(0, sizes[nodeAt[i]]);
         }
         for (int i = k; i >= 1; i--) {
-            added[idom[i]] += added[i];
+            added[idom[i]] = Math.addExact(added[idom[i]], added[i]);
         }
         return new Dominators(num, nodeAt, idom, added);
     }

@@ -32,12 +32,16 @@ public record Growth(String text, long bytes, BigDecimal percent) {
         }
     }
 
-    /** The allowed growth in bytes over a baseline of {@code baseline} bytes (rounded down). */
+    /**
+     * The allowed growth in bytes over a baseline of {@code baseline} bytes (rounded down; at most
+     * {@link Long#MAX_VALUE}, which no growth of a closure whose sizes fit in a long can exceed).
+     */
     public long allowed(long baseline) {
         if (percent == null) {
             return bytes;
         }
-        return percent.multiply(BigDecimal.valueOf(baseline)).divide(BigDecimal.valueOf(100), 0, java.math.RoundingMode.FLOOR)
-                .longValueExact();
+        BigDecimal a = percent.multiply(BigDecimal.valueOf(baseline)).divide(BigDecimal.valueOf(100), 0,
+                java.math.RoundingMode.FLOOR);
+        return a.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0 ? Long.MAX_VALUE : a.longValueExact();
     }
 }

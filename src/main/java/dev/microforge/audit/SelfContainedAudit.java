@@ -38,8 +38,12 @@ import java.util.concurrent.Future;
  * are then scanned one by one to name the file.
  */
 public final class SelfContainedAudit {
-    /** {@code candidateStore}: where to list other store paths (null: none); {@code image}: an image file to scan (null: none). */
-    public record Options(List<Glob> forbid, Path candidateStore, Path image, int threads) {
+    /**
+     * {@code candidateStore}: where to list other store paths (null: none); {@code image}: an image file to scan (null:
+     * none); {@code noOutsideCandidates}: accept that no store path outside the closure is looked for (else that fails
+     * the {@code outside-candidates} rule).
+     */
+    public record Options(List<Glob> forbid, Path candidateStore, Path image, int threads, boolean noOutsideCandidates) {
         public Options {
             forbid = List.copyOf(forbid);
             threads = Math.max(1, threads);
@@ -102,7 +106,7 @@ public final class SelfContainedAudit {
             }
             for (Future<PathResult> f : futures) {
                 PathResult r = Tasks.await(f);
-                narBytes += r.narSize();
+                narBytes = Math.addExact(narBytes, r.narSize());
                 findings.addAll(r.findings());
                 stale.addAll(r.stale());
             }
@@ -146,6 +150,7 @@ public final class SelfContainedAudit {
         }
 
         List<SizeReport.Rule> rules = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
         for (SelfContainedReport.Kind k : SelfContainedReport.Kind.values()) {
             long count = findings.stream().filter(f -> f.kind() == k).count();
             String msg = switch (k) {
@@ -157,6 +162,20 @@ public final class SelfContainedAudit {
                         : count + " reference" + (count == 1 ? "" : "s") + " to store paths outside the closure";
             };
             rules.add(new SizeReport.Rule(k.rule(), count == 0, 0, count, msg));
+        }
+        if (extra == 0) {
+            // nothing outside the closure was looked for: no-outside-references passed without checking anything
+            String why = o.candidateStore() == null ? "no store was listed (--no-store-candidates)"
+                    : o.candidateStore() + " holds no store path besides the closure's own";
+            if (o.noOutsideCandidates()) {
+                warnings.add("no store path outside the closure was looked for (" + why + "): the no-outside-references"
+                        + " rule checked nothing (--no-outside-candidates)");
+            } else {
+                rules.add(new SizeReport.Rule("outside-candidates", false, 0, 0, "0 store paths outside the closure to look"
+                        + " for: " + why + ", so a reference to a path outside the closure cannot be found; point"
+                        + " --candidate-store at a store that has other paths (e.g. /nix/store), or accept with"
+                        + " --no-outside-candidates"));
+            }
         }
         if (o.image() != null) {
             int c = imageRefs.size();
@@ -172,7 +191,7 @@ public final class SelfContainedAudit {
         return new SelfContainedReport(n, narBytes, n, extra,
                 o.candidateStore() == null ? "" : o.candidateStore().toString(), findings, stale,
                 o.forbid().stream().map(Glob::text).toList(), forbidden,
-                o.image() == null ? null : o.image().toString(), imageRefs, rules);
+                o.image() == null ? null : o.image().toString(), imageRefs, rules, warnings);
     }
 
     private static PathResult scanPath(PathInfo pi, Path realStore, List<String> hashes, Map<String, StorePath> byHash,

@@ -45,6 +45,9 @@ public final class SelfContainedRenderer {
         StringBuilder sb = new StringBuilder();
         sb.append("closure: ").append(r.paths()).append(r.paths() == 1 ? " path" : " paths").append(", ")
                 .append(Sizes.human(r.narBytes())).append(" of NAR scanned for ").append(candidates(r)).append('\n');
+        for (String w : r.warnings()) {
+            sb.append("WARNING: ").append(w).append('\n');
+        }
         for (SelfContainedReport.Kind k : SelfContainedReport.Kind.values()) {
             List<SelfContainedReport.Finding> fs = r.findings().stream().filter(f -> f.kind() == k).toList();
             if (!fs.isEmpty()) {
@@ -100,6 +103,9 @@ public final class SelfContainedRenderer {
                 .append("\n\n");
         sb.append("**").append(r.paths()).append(r.paths() == 1 ? " path" : " paths").append("**, ")
                 .append(Sizes.human(r.narBytes())).append(" of NAR scanned for ").append(Markdown.text(candidates(r))).append(".\n\n");
+        for (String w : r.warnings()) {
+            sb.append("> ⚠️ **Warning:** ").append(Markdown.text(w)).append("\n\n");
+        }
         sb.append("| rule | result | detail |\n|---|---|---|\n");
         for (SizeReport.Rule rule : r.rules()) {
             sb.append("| ").append(rule.rule()).append(" | ").append(rule.ok() ? "✅ ok" : "❌ **failed**").append(" | ")
@@ -155,6 +161,7 @@ public final class SelfContainedRenderer {
                 g.writeStringField("storeDir", r.candidateStore());
             }
             g.writeEndObject();
+            Json.strings(g, "warnings", r.warnings());
             g.writeArrayFieldStart("findings");
             for (SelfContainedReport.Finding f : r.findings()) {
                 g.writeStartObject();

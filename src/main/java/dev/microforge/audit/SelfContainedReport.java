@@ -5,11 +5,12 @@ import java.util.List;
 /**
  * What {@code audit self-contained} found. Findings name the store path, the file inside it (relative, empty when
  * the hash only shows up across NAR framing), where in the file (contents, name, symlink target) and the
- * referenced store path.
+ * referenced store path. {@code warnings}: what the audit could not check and was told to accept (printed loudly).
  */
 public record SelfContainedReport(int paths, long narBytes, int closureCandidates, int storeCandidates,
         String candidateStore, List<Finding> findings, List<Stale> stale, List<String> forbidPatterns,
-        List<SizeReport.Forbidden> forbidden, String image, List<String> imageReferences, List<SizeReport.Rule> rules) {
+        List<SizeReport.Forbidden> forbidden, String image, List<String> imageReferences, List<SizeReport.Rule> rules,
+        List<String> warnings) {
     public static final int SCHEMA_VERSION = 1;
 
     public SelfContainedReport {
@@ -19,6 +20,7 @@ public record SelfContainedReport(int paths, long narBytes, int closureCandidate
         forbidden = List.copyOf(forbidden);
         imageReferences = List.copyOf(imageReferences);
         rules = List.copyOf(rules);
+        warnings = List.copyOf(warnings);
     }
 
     /** The kinds of finding, each its own rule. */

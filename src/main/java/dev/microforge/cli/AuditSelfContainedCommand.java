@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
                     + "undeclared reference and no hash of a store path outside the closure)? Each finding names the "
                     + "file inside the store path and the referenced path.",
             "Candidates: the closure's hashes plus every store path present in --candidate-store (default: the "
-                    + "directory holding the store paths); see docs/audit.md.",
+                    + "directory holding the store paths); when that holds no other path, the outside-candidates rule "
+                    + "fails unless --no-outside-candidates; see docs/audit.md.",
             "Exit code 3 (after printing the report) when a rule fails."})
 public final class AuditSelfContainedCommand implements Callable<Integer> {
     @Mixin
@@ -36,8 +37,14 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
     Path candidateStore;
 
     @Option(names = "--no-store-candidates",
-            description = "Look only for the closure's own hashes (skip listing the store for other paths).")
+            description = "Look only for the closure's own hashes (skip listing the store for other paths); implies "
+                    + "--no-outside-candidates.")
     boolean noStoreCandidates;
+
+    @Option(names = "--no-outside-candidates",
+            description = "Accept that the candidate store holds no path outside the closure (then nothing outside can be "
+                    + "found: the report says so in a warning line); without it that fails the outside-candidates rule.")
+    boolean noOutsideCandidates;
 
     @Option(names = "--image", paramLabel = "IMG",
             description = "Also scan this image file's raw bytes for the closure's hashes (what a Nix build of the image "
@@ -80,12 +87,10 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
         }
         Path real = closure.realStore();
         Path candidates = noStoreCandidates ? null : candidateStore != null ? candidateStore : real;
-        if (g.paths().isEmpty()) {
-            throw new UserError(closure.closureFile() + ": the closure is empty");
-        }
         Terminal terminal = Terminal.forStderr(spec.commandLine().getErr());
         SelfContainedReport report = SelfContainedAudit.run(g, dangling, real,
-                new SelfContainedAudit.Options(globs, candidates, image, threads), terminal);
+                new SelfContainedAudit.Options(globs, candidates, image, threads,
+                        noOutsideCandidates || noStoreCandidates), terminal);
         output.emit(spec.commandLine().getOut(), SelfContainedRenderer.render(report, output.format()));
         if (!report.ok()) {
             List<String> msgs = new ArrayList<>();

@@ -97,7 +97,9 @@ public final class AuditSizeCommand implements Callable<Integer> {
                 throw new UserError("--baseline-format: " + e.getMessage());
             }
             Path file = baseline;
-            baselineTask = new FutureTask<>(() -> SizeAudit.baseline(ClosureReader.read(file, bf, storeDir)));
+            boolean allowEmpty = closure.allowEmpty();
+            baselineTask = new FutureTask<>(() -> SizeAudit.baseline(
+                    ClosureReader.nonEmpty(ClosureReader.read(file, bf, storeDir), allowEmpty)));
             Thread t = new Thread(baselineTask, "read-baseline");
             t.setDaemon(true);
             t.start();

@@ -42,6 +42,11 @@ public final class ClosureOptions {
                     + "(like Nix's 'real' store setting), e.g. a copied store tree.")
     Path realStore;
 
+    @Option(names = "--allow-empty",
+            description = "Accept a closure without store paths (an empty file, [], {}, an empty registration or closureInfo); "
+                    + "without it an empty closure is bad input.")
+    boolean allowEmpty;
+
     /** Was a closure source given at all? */
     public boolean given() {
         return closure != null || (fromStore != null && !fromStore.isEmpty());
@@ -80,7 +85,12 @@ public final class ClosureOptions {
             }
             return ClosureReader.fromStore(fromStore, storeDir());
         }
-        return ClosureReader.read(closure, format, storeDir());
+        return ClosureReader.nonEmpty(ClosureReader.read(closure, format, storeDir()), allowEmpty);
+    }
+
+    /** Was {@code --allow-empty} given? (Other closure files of the command, e.g. a baseline, follow it too.) */
+    public boolean allowEmpty() {
+        return allowEmpty;
     }
 
     /** The file given with --closure, or null. */

@@ -2,12 +2,13 @@ package dev.microforge.cli;
 
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.ClosureSizes;
-import dev.microforge.closure.PathInfo;
 import dev.microforge.closure.PathInfoJson;
-import dev.microforge.store.StorePath;
+import dev.microforge.store.Hash;
 import dev.microforge.util.Sizes;
+import java.io.BufferedWriter;
+import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
+import java.io.UncheckedIOException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -49,31 +50,53 @@ public final class ClosureShowCommand implements Runnable {
             return;
         }
         ClosureGraph g = closure.graph();
-        PrintWriter out = spec.commandLine().getOut();
+        // streamed: one path at a time through a buffer (a million paths' output is never held as a whole)
+        PrintWriter out = new PrintWriter(new BufferedWriter(spec.commandLine().getOut(), 1 << 16), false);
         if (format == ShowFormat.json) {
-            out.print(new String(PathInfoJson.writeList(g), StandardCharsets.UTF_8));
-            out.flush();
+            try {
+                PathInfoJson.writeList(g, out);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
             return;
         }
         long[] cs = ClosureSizes.of(g);
         long total = 0;
         boolean known = true;
         for (int i = 0; i < g.size(); i++) {
-            PathInfo pi = g.at(i);
-            out.println(pi.path() + " " + (pi.hasNarSize() ? Long.toString(pi.narSize()) : "-") + " "
-                    + (pi.narHash() != null ? pi.narHash().toSri() : "-") + " closure "
-                    + (cs[i] >= 0 ? Long.toString(cs[i]) : "-"));
-            for (StorePath r : pi.references()) {
-                out.println("  " + r);
+            long size = g.narSize(i);
+            Hash hash = g.narHash(i);
+            out.print(g.pathString(i));
+            out.print(' ');
+            out.print(size >= 0 ? Long.toString(size) : "-");
+            out.print(' ');
+            out.print(hash != null ? hash.toSri() : "-");
+            out.print(" closure ");
+            out.print(cs[i] >= 0 ? Long.toString(cs[i]) : "-");
+            out.print('\n');
+            int[] starts = g.refStarts();
+            int[] targets = g.refTargets();
+            for (int k = starts[i]; k < starts[i + 1]; k++) {
+                out.print("  ");
+                out.print(g.pathString(targets[k]));
+                out.print('\n');
             }
-            if (pi.hasNarSize()) {
-                total += pi.narSize();
+            if (size >= 0) {
+                total = Math.addExact(total, size);
             } else {
                 known = false;
             }
         }
-        out.println(g.size() + " paths, " + (known ? total + " bytes (" + Sizes.human(total) + ") of NAR" : "narSize unknown")
-                + ", roots: " + String.join(" ", g.roots().stream().map(StorePath::path).toList()));
+        out.print(g.size() + " paths, " + (known ? total + " bytes (" + Sizes.human(total) + ") of NAR" : "narSize unknown")
+                + ", roots: ");
+        int[] roots = g.rootIndexes();
+        for (int k = 0; k < roots.length; k++) {
+            if (k > 0) {
+                out.print(' ');
+            }
+            out.print(g.pathString(roots[k]));
+        }
+        out.print('\n');
         out.flush();
     }
 }

@@ -74,6 +74,9 @@ public final class Main implements Runnable {
             boolean trace = parseResult != null && parseResult.hasMatchedOption("--stacktrace")
                     || java.util.Arrays.asList(args).contains("--stacktrace");
             Throwable t = unwrap(ex);
+            if (t instanceof OutOfMemoryError oom) {
+                return outOfMemory(err, oom, trace);
+            }
             int code = exitCodeOf(t);
             if (t instanceof AuditViolation) {
                 if (t.getMessage() != null && !t.getMessage().isEmpty()) {
@@ -88,7 +91,28 @@ public final class Main implements Runnable {
             err.flush();
             return code;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError oom) { // picocli hands errors through; the graph that filled the heap is garbage now
+            return outOfMemory(err, oom, java.util.Arrays.asList(args).contains("--stacktrace"));
+        }
+    }
+
+    /**
+     * One line for a run that ran out of memory (exit 1): what ran out, the heap limit and how to raise it (the launcher
+     * passes MICROFORGE_JAVA_OPTS last, so an -Xmx there wins).
+     */
+    static int outOfMemory(PrintWriter err, OutOfMemoryError oom, boolean trace) {
+        long max = Runtime.getRuntime().maxMemory();
+        long mib = max == Long.MAX_VALUE ? -1 : max >> 20;
+        err.println("microforge: out of memory (" + (oom.getMessage() != null ? oom.getMessage() : "OutOfMemoryError")
+                + (mib > 0 ? ", maximum heap " + mib + " MiB" : "") + "); raise it with MICROFORGE_JAVA_OPTS=-Xmx"
+                + (mib > 0 ? Math.max(1024, mib * 2) + "m" : "4g"));
+        if (trace) {
+            oom.printStackTrace(err);
+        }
+        err.flush();
+        return ExitCodes.FAILURE;
     }
 
     /** Registers the subcommand the arguments name (the first word not starting with '-'), or all of them. */

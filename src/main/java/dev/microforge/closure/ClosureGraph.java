@@ -59,6 +59,35 @@ public final class ClosureGraph {
         this.refStart = refStart;
         this.refs = refs;
         this.declaredRoots = declaredRoots;
+        checkTotalSize();
+    }
+
+    /**
+     * The known narSizes must add up to at most {@link Long#MAX_VALUE}: then every sum of sizes over members (a closure
+     * size, an added size, a total, one side of a diff) fits in a long. More is bad input, reported naming the file
+     * and the path at which the sum overflows.
+     */
+    private void checkTotalSize() {
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            long s = narSize[i];
+            if (s > 0) {
+                total += s;
+                if (total < 0) {
+                    throw new UserError(source + ": the narSizes add up to more than " + Long.MAX_VALUE
+                            + " bytes (2^63 - 1) at " + pathString(i) + " (narSize " + s + "): the sizes are wrong");
+                }
+            }
+        }
+    }
+
+    /** The sum of the known narSizes of all members (it fits: see the construction check). */
+    public long totalNarSize() {
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            total += Math.max(0, narSize[i]);
+        }
+        return total;
     }
 
     /**
@@ -348,6 +377,43 @@ public final class ClosureGraph {
             }
         }
         return List.copyOf(out);
+    }
+
+    /** {@link #roots()} as member indexes, ascending (no object per root: a million roots cost an int[]). */
+    public int[] rootIndexes() {
+        if (!declaredRoots.isEmpty()) {
+            int[] out = new int[declaredRoots.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = indexOf(declaredRoots.get(i));
+            }
+            return out; // declared roots are sorted, so are their indexes
+        }
+        boolean[] referenced = new boolean[n];
+        int count = n;
+        for (int i = 0; i < n; i++) {
+            for (int k = refStart[i]; k < refStart[i + 1]; k++) {
+                int r = refs[k];
+                if (r != i && !referenced[r]) {
+                    referenced[r] = true;
+                    count--;
+                }
+            }
+        }
+        if (count == 0) {
+            int[] all = new int[n];
+            for (int i = 0; i < n; i++) {
+                all[i] = i;
+            }
+            return all;
+        }
+        int[] out = new int[count];
+        int w = 0;
+        for (int i = 0; i < n; i++) {
+            if (!referenced[i]) {
+                out[w++] = i;
+            }
+        }
+        return out;
     }
 
     /** A copy with the given infos replaced (same paths, e.g. sizes filled in from disk). */

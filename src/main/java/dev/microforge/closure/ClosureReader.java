@@ -198,6 +198,18 @@ public final class ClosureReader {
         return g;
     }
 
+    /**
+     * {@code g}, unless it has no store paths and {@code allowEmpty} is false: an empty closure (an empty file, {@code []},
+     * {@code {}}, an empty registration or closureInfo) is almost always a mistake upstream, e.g. a failed redirect,
+     * and would build an empty image or pass every audit; it is bad input naming the file.
+     */
+    public static ClosureGraph nonEmpty(ClosureGraph g, boolean allowEmpty) {
+        if (g.size() == 0 && !allowEmpty) {
+            throw new UserError(g.source() + ": empty closure (no store paths); give --allow-empty if that is intended");
+        }
+        return g;
+    }
+
     /** Convenience for the common case. */
     public static ClosureGraph read(Path file) {
         return read(file, ClosureFormat.AUTO, StorePath.DEFAULT_STORE_DIR);

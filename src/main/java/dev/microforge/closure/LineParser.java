@@ -19,9 +19,10 @@ import java.util.Set;
 /**
  * The byte-level reader of the line formats ({@link LineFormat}): one pass over the file's bytes that validates
  * every line and builds the compact {@link ClosureGraph} directly. No String or object per path or line: each
- * store path's 32-character hash part is decoded into three longs (order-preserving: the nix32 alphabet is in ASCII
- * order) and interned through an open-addressing table to an int id; base names are copied once into a byte arena;
- * references are collected as ids and become compressed rows, sorted by path with primitive compares.
+ * store path's base name is hashed (its 32-character hash part decoded to three longs, and the name's bytes) and
+ * interned through an open-addressing table to an int id; base names are copied once into a byte arena (which is
+ * also the sort key: unsigned bytes); references are collected as ids and become compressed rows. About 80 bytes per
+ * path while parsing (a million paths fit in a 256 MiB heap together with the graph built from them).
  *
  * <p>Error messages and their precedence are exactly those of the line-by-line reader it replaces (kept as the
  * differential-test oracle): a non-ASCII or NUL byte anywhere in the file is reported first (at its line), then a
@@ -54,6 +55,7 @@ final class LineParser {
 
     private final String source;
     private final String storeDir;
+    private final long fileSize;
     private byte[] buf; // the window: file bytes [pos, len) not yet consumed (the whole content for byte[] input)
     private int len;
     private final ReadableByteChannel in; // null for byte[] input
@@ -69,9 +71,7 @@ final class LineParser {
 
     // interned paths (ids in order of first appearance)
     private int count;
-    private long[] khi;
-    private long[] kmid;
-    private long[] klo;
+    private int[] kh; // per id: the hash of its base name (decoded hash part and name bytes), before the mask
     private int[] nameOff;
     private byte[] arena;
     private int arenaLen;
@@ -101,6 +101,7 @@ final class LineParser {
     private long pHi;
     private long pMid;
     private long pLo;
+    private int pHash;
     private int pBase;
     private int pBaseLen;
     private int pEnd;
@@ -114,6 +115,7 @@ final class LineParser {
             boolean withHash) {
         this.source = source;
         this.storeDir = storeDir;
+        this.fileSize = size;
         this.buf = window;
         this.len = filled;
         this.in = in;
@@ -125,9 +127,7 @@ final class LineParser {
         this.lookahead = prefix.length + 512;
         this.fast = validStoreDir(storeDir) && storeDir.chars().allMatch(c -> c > 0x20 && c < 0x7f);
         int cap = (int) Math.max(16, Math.min(Integer.MAX_VALUE - 8, size / 400));
-        khi = new long[cap];
-        kmid = new long[cap];
-        klo = new long[cap];
+        kh = new int[cap];
         nameOff = new int[cap];
         declLine = new int[cap];
         firstRefLine = new int[cap];
@@ -141,7 +141,7 @@ final class LineParser {
         derLen = new int[cap];
         arena = new byte[cap * 40];
         rrefs = new int[(int) Math.max(16, Math.min(Integer.MAX_VALUE - 8, size / 80))];
-        table = new int[Integer.highestOneBit(cap * 2 - 1) << 1];
+        table = new int[tableSize(cap)];
         Arrays.fill(table, -1);
         mask = table.length - 1;
     }
@@ -670,7 +670,13 @@ final class LineParser {
             fail(l, "expected the " + what + pathText(id) + " (a non-negative integer), got '"
                     + Records.shown(text) + "'");
         }
-        long parsed = Long.parseLong(text);
+        long parsed;
+        try {
+            parsed = Long.parseLong(text);
+        } catch (NumberFormatException tooLarge) { // 19 digits past Long.MAX_VALUE
+            fail(l, what + pathText(id) + " " + text + " is too large");
+            return 0;
+        }
         if (parsed > max) {
             fail(l, what + pathText(id) + " " + parsed + " is too large");
         }
@@ -680,57 +686,94 @@ final class LineParser {
 
     // ---- interning ----
 
+    /**
+     * The id of the path last scanned, adding it when new. The table is keyed on the whole base name (the decoded
+     * hash part and the name's bytes), so paths that share a hash part spread over the table like any others.
+     */
     private int intern() {
         long hi = pHi;
         long mid = pMid;
         long lo = pLo;
-        long x = hi * 0x9E3779B97F4A7C15L ^ mid * 0xC2B2AE3D27D4EB4FL ^ lo;
-        x ^= x >>> 31;
-        int slot = (int) (x ^ (x >>> 32)) & mask;
+        int h = hash(hi, mid, lo, nameHash(buf, pBase + StorePath.HASH_LENGTH + 1, pBase + pBaseLen));
+        pHash = h;
+        int slot = h & mask;
         int[] t = table;
         while (true) {
             int id = t[slot];
             if (id < 0) {
                 return add(slot);
             }
-            if (khi[id] == hi && kmid[id] == mid && klo[id] == lo && sameName(id)) {
+            if (kh[id] == h && sameBaseName(id)) {
                 return id;
             }
             slot = (slot + 1) & mask;
         }
     }
 
-    private boolean sameName(int id) {
+    private static int nameHash(byte[] b, int from, int to) {
+        int h = 0;
+        for (int i = from; i < to; i++) {
+            h = h * 31 + b[i];
+        }
+        return h;
+    }
+
+    private static int hash(long hi, long mid, long lo, int nameHash) {
+        long x = hi * 0x9E3779B97F4A7C15L ^ mid * 0xC2B2AE3D27D4EB4FL ^ lo ^ nameHash * 0xD6E8FEB86659FD93L;
+        x ^= x >>> 31;
+        x *= 0xBF58476D1CE4E5B9L;
+        return (int) (x ^ (x >>> 32));
+    }
+
+    /** A power of two at least 1.5 times {@code cap}: the table stays at most two thirds full. */
+    private static int tableSize(int cap) {
+        return Integer.highestOneBit(Math.max(2, cap + (cap >> 1)) - 1) << 1;
+    }
+
+    private boolean sameBaseName(int id) {
         int o = nameOff[id];
         int l = id + 1 < count ? nameOff[id + 1] - o : arenaLen - o;
-        return l == pBaseLen && Arrays.equals(arena, o + 33, o + l, buf, pBase + 33, pBase + pBaseLen);
+        return l == pBaseLen && Arrays.equals(arena, o, o + l, buf, pBase, pBase + pBaseLen);
     }
 
     private int add(int slot) {
         int id = count;
-        if (id == khi.length) {
+        if (id == kh.length) {
             grow();
             return intern(); // the table was rebuilt
         }
         if (arenaLen + pBaseLen > arena.length) {
-            arena = Arrays.copyOf(arena, Math.max(arena.length + (arena.length >> 1), arenaLen + pBaseLen));
+            // room for the ids there is room for, at the mean base name length so far; at least 1/8 more
+            long want = count > 0 ? (long) ((double) arenaLen / count * kh.length * 1.02) : 0;
+            arena = Arrays.copyOf(arena, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(arenaLen + pBaseLen,
+                    Math.max(arena.length + (arena.length >> 3) + 64, want))));
         }
         System.arraycopy(buf, pBase, arena, arenaLen, pBaseLen);
         nameOff[id] = arenaLen;
         arenaLen += pBaseLen;
-        khi[id] = pHi;
-        kmid[id] = pMid;
-        klo[id] = pLo;
+        kh[id] = pHash;
         table[slot] = id;
         count++;
         return id;
     }
 
+    /**
+     * Room for more ids. The new capacity is what the file will need by the records declared so far and the share of
+     * the file read (a closure declares each of its paths once), at least 1/8 more; so a million-path file ends near
+     * its size instead of up to half again above it. The arena is sized along (the mean base name so far times the new
+     * capacity), so its copies happen early, while it is small, and not when the rest is large too.
+     */
     private void grow() {
-        int cap = khi.length + (khi.length >> 1) + 16;
-        khi = Arrays.copyOf(khi, cap);
-        kmid = Arrays.copyOf(kmid, cap);
-        klo = Arrays.copyOf(klo, cap);
+        long consumed = readTotal - (len - pos);
+        long estimate = declared > 0 && consumed > 0 && fileSize > consumed
+                ? (long) ((double) declared * fileSize / consumed * 1.05) + 16 : 0;
+        int cap = (int) Math.min(Integer.MAX_VALUE - 8,
+                Math.max(kh.length + (kh.length >> 3) + 16, Math.min(estimate, 4L * kh.length + 16)));
+        long arenaWant = count > 0 ? (long) ((double) arenaLen / count * cap * 1.02) : 0;
+        if (arenaWant > arena.length) {
+            arena = Arrays.copyOf(arena, (int) Math.min(Integer.MAX_VALUE - 8, arenaWant));
+        }
+        kh = Arrays.copyOf(kh, cap);
         nameOff = Arrays.copyOf(nameOff, cap);
         declLine = Arrays.copyOf(declLine, cap);
         firstRefLine = Arrays.copyOf(firstRefLine, cap);
@@ -744,13 +787,12 @@ final class LineParser {
         }
         derStart = Arrays.copyOf(derStart, cap);
         derLen = Arrays.copyOf(derLen, cap);
-        table = new int[Integer.highestOneBit(cap * 2 - 1) << 1];
+        table = null;
+        table = new int[tableSize(cap)];
         Arrays.fill(table, -1);
         mask = table.length - 1;
         for (int id = 0; id < count; id++) {
-            long x = khi[id] * 0x9E3779B97F4A7C15L ^ kmid[id] * 0xC2B2AE3D27D4EB4FL ^ klo[id];
-            x ^= x >>> 31;
-            int slot = (int) (x ^ (x >>> 32)) & mask;
+            int slot = kh[id] & mask;
             while (table[slot] >= 0) {
                 slot = (slot + 1) & mask;
             }
@@ -764,23 +806,11 @@ final class LineParser {
         return (id + 1 < count ? nameOff[id + 1] : arenaLen) - nameOff[id];
     }
 
-    /** Path order: hash part (the three longs compare like its characters), then the name, unsigned bytes. */
+    /** Path order: the base names' unsigned bytes (the fixed-length hash part first, then the name). */
     private int compare(int a, int b) {
-        int c = Long.compare(khi[a], khi[b]);
-        if (c != 0) {
-            return c;
-        }
-        c = Long.compare(kmid[a], kmid[b]);
-        if (c != 0) {
-            return c;
-        }
-        c = Long.compare(klo[a], klo[b]);
-        if (c != 0) {
-            return c;
-        }
         int oa = nameOff[a];
         int ob = nameOff[b];
-        return Arrays.compareUnsigned(arena, oa + 33, oa + nameLen(a), arena, ob + 33, ob + nameLen(b));
+        return Arrays.compareUnsigned(arena, oa, oa + nameLen(a), arena, ob, ob + nameLen(b));
     }
 
     private int[] sortedIds() {
@@ -834,42 +864,70 @@ final class LineParser {
         return a;
     }
 
+    /**
+     * The graph, in passes that each drop the parser arrays they used (the parser's state and the graph are never both
+     * whole in memory: a million paths fit in a small heap).
+     */
     private ClosureGraph build() {
         int n = count;
-        int[] perm = sortedIds();
-        khi = null;
-        kmid = null;
-        klo = null;
+        declLine = null; // the checks that need these are done
+        firstRefLine = null;
+        firstRefBy = null;
         table = null;
+        kh = null;
+        int[] perm = sortedIds();
         int[] rank = new int[n];
         for (int p = 0; p < n; p++) {
             rank[perm[p]] = p;
         }
         byte[] names = new byte[arenaLen];
         int[] off = new int[n + 1];
-        byte[] ders = new byte[derArenaLen];
-        int[] doff = new int[n + 1];
-        long[] sizes = new long[n];
-        byte[] kinds = new byte[n];
-        byte[] shas = new byte[n * 32];
-        Map<Integer, Hash> other = new HashMap<>();
-        int[] start = new int[n + 1];
-        int[] refs = new int[rlen];
-        int w = 0;
         for (int p = 0; p < n; p++) {
             int id = perm[p];
             int l = nameLen(id);
             System.arraycopy(arena, nameOff[id], names, off[p], l);
             off[p + 1] = off[p] + l;
+        }
+        arena = null;
+        nameOff = null;
+        byte[] ders = new byte[derArenaLen];
+        int[] doff = new int[n + 1];
+        for (int p = 0; p < n; p++) {
+            int id = perm[p];
             System.arraycopy(derArena, derStart[id], ders, doff[p], derLen[id]);
             doff[p + 1] = doff[p] + derLen[id];
-            sizes[p] = narSize[id];
-            kinds[p] = hashKind[id];
+        }
+        derArena = null;
+        derStart = null;
+        derLen = null;
+        long[] sizes = new long[n];
+        for (int p = 0; p < n; p++) {
+            sizes[p] = narSize[perm[p]];
+        }
+        narSize = null;
+        byte[] kinds = new byte[n];
+        boolean anySha = false;
+        for (int p = 0; p < n; p++) {
+            kinds[p] = hashKind[perm[p]];
+            anySha |= kinds[p] == SHA256;
+        }
+        byte[] shas = new byte[anySha ? n * 32 : 0];
+        Map<Integer, Hash> other = new HashMap<>();
+        for (int p = 0; p < n; p++) {
+            int id = perm[p];
             if (kinds[p] == SHA256) {
                 System.arraycopy(sha, id * 32, shas, p * 32, 32);
             } else if (kinds[p] == OTHER_HASH) {
                 other.put(p, otherHashes.get(id));
             }
+        }
+        sha = null;
+        hashKind = null;
+        int[] start = new int[n + 1];
+        int[] refs = new int[rlen];
+        int w = 0;
+        for (int p = 0; p < n; p++) {
+            int id = perm[p];
             start[p] = w;
             int from = rowStart[id];
             int to = from + rowLen[id];

@@ -309,9 +309,22 @@ public final class PathInfoJson {
      * size in its closure is known, {@code deriver} when known. Pretty-printed, ends with a newline.
      */
     public static byte[] writeList(ClosureGraph g) {
-        long[] closureSizes = ClosureSizes.of(g);
         ByteArrayOutputStream bos = new ByteArrayOutputStream();
-        try (JsonGenerator j = JSON.createGenerator(bos)) {
+        try (java.io.Writer w = new java.io.OutputStreamWriter(bos, java.nio.charset.StandardCharsets.UTF_8)) {
+            writeList(g, w);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return bos.toByteArray();
+    }
+
+    /**
+     * As {@link #writeList(ClosureGraph)}, streamed to {@code out} (one path at a time: the output of a million paths is
+     * never in memory as a whole). {@code out} is flushed, not closed.
+     */
+    public static void writeList(ClosureGraph g, java.io.Writer out) throws IOException {
+        long[] closureSizes = ClosureSizes.of(g);
+        try (JsonGenerator j = JSON.createGenerator(out).disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET)) {
             j.setPrettyPrinter(dev.microforge.util.JsonPretty.printer());
             j.writeStartArray();
             for (int i = 0; i < g.size(); i++) {
@@ -338,10 +351,8 @@ public final class PathInfoJson {
                 j.writeEndObject();
             }
             j.writeEndArray();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
         }
-        bos.write('\n');
-        return bos.toByteArray();
+        out.write('\n');
+        out.flush();
     }
 }

@@ -127,6 +127,61 @@ class SelfContainedCliTest {
         }
     }
 
+    /**
+     * A store that holds only the closure's paths (e.g. --real-store of a copied closure) offers no hash outside the
+     * closure to look for: the audit must not say "self-contained" after checking nothing outside.
+     */
+    @Test
+    void noOutsideCandidatesFailsUnlessAccepted() throws IOException {
+        Path f = fixture(true);
+        // app names gcc's hash, but gcc is not in this store: with no outside candidate that cannot be seen
+        write(APP, "share/doc/BUILD", "built with " + OTHER + "/bin/cc\n");
+        deleteTree(store.resolve(OTHER.baseName()));
+        Cli.Result r = run(f);
+        assertEquals(3, r.exitCode(), r.out() + r.err());
+        assertFalse(r.out().contains("result: ok"), r.out());
+        assertTrue(r.out().contains("FAIL  outside-candidates    0 store paths outside the closure to look for: " + store
+                + " holds no store path besides the closure's own"), r.out());
+        assertTrue(r.err().contains("outside-candidates: 0 store paths outside the closure"), r.err());
+        Cli.Result json = run(f, "--format", "json");
+        assertEquals(3, json.exitCode());
+        assertTrue(json.out().contains("\"failedRules\": [\n    \"outside-candidates\"\n  ]"), json.out());
+        assertTrue(json.out().contains("\"warnings\": [ ],"), json.out());
+
+        Cli.Result accepted = run(f, "--no-outside-candidates");
+        assertEquals(0, accepted.exitCode(), accepted.out() + accepted.err());
+        assertTrue(accepted.out().contains("\nWARNING: no store path outside the closure was looked for (" + store
+                + " holds no store path besides the closure's own): the no-outside-references rule checked nothing"
+                + " (--no-outside-candidates)\n"), accepted.out());
+        assertFalse(accepted.out().contains("outside-candidates    "), accepted.out());
+        Cli.Result acceptedJson = run(f, "--no-outside-candidates", "--format", "json");
+        assertTrue(acceptedJson.out().contains("\"warnings\": [\n    \"no store path outside the closure was looked for"),
+                acceptedJson.out());
+        Cli.Result md = run(f, "--no-outside-candidates", "--format", "markdown");
+        assertTrue(md.out().contains("> ⚠️ **Warning:** no store path outside the closure was looked for"), md.out());
+        // --no-store-candidates lists nothing on purpose: accepted, with the same warning
+        Cli.Result noStore = run(f, "--no-store-candidates");
+        assertEquals(0, noStore.exitCode(), noStore.out() + noStore.err());
+        assertTrue(noStore.out().contains("WARNING: no store path outside the closure was looked for (no store was listed"
+                + " (--no-store-candidates))"), noStore.out());
+
+        // with the other path back in the store the reference is found, and no warning
+        write(OTHER, "bin/cc", "compiler\n");
+        Cli.Result found = run(f, "--no-outside-candidates");
+        assertEquals(3, found.exitCode(), found.out() + found.err());
+        assertTrue(found.out().contains(APP + "/share/doc/BUILD (contents) refers to " + OTHER + " (not in the closure)"),
+                found.out());
+        assertFalse(found.out().contains("WARNING"), found.out());
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        try (var s = Files.walk(p)) {
+            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
+    }
+
     @Test
     void badInput() throws IOException {
         Path f = fixture(true);

@@ -194,6 +194,11 @@ final class LegacyLineFormat {
             throw UserError.at(source, line, "expected the " + what.get() + " (a non-negative integer), got '"
                     + Records.shown(text) + "'");
         }
+        if (text.length() == 19 && text.compareTo(Long.toString(Long.MAX_VALUE)) > 0) {
+            // 19 digits past Long.MAX_VALUE: too large, like any value over max (the old reader threw
+            // NumberFormatException here, exit 1)
+            throw UserError.at(source, line, what.get() + " " + text + " is too large");
+        }
         long v = Long.parseLong(text);
         if (v > max) {
             throw UserError.at(source, line, what.get() + " " + v + " is too large");
