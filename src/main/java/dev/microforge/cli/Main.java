@@ -2,6 +2,7 @@ package dev.microforge.cli;
 
 import dev.microforge.util.AuditViolation;
 import dev.microforge.util.ExitCodes;
+import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -63,7 +64,7 @@ public final class Main implements Runnable {
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExitCodeExceptionMapper(Main::exitCodeOf);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("microforge: " + ex.getMessage());
+            err.println("microforge: " + RawNames.display(String.valueOf(ex.getMessage())));
             if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, err)) {
                 err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for more information.");
             }
@@ -76,10 +77,10 @@ public final class Main implements Runnable {
             int code = exitCodeOf(t);
             if (t instanceof AuditViolation) {
                 if (t.getMessage() != null && !t.getMessage().isEmpty()) {
-                    err.println("microforge: " + t.getMessage());
+                    err.println("microforge: " + RawNames.display(t.getMessage()));
                 }
             } else {
-                err.println("microforge: " + messageOf(t));
+                err.println("microforge: " + RawNames.display(messageOf(t)));
             }
             if (trace) {
                 t.printStackTrace(err);

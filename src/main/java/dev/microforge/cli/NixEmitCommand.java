@@ -3,6 +3,7 @@ package dev.microforge.cli;
 import dev.microforge.nix.Emitter;
 import dev.microforge.util.AtomicOutput;
 import dev.microforge.util.AuditViolation;
+import dev.microforge.util.RawNames;
 import dev.microforge.vm.VmSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -65,7 +66,7 @@ public final class NixEmitCommand implements Callable<Integer> {
             if (diff != null) {
                 throw new AuditViolation(output + ": is stale (" + diff + "); run the same command without --check to update it");
             }
-            out.println(output + ": up to date");
+            out.println(RawNames.display(output + ": up to date"));
             return 0;
         }
         if (output == null) {

@@ -3,6 +3,7 @@ package dev.microforge.cli;
 import dev.microforge.runner.Capabilities;
 import dev.microforge.runner.Host;
 import dev.microforge.runner.Preflight;
+import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.VmSpec;
 import java.io.PrintWriter;
@@ -47,7 +48,7 @@ public final class PreflightCommand implements Callable<Integer> {
         int errors = 0;
         int warnings = 0;
         for (Preflight.Finding f : findings) {
-            err.println("preflight: " + f.line());
+            err.println("preflight: " + RawNames.display(f.line()));
             if (f.severity() == Preflight.Severity.ERROR) {
                 errors++;
             } else if (f.severity() == Preflight.Severity.WARNING) {
@@ -56,11 +57,11 @@ public final class PreflightCommand implements Callable<Integer> {
         }
         err.flush();
         if (errors > 0) {
-            out.println("preflight: " + vm.name() + " (" + vm.hypervisor() + "): " + errors + " problem" + (errors == 1 ? "" : "s")
+            out.println("preflight: " + RawNames.display(vm.name()) + " (" + vm.hypervisor() + "): " + errors + " problem" + (errors == 1 ? "" : "s")
                     + (warnings > 0 ? ", " + warnings + " warning" + (warnings == 1 ? "" : "s") : ""));
             return 1;
         }
-        out.println("preflight: " + vm.name() + " (" + vm.hypervisor() + "): ok" + (warnings > 0 ? " (" + warnings + " warning"
+        out.println("preflight: " + RawNames.display(vm.name()) + " (" + vm.hypervisor() + "): ok" + (warnings > 0 ? " (" + warnings + " warning"
                 + (warnings == 1 ? "" : "s") + ")" : ""));
         return 0;
     }

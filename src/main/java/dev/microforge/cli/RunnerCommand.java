@@ -1,6 +1,7 @@
 package dev.microforge.cli;
 
 import dev.microforge.runner.Runner;
+import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.VmSpec;
 import java.io.File;
@@ -40,7 +41,7 @@ public final class RunnerCommand implements Callable<Integer> {
         VmSpec vm = spec.read(term);
         var files = generate(vm, term);
         Runner.write(files, output);
-        cmd.commandLine().getOut().println("runner for " + vm.name() + " (" + vm.hypervisor() + ") written to " + output);
+        cmd.commandLine().getOut().println(RawNames.display("runner for " + vm.name() + " (" + vm.hypervisor() + ") written to " + output));
         return 0;
     }
 
