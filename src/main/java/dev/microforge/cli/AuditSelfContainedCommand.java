@@ -7,8 +7,8 @@ import dev.microforge.audit.SelfContainedReport;
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.NotClosedException;
 import dev.microforge.util.AuditViolation;
+import dev.microforge.util.InputFiles;
 import dev.microforge.util.UserError;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,8 +63,8 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
         if (threads < 1) {
             throw new UserError("--threads must be at least 1: " + threads);
         }
-        if (image != null && !Files.isRegularFile(image)) {
-            throw new UserError("--image " + image + ": no such file");
+        if (image != null) {
+            InputFiles.requireRegular(image);
         }
         ClosureGraph g;
         List<NotClosedException.Dangling> dangling = List.of();
