@@ -46,12 +46,88 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+        CheckedStream stdout = new CheckedStream(new java.io.FileOutputStream(java.io.FileDescriptor.out));
+        PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(stdout, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         int code = run(out, err, args);
         out.flush();
+        code = checkStdout(code, out, stdout.failure(), err);
         err.flush();
         System.exit(code);
+    }
+
+    /**
+     * A failed write on standard output (a full disk, a closed pipe, a closed descriptor) is a failure, exit 1,
+     * with one line; PrintWriter only records that something failed, {@code failure} is the first error. A run
+     * that already failed with its own error line keeps its code and line.
+     */
+    static int checkStdout(int code, PrintWriter out, IOException failure, PrintWriter err) {
+        if (!out.checkError() && failure == null) {
+            return code;
+        }
+        if (code != ExitCodes.OK && code != ExitCodes.VIOLATION) {
+            return code;
+        }
+        String reason = failure == null ? "write failed" : failure.getMessage() != null ? failure.getMessage() : failure.toString();
+        err.println("microforge: error writing standard output: " + RawNames.display(reason));
+        return ExitCodes.FAILURE;
+    }
+
+    /**
+     * Standard output that remembers its first write error. After it, writes fail at once with the same
+     * exception (nothing more is attempted), so a command printing a long listing into a full disk stops paying
+     * for system calls.
+     */
+    static final class CheckedStream extends java.io.OutputStream {
+        private final java.io.OutputStream out;
+        private IOException failure;
+
+        CheckedStream(java.io.OutputStream out) {
+            this.out = out;
+        }
+
+        IOException failure() {
+            return failure;
+        }
+
+        private void check() throws IOException {
+            if (failure != null) {
+                throw failure;
+            }
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            check();
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            check();
+            try {
+                out.write(b, off, len);
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            check();
+            try {
+                out.flush();
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
     }
 
     /** Testable entry point: runs the CLI with the given streams and returns the exit code. */
