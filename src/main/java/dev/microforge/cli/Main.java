@@ -164,7 +164,19 @@ public final class Main implements Runnable {
             err.flush();
             return code;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError | StackOverflowError e) {
+            // picocli hands only Exceptions to the handler above; these reach here and are still one line
+            err.println("microforge: internal error: " + (e instanceof OutOfMemoryError ? "out of memory" : "stack overflow")
+                    + (e.getMessage() != null ? " (" + RawNames.display(e.getMessage()) + ")" : "")
+                    + (java.util.Arrays.asList(args).contains("--stacktrace") ? "" : " (run with --stacktrace for details)"));
+            if (java.util.Arrays.asList(args).contains("--stacktrace")) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return ExitCodes.FAILURE;
+        }
     }
 
     /** Registers the subcommand the arguments name (the first word not starting with '-'), or all of them. */
