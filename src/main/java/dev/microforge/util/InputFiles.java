@@ -22,9 +22,9 @@ public final class InputFiles {
             return;
         }
         if (!Files.exists(file)) {
-            throw new UserError(file + ": no such file");
+            throw UserError.at(file, "no such file");
         }
-        throw new UserError(file + ": not a regular file (" + kind(file) + ")");
+        throw UserError.at(file, "not a regular file (" + kind(file) + ")");
     }
 
     /**
@@ -36,15 +36,15 @@ public final class InputFiles {
         try (InputStream in = Files.newInputStream(file)) {
             byte[] b = in.readNBytes((int) Math.min(max + 1, Integer.MAX_VALUE - 16));
             if (b.length > max) {
-                throw new UserError(file + ": too large for " + what + " (more than " + max + " bytes)");
+                throw UserError.at(file, "too large for " + what + " (more than " + max + " bytes)");
             }
             return b;
         } catch (NoSuchFileException e) {
-            throw new UserError(file + ": no such file");
+            throw UserError.at(file, "no such file");
         } catch (AccessDeniedException e) {
-            throw new UserError(file + ": permission denied");
+            throw UserError.at(file, "permission denied");
         } catch (IOException e) {
-            throw new UserError(file + ": cannot read: " + e.getMessage(), e);
+            throw new UserError(UserError.shown(file) + ": cannot read: " + e.getMessage(), e);
         }
     }
 

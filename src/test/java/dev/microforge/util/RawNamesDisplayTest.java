@@ -57,4 +57,12 @@ class RawNamesDisplayTest {
         assertEquals("a\nb\u001b", RawNames.text("a\nb\u001b".getBytes(StandardCharsets.UTF_8)));
         assertEquals("a\\x80", RawNames.text(new byte[] {'a', (byte) 0x80}));
     }
+
+    @Test
+    void userErrorsShowAPathFromItsRawBytes() {
+        java.nio.file.Path p = RawNames.path(new byte[] {'/', 't', (byte) 0xff, '\n', 'x'});
+        String expected = RawNames.exact() ? "/t\\xff\\nx: no such file" : "/t\ufffd\\nx: no such file";
+        assertEquals(expected, UserError.at(p, "no such file").getMessage());
+        assertEquals("f.json:3: bad", UserError.at("f.json", 3, "bad").getMessage());
+    }
 }
