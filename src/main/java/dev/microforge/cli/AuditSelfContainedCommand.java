@@ -64,7 +64,11 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
             throw new UserError("--threads must be at least 1: " + threads);
         }
         if (image != null) {
-            InputFiles.requireRegular(image);
+            try {
+                InputFiles.requireRegular(image);
+            } catch (UserError e) {
+                throw new UserError("--image " + e.getMessage());
+            }
         }
         ClosureGraph g;
         List<NotClosedException.Dangling> dangling = List.of();

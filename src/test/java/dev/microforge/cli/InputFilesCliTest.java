@@ -40,7 +40,8 @@ class InputFilesCliTest {
             Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> Cli.run(args), String.join(" ", args));
             assertEquals(2, r.exitCode(), String.join(" ", args) + ": " + r.err());
             if (!(args[1].equals("show") || args[1].equals("size")) || !what.equals("a directory")) {
-                assertEquals("microforge: " + input + ": not a regular file (" + what + ")\n", r.err(), String.join(" ", args));
+                String option = args[1].equals("self-contained") ? "--image " : "";
+                assertEquals("microforge: " + option + input + ": not a regular file (" + what + ")\n", r.err(), String.join(" ", args));
             }
         }
     }
