@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The bad-input harness: every command that reads a file (closures in every format, VM specs, SquashFS and EROFS
- * images) is run through the packaged CLI, in its own JVM (256 MiB heap, killed after {@value #CASE_SECONDS} s),
+ * images) is run through the CLI's main, in its own JVM (256 MiB heap, killed after {@value #CASE_SECONDS} s),
  * on truncations, bit flips, FIFOs, directories, /dev/zero, empty files, control bytes (in the content and in the
  * file's name) and deeply nested JSON. Every case must end with exit 2 and exactly one line on stderr
  * ({@code microforge: ...}, no raw control character), never a hang, never an OutOfMemoryError or another
@@ -334,7 +334,6 @@ class BadInputHarnessTest {
 
     @Test
     void everyBadInputIsExit2AndOneLineNeverAHangOrACrash() throws Exception {
-        JarCli.jar(); // fail early, with the hint, when the jar is not built
         List<Case> cases = cases();
         ExecutorService pool = Executors.newFixedThreadPool(2);
         Map<String, Future<JarCli.Result>> results = new LinkedHashMap<>();

@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs the packaged CLI ({@code target/microforge.jar}, or the system property {@code microforge.jar}) in its own
- * JVM, for what an in-process run cannot show: the real standard output (a full disk, a closed pipe), a run
+ * Runs the CLI in its own JVM (the packaged jar, or the compiled classes when the jar is missing or older, see
+ * {@link #launch}), for what an in-process run cannot show: the real standard output (a full disk, a closed pipe), a run
  * that hangs (killed at the deadline) and a run that runs out of memory (a bounded heap).
  */
 public final class JarCli {
@@ -20,12 +20,32 @@ public final class JarCli {
 
     private JarCli() {}
 
-    public static Path jar() {
+    /**
+     * How to start the CLI: {@code -jar target/microforge.jar} when that jar is at least as new as every compiled
+     * class (after {@code mvn package}), else {@code -cp <the test class path> dev.microforge.cli.Main} (during
+     * {@code mvn test}/{@code verify}, where the test phase runs before the jar is built or rebuilt).
+     */
+    public static List<String> launch() throws IOException {
         Path jar = Path.of(System.getProperty("microforge.jar", Tools.projectRoot().resolve("target/microforge.jar").toString()));
-        if (!Files.isRegularFile(jar)) {
-            throw new AssertionError(jar + " not found: run 'mvn -q -DskipTests package' first");
+        Path classes = Tools.projectRoot().resolve("target/classes");
+        if (Files.isRegularFile(jar) && Files.getLastModifiedTime(jar).toMillis() >= newest(classes)) {
+            return List.of("-jar", jar.toString());
         }
-        return jar;
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        return List.of("-cp", cp, "dev.microforge.cli.Main");
+    }
+
+    private static long newest(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return Long.MAX_VALUE;
+        }
+        try (var s = Files.walk(dir)) {
+            long max = 0;
+            for (Path p : (Iterable<Path>) s::iterator) {
+                max = Math.max(max, Files.getLastModifiedTime(p).toMillis());
+            }
+            return max;
+        }
     }
 
     /**
@@ -35,7 +55,8 @@ public final class JarCli {
     public static Result run(List<String> args, File stdout, int heapMiB, long timeoutSeconds) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + heapMiB + "m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss1m",
-                "--add-opens", "java.base/sun.nio.fs=ALL-UNNAMED", "-jar", jar().toString()));
+                "--add-opens", "java.base/sun.nio.fs=ALL-UNNAMED"));
+        cmd.addAll(launch());
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         Path out = Files.createTempFile("jarcli", ".out");
