@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * on truncations, bit flips, FIFOs, directories, /dev/zero, empty files, control bytes (in the content and in the
  * file's name) and deeply nested JSON. Every case must end with exit 2 and exactly one line on stderr
  * ({@code microforge: ...}, no raw control character), never a hang, never an OutOfMemoryError or another
- * internal error, never a stack trace. The cases are a fixed list (about a hundred), built from the shipped
+ * internal error, never a stack trace. The cases are a fixed list (138), built from the shipped
  * example; two run at a time.
  */
 class BadInputHarnessTest {
@@ -211,6 +211,13 @@ class BadInputHarnessTest {
                 cases.add(new Case("audit-size/" + e.getKey(), List.of("audit", "size", "--closure", f)));
             }
         }
+        for (Map.Entry<String, Path> e : List.of(Map.entry("fifo", fifo), Map.entry("dev-zero", Path.of("/dev/zero")))) {
+            String f = e.getValue().toString();
+            cases.add(new Case("closure-scan/" + e.getKey(), List.of("closure", "scan", "--closure", f, "--real-store", exampleStore.toString())));
+            cases.add(new Case("audit-self-contained/" + e.getKey(), List.of("audit", "self-contained", "--closure", f)));
+            cases.add(new Case("image-build/" + e.getKey(), List.of("image", "build", "--type", "squashfs", "--closure", f,
+                    "--real-store", exampleStore.toString(), "-o", tmp.resolve("b-" + e.getKey()).toString())));
+        }
         cases.add(new Case("nar-hash/fifo", List.of("nar", "hash", fifo.toString())));
         cases.add(new Case("nar-hash/dev-zero", List.of("nar", "hash", "/dev/zero")));
 
@@ -250,6 +257,13 @@ class BadInputHarnessTest {
             }
             Path f = write(fmt + "-audit-truncated", truncate(seed, seed.length / 2));
             cases.add(new Case("audit-size/" + fmt + "/truncated", List.of("audit", "size", "--closure", f.toString())));
+            if (fmt.equals("registration") || fmt.equals("path-info-list")) {
+                cases.add(new Case("audit-self-contained/" + fmt + "/truncated", List.of("audit", "self-contained", "--closure", f.toString())));
+                cases.add(new Case("closure-scan/" + fmt + "/truncated", List.of("closure", "scan", "--closure", f.toString(),
+                        "--real-store", exampleStore.toString())));
+                cases.add(new Case("image-build/" + fmt + "/truncated", List.of("image", "build", "--type", "erofs", "--closure", f.toString(),
+                        "--real-store", exampleStore.toString(), "-o", tmp.resolve("b-" + fmt).toString())));
+            }
         }
         byte[] reg = Registration.write(g);
         Path ci1 = Files.createDirectories(tmp.resolve("in/closure-info-truncated"));
