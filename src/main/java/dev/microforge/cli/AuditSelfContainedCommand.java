@@ -7,8 +7,8 @@ import dev.microforge.audit.SelfContainedReport;
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.NotClosedException;
 import dev.microforge.util.AuditViolation;
+import dev.microforge.util.InputFiles;
 import dev.microforge.util.UserError;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,8 +74,12 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
         if (threads < 1) {
             throw new UserError("--threads must be at least 1: " + threads);
         }
-        if (image != null && !Files.isRegularFile(image)) {
-            throw new UserError("--image " + image + ": no such file");
+        if (image != null) {
+            try {
+                InputFiles.requireRegular(image);
+            } catch (UserError e) {
+                throw new UserError("--image " + e.getMessage());
+            }
         }
         ClosureGraph g;
         List<NotClosedException.Dangling> dangling = List.of();

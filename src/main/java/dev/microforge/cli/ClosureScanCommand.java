@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.ClosureScan;
 import dev.microforge.util.AuditViolation;
+import dev.microforge.util.RawNames;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -48,7 +49,7 @@ public final class ClosureScanCommand implements Runnable {
             out.print(json(g, results, diffs, bytes));
         } else {
             for (ClosureScan.Difference d : diffs) {
-                out.println(d.message());
+                out.println(RawNames.display(d.message()));
             }
             out.println("scanned " + g.size() + " paths (" + bytes + " bytes of NAR): "
                     + (diffs.isEmpty() ? "no differences" : diffs.size() + (diffs.size() == 1 ? " difference" : " differences")));

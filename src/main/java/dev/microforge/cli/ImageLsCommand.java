@@ -3,6 +3,7 @@ package dev.microforge.cli;
 import dev.microforge.image.ImageFormats;
 import dev.microforge.image.ImageFs;
 import dev.microforge.image.Listing;
+import dev.microforge.util.RawNames;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -28,9 +29,9 @@ public final class ImageLsCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         try (ImageFs fs = ImageFormats.open(image)) {
             if (summary) {
-                out.println("type: " + fs.type());
+                out.println("type: " + RawNames.display(fs.type()));
                 for (Map.Entry<String, String> e : fs.summary().entrySet()) {
-                    out.println(e.getKey() + ": " + e.getValue());
+                    out.println(RawNames.display(e.getKey() + ": " + e.getValue()));
                 }
             } else {
                 Listing.list(fs, out);

@@ -6,6 +6,7 @@ import dev.microforge.image.ImageFs;
 import dev.microforge.image.Pipeline;
 import dev.microforge.image.Verify;
 import dev.microforge.util.AuditViolation;
+import dev.microforge.util.RawNames;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Set;
@@ -49,7 +50,7 @@ public final class ImageVerifyCommand implements Callable<Integer> {
             report = Verify.verify(fs, graph, ImageClosures.expectedNar(graph, closure), generated, t, term);
         }
         for (String line : report.lines()) {
-            out.println(line);
+            out.println(RawNames.display(line));
         }
         out.flush();
         if (!report.ok()) {

@@ -2,6 +2,7 @@ package dev.microforge.cli;
 
 import dev.microforge.util.AuditViolation;
 import dev.microforge.util.ExitCodes;
+import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -46,12 +47,88 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+        CheckedStream stdout = new CheckedStream(new java.io.FileOutputStream(java.io.FileDescriptor.out));
+        PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(stdout, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         int code = run(out, err, args);
         out.flush();
+        code = checkStdout(code, out, stdout.failure(), err);
         err.flush();
         System.exit(code);
+    }
+
+    /**
+     * A failed write on standard output (a full disk, a closed pipe, a closed descriptor) is a failure, exit 1,
+     * with one line; PrintWriter only records that something failed, {@code failure} is the first error. A run
+     * that already failed with its own error line keeps its code and line.
+     */
+    static int checkStdout(int code, PrintWriter out, IOException failure, PrintWriter err) {
+        if (!out.checkError() && failure == null) {
+            return code;
+        }
+        if (code != ExitCodes.OK && code != ExitCodes.VIOLATION) {
+            return code;
+        }
+        String reason = failure == null ? "write failed" : failure.getMessage() != null ? failure.getMessage() : failure.toString();
+        err.println("microforge: error writing standard output: " + RawNames.display(reason));
+        return ExitCodes.FAILURE;
+    }
+
+    /**
+     * Standard output that remembers its first write error. After it, writes fail at once with the same
+     * exception (nothing more is attempted), so a command printing a long listing into a full disk stops paying
+     * for system calls.
+     */
+    static final class CheckedStream extends java.io.OutputStream {
+        private final java.io.OutputStream out;
+        private IOException failure;
+
+        CheckedStream(java.io.OutputStream out) {
+            this.out = out;
+        }
+
+        IOException failure() {
+            return failure;
+        }
+
+        private void check() throws IOException {
+            if (failure != null) {
+                throw failure;
+            }
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            check();
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            check();
+            try {
+                out.write(b, off, len);
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            check();
+            try {
+                out.flush();
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
     }
 
     /** Testable entry point: runs the CLI with the given streams and returns the exit code. */
@@ -64,7 +141,7 @@ public final class Main implements Runnable {
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExitCodeExceptionMapper(Main::exitCodeOf);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("microforge: " + ex.getMessage());
+            err.println("microforge: " + RawNames.display(String.valueOf(ex.getMessage())));
             if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, err)) {
                 err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for more information.");
             }
@@ -80,10 +157,10 @@ public final class Main implements Runnable {
             int code = exitCodeOf(t);
             if (t instanceof AuditViolation) {
                 if (t.getMessage() != null && !t.getMessage().isEmpty()) {
-                    err.println("microforge: " + t.getMessage());
+                    err.println("microforge: " + RawNames.display(t.getMessage()));
                 }
             } else {
-                err.println("microforge: " + messageOf(t));
+                err.println("microforge: " + RawNames.display(messageOf(t)));
             }
             if (trace) {
                 t.printStackTrace(err);
@@ -95,6 +172,15 @@ public final class Main implements Runnable {
             return cl.execute(args);
         } catch (OutOfMemoryError oom) { // picocli hands errors through; the graph that filled the heap is garbage now
             return outOfMemory(err, oom, java.util.Arrays.asList(args).contains("--stacktrace"));
+        } catch (StackOverflowError e) {
+            // picocli hands only Exceptions to the handler above; this reaches here and is still one line
+            err.println("microforge: internal error: stack overflow"
+                    + (java.util.Arrays.asList(args).contains("--stacktrace") ? "" : " (run with --stacktrace for details)"));
+            if (java.util.Arrays.asList(args).contains("--stacktrace")) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return ExitCodes.FAILURE;
         }
     }
 

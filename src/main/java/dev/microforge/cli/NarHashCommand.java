@@ -78,7 +78,7 @@ public final class NarHashCommand implements Runnable {
             j.writeStartArray();
             for (int i = 0; i < paths.size(); i++) {
                 j.writeStartObject();
-                j.writeStringField("path", RawNames.display(RawNames.bytes(paths.get(i))));
+                j.writeStringField("path", RawNames.text(RawNames.bytes(paths.get(i))));
                 j.writeStringField("narHash", infos.get(i).narHash().format(hashFormat.name()));
                 j.writeNumberField("narSize", infos.get(i).narSize());
                 j.writeEndObject();

@@ -3,12 +3,13 @@ package dev.microforge.cli;
 import dev.microforge.nix.Emitter;
 import dev.microforge.util.AtomicOutput;
 import dev.microforge.util.AuditViolation;
+import dev.microforge.util.InputFiles;
+import dev.microforge.util.RawNames;
 import dev.microforge.vm.VmSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -38,6 +39,9 @@ public final class NixEmitCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec cmd;
 
+    /** Largest file --check reads (an emitted module is a few KiB). */
+    static final long MAX_CHECKED_BYTES = 64L << 20;
+
     @Override
     public Integer call() throws IOException {
         Emitter.Flavor f = switch (flavor) {
@@ -58,22 +62,15 @@ public final class NixEmitCommand implements Callable<Integer> {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         PrintWriter out = cmd.commandLine().getOut();
         if (check) {
-            byte[] existing;
-            try {
-                dev.microforge.util.Inputs.requireNotDirectory(output, "the file to compare with");
-                if (Files.exists(output) && !Files.isRegularFile(output)) {
-                    throw new dev.microforge.util.UserError(output + ": is " + AtomicOutput.kindOf(output.toRealPath())
-                            + ", expected the file to compare with");
-                }
-                existing = Files.readAllBytes(output);
-            } catch (NoSuchFileException e) {
+            if (!Files.exists(output)) {
                 throw new AuditViolation(output + ": does not exist; run the same command without --check to write it");
             }
+            byte[] existing = InputFiles.read(output, MAX_CHECKED_BYTES, "a file nix emit writes");
             String diff = firstDifference(new String(existing, StandardCharsets.UTF_8), text);
             if (diff != null) {
                 throw new AuditViolation(output + ": is stale (" + diff + "); run the same command without --check to update it");
             }
-            out.println(output + ": up to date");
+            out.println(RawNames.display(output + ": up to date"));
             return 0;
         }
         if (output == null) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.microforge.runner.Host;
 import dev.microforge.runner.Preflight;
+import dev.microforge.util.RawNames;
 import dev.microforge.vm.VmSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -63,17 +64,17 @@ public final class PreflightCommand implements Callable<Integer> {
             return errors > 0 ? 1 : 0;
         }
         for (Preflight.Finding f : findings) {
-            err.println("preflight: " + f.line(host.nixos()));
+            err.println("preflight: " + RawNames.display(f.line(host.nixos())));
         }
         err.flush();
         String w = warnings > 0 ? warnings + " warning" + (warnings == 1 ? "" : "s") : "";
         if (errors > 0) {
-            out.println("preflight: " + vm.name() + " (" + vm.hypervisor() + "): " + errors + " problem" + (errors == 1 ? "" : "s")
+            out.println("preflight: " + RawNames.display(vm.name()) + " (" + vm.hypervisor() + "): " + errors + " problem" + (errors == 1 ? "" : "s")
                     + (w.isEmpty() ? "" : ", " + w) + ": fix " + (errors == 1 ? "it" : "them")
                     + ", or start without preflight: microvm-run --no-preflight (or MICROVM_NO_PREFLIGHT=1)");
             return 1;
         }
-        out.println("preflight: " + vm.name() + " (" + vm.hypervisor() + "): ok" + (w.isEmpty() ? "" : " (" + w + ")"));
+        out.println("preflight: " + RawNames.display(vm.name()) + " (" + vm.hypervisor() + "): ok" + (w.isEmpty() ? "" : " (" + w + ")"));
         return 0;
     }
 

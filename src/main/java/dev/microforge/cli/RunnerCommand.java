@@ -1,6 +1,7 @@
 package dev.microforge.cli;
 
 import dev.microforge.runner.Runner;
+import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.VmSpec;
 import java.nio.file.Path;
@@ -46,7 +47,7 @@ public final class RunnerCommand implements Callable<Integer> {
         }
         var files = generate(vm, term);
         Runner.write(files, output);
-        cmd.commandLine().getOut().println("runner for " + vm.name() + " (" + vm.hypervisor() + ") written to " + output);
+        cmd.commandLine().getOut().println(RawNames.display("runner for " + vm.name() + " (" + vm.hypervisor() + ") written to " + output));
         return 0;
     }
 

@@ -2,13 +2,12 @@ package dev.microforge.cli;
 
 import dev.microforge.runner.Accel;
 import dev.microforge.util.Events;
+import dev.microforge.util.InputFiles;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.Hypervisor;
 import dev.microforge.vm.VmSpec;
 import dev.microforge.vm.VmSpecReader;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -29,12 +28,7 @@ public final class SpecOptions {
 
     /** Reads the spec (keeping its bytes) and applies --hypervisor. */
     VmSpec read(Events events) throws IOException {
-        try {
-            dev.microforge.util.Inputs.requireNotDirectory(spec, "a VM spec file");
-            bytes = Files.readAllBytes(spec);
-        } catch (NoSuchFileException e) {
-            throw new UserError(spec + ": no such file");
-        }
+        bytes = InputFiles.read(spec, VmSpecReader.MAX_SPEC_BYTES, "a VM spec");
         VmSpec s = VmSpecReader.parse(bytes, spec.toString(), events);
         if (hypervisor != null) {
             try {

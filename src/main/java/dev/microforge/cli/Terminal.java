@@ -1,6 +1,7 @@
 package dev.microforge.cli;
 
 import dev.microforge.util.Events;
+import dev.microforge.util.RawNames;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,7 +68,7 @@ public final class Terminal implements Events {
             if (tty) {
                 err.print("\r\033[K");
             }
-            err.println("microforge: warning: " + message);
+            err.println("microforge: warning: " + RawNames.display(message));
             err.flush();
         }
     }

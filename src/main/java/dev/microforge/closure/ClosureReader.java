@@ -1,6 +1,7 @@
 package dev.microforge.closure;
 
 import dev.microforge.store.StorePath;
+import dev.microforge.util.InputFiles;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -73,6 +74,8 @@ public final class ClosureReader {
     }
 
     private static final int HEAD = 1 << 20;
+    /** Largest file read into memory at once (path-info JSON; the line formats are read through a window). */
+    static final long MAX_WHOLE = 512L << 20;
 
     /** {@link #detect} on the first bytes of a file, or null when they do not decide (then the whole file does). */
     private static ClosureFormat detectHead(String source, byte[] head, int n, boolean whole) {
@@ -99,12 +102,7 @@ public final class ClosureReader {
     }
 
     private static void checkReadable(Path file) {
-        if (!Files.isRegularFile(file)) {
-            if (!Files.exists(file)) {
-                throw new UserError(file + ": no such file");
-            }
-            throw new UserError(file + ": not a regular file");
-        }
+        InputFiles.requireRegular(file);
     }
 
     private static UserError ioError(Path file, IOException e) {
@@ -150,12 +148,7 @@ public final class ClosureReader {
     }
 
     static byte[] readAll(Path file) {
-        try {
-            checkReadable(file);
-            return Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw ioError(file, e);
-        }
+        return InputFiles.read(file, MAX_WHOLE, "a closure file read whole (path-info JSON)");
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.microforge.image;
 
 import dev.microforge.image.erofs.ErofsImageFormat;
 import dev.microforge.image.squashfs.SquashfsFormat;
+import dev.microforge.util.InputFiles;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,8 +43,8 @@ public final class ImageFormats {
 
     /** The format of an existing image, recognized by its magic number. */
     public static ImageFormat detect(Path image) throws IOException {
+        InputFiles.requireRegular(image);
         byte[] head;
-        dev.microforge.util.Inputs.requireNotDirectory(image, "an image file");
         try (InputStream in = Files.newInputStream(image)) {
             head = in.readNBytes(4096);
         } catch (NoSuchFileException e) {

@@ -1,5 +1,6 @@
 package dev.microforge.nix;
 
+import dev.microforge.util.RawNames;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -53,6 +54,17 @@ public final class NixWriter {
             }
         }
         return sb.append('"').toString();
+    }
+
+    /**
+     * A one-line Nix comment ({@code # text}, no line end) whose text is exactly {@code text} as shown by
+     * {@link RawNames#display(String)}: Nix ends a {@code #} comment at LF and at CR, so every line end and every
+     * other control character (and the bidi controls) is escaped, never written; the comment cannot end early and
+     * nothing after it can become code. Trailing blanks are dropped.
+     */
+    public static String comment(String text) {
+        String t = RawNames.display(text).stripTrailing();
+        return t.isEmpty() ? "#" : "# " + t;
     }
 
     /** True when {@code s} can be written bare as an attribute name or formal argument. */
@@ -113,13 +125,11 @@ public final class NixWriter {
         return render(List.of(), expr);
     }
 
-    /** A whole file with {@code # } comment lines on top. */
+    /** A whole file with {@code # } comment lines on top: one line per element, each through {@link #comment}. */
     public static String render(List<String> headerComments, Nix expr) {
         StringBuilder sb = new StringBuilder();
         for (String c : headerComments) {
-            for (String line : c.split("\n", -1)) {
-                sb.append(line.isBlank() ? "#" : "# " + line.stripTrailing()).append('\n');
-            }
+            sb.append(comment(c)).append('\n');
         }
         write(sb, expr, 0, 0);
         return sb.append('\n').toString();

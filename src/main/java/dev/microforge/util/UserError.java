@@ -17,11 +17,16 @@ public class UserError extends RuntimeException {
 
     /** "FILE:LINE: message" */
     public static UserError at(Object file, long line, String message) {
-        return new UserError(file + ":" + line + ": " + message);
+        return new UserError(shown(file) + ":" + line + ": " + message);
     }
 
     /** "FILE: message" */
     public static UserError at(Object file, String message) {
-        return new UserError(file + ": " + message);
+        return new UserError(shown(file) + ": " + message);
+    }
+
+    /** A file for a message: a {@link java.nio.file.Path} from its raw bytes through {@link RawNames#display(byte[])}. */
+    public static String shown(Object file) {
+        return file instanceof java.nio.file.Path p ? RawNames.display(RawNames.bytes(p)) : String.valueOf(file);
     }
 }

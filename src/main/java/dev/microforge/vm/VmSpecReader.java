@@ -7,10 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.microforge.util.Events;
+import dev.microforge.util.InputFiles;
 import dev.microforge.util.UserError;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -60,17 +59,13 @@ public final class VmSpecReader {
     static final Map<String, String> REMOVED = Map.of(
             "balloonMem", "The balloonMem option has been removed and replaced by the boolean option balloon");
 
+    /** Largest spec file read (a spec is a few KiB; this only bounds memory). */
+    public static final long MAX_SPEC_BYTES = 16L << 20;
+
     private VmSpecReader() {}
 
     public static VmSpec read(Path file, Events events) throws IOException {
-        byte[] bytes;
-        try {
-            dev.microforge.util.Inputs.requireNotDirectory(file, "a VM spec file");
-            bytes = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new UserError(file + ": no such file");
-        }
-        return parse(bytes, file.toString(), events);
+        return parse(InputFiles.read(file, MAX_SPEC_BYTES, "a VM spec"), file.toString(), events);
     }
 
     /** Parses JSON text; {@code source} names it in errors. */

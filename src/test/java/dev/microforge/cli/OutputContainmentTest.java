@@ -72,7 +72,7 @@ class OutputContainmentTest {
                 new Cmd("nix emit", false, t -> new String[] {"nix", "emit", "--spec", spec.toString(), "-o", t}),
                 new Cmd("audit size", false, t -> new String[] {"audit", "size", "--closure", closure, "--real-store", store, "-o", t}),
                 new Cmd("audit self-contained", false, t -> new String[] {"audit", "self-contained", "--closure", closure,
-                    "--real-store", store, "-o", t}));
+                    "--real-store", store, "--no-outside-candidates", "-o", t}));
         outer = Files.createDirectories(tmp.resolve("outer"));
         Files.writeString(outer.resolve("neighbour.txt"), "beside the sandbox\n");
         sandbox = Files.createDirectories(outer.resolve("s"));
@@ -192,16 +192,16 @@ class OutputContainmentTest {
         Path d = sandbox.resolve("userdir");
         Map<String, String> before = Manifest.of(tmp);
         Map<List<String>, String> cases = new java.util.LinkedHashMap<>();
-        cases.put(List.of("image", "ls", d.toString()), d + ": is a directory, expected an image file");
+        cases.put(List.of("image", "ls", d.toString()), d + ": not a regular file (a directory)");
         cases.put(List.of("image", "verify", d.toString(), "--closure", example.resolve("closure.json").toString()),
-                d + ": is a directory, expected an image file");
-        cases.put(List.of("image", "extract", d.toString(), sandbox.resolve("x").toString()), d + ": is a directory, expected an image file");
-        cases.put(List.of("runner", "--spec", d.toString(), "-o", sandbox.resolve("r").toString()), d + ": is a directory, expected a VM spec file");
-        cases.put(List.of("nix", "emit", "--spec", d.toString()), d + ": is a directory, expected a VM spec file");
+                d + ": not a regular file (a directory)");
+        cases.put(List.of("image", "extract", d.toString(), sandbox.resolve("x").toString()), d + ": not a regular file (a directory)");
+        cases.put(List.of("runner", "--spec", d.toString(), "-o", sandbox.resolve("r").toString()), d + ": not a regular file (a directory)");
+        cases.put(List.of("nix", "emit", "--spec", d.toString()), d + ": not a regular file (a directory)");
         cases.put(List.of("nix", "emit", "--spec", spec.toString(), "--check", "-o", d.toString()),
-                d + ": is a directory, expected the file to compare with");
+                d + ": not a regular file (a directory)");
         cases.put(List.of("nix", "emit", "--spec", spec.toString(), "--check", "-o", fifo.toString()),
-                fifo + ": is a FIFO, expected the file to compare with");
+                fifo + ": not a regular file (a FIFO)");
         for (var e : cases.entrySet()) {
             Cli.Result r = Cli.run(e.getKey().toArray(String[]::new));
             assertEquals(2, r.exitCode(), e.getKey() + ": " + r.err());

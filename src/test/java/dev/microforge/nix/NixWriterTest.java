@@ -10,6 +10,15 @@ import org.junit.jupiter.api.Test;
 class NixWriterTest {
 
     @Test
+    void commentsEscapeEveryLineEndAndControlCharacter() {
+        assertEquals("# a\\rb = 1; \\nc \\e[1m \\x7f \\xc2\\x85", NixWriter.comment("a\rb = 1; \nc \u001b[1m \u007f \u0085"));
+        assertEquals("#", NixWriter.comment("  "));
+        assertEquals("# x\n# y\n{ }\n", NixWriter.render(List.of("x", "y"), Nix.attrs().build()));
+        // Nix ends a comment at CR: a header element holding one stays one comment line
+        assertEquals("# from x\\r{ }\n{ }\n", NixWriter.render(List.of("from x\r{ }"), Nix.attrs().build()));
+    }
+
+    @Test
     void escapesTheFourDangerousThings() {
         assertEquals("\"a\\\"b\"", NixWriter.string("a\"b"));
         assertEquals("\"a\\\\b\"", NixWriter.string("a\\b"));

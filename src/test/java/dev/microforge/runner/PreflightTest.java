@@ -169,7 +169,7 @@ class PreflightTest {
         assertEquals(0, preflight("qemu", "tcg", br.formatted("br0")).exitCode(), "a missing include is ignored, as the helper does");
         // the helper splits at the first space, and only without one at a tab: "allow<TAB>br0<SPACE>" is command "allow<TAB>br0"
         write("etc/qemu/bridge.conf", "allow\tbr0 \n");
-        expectOneError(preflight("qemu", "tcg", br.formatted("br0")), "/etc/qemu/bridge.conf:1: unknown command 'allow\tbr0'");
+        expectOneError(preflight("qemu", "tcg", br.formatted("br0")), "/etc/qemu/bridge.conf:1: unknown command 'allow\\tbr0'"); // the tab shown escaped
         Files.delete(root.resolve("etc/qemu/bridge.conf"));
         expectOneError(preflight("qemu", "tcg", br.formatted("br0")), "failed to parse default acl file `/etc/qemu/bridge.conf'",
                 "does not exist", "echo 'allow br0' >> /etc/qemu/bridge.conf");

@@ -154,7 +154,7 @@ class RunnerCommandTest {
     void directoryAsSpec() {
         Cli.Result r = Cli.run("runner", "--spec", tmp.toString(), "-o", tmp.resolve("o").toString());
         assertEquals(2, r.exitCode());
-        assertEquals("microforge: " + tmp + ": is a directory, expected a VM spec file\n", r.err());
+        assertEquals("microforge: " + tmp + ": not a regular file (a directory)\n", r.err());
     }
 
     @Test
