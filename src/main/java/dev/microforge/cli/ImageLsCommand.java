@@ -1,7 +1,6 @@
 package dev.microforge.cli;
 
 import dev.microforge.image.ImageFormats;
-import dev.microforge.image.ImageFs;
 import dev.microforge.image.Listing;
 import java.nio.file.Path;
 import java.util.Map;
@@ -26,7 +25,7 @@ public final class ImageLsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         var out = spec.commandLine().getOut();
-        try (ImageFs fs = ImageFormats.open(image)) {
+        ImageFormats.read(image, fs -> {
             if (summary) {
                 out.println("type: " + fs.type());
                 for (Map.Entry<String, String> e : fs.summary().entrySet()) {
@@ -35,7 +34,8 @@ public final class ImageLsCommand implements Callable<Integer> {
             } else {
                 Listing.list(fs, out);
             }
-        }
+            return null;
+        });
         out.flush();
         return 0;
     }
