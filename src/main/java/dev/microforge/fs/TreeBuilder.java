@@ -87,11 +87,7 @@ public final class TreeBuilder {
                 events.advance(1);
             }
         } else {
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
-                Thread t = new Thread(r, "microforge-scan");
-                t.setDaemon(true);
-                return t;
-            });
+            java.util.concurrent.ExecutorService pool = dev.microforge.util.Tasks.daemonPool(threads, "microforge-scan");
             try {
                 // tasks queued or running; the one that brings it to 0 opens the latch (a task counts its
                 // subdirectories before it ends, so 0 means the whole tree is done)
