@@ -2,7 +2,6 @@ package dev.microforge.cli;
 
 import dev.microforge.image.Extract;
 import dev.microforge.image.ImageFormats;
-import dev.microforge.image.ImageFs;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -24,9 +23,10 @@ public final class ImageExtractCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Terminal term = Terminal.forStderr(spec.commandLine().getErr());
-        try (ImageFs fs = ImageFormats.open(image)) {
+        ImageFormats.read(image, fs -> {
             Extract.extract(fs, dir, term);
-        }
+            return null;
+        });
         return 0;
     }
 }

@@ -1,7 +1,6 @@
 package dev.microforge.cli;
 
 import dev.microforge.image.ImageFormats;
-import dev.microforge.image.ImageFs;
 import dev.microforge.image.Listing;
 import dev.microforge.util.RawNames;
 import java.nio.file.Path;
@@ -27,7 +26,7 @@ public final class ImageLsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         var out = spec.commandLine().getOut();
-        try (ImageFs fs = ImageFormats.open(image)) {
+        ImageFormats.read(image, fs -> {
             if (summary) {
                 out.println("type: " + RawNames.display(fs.type()));
                 for (Map.Entry<String, String> e : fs.summary().entrySet()) {
@@ -36,7 +35,8 @@ public final class ImageLsCommand implements Callable<Integer> {
             } else {
                 Listing.list(fs, out);
             }
-        }
+            return null;
+        });
         out.flush();
         return 0;
     }

@@ -2,7 +2,6 @@ package dev.microforge.cli;
 
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.image.ImageFormats;
-import dev.microforge.image.ImageFs;
 import dev.microforge.image.Pipeline;
 import dev.microforge.image.Verify;
 import dev.microforge.util.AuditViolation;
@@ -44,11 +43,9 @@ public final class ImageVerifyCommand implements Callable<Integer> {
         Terminal term = Terminal.forStderr(spec.commandLine().getErr());
         ClosureGraph graph = closure.graph();
         int t = threads == null ? Pipeline.defaultThreads() : Math.max(1, threads);
-        Verify.Report report;
-        try (ImageFs fs = ImageFormats.open(image)) {
-            Set<String> generated = registration == null ? Set.of() : Set.of(registration);
-            report = Verify.verify(fs, graph, ImageClosures.expectedNar(graph, closure), generated, t, term);
-        }
+        Set<String> generated = registration == null ? Set.of() : Set.of(registration);
+        Verify.Report report = ImageFormats.read(image,
+                fs -> Verify.verify(fs, graph, ImageClosures.expectedNar(graph, closure), generated, t, term));
         for (String line : report.lines()) {
             out.println(RawNames.display(line));
         }

@@ -233,7 +233,7 @@ public final class Main implements Runnable {
 
     static int exitCodeOf(Throwable t) {
         t = unwrap(t);
-        if (t instanceof UserError) {
+        if (t instanceof UserError || t instanceof dev.microforge.image.CorruptImageException) {
             return ExitCodes.USAGE;
         }
         if (t instanceof AuditViolation) {
@@ -243,7 +243,7 @@ public final class Main implements Runnable {
     }
 
     static String messageOf(Throwable t) {
-        if (t instanceof UserError) {
+        if (t instanceof UserError || t instanceof dev.microforge.image.CorruptImageException) {
             return t.getMessage();
         }
         if (t instanceof java.nio.file.NoSuchFileException e) {

@@ -67,99 +67,162 @@ public final class TreeBuilder {
         return Dir.sorted(entries);
     }
 
-    /** Scans {@code roots} (one {@link Events#advance} per root), in parallel when {@code threads > 1}. */
+    /**
+     * Scans {@code roots} (one {@link Events#advance} per root), in parallel when {@code threads > 1}: each
+     * directory is one task that lists it and examines its entries, and queues a task per subdirectory. No
+     * recursion on the call stack, so any depth works; the tree is assembled bottom-up at the end.
+     */
     private static List<Node> scanAll(List<Path> roots, int threads, Events events) {
-        List<Node> nodes = new ArrayList<>(roots.size());
+        List<Scan> scans = new ArrayList<>(roots.size());
+        for (Path p : roots) {
+            scans.add(new Scan(p, null));
+        }
         if (threads <= 1) {
-            for (Path p : roots) {
-                nodes.add(scan(p));
-                events.advance(1);
-            }
-            return nodes;
-        }
-        java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(threads);
-        try {
-            List<ScanTask> tasks = new ArrayList<>();
-            for (Path p : roots) {
-                tasks.add(new ScanTask(p));
-            }
-            pool.invoke(new java.util.concurrent.RecursiveAction() {
-                @Override
-                protected void compute() {
-                    invokeAll(tasks);
+            java.util.ArrayDeque<Scan> todo = new java.util.ArrayDeque<>();
+            for (Scan s : scans) {
+                s.examine(todo::push);
+                while (!todo.isEmpty()) {
+                    todo.pop().list(todo::push);
                 }
-            });
-            for (ScanTask t : tasks) {
-                nodes.add(t.result());
                 events.advance(1);
             }
-            return nodes;
-        } finally {
-            pool.shutdownNow();
+        } else {
+            java.util.concurrent.ExecutorService pool = dev.microforge.util.Tasks.daemonPool(threads, "microforge-scan");
+            try {
+                // tasks queued or running; the one that brings it to 0 opens the latch (a task counts its
+                // subdirectories before it ends, so 0 means the whole tree is done)
+                java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong(scans.size());
+                java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+                @SuppressWarnings("unchecked")
+                java.util.function.Consumer<Scan>[] submit = new java.util.function.Consumer[1];
+                java.util.function.BiConsumer<Scan, Boolean> run = (s, examine) -> pool.execute(() -> {
+                    try {
+                        if (examine) {
+                            s.examine(submit[0]);
+                        } else {
+                            s.list(submit[0]);
+                        }
+                    } finally {
+                        if (pending.decrementAndGet() == 0) {
+                            done.countDown();
+                        }
+                    }
+                });
+                submit[0] = s -> {
+                    pending.incrementAndGet();
+                    run.accept(s, false);
+                };
+                for (Scan s : scans) {
+                    run.accept(s, true);
+                }
+                if (!scans.isEmpty()) {
+                    try {
+                        done.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new UserError("interrupted while scanning");
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            for (int i = 0; i < scans.size(); i++) {
+                events.advance(1);
+            }
         }
+        List<Node> nodes = new ArrayList<>(scans.size());
+        for (Scan s : scans) {
+            nodes.add(s.build());
+        }
+        return nodes;
     }
 
     /**
-     * One path of a parallel scan. Errors are kept, not thrown through the pool (which may wrap or copy them),
-     * and rethrown by {@link #result()} on the caller's thread: the first bad entry in name order wins.
+     * One path of a scan. Errors are kept, not thrown through the pool, and rethrown by {@link #build()} on the
+     * caller's thread: the first bad entry in tree order (names sorted) wins, whatever the thread count.
      */
-    private static final class ScanTask extends java.util.concurrent.RecursiveAction {
-        private static final long serialVersionUID = 1L;
-        private final transient Path path;
-        private transient byte[] name;
-        private transient Node node;
-        private transient RuntimeException error;
+    private static final class Scan {
+        final Path path;
+        final byte[] name;
+        PosixFileAttributes attrs;
+        Node leaf;
+        List<Scan> children;
+        RuntimeException error;
 
-        ScanTask(Path path) {
+        Scan(Path path, byte[] name) {
             this.path = path;
+            this.name = name;
         }
 
-        @Override
-        protected void compute() {
+        /** Reads the attributes; a directory is handed to {@code dirs} to be listed. */
+        void examine(java.util.function.Consumer<Scan> dirs) {
             try {
-                PosixFileAttributes a = attributes(path);
-                if (!a.isDirectory()) {
-                    node = leaf(path, a);
-                    return;
+                attrs = attributes(path);
+                if (attrs.isDirectory()) {
+                    dirs.accept(this);
+                } else {
+                    leaf = leaf(path, attrs);
                 }
-                List<Path> children = list(path);
-                List<ScanTask> tasks = new ArrayList<>(children.size());
-                for (Path c : children) {
-                    ScanTask t = new ScanTask(c);
-                    t.name = RawNames.name(c);
-                    tasks.add(t);
-                }
-                invokeAll(tasks);
-                tasks.sort((x, y) -> RawNames.compare(x.name, y.name));
-                List<Entry> entries = new ArrayList<>(tasks.size());
-                for (ScanTask t : tasks) {
-                    entries.add(new Entry(t.name, t.result()));
-                }
-                node = new Dir(entries);
             } catch (RuntimeException e) {
                 error = e;
             }
         }
 
-        Node result() {
-            if (error != null) {
-                throw error;
+        /** Lists this directory and examines its entries (subdirectories go to {@code dirs}). */
+        void list(java.util.function.Consumer<Scan> dirs) {
+            List<Scan> kids = new ArrayList<>();
+            try {
+                for (Path c : TreeBuilder.list(path)) {
+                    kids.add(new Scan(c, RawNames.name(c)));
+                }
+            } catch (RuntimeException e) {
+                error = e;
+                return;
             }
-            return node;
+            kids.sort((x, y) -> RawNames.compare(x.name, y.name));
+            children = kids;
+            for (Scan k : kids) {
+                k.examine(dirs);
+            }
+        }
+
+        /** The node, built bottom-up without recursion; throws the first error in tree order. */
+        Node build() {
+            List<Scan> order = new ArrayList<>();
+            java.util.ArrayDeque<Scan> todo = new java.util.ArrayDeque<>();
+            todo.push(this);
+            while (!todo.isEmpty()) {
+                Scan s = todo.pop();
+                if (s.error != null) {
+                    throw s.error;
+                }
+                order.add(s);
+                if (s.children != null) {
+                    for (int i = s.children.size() - 1; i >= 0; i--) {
+                        todo.push(s.children.get(i));
+                    }
+                }
+            }
+            java.util.Map<Scan, Node> built = new java.util.IdentityHashMap<>();
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Scan s = order.get(i);
+                if (s.leaf != null) {
+                    built.put(s, s.leaf);
+                } else {
+                    List<Entry> entries = new ArrayList<>(s.children.size());
+                    for (Scan k : s.children) {
+                        entries.add(new Entry(k.name, built.remove(k)));
+                    }
+                    built.put(s, new Dir(entries));
+                }
+            }
+            return built.get(this);
         }
     }
 
-    /** Scans one path (not following symlinks). */
+    /** Scans one path (not following symlinks); iterative, so any depth works. */
     public static Node scan(Path p) {
-        PosixFileAttributes a = attributes(p);
-        if (a.isDirectory()) {
-            List<Entry> entries = new ArrayList<>();
-            for (Path c : list(p)) {
-                entries.add(new Entry(RawNames.name(c), scan(c)));
-            }
-            return Dir.sorted(entries);
-        }
-        return leaf(p, a);
+        return scanAll(List.of(p), 1, Events.NONE).get(0);
     }
 
     private static PosixFileAttributes attributes(Path p) {

@@ -62,4 +62,23 @@ public final class ImageFormats {
     public static ImageFs open(Path image) throws IOException {
         return detect(image).open(image);
     }
+
+    /** What a command does with an open image. */
+    @FunctionalInterface
+    public interface ImageAction<T> {
+        T apply(ImageFs fs) throws IOException;
+    }
+
+    /**
+     * Opens {@code image}, runs {@code action} on it and closes it. A {@link CorruptImageException} from
+     * opening or from {@code action} names {@code image}: readers say what is wrong and where inside the image,
+     * the file they read is added here, once for every command.
+     */
+    public static <T> T read(Path image, ImageAction<T> action) throws IOException {
+        try (ImageFs fs = open(image)) {
+            return action.apply(fs);
+        } catch (CorruptImageException e) {
+            throw e.inImage(image);
+        }
+    }
 }

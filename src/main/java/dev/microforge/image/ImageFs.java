@@ -10,6 +10,11 @@ import java.util.List;
  * The generic commands (ls, extract, verify) and the fuzz tests are written against this interface.
  * Implementations must reject corrupt images with {@link CorruptImageException}, never loop forever and
  * never allocate more than the image could justify.
+ *
+ * <p>Implementations are safe for concurrent reads: any number of threads may call any method of the image
+ * and of its nodes at the same time (listing directories, opening and reading files, the same file too) and
+ * get the same results as one thread would; an {@link InputStream} from {@link FileNode#open()} belongs to one
+ * thread. {@code image verify} relies on this: it reads store paths on {@code --threads} threads.
  */
 public interface ImageFs extends Closeable {
     /** "squashfs" or "erofs". */

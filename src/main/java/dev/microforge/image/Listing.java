@@ -3,21 +3,34 @@ package dev.microforge.image;
 import dev.microforge.util.RawNames;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
 
 /** {@code image ls}: one line per node, pre-order, names as on disk (non-UTF-8 bytes escaped as \xNN). */
 public final class Listing {
     private Listing() {}
 
+    /** Lists the whole tree; iterative, so any depth works (only the pending siblings are held). */
     public static void list(ImageFs fs, PrintWriter out) throws IOException {
-        walk(fs.root(), "/", out);
-    }
-
-    private static void walk(ImageFs.Node node, String path, PrintWriter out) throws IOException {
-        out.println(line(node, path));
-        if (node instanceof ImageFs.DirNode d) {
-            String prefix = path.equals("/") ? "/" : path + "/";
-            for (ImageFs.Child c : d.children()) {
-                walk(c.node(), prefix + RawNames.display(c.name()), out);
+        record Pending(ImageFs.Node node, String path) {}
+        Deque<Pending> todo = new ArrayDeque<>();
+        todo.push(new Pending(fs.root(), "/"));
+        while (!todo.isEmpty()) {
+            Pending p = todo.pop();
+            out.println(line(p.node(), p.path()));
+            if (p.node() instanceof ImageFs.DirNode d) {
+                String prefix = p.path().equals("/") ? "/" : p.path() + "/";
+                List<ImageFs.Child> children;
+                try {
+                    children = d.children();
+                } catch (CorruptImageException e) {
+                    throw e.at(p.path());
+                }
+                for (int i = children.size() - 1; i >= 0; i--) {
+                    ImageFs.Child c = children.get(i);
+                    todo.push(new Pending(c.node(), prefix + RawNames.display(c.name())));
+                }
             }
         }
     }

@@ -13,7 +13,10 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,7 +111,7 @@ public final class Verify {
                 ImageFs.Node node = byName.get(pi.path().baseName());
                 futures.add(pool.submit(() -> {
                     NarInfo want = expected.apply(pi);
-                    NarInfo got = nar(node);
+                    NarInfo got = nar(node, "/" + pi.path().baseName());
                     events.advance(1);
                     if (!want.narHash().equals(got.narHash())) {
                         return new Mismatch(pi.path().path(), want.narHash().format("nix32") , got.narHash().format("nix32"));
@@ -135,6 +138,11 @@ public final class Verify {
 
     /** narHash and narSize of an image node, computed by serializing it as NAR. */
     public static NarInfo nar(ImageFs.Node node) throws IOException {
+        return nar(node, "");
+    }
+
+    /** As {@link #nar(ImageFs.Node)}; {@code path} is the node's path in the image, for errors. */
+    static NarInfo nar(ImageFs.Node node, String path) throws IOException {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");
@@ -154,25 +162,74 @@ public final class Verify {
         };
         NarWriter w = new NarWriter(sink);
         w.header();
-        dump(node, w);
+        dump(node, path, w);
         return new NarInfo(new Hash("sha256", md.digest()), w.written());
     }
 
-    private static void dump(ImageFs.Node node, NarWriter w) throws IOException {
+    /** A directory being serialized: its entries not written yet. */
+    private record Frame(byte[] name, Iterator<ImageFs.Child> todo) {}
+
+    /** Serializes {@code node} as NAR; iterative, so any depth works. */
+    private static void dump(ImageFs.Node node, String path, NarWriter w) throws IOException {
+        Deque<Frame> stack = new ArrayDeque<>();
+        byte[] name = null;
+        try {
+            if (open(node, null, w, stack)) {
+                return;
+            }
+            while (!stack.isEmpty()) {
+                Frame f = stack.peek();
+                if (!f.todo().hasNext()) {
+                    stack.pop();
+                    w.directoryEnd();
+                    if (!stack.isEmpty()) {
+                        w.entryEnd();
+                    }
+                    continue;
+                }
+                ImageFs.Child c = f.todo().next();
+                name = c.name();
+                w.entryStart(c.name());
+                if (open(c.node(), c.name(), w, stack)) {
+                    w.entryEnd();
+                }
+                name = null;
+            }
+        } catch (CorruptImageException e) {
+            throw e.at(path + pathOf(stack, name));
+        }
+    }
+
+    /** Writes a file or symlink (true), or starts a directory and pushes its frame (false). */
+    private static boolean open(ImageFs.Node node, byte[] name, NarWriter w, Deque<Frame> stack) throws IOException {
         if (node instanceof ImageFs.FileNode f) {
             try (InputStream in = f.open()) {
                 w.regular((f.mode() & 0100) != 0, f.size(), in);
             }
+            return true;
         } else if (node instanceof ImageFs.LinkNode l) {
             w.symlink(l.target());
-        } else if (node instanceof ImageFs.DirNode d) {
-            w.directoryStart();
-            for (ImageFs.Child c : d.children()) {
-                w.entryStart(c.name());
-                dump(c.node(), w);
-                w.entryEnd();
-            }
-            w.directoryEnd();
+            return true;
         }
+        List<ImageFs.Child> children = ((ImageFs.DirNode) node).children();
+        w.directoryStart();
+        stack.push(new Frame(name, children.iterator()));
+        return false;
+    }
+
+    /** The path, below the serialized node, of {@code name} in the directory on top of {@code stack}. */
+    private static String pathOf(Deque<Frame> stack, byte[] name) {
+        StringBuilder sb = new StringBuilder();
+        Iterator<Frame> it = stack.descendingIterator();
+        while (it.hasNext()) {
+            byte[] n = it.next().name();
+            if (n != null) {
+                sb.append('/').append(RawNames.display(n));
+            }
+        }
+        if (name != null) {
+            sb.append('/').append(RawNames.display(name));
+        }
+        return sb.toString();
     }
 }

@@ -43,33 +43,6 @@ import org.junit.jupiter.api.io.TempDir;
 class BadInputHarnessTest {
     static final int CASE_SECONDS = 90;
 
-    /**
-     * Cases that still fail on this branch and belong to other areas being fixed in parallel (corrupt-image exit
-     * codes and messages, empty closures, overflow in sizes). The integrator removes each entry once its branch is
-     * merged: a listed case that passes fails this test ("remove it from the list"), so the list cannot go stale.
-     */
-    static final Set<String> EXPECTED_FIXED_ELSEWHERE = Set.of(
-            // empty closures (an empty file is read as a closure of no paths: exit 0)
-            "closure-show/empty-ctl-name",
-            "audit-size/empty-ctl-name",
-            // corrupt images: "I/O error: ... corrupt SquashFS image: ..." / "erofs: ...", exit 1 instead of 2
-            "image-ls/squashfs/truncated-512",
-            "image-ls/squashfs/truncated-tables",
-            "image-ls/squashfs/truncated-superblock",
-            "image-ls/squashfs/bitflip-block-size",
-            "image-ls/squashfs/bitflip-compression",
-            "image-ls/squashfs/bitflip-inode-table-start",
-            "image-ls/squashfs/bitflip-bytes-used",
-            "image-extract/squashfs/truncated-tables",
-            "image-verify/squashfs/truncated-tables",
-            "image-ls/erofs/truncated-tables",
-            "image-ls/erofs/truncated-superblock",
-            "image-ls/erofs/bitflip-blkszbits",
-            "image-ls/erofs/bitflip-root-nid",
-            "image-ls/erofs/bitflip-meta-blkaddr",
-            "image-extract/erofs/truncated-tables",
-            "image-verify/erofs/truncated-tables");
-
     @TempDir
     Path tmp;
 
@@ -357,30 +330,16 @@ class BadInputHarnessTest {
             }
             Set<String> names = new TreeSet<>();
             List<String> failures = new ArrayList<>();
-            List<String> fixedNow = new ArrayList<>();
             for (Case c : cases) {
                 if (!names.add(c.name())) {
                     throw new AssertionError("duplicate case name " + c.name());
                 }
                 JarCli.Result r = results.get(c.name()).get();
                 String p = problem(r);
-                boolean known = EXPECTED_FIXED_ELSEWHERE.contains(c.name());
-                System.out.println((p == null ? "ok    " : known ? "KNOWN " : "FAIL  ") + c.name() + ": " + (p != null ? p : RawNames.display(r.err().strip())));
-                if (EXPECTED_FIXED_ELSEWHERE.contains(c.name())) {
-                    if (p == null) {
-                        fixedNow.add(c.name());
-                    }
-                } else if (p != null) {
+                System.out.println((p == null ? "ok    " : "FAIL  ") + c.name() + ": " + (p != null ? p : RawNames.display(r.err().strip())));
+                if (p != null) {
                     failures.add(c.name() + ": " + p);
                 }
-            }
-            for (String listed : EXPECTED_FIXED_ELSEWHERE) {
-                if (!names.contains(listed)) {
-                    failures.add("EXPECTED_FIXED_ELSEWHERE names no case: " + listed);
-                }
-            }
-            for (String f : fixedNow) {
-                failures.add(f + ": passes now; remove it from EXPECTED_FIXED_ELSEWHERE");
             }
             System.out.println(cases.size() + " cases, " + failures.size() + " failures");
             assertEquals(List.of(), failures, cases.size() + " cases");

@@ -44,7 +44,9 @@ import java.util.concurrent.TimeoutException;
  * measured per thread, so it is caught before it is an OutOfMemoryError);</li>
  * <li>returns an unsafe name (empty, {@code .}, {@code ..}, containing {@code /} or NUL: extract would
  * write outside its target) or children not in strictly increasing unsigned-byte order, unless
- * {@link #checkNames(boolean)} turns this off.</li>
+ * {@link #checkNames(boolean)} turns this off;</li>
+ * <li>returns a directory graph with more than {@link #maxNodes(int)} nodes: a cycle (or directories shared
+ * between parents) that the reader did not refuse; a small seed cannot hold that many entries.</li>
  * </ul>
  * Unmutated seeds must walk without any exception. The failure message gives the master seed, the case
  * number, the case seed and the mutations, and the mutant is kept under {@code target/fuzz-failures/};
@@ -121,7 +123,7 @@ public final class ImageFuzz {
         return this;
     }
 
-    /** Nodes visited per walk before stopping (default 200000; a cyclic directory graph stops here). */
+    /** Nodes a walk may visit (default 200000); a walk that would go on is a failure (a directory cycle). */
     public ImageFuzz maxNodes(int n) {
         this.maxNodes = n;
         return this;
@@ -441,6 +443,10 @@ public final class ImageFuzz {
                 } else if (n instanceof ImageFs.LinkNode l) {
                     read += l.target().length;
                 }
+            }
+            if (!todo.isEmpty()) {
+                throw new Failure("directory graph cut at " + maxNodes + " nodes with more to visit: a cycle (or shared"
+                        + " directories) the reader did not refuse", null);
             }
         }
         return read;

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /** The fuzz driver against a toy image format: a careful reader passes, each kind of bug is caught. */
 class ImageFuzzTest {
-    enum Bug { NONE, NO_BOUNDS_CHECK, ENDLESS_LOOP, UNBOUNDED_ALLOCATION, UNSAFE_NAME }
+    enum Bug { NONE, NO_BOUNDS_CHECK, ENDLESS_LOOP, UNBOUNDED_ALLOCATION, UNSAFE_NAME, DIRECTORY_CYCLE }
 
     /** TOY1, u8 count, then count x (u8 name length, name, u32 size, data). */
     static byte[] toyImage(Map<String, byte[]> files) {
@@ -125,8 +125,8 @@ class ImageFuzzTest {
         }
 
         public Node root() {
-            List<ImageFs.Child> k = kids;
-            return new ImageFs.DirNode() {
+            List<ImageFs.Child> k = new ArrayList<>(kids);
+            ImageFs.DirNode root = new ImageFs.DirNode() {
                 public int mode() {
                     return 0755;
                 }
@@ -147,6 +147,11 @@ class ImageFuzzTest {
                     return k;
                 }
             };
+            if (bug == Bug.DIRECTORY_CYCLE && k.size() == 2) {
+                // a mutant with two entries lists the root again under "zz": an endless directory graph
+                k.add(new ImageFs.Child("zz".getBytes(StandardCharsets.US_ASCII), root));
+            }
+            return root;
         }
 
         public Map<String, String> summary() {
@@ -182,7 +187,7 @@ class ImageFuzzTest {
 
     @Test
     void eachBugIsCaughtWithItsSeed() {
-        for (Bug bug : List.of(Bug.NO_BOUNDS_CHECK, Bug.ENDLESS_LOOP, Bug.UNBOUNDED_ALLOCATION, Bug.UNSAFE_NAME)) {
+        for (Bug bug : List.of(Bug.NO_BOUNDS_CHECK, Bug.ENDLESS_LOOP, Bug.UNBOUNDED_ALLOCATION, Bug.UNSAFE_NAME, Bug.DIRECTORY_CYCLE)) {
             AssertionError e = assertThrows(AssertionError.class, () -> fuzz(bug).budget(Duration.ofSeconds(20))
                     .perCaseDeadline(Duration.ofSeconds(bug == Bug.ENDLESS_LOOP ? 1 : 5)).run(), bug.toString());
             String m = e.getMessage();
@@ -194,6 +199,7 @@ class ImageFuzzTest {
                 case UNBOUNDED_ALLOCATION -> assertTrue(m.contains("allocated") || m.contains("OutOfMemoryError")
                         || m.contains("hang or endless loop"), m);
                 case UNSAFE_NAME -> assertTrue(m.contains("unsafe child name") || m.contains("unsigned-byte order"), m);
+                case DIRECTORY_CYCLE -> assertTrue(m.contains("directory graph cut at"), m);
                 default -> throw new AssertionError();
             }
         }

@@ -16,18 +16,20 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reads EROFS images: what {@link ErofsWriter} writes, and mkfs.erofs images (plain and inline data; LZ4 with
  * full or compact lcluster indexes, big pclusters, ztailpacking and fragments; 4 KiB blocks). Every offset, length and count is
  * checked against the image size before it is used, directories may not form loops, and decompressed
  * extents are bounded, so a corrupt image raises {@link CorruptImageException}: it never hangs and never
- * allocates more than the image could justify.
+ * allocates more than the image could justify. Safe for concurrent reads: nodes are immutable, image reads are
+ * positional, the packed inode is set up once under a lock and its extent cache is one immutable value, and
+ * the directory-parent map is concurrent.
  */
 public final class ErofsReader implements ImageFs {
     /** LZ4 expands at most ~255x: an extent of one 4 KiB pcluster cannot decode to more than this. */
@@ -45,24 +47,24 @@ public final class ErofsReader implements ImageFs {
     private final int incompat;
     private final long packedNid;
     private final Map<String, String> summary = new LinkedHashMap<>();
-    /** Directory nid to the nid of the one directory that lists it (loop detection). */
-    private final Map<Long, Long> dirParent = new HashMap<>();
+    /** Directory nid to the nid of the one directory that lists it (loop detection); shared by all threads. */
+    private final Map<Long, Long> dirParent = new ConcurrentHashMap<>();
 
     private ErofsReader(FileChannel ch) throws IOException {
         this.ch = ch;
         this.imageSize = ch.size();
         if (imageSize < BLOCK_SIZE) {
-            throw new CorruptImageException("erofs: image is " + imageSize + " bytes, smaller than one block");
+            throw new CorruptImageException("image is " + imageSize + " bytes, smaller than one block");
         }
         byte[] block0 = readAt(0, BLOCK_SIZE);
         ByteBuffer b = ByteBuffer.wrap(block0).order(ByteOrder.LITTLE_ENDIAN);
         int s = SUPER_OFFSET;
         if (b.getInt(s) != MAGIC) {
-            throw new CorruptImageException("erofs: bad superblock magic at offset 1024");
+            throw new CorruptImageException("bad superblock magic at offset 1024");
         }
         int compat = b.getInt(s + 8);
         if (b.get(s + 12) != BLOCK_BITS) {
-            throw new CorruptImageException("erofs: block size 2^" + b.get(s + 12) + " is not supported (only 4096)");
+            throw new CorruptImageException("block size 2^" + b.get(s + 12) + " is not supported (only 4096)");
         }
         if ((compat & FEATURE_COMPAT_SB_CHKSUM) != 0) {
             int stored = b.getInt(s + 4);
@@ -70,15 +72,15 @@ public final class ErofsReader implements ImageFs {
             int computed = superblockChecksum(block0);
             b.putInt(s + 4, stored);
             if (stored != computed) {
-                throw new CorruptImageException(String.format("erofs: superblock checksum mismatch (stored %08x, computed %08x)", stored, computed));
+                throw new CorruptImageException(String.format("superblock checksum mismatch (stored %08x, computed %08x)", stored, computed));
             }
         }
         if ((b.get(s + 13) & 0xFF) != 0) {
-            throw new CorruptImageException("erofs: superblock extension slots are not supported");
+            throw new CorruptImageException("superblock extension slots are not supported");
         }
         incompat = b.getInt(s + 80);
         if ((incompat & ~SUPPORTED_INCOMPAT) != 0) {
-            throw new CorruptImageException(String.format("erofs: unsupported incompatible features 0x%x", incompat & ~SUPPORTED_INCOMPAT));
+            throw new CorruptImageException(String.format("unsupported incompatible features 0x%x", incompat & ~SUPPORTED_INCOMPAT));
         }
         rootNid = b.getShort(s + 14) & 0xFFFF;
         packedNid = (incompat & FEATURE_INCOMPAT_FRAGMENTS) != 0 ? b.getLong(s + 96) : 0;
@@ -87,10 +89,10 @@ public final class ErofsReader implements ImageFs {
         long blocks = b.getInt(s + 36) & 0xFFFFFFFFL;
         long metaBlk = b.getInt(s + 40) & 0xFFFFFFFFL;
         if (blocks * BLOCK_SIZE > imageSize) {
-            throw new CorruptImageException("erofs: superblock says " + blocks + " blocks but the image has " + imageSize + " bytes");
+            throw new CorruptImageException("superblock says " + blocks + " blocks but the image has " + imageSize + " bytes");
         }
         if (metaBlk >= blocks) {
-            throw new CorruptImageException("erofs: metadata start block " + metaBlk + " is beyond the " + blocks + " blocks");
+            throw new CorruptImageException("metadata start block " + metaBlk + " is beyond the " + blocks + " blocks");
         }
         metaBase = metaBlk * BLOCK_SIZE;
         ByteBuffer ub = ByteBuffer.wrap(block0, s + 48, 16);
@@ -149,7 +151,7 @@ public final class ErofsReader implements ImageFs {
     public Node root() throws IOException {
         Node n = node(rootNid);
         if (!(n instanceof DirNode)) {
-            throw new CorruptImageException("erofs: root inode " + rootNid + " is not a directory");
+            throw new CorruptImageException("root inode " + rootNid + " is not a directory");
         }
         return n;
     }
@@ -163,7 +165,7 @@ public final class ErofsReader implements ImageFs {
 
     private byte[] readAt(long off, int len) throws IOException {
         if (off < 0 || len < 0 || off > imageSize || len > imageSize - off) {
-            throw new CorruptImageException("erofs: read of " + len + " bytes at offset " + off + " is outside the image (" + imageSize + " bytes)");
+            throw new CorruptImageException("read of " + len + " bytes at offset " + off + " is outside the image (" + imageSize + " bytes)");
         }
         byte[] buf = new byte[len];
         ByteBuffer bb = ByteBuffer.wrap(buf);
@@ -171,7 +173,7 @@ public final class ErofsReader implements ImageFs {
         while (bb.hasRemaining()) {
             int n = ch.read(bb, pos);
             if (n < 0) {
-                throw new CorruptImageException("erofs: unexpected end of image at " + pos);
+                throw new CorruptImageException("unexpected end of image at " + pos);
             }
             pos += n;
         }
@@ -199,26 +201,26 @@ public final class ErofsReader implements ImageFs {
         Inode(long nid) throws IOException {
             this.nid = nid;
             if (nid < 0 || nid > (imageSize - metaBase) / 32) {
-                throw new CorruptImageException("erofs: inode nid " + nid + " is outside the image");
+                throw new CorruptImageException("inode nid " + nid + " is outside the image");
             }
             off = metaBase + nid * 32;
             byte[] head = readAt(off, Math.min(INODE_EXTENDED_SIZE, (int) Math.min(INODE_EXTENDED_SIZE, imageSize - off)));
             if (head.length < INODE_COMPACT_SIZE) {
-                throw new CorruptImageException("erofs: inode " + nid + " is truncated");
+                throw new CorruptImageException("inode " + nid + " is truncated");
             }
             ByteBuffer b = le(head);
             int format = b.getShort(0) & 0xFFFF;
             boolean ext = (format & 1) != 0;
             layout = (format >>> 1) & 0x7;
             if ((format & ~0xF) != 0) {
-                throw new CorruptImageException("erofs: inode " + nid + " has unknown format bits 0x" + Integer.toHexString(format));
+                throw new CorruptImageException("inode " + nid + " has unknown format bits 0x" + Integer.toHexString(format));
             }
             int icount = b.getShort(2) & 0xFFFF;
             xattrSize = icount == 0 ? 0 : 12 + 4 * (icount - 1);
             mode = b.getShort(4) & 0xFFFF;
             if (ext) {
                 if (head.length < INODE_EXTENDED_SIZE) {
-                    throw new CorruptImageException("erofs: inode " + nid + " is truncated");
+                    throw new CorruptImageException("inode " + nid + " is truncated");
                 }
                 isize = INODE_EXTENDED_SIZE;
                 size = b.getLong(8);
@@ -235,12 +237,12 @@ public final class ErofsReader implements ImageFs {
                 mtime = buildTime;
             }
             if (size < 0) {
-                throw new CorruptImageException("erofs: inode " + nid + " has a negative size");
+                throw new CorruptImageException("inode " + nid + " has a negative size");
             }
         }
 
         String where() {
-            return "erofs: inode " + nid;
+            return "inode " + nid;
         }
 
         long tailOffset() {
@@ -286,7 +288,13 @@ public final class ErofsReader implements ImageFs {
                 if (ino.size == 0 || ino.size > BLOCK_SIZE) {
                     throw new CorruptImageException(ino.where() + ": symlink target length " + ino.size + " is invalid");
                 }
-                yield new ErofsLink(ino, ino.readAll(BLOCK_SIZE));
+                byte[] target = ino.readAll(BLOCK_SIZE);
+                for (byte x : target) {
+                    if (x == 0) {
+                        throw new CorruptImageException(ino.where() + ": symlink target contains NUL");
+                    }
+                }
+                yield new ErofsLink(ino, target);
             }
             default -> throw new CorruptImageException(ino.where() + ": unsupported file type (mode 0" + Integer.toOctalString(ino.mode) + ")");
         };
@@ -528,8 +536,8 @@ public final class ErofsReader implements ImageFs {
         final int[] kinds;
         final long[] addrs; // image offset (blocks, inline data) or offset in the packed inode (fragment)
         final int[] plens; // physical length in bytes (0 for fragments)
-        private int cached = -1;
-        private byte[] cache;
+        /** The last extent decoded, as one immutable value: the packed inode's map is read by many threads. */
+        private volatile Decoded cache;
 
         ZMap(Inode ino) throws IOException {
             this.ino = ino;
@@ -759,8 +767,9 @@ public final class ErofsReader implements ImageFs {
         }
 
         byte[] decode(int k) throws IOException {
-            if (k == cached) {
-                return cache;
+            Decoded c = cache;
+            if (c != null && c.extent == k) {
+                return c.data;
             }
             int llen = (int) (starts[k + 1] - starts[k]);
             byte[] out;
@@ -785,8 +794,7 @@ public final class ErofsReader implements ImageFs {
                 }
                 default -> throw new IllegalStateException("fragments are read, not decoded");
             }
-            cached = k;
-            cache = out;
+            cache = new Decoded(k, out);
             return out;
         }
 
@@ -801,6 +809,9 @@ public final class ErofsReader implements ImageFs {
             return n;
         }
     }
+
+    /** An extent's decoded bytes (never written after decoding). */
+    private record Decoded(int extent, byte[] data) {}
 
     static int compactShift(int initial4b, int compacted2b, int lcn) {
         return lcn >= initial4b && lcn < initial4b + compacted2b ? 1 : 2;
@@ -841,7 +852,7 @@ public final class ErofsReader implements ImageFs {
         if (t == CLUSTER_TYPE_NONHEAD) {
             if ((l & D0_CBLKCNT) != 0) {
                 if (!big) {
-                    throw new CorruptImageException("erofs: lcluster " + lcn + " has a compressed block count but no big pclusters");
+                    throw new CorruptImageException("lcluster " + lcn + " has a compressed block count but no big pclusters");
                 }
                 cblk[lcn] = l & ~D0_CBLKCNT;
                 lo[lcn] = 1;
@@ -887,7 +898,7 @@ public final class ErofsReader implements ImageFs {
                         continue;
                     }
                     if (wl <= 1) {
-                        throw new CorruptImageException("erofs: lcluster " + lcn + ": a big pcluster's non-head lcluster looks back " + wl);
+                        throw new CorruptImageException("lcluster " + lcn + ": a big pcluster's non-head lcluster looks back " + wl);
                     }
                     i -= wl - 2;
                     continue;
@@ -938,17 +949,24 @@ public final class ErofsReader implements ImageFs {
         }
     }
 
-    private RandomData packedData;
+    /** Set up once, on first use, by whichever thread comes first. */
+    private volatile RandomData packedData;
 
     private RandomData packed() throws IOException {
-        if (packedData == null) {
-            Inode p = new Inode(packedNid);
-            if ((p.mode & S_IFMT) != S_IFREG) {
-                throw new CorruptImageException("erofs: packed inode " + packedNid + " is not a regular file");
-            }
-            packedData = new RandomData(p);
+        RandomData d = packedData;
+        if (d != null) {
+            return d;
         }
-        return packedData;
+        synchronized (this) {
+            if (packedData == null) {
+                Inode p = new Inode(packedNid);
+                if ((p.mode & S_IFMT) != S_IFREG) {
+                    throw new CorruptImageException("packed inode " + packedNid + " is not a regular file");
+                }
+                packedData = new RandomData(p);
+            }
+            return packedData;
+        }
     }
 
     /** Data of a compressed inode, extent after extent. */

@@ -17,7 +17,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Reads SquashFS 4.0 images (ours and mksquashfs'/gensquashfs'). Thread-safe. Every offset, size and count
+ * Reads SquashFS 4.0 images (ours and mksquashfs'/gensquashfs'). Safe for concurrent reads: nodes are immutable,
+ * the metadata and fragment caches are locked, decompressors are per thread, the directory-parent map is
+ * concurrent, and every image read is positional. Every offset, size and count
  * is checked against the image before it is used; corrupt images raise {@link CorruptImageException};
  * allocations are bounded by the block size, 8 KiB metadata blocks, or data actually present in the image.
  * A directory inode reachable from two places (a cycle or a shared directory) is rejected.
@@ -34,7 +36,6 @@ public final class SquashfsReader implements ImageFs {
     }
 
     private final Source src;
-    private final String name;
     final int inodes;
     final long mtime;
     final int blockSize;
@@ -53,7 +54,7 @@ public final class SquashfsReader implements ImageFs {
     final long exportTableStart;
     private final long dirTableEnd;
     private final int[] ids;
-    private long[] fragIndex;
+    private final long[] fragIndex;
     private final Codec codec;
     private final ThreadLocal<Codec.Decompressor> decompressor;
     private final Map<Long, Meta> metaCache = new LinkedHashMap<>(64, 0.75f, true) {
@@ -69,9 +70,8 @@ public final class SquashfsReader implements ImageFs {
     /** One decompressed metadata block and where the next one starts. */
     private record Meta(byte[] data, int len, long next) {}
 
-    private SquashfsReader(Source src, String name) throws IOException {
+    private SquashfsReader(Source src) throws IOException {
         this.src = src;
-        this.name = name;
         if (src.size() < Sqfs.SUPERBLOCK_SIZE) {
             throw corrupt("file is shorter than a superblock (" + src.size() + " bytes)");
         }
@@ -130,7 +130,9 @@ public final class SquashfsReader implements ImageFs {
         long end = bytesUsed;
         long[] idIndex = readIndex(idTableStart, ((long) idCount * 4 + Sqfs.META_SIZE - 1) / Sqfs.META_SIZE, "id table");
         end = Math.min(end, idIndex[0]);
-        if (fragCount != 0) {
+        if (fragCount == 0) {
+            fragIndex = null;
+        } else {
             fragIndex = readIndex(fragTableStart, ((fragCount & 0xffffffffL) * 16 + Sqfs.META_SIZE - 1) / Sqfs.META_SIZE, "fragment table");
             end = Math.min(end, fragIndex[0]);
         }
@@ -166,7 +168,7 @@ public final class SquashfsReader implements ImageFs {
     public static SquashfsReader open(Path image) throws IOException {
         FileChannel ch = FileChannel.open(image, StandardOpenOption.READ);
         try {
-            return new SquashfsReader(new ChannelSource(ch), image.toString());
+            return new SquashfsReader(new ChannelSource(ch));
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -175,11 +177,11 @@ public final class SquashfsReader implements ImageFs {
 
     /** Reads an image held in memory (tests, fuzzing). */
     public static SquashfsReader open(byte[] image) throws IOException {
-        return new SquashfsReader(new BytesSource(image), "(memory)");
+        return new SquashfsReader(new BytesSource(image));
     }
 
     private CorruptImageException corrupt(String what) {
-        return new CorruptImageException(name + ": corrupt SquashFS image: " + what);
+        return new CorruptImageException(what);
     }
 
     private long[] readIndex(long start, long count, String what) throws IOException {
@@ -272,7 +274,7 @@ public final class SquashfsReader implements ImageFs {
             try {
                 n = decompressor.get().decompress(disk, 0, len, data, 0, Sqfs.META_SIZE);
             } catch (CorruptImageException e) {
-                throw corrupt("metadata block at " + pos + ": " + e.getMessage());
+                throw corrupt("metadata block at " + pos + ": " + e.detail());
             }
             if (n == 0) {
                 throw corrupt("metadata block at " + pos + " is empty");
@@ -344,7 +346,8 @@ public final class SquashfsReader implements ImageFs {
         final int gid;
         final int number;
 
-        Base(int mode, int uid, int gid, int number) {
+        Base(int mode, int uid, int gid, int number, long mtime) {
+            this.inodeMtime = mtime;
             this.mode = mode;
             this.uid = uid;
             this.gid = gid;
@@ -367,7 +370,7 @@ public final class SquashfsReader implements ImageFs {
             return inodeMtime;
         }
 
-        long inodeMtime;
+        final long inodeMtime;
     }
 
     Node inode(long ref) throws IOException {
@@ -396,7 +399,7 @@ public final class SquashfsReader implements ImageFs {
                 int size = c.u16();
                 int offset = c.u16();
                 c.u32(); // parent
-                b = new Directory(mode, uid, gid, number, ref, start, offset, size);
+                b = new Directory(mode, uid, gid, number, mt, ref, start, offset, size);
                 break;
             }
             case Sqfs.LDIR: {
@@ -407,7 +410,7 @@ public final class SquashfsReader implements ImageFs {
                 c.u16(); // index count
                 int offset = c.u16();
                 c.u32(); // xattr
-                b = new Directory(mode, uid, gid, number, ref, start, offset, size);
+                b = new Directory(mode, uid, gid, number, mt, ref, start, offset, size);
                 break;
             }
             case Sqfs.FILE: {
@@ -415,7 +418,7 @@ public final class SquashfsReader implements ImageFs {
                 int frag = c.u32();
                 int fragOff = c.u32();
                 long size = c.u32() & 0xffffffffL;
-                b = file(c, mode, uid, gid, number, start, frag, fragOff, size);
+                b = file(c, mode, uid, gid, number, mt, start, frag, fragOff, size);
                 break;
             }
             case Sqfs.LREG: {
@@ -429,7 +432,7 @@ public final class SquashfsReader implements ImageFs {
                 if (size < 0) {
                     throw corrupt("inode " + Integer.toUnsignedString(number) + ": file size " + Long.toUnsignedString(size) + " is too large");
                 }
-                b = file(c, mode, uid, gid, number, start, frag, fragOff, size);
+                b = file(c, mode, uid, gid, number, mt, start, frag, fragOff, size);
                 break;
             }
             case Sqfs.SYMLINK:
@@ -441,7 +444,12 @@ public final class SquashfsReader implements ImageFs {
                 }
                 byte[] t = new byte[size];
                 c.read(t, size);
-                b = new Link(mode, uid, gid, number, t);
+                for (byte x : t) {
+                    if (x == 0) {
+                        throw corrupt("inode " + Integer.toUnsignedString(number) + ": symlink target contains NUL");
+                    }
+                }
+                b = new Link(mode, uid, gid, number, mt, t);
                 break;
             }
             case 4, 5, 6, 7, 11, 12, 13, 14:
@@ -449,11 +457,10 @@ public final class SquashfsReader implements ImageFs {
             default:
                 throw corrupt("inode " + Integer.toUnsignedString(number) + ": unknown inode type " + type);
         }
-        b.inodeMtime = mt;
         return (Node) b;
     }
 
-    private Base file(Cursor c, int mode, int uid, int gid, int number, long start, int frag, int fragOff, long size) throws IOException {
+    private Base file(Cursor c, int mode, int uid, int gid, int number, long mt, long start, int frag, int fragOff, long size) throws IOException {
         boolean hasFrag = frag != Sqfs.INVALID_FRAG;
         long nblocks = hasFrag ? size >>> blockLog : (size + blockSize - 1) >>> blockLog;
         if (hasFrag) {
@@ -491,14 +498,14 @@ public final class SquashfsReader implements ImageFs {
             }
             sizes[(int) i] = s;
         }
-        return new File(mode, uid, gid, number, start, hasFrag ? frag : -1, fragOff, size, Arrays.copyOf(sizes, (int) nblocks));
+        return new File(mode, uid, gid, number, mt, start, hasFrag ? frag : -1, fragOff, size, Arrays.copyOf(sizes, (int) nblocks));
     }
 
     private final class Link extends Base implements LinkNode {
         private final byte[] target;
 
-        Link(int mode, int uid, int gid, int number, byte[] target) {
-            super(mode, uid, gid, number);
+        Link(int mode, int uid, int gid, int number, long mtime, byte[] target) {
+            super(mode, uid, gid, number, mtime);
             this.target = target;
         }
 
@@ -514,8 +521,8 @@ public final class SquashfsReader implements ImageFs {
         private final int offset;
         private final long size;
 
-        Directory(int mode, int uid, int gid, int number, long ref, long start, int offset, long size) {
-            super(mode, uid, gid, number);
+        Directory(int mode, int uid, int gid, int number, long mtime, long ref, long start, int offset, long size) {
+            super(mode, uid, gid, number, mtime);
             this.ref = ref;
             this.start = start;
             this.offset = offset;
@@ -611,8 +618,8 @@ public final class SquashfsReader implements ImageFs {
         private final long size;
         private final int[] sizes;
 
-        File(int mode, int uid, int gid, int number, long start, int frag, int fragOff, long size, int[] sizes) {
-            super(mode, uid, gid, number);
+        File(int mode, int uid, int gid, int number, long mtime, long start, int frag, int fragOff, long size, int[] sizes) {
+            super(mode, uid, gid, number, mtime);
             this.start = start;
             this.frag = frag;
             this.fragOff = fragOff;
@@ -752,7 +759,7 @@ public final class SquashfsReader implements ImageFs {
         try {
             n = decompressor.get().decompress(disk, 0, len, dst, 0, expect);
         } catch (CorruptImageException e) {
-            throw corrupt(what + ": " + e.getMessage());
+            throw corrupt(what + ": " + e.detail());
         }
         if (n != expect) {
             throw corrupt(what + " expands to " + n + " bytes, " + expect + " expected");
@@ -800,7 +807,7 @@ public final class SquashfsReader implements ImageFs {
             try {
                 n = decompressor.get().decompress(disk, 0, len, out, 0, blockSize);
             } catch (CorruptImageException e) {
-                throw corrupt("fragment " + index + ": " + e.getMessage());
+                throw corrupt("fragment " + index + ": " + e.detail());
             }
         }
         byte[] b = Arrays.copyOf(out, n);
