@@ -28,6 +28,7 @@ public final class Main implements Runnable {
             AuditCommand.class,
             ImageCommand.class,
             RunnerCommand.class,
+            UnitsCommand.class,
             PreflightCommand.class,
             NixCommand.class,
             AutoComplete.GenerateCompletion.class);
