@@ -29,6 +29,7 @@ public final class Main implements Runnable {
             ImageCommand.class,
             RunnerCommand.class,
             UnitsCommand.class,
+            VmCommand.class,
             PreflightCommand.class,
             NixCommand.class,
             AutoComplete.GenerateCompletion.class);

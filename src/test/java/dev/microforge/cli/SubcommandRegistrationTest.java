@@ -17,7 +17,7 @@ class SubcommandRegistrationTest {
         return cl.getSubcommands().keySet();
     }
 
-    private static final List<String> ALL = List.of("nar", "closure", "audit", "image", "runner", "units", "preflight", "nix", "generate-completion");
+    private static final List<String> ALL = List.of("nar", "closure", "audit", "image", "runner", "units", "vm", "preflight", "nix", "generate-completion");
 
     @Test
     void aNamedSubcommandAloneOtherwiseAllInHelpOrder() {

@@ -85,7 +85,7 @@ class UnitsSequenceTest {
 
         Path runner = tmp.resolve("runner");
         Runner.write(Runner.generate(vm, bytes, new Runner.Options(Accel.TCG, List.of()), Events.NONE), runner);
-        Path state = Files.createDirectories(tmp.resolve("state"));
+        Path state = Files.createDirectories(tmp.resolve("vms/seq"));
         Files.createSymbolicLink(state.resolve("current"), runner);
         Units.Options o = new Units.Options(state.resolve("current").toString(), state.toString(), "/sbin/ip",
                 Units.DEFAULT_VIRTIOFSD, null, "/bin/sh", fakebin + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -113,6 +113,8 @@ class UnitsSequenceTest {
             Path argv = state.resolve("argv");
             waitFor(() -> Files.exists(argv), 30, "the hypervisor to start", log);
             assertEquals(runner.toRealPath(), state.resolve("booted").toRealPath(), "booted names the runner that was started");
+            assertEquals(List.of(new VmList.Vm("seq", VmList.State.running, runner.toRealPath().toString(), runner.toRealPath().toString())),
+                    VmList.list(Path.of("/"), tmp.resolve("vms").toString()), "vm list while it runs");
             String args = Files.readString(argv);
             assertTrue(args.contains("socket,id=fs0,path=seq-virtiofs-vfs.sock\0"), args);
             assertTrue(Files.exists(state.resolve("seq-virtiofs-vfs.sock")), "virtiofsd of the unit made the socket");
@@ -129,6 +131,7 @@ class UnitsSequenceTest {
             assertTrue(qmp.contains("send-key") || qmp.contains("system_powerdown"), qmp);
             vmu.runAll("ExecStopPost", log);
             assertFalse(Files.exists(state.resolve("booted"), java.nio.file.LinkOption.NOFOLLOW_LINKS), "booted removed at stop");
+            assertEquals(VmList.State.stopped, VmList.list(Path.of("/"), tmp.resolve("vms").toString()).get(0).state(), "vm list after stop");
             kill(virtiofsd);
             assertTrue(virtiofsd.waitFor(10, TimeUnit.SECONDS), "virtiofsd stops on SIGTERM");
             taps.runAll("ExecStop", log);
