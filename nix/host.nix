@@ -27,8 +27,9 @@ let
         }
         // (if (vm.storeDisk or null) != null then { inherit (vm) storeDisk; } else { })
       );
-      # the units' own helpers: ip for the interfaces, ln/readlink/rm for the booted link
-      unitPath = "${pkgs.coreutils}/bin:${pkgs.iproute2}/bin";
+      # the units' own helpers: ip for the interfaces, ln/readlink/rm for the booted link; bash for the
+      # runner's scripts (#!/usr/bin/env bash)
+      unitPath = "${pkgs.coreutils}/bin:${pkgs.iproute2}/bin:${pkgs.bash}/bin";
       units = pkgs.runCommand "microforge-units-${name}" {
         # names and interfaces only: the units do not depend on the image or the kernel
         specJson = builtins.unsafeDiscardStringContext (builtins.toJSON spec);

@@ -17,6 +17,7 @@ let
   pkgs = stub // {
     iproute2 = tool "iproute2" "/sbin/ip";
     coreutils = tool "coreutils" "/bin/ln";
+    bash = tool "bash" "/bin/bash";
   };
   lib = nixpkgs.lib // {
     mkOption = attrs: attrs;

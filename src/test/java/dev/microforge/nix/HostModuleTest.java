@@ -98,5 +98,7 @@ class HostModuleTest {
         assertEquals("", v.stderr().strip());
         String web = Files.readString(etc.resolve("microforge-virtiofsd-data.x@web.service"));
         assertTrue(web.contains("--shared-dir="), "nixpkgs' virtiofsd is the Rust one:\n" + web);
+        String vm = Files.readString(etc.resolve("microforge-vm@web.service"));
+        assertTrue(vm.matches("(?s).*Environment=\"PATH=[^\"]*-bash/bin\".*"), "bash on PATH for the runner's #!/usr/bin/env bash:\n" + vm);
     }
 }
