@@ -84,7 +84,10 @@ class UnitsSequenceTest {
         VmSpec vm = VmSpecReader.parse(bytes, "vm.json", Events.NONE);
 
         Path runner = tmp.resolve("runner");
-        Runner.write(Runner.generate(vm, bytes, new Runner.Options(Accel.TCG, List.of()), Events.NONE), runner);
+        // with microforge's preflight, as `microforge runner` and lib.mkRunner write runners
+        List<String> preflight = List.of(ProcessHandle.current().info().command().orElseThrow(), "-cp",
+                System.getProperty("java.class.path"), dev.microforge.cli.Main.class.getName());
+        Runner.write(Runner.generate(vm, bytes, new Runner.Options(Accel.TCG, preflight), Events.NONE), runner);
         Path state = Files.createDirectories(tmp.resolve("vms/seq"));
         Files.createSymbolicLink(state.resolve("current"), runner);
         Units.Options o = new Units.Options(state.resolve("current").toString(), state.toString(), "/sbin/ip",
