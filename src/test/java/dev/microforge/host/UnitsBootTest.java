@@ -43,6 +43,7 @@ class UnitsBootTest {
             sync
             # as an init system does: ctrl-alt-del becomes SIGINT to init instead of an immediate reset
             echo 0 > /proc/sys/kernel/ctrl-alt-del
+            acpid -c /etc/acpi -l /dev/null
             trap 'echo "@@CAD"; umount /mnt/v && echo "@@UNMOUNTED"; sync; reboot -f' INT
             echo "@@READY"
             while :; do sleep 0.2; done
@@ -55,7 +56,7 @@ class UnitsBootTest {
         Tools.require("socat");
         Tools.require("/usr/lib/qemu/virtiofsd");
         Kernel k = Kernel.require();
-        List<String> load = k.loadOrder(List.of("virtio_pci", "virtiofs"));
+        List<String> load = k.loadOrder(List.of("virtio_pci", "virtiofs", "button", "evdev"));
         Initramfs ir = new Initramfs();
         for (String d : List.of("bin", "dev", "proc", "sys", "mnt")) {
             ir.dir(d, 0755);
@@ -63,6 +64,9 @@ class UnitsBootTest {
         ir.charDevice("dev/console", 0600, 5, 1);
         ir.copy("bin/busybox", Tools.require("busybox"), 0755);
         ir.symlink("bin/sh", "busybox");
+        // microvm-shutdown may ask with ctrl-alt-del or with the ACPI power button (QMP system_powerdown)
+        ir.dir("etc", 0755).dir("etc/acpi", 0755).dir("etc/acpi/PWRF", 0755);
+        ir.file("etc/acpi/PWRF/00000080", "#!/bin/sh\necho '@@POWERBUTTON' > /dev/console\nkill -INT 1\n", 0755);
         StringBuilder init = new StringBuilder("#!/bin/busybox sh\n/bin/busybox --install -s /bin\nexport PATH=/bin\n"
                 + "mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev\n");
         for (String m : load) {
@@ -109,7 +113,7 @@ class UnitsBootTest {
             vmu.runAll("ExecStop", log);
             assertTrue(main.waitFor(120, TimeUnit.SECONDS), "qemu did not exit after ExecStop\n" + Files.readString(log));
             assertEquals(0, main.exitValue(), Files.readString(log));
-            assertTrue(Files.readString(log).contains("@@CAD"), "the guest's init got ctrl-alt-del:\n" + Files.readString(log));
+            assertTrue(Files.readString(log).contains("@@CAD"), "the guest's init got the shutdown request:\n" + Files.readString(log));
             assertTrue(Files.readString(log).contains("@@UNMOUNTED"), "the guest unmounted the share before it went down");
             vmu.runAll("ExecStopPost", log);
             assertFalse(Files.exists(state.resolve("booted"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
