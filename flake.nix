@@ -53,6 +53,7 @@
       });
 
       nixosModules.guest = ./nix/guest.nix;
+      nixosModules.host = ./nix/host.nix;
       nixosModules.default = self.nixosModules.guest;
 
       nixosConfigurations.example = exampleVM "x86_64-linux";

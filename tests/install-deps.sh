@@ -11,6 +11,8 @@ missing=()
 PKGS+=(chromium graphviz)
 # losetup and mount (mount), /usr/lib/qemu/virtiofsd (qemu-system-common), mkfifo/truncate/sha256sum (coreutils)
 PKGS+=(mount qemu-system-common coreutils)
+# systemd-analyze and systemd-escape (the host units tests), socat (the QMP stand-in of the unit sequence test)
+PKGS+=(systemd socat)
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
@@ -49,6 +51,7 @@ for t in nix nix-build nix-store nix-instantiate nix-hash mksquashfs unsquashfs 
          busybox mkfifo truncate sha256sum bash mvn java; do
   command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || die "tool '$t' not found after installing ${PKGS[*]}"
 done
+for t in systemd-analyze systemd-escape socat; do command -v "$t" >/dev/null || die "tool '$t' not found (packages systemd, socat)"; done
 [ -x /usr/lib/qemu/virtiofsd ] || die "/usr/lib/qemu/virtiofsd not found (package qemu-system-common)"
 compgen -G '/boot/vmlinuz-6.1.*-cloud-amd64' >/dev/null || die "no /boot/vmlinuz-6.1.*-cloud-amd64 (package linux-image-cloud-amd64)"
 compgen -G '/boot/vmlinuz-6.1.*[0-9]-amd64' >/dev/null || die "no generic /boot/vmlinuz-6.1.*-amd64 (package linux-image-amd64; 9p)"

@@ -29,6 +29,8 @@ public final class Main implements Runnable {
             AuditCommand.class,
             ImageCommand.class,
             RunnerCommand.class,
+            UnitsCommand.class,
+            VmCommand.class,
             PreflightCommand.class,
             ShutdownCommand.class,
             NixCommand.class,

@@ -182,6 +182,7 @@ public final class Runner {
               for p in "${virtiofsd_pids[@]}"; do wait "$p" 2>/dev/null || true; done
             }
             microvm_find_virtiofsd() { # SPEC_PATH (may be empty)
+              if [ -n "${MICROVM_VIRTIOFSD_EXTERNAL:-}" ]; then return 0; fi
               if [ -n "$1" ]; then virtiofsd=$1
               elif command -v virtiofsd >/dev/null; then virtiofsd=$(command -v virtiofsd)
               elif [ -x /usr/lib/qemu/virtiofsd ]; then virtiofsd=/usr/lib/qemu/virtiofsd
@@ -193,6 +194,16 @@ public final class Runner {
             microvm_virtiofsd() { # SOCKET SOURCE CACHE POSIX_ACL(1/0) READONLY(1/0) INODE_FILE_HANDLES [EXTRA_ARGS...]
               local sock=$1 src=$2 cache=$3 acl=$4 ro=$5 ifh=$6 src_opt args
               shift 6
+              if [ -n "${MICROVM_VIRTIOFSD_EXTERNAL:-}" ]; then
+                # started by microforge-virtiofsd@ units (microforge units): wait for their socket
+                local j=0
+                while [ ! -S "$sock" ]; do
+                  j=$((j + 1))
+                  if [ "$j" -gt 200 ]; then echo "microvm-run: no virtiofsd socket $sock within 20 s (MICROVM_VIRTIOFSD_EXTERNAL is set)" >&2; return 1; fi
+                  sleep 0.1
+                done
+                return 0
+              fi
               case "$src" in /*) ;; *) src="$PWD/$src" ;; esac
               # absolute when it fits a socket address (107 bytes): the C virtiofsd names its pid file after the
               # socket path, so two VMs with the same relative socket name in different directories would lock

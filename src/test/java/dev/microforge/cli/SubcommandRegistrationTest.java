@@ -17,7 +17,8 @@ class SubcommandRegistrationTest {
         return cl.getSubcommands().keySet();
     }
 
-    private static final List<String> ALL = List.of("nar", "closure", "audit", "image", "runner", "preflight", "shutdown", "nix", "generate-completion");
+    private static final List<String> ALL = List.of("nar", "closure", "audit", "image", "runner", "units", "vm", "preflight", "shutdown", "nix",
+            "generate-completion");
 
     @Test
     void aNamedSubcommandAloneOtherwiseAllInHelpOrder() {

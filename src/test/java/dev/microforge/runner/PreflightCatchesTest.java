@@ -55,9 +55,12 @@ class PreflightCatchesTest {
     @Test
     void kernelGivenAsADirectory() throws Exception {
         Tools.require("qemu-system-x86_64");
-        Path pkg = Files.createDirectories(tmp.resolve("linux-6.1"));
-        Files.copy(vmlinuz(), pkg.resolve("bzImage"));
+        // generated where the path is not there yet (another machine, a store path not yet built): a kernel package
+        // directory present at generation is resolved to its bzImage instead (Runner.kernelImage)
+        Path pkg = tmp.resolve("linux-6.1");
         Path run = runner("{\"name\":\"kdir\",\"kernel\":\"" + pkg + "\",\"storeOnDisk\":false,\"socket\":null}");
+        Files.createDirectories(pkg);
+        Files.copy(vmlinuz(), pkg.resolve("bzImage"));
 
         Exec.Result bare = start(List.of(), run, "--no-preflight");
         assertNotEquals(0, bare.exitCode());

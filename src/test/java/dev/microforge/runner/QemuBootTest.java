@@ -316,11 +316,8 @@ class QemuBootTest {
             reboot -f
             """;
 
-    /** target/microforge, the launcher beside the jar (the runner's preflight runs it); needs 'package' first. */
-    static String launcher() {
-        Path jar = Path.of(System.getProperty("microforge.jar", "target/microforge.jar")).toAbsolutePath();
-        Path l = jar.resolveSibling("microforge");
-        assertTrue(Files.isExecutable(l), l + " missing: run mvn package first");
-        return l.toString();
+    /** A microforge command for the runner's preflight and shutdown ({@link JarCli#launcherScript}). */
+    static String launcher() throws java.io.IOException {
+        return dev.microforge.testkit.JarCli.launcherScript().toString();
     }
 }

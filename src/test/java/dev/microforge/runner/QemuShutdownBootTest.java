@@ -62,7 +62,8 @@ class QemuShutdownBootTest {
         Path specFile = work.resolve("vm.json");
         Files.writeString(specFile, JSON.writeValueAsString(spec));
         Path runner = work.resolve("runner");
-        Cli.Result gen = Cli.run("runner", "--spec", specFile.toString(), "--accel", "tcg", "-o", runner.toString());
+        Cli.Result gen = Cli.run("runner", "--spec", specFile.toString(), "--accel", "tcg", "--microforge", QemuBootTest.launcher(),
+                "-o", runner.toString());
         assertEquals(0, gen.exitCode(), gen.err());
 
         Path log = work.resolve("console.log");

@@ -35,6 +35,29 @@ public final class JarCli {
         return List.of("-cp", cp, "dev.microforge.cli.Main");
     }
 
+    /**
+     * An executable {@code microforge} script that runs the CLI as {@link #launch} does (target/test-launcher/microforge),
+     * for what generated scripts call by path: a runner's preflight and {@code microforge shutdown}
+     * ({@code runner --microforge PATH}).
+     */
+    public static synchronized Path launcherScript() throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-opens", "java.base/sun.nio.fs=ALL-UNNAMED"));
+        cmd.addAll(launch());
+        StringBuilder sb = new StringBuilder("#!/bin/sh\nexec");
+        for (String w : cmd) {
+            sb.append(" '").append(w.replace("'", "'\\''")).append('\'');
+        }
+        sb.append(" \"$@\"\n");
+        Path dir = Files.createDirectories(Tools.projectRoot().resolve("target/test-launcher"));
+        Path script = dir.resolve("microforge");
+        Path tmp = Files.createTempFile(dir, "microforge", ".tmp");
+        Files.writeString(tmp, sb, StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.move(tmp, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return script;
+    }
+
     private static long newest(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             return Long.MAX_VALUE;
