@@ -418,11 +418,7 @@ class PreflightTest {
             vmlinuz = l.filter(p -> p.getFileName().toString().startsWith("vmlinuz-")).sorted().findFirst().orElse(null);
         }
         if (vmlinuz == null) {
-            String msg = "no /boot/vmlinuz-* (tests/install-deps.sh installs linux-image-amd64)";
-            if (dev.microforge.testkit.Tools.inCi()) {
-                throw new AssertionError(msg);
-            }
-            org.junit.jupiter.api.Assumptions.abort(msg);
+            throw dev.microforge.testkit.Tools.unavailable("no /boot/vmlinuz-* (tests/install-deps.sh installs linux-image-amd64)");
         }
         assertEquals(Preflight.KernelFormat.BZIMAGE, Preflight.kernelFormat(vmlinuz), vmlinuz.toString());
         Path elf = Path.of(ProcessHandle.current().info().command().orElseThrow()).toRealPath();
