@@ -12,6 +12,7 @@ import dev.microforge.fs.Symlink;
 import dev.microforge.fs.TreeBuilder;
 import dev.microforge.image.erofs.ErofsWriter;
 import dev.microforge.testkit.Cli;
+import dev.microforge.testkit.Tools;
 import dev.microforge.util.Events;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -81,6 +82,29 @@ class ImageBadInputTest {
             assertCorrupt(Cli.run("image", "ls", img.toString()), img, type.equals("erofs") ? "blocks" : "bytes used");
             Path out = tmp.resolve("out-" + type);
             assertCorrupt(Cli.run("image", "extract", img.toString(), out.toString()), img, "");
+        }
+    }
+
+    /**
+     * 4 KiB (SquashFS) and 12 KiB (EROFS) images of a 40-level chain whose every level lists the next directory twice
+     * (as {@code a} and {@code b}): 2^40 paths. ls and verify ran for ever and extract wrote until the disk was full;
+     * a directory listed twice is corrupt (each directory has exactly one entry naming it: a tree, not a DAG).
+     */
+    @Test
+    void directoryListedTwiceIsCorruptNotABomb() throws Exception {
+        // the images' one store path (its narHash is never reached: the walk stops at the first level listed twice)
+        Path closure = Files.writeString(tmp.resolve("c.json"), "[{\"path\":\"/nix/store/ffffffffffffffffffffffffffffffff-bomb\","
+                + "\"narHash\":\"sha256-Hds6bj6FCuym8Q8v3ftwGLG7mqgeEu7rauv15x4HNOc=\",\"narSize\":13728,\"references\":[]}]");
+        for (String name : new String[] {"bomb40.squashfs", "bomb40.erofs"}) {
+            Path img = Path.of(Tools.projectRoot().toString(), "src/test/resources/image/dag", name);
+            Path out = tmp.resolve("out-" + name);
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+                assertCorrupt(Cli.run("image", "ls", img.toString()), img, "listed twice");
+                assertCorrupt(Cli.run("image", "extract", img.toString(), out.toString()), img, "listed twice");
+                assertCorrupt(Cli.run("image", "verify", img.toString(), "--closure", closure.toString()), img,
+                        "listed twice");
+            });
+            assertFalse(Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS), "no half-written output");
         }
     }
 

@@ -365,6 +365,7 @@ public final class ErofsReader implements ImageFs {
                 throw new CorruptImageException(ino.where() + ": directory size " + ino.size + " exceeds the image");
             }
             List<Child> out = new ArrayList<>();
+            java.util.Set<Long> subdirs = new java.util.HashSet<>(); // each directory is listed once: a tree, not a DAG
             byte[] prev = null;
             boolean sawDot = false;
             boolean sawDotDot = false;
@@ -425,6 +426,9 @@ public final class ErofsReader implements ImageFs {
                         }
                         Node child = node(nid);
                         if (child instanceof DirNode) {
+                            if (!subdirs.add(nid)) {
+                                throw new CorruptImageException(ino.where() + ": directory " + nid + " is listed twice");
+                            }
                             Long parent = dirParent.putIfAbsent(nid, ino.nid);
                             if (parent != null && parent != ino.nid) {
                                 throw new CorruptImageException(ino.where() + ": directory " + nid + " is linked from two places (a loop)");

@@ -532,6 +532,7 @@ public final class SquashfsReader implements ImageFs {
         @Override
         public List<Child> children() throws IOException {
             List<Child> out = new ArrayList<>();
+            java.util.Set<Long> subdirs = new java.util.HashSet<>(); // each directory is listed once: a tree, not a DAG
             if (size <= 3) {
                 return out;
             }
@@ -588,6 +589,10 @@ public final class SquashfsReader implements ImageFs {
                                 + dev.microforge.util.RawNames.display(name) + " inode number mismatch");
                     }
                     if (n instanceof Directory) {
+                        if (!subdirs.add(childRef)) {
+                            throw corrupt("directory inode " + Integer.toUnsignedString(((Base) n).number) + " is listed twice in directory inode "
+                                    + Integer.toUnsignedString(number));
+                        }
                         Long parent = dirParents.putIfAbsent(childRef, ref);
                         if (parent != null && parent != ref) {
                             throw corrupt("directory inode " + Integer.toUnsignedString(((Base) n).number) + " is linked from two places (cycle)");
