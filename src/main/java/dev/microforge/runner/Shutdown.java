@@ -3,6 +3,7 @@ package dev.microforge.runner;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.Hypervisor;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -11,6 +12,8 @@ import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 
@@ -45,7 +48,7 @@ public final class Shutdown {
         try {
             c = Conn.open(socket);
         } catch (IOException e) {
-            if (!Files.exists(socket) || e.getMessage() != null && e.getMessage().contains("refused")) {
+            if (nobodyListens(socket, e)) {
                 log.accept(socket + ": nothing listens (" + e.getMessage() + "): the VM is not running");
                 return Result.NOT_RUNNING;
             }
@@ -64,7 +67,7 @@ public final class Shutdown {
             String request = h == Hypervisor.CLOUD_HYPERVISOR
                     ? http("PUT", "/api/v1/vm.power-button", null)
                     : http("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}");
-            c.write(request);
+            c.write(request, deadline);
             String status = c.readLine(deadline);
             if (status == null || !status.strip().matches("HTTP/1\\.[01] 2\\d\\d.*")) {
                 throw new IOException(h + " refused the shutdown request: " + (status == null ? "no answer" : status.strip()));
@@ -74,7 +77,7 @@ public final class Shutdown {
         String ping = h == Hypervisor.CLOUD_HYPERVISOR ? "/api/v1/vmm.ping" : "/";
         while (true) {
             try (Conn p = Conn.open(socket)) {
-                p.write(http("GET", ping, null));
+                p.write(http("GET", ping, null), deadline);
                 if (p.readLine(deadline) == null) {
                     return Result.EXITED;
                 }
@@ -96,6 +99,16 @@ public final class Shutdown {
         }
     }
 
+    /**
+     * Whether a failed connect means no hypervisor is there: the socket file is missing, or it exists and the
+     * kernel refused the connection (a stale socket; {@link ConnectException}). Anything else (permission denied, a
+     * socket of another type) means something may be there.
+     */
+    static boolean nobodyListens(Path socket, IOException e) {
+        return e instanceof ConnectException || e instanceof NoSuchFileException
+                || !Files.exists(socket, LinkOption.NOFOLLOW_LINKS);
+    }
+
     private static void qmp(Conn c, long deadline) throws IOException {
         String greeting = c.readLine(deadline);
         if (greeting == null || !greeting.contains("\"QMP\"")) {
@@ -107,7 +120,7 @@ public final class Shutdown {
 
     /** Sends a QMP command and reads up to its answer (events before it are skipped). */
     private static void command(Conn c, String json, long deadline) throws IOException {
-        c.write(json + "\n");
+        c.write(json + "\n", deadline);
         while (true) {
             String line = c.readLine(deadline);
             if (line == null) {
@@ -142,33 +155,53 @@ public final class Shutdown {
     static final class Conn implements AutoCloseable {
         private final SocketChannel ch;
         private final Selector sel;
+        private final SelectionKey key;
         private final ByteBuffer buf = ByteBuffer.allocate(8192);
         private final StringBuilder pending = new StringBuilder();
         private boolean eof;
 
-        private Conn(SocketChannel ch, Selector sel) {
+        private Conn(SocketChannel ch, Selector sel, SelectionKey key) {
             this.ch = ch;
             this.sel = sel;
+            this.key = key;
         }
 
         static Conn open(Path socket) throws IOException {
             SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            Selector sel = null;
             try {
                 ch.connect(UnixDomainSocketAddress.of(socket));
                 ch.configureBlocking(false);
-                Selector sel = Selector.open();
-                ch.register(sel, SelectionKey.OP_READ);
-                return new Conn(ch, sel);
+                sel = Selector.open();
+                return new Conn(ch, sel, ch.register(sel, SelectionKey.OP_READ));
             } catch (IOException | RuntimeException e) {
+                if (sel != null) {
+                    sel.close();
+                }
                 ch.close();
                 throw e;
             }
         }
 
-        void write(String s) throws IOException {
+        /** Writes all of {@code s}, waiting for the peer to take it at most until {@code deadline}. */
+        void write(String s, long deadline) throws IOException {
             ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
             while (b.hasRemaining()) {
-                ch.write(b);
+                if (ch.write(b) > 0) {
+                    continue;
+                }
+                // the socket buffer is full: wait until it drains instead of spinning on the non-blocking channel
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    throw new Timeout();
+                }
+                key.interestOps(SelectionKey.OP_WRITE);
+                try {
+                    sel.select(left);
+                    sel.selectedKeys().clear();
+                } finally {
+                    key.interestOps(SelectionKey.OP_READ);
+                }
             }
         }
 

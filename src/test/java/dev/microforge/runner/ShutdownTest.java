@@ -1,6 +1,8 @@
 package dev.microforge.runner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.microforge.testkit.Cli;
@@ -110,5 +112,41 @@ class ShutdownTest {
         r = Cli.run("shutdown", "--hypervisor", "kvmtool", "--socket", tmp.resolve("none.sock").toString());
         assertEquals(2, r.exitCode(), r.err());
         assertEquals("microforge: --hypervisor: microforge shutdown speaks to qemu, cloud-hypervisor and firecracker, not kvmtool\n", r.err());
+    }
+
+    /** A socket file nobody listens on (the hypervisor died): not running, decided by the exception's type. */
+    @Test
+    void aStaleSocketIsNotRunning() throws Exception {
+        Path sock = tmp.resolve("stale.sock");
+        try (ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            s.bind(UnixDomainSocketAddress.of(sock));
+        }
+        assertTrue(Files.exists(sock));
+        Cli.Result r = Cli.run("shutdown", "--hypervisor", "qemu", "--socket", sock.toString(), "--timeout", "5");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().contains("the VM is not running"), r.err());
+        // the decision does not read the (locale-dependent) message
+        assertTrue(Shutdown.nobodyListens(sock, new java.net.ConnectException("Verbindungsaufbau abgelehnt")));
+        assertFalse(Shutdown.nobodyListens(sock, new java.net.SocketException("Keine Berechtigung")));
+        assertTrue(Shutdown.nobodyListens(tmp.resolve("none.sock"), new java.net.SocketException("Datei nicht gefunden")));
+    }
+
+    /** A peer that never reads: the write waits for the socket to drain, bounded by the deadline, without spinning. */
+    @Test
+    void aWriteToAPeerThatNeverReadsIsBounded() throws Exception {
+        Path sock = tmp.resolve("deaf.sock");
+        try (ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            s.bind(UnixDomainSocketAddress.of(sock));
+            try (Shutdown.Conn c = Shutdown.Conn.open(sock); SocketChannel peer = s.accept()) {
+                String big = "x".repeat(16 << 20);
+                long cpu0 = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+                long t0 = System.nanoTime();
+                assertThrows(Shutdown.Timeout.class, () -> c.write(big, System.nanoTime() + 1_500_000_000L));
+                double secs = (System.nanoTime() - t0) / 1e9;
+                double cpu = (java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - cpu0) / 1e9;
+                assertTrue(secs >= 1.0 && secs < 10, "bounded by the deadline: " + secs + " s");
+                assertTrue(cpu < 0.5 * secs, "waits instead of spinning: " + cpu + " s CPU in " + secs + " s");
+            }
+        }
     }
 }
