@@ -26,6 +26,9 @@ import java.util.function.Consumer;
  * <li>cloud-hypervisor: {@code PUT /api/v1/vm.power-button}; firecracker: {@code PUT /actions} SendCtrlAltDel (x86:
  * the i8042 reset the guest turns into a reboot, which ends firecracker); then the API socket is asked
  * ({@code GET}) until it stops answering.</li>
+ * <li>crosvm: {@code crosvm powerbtn SOCKET} (the ACPI power button; crosvm from PATH unless named), then the control
+ * socket is probed until nothing listens on it any more (crosvm removes it at exit; its SOCK_SEQPACKET listener
+ * answers a stream connect with EPROTOTYPE, which counts as listening).</li>
  * </ul>
  */
 public final class Shutdown {
@@ -40,10 +43,18 @@ public final class Shutdown {
      * refuses or does not exit in time.
      */
     public static Result run(Hypervisor h, Path socket, long timeoutMillis, Consumer<String> log) throws IOException {
-        if (h != Hypervisor.QEMU && h != Hypervisor.CLOUD_HYPERVISOR && h != Hypervisor.FIRECRACKER) {
-            throw new UserError("--hypervisor: microforge shutdown speaks to qemu, cloud-hypervisor and firecracker, not " + h);
+        return run(h, socket, timeoutMillis, "crosvm", log);
+    }
+
+    /** As {@link #run(Hypervisor, Path, long, Consumer)}; {@code crosvm} is the crosvm program (a path, or a name looked up in PATH). */
+    public static Result run(Hypervisor h, Path socket, long timeoutMillis, String crosvm, Consumer<String> log) throws IOException {
+        if (h != Hypervisor.QEMU && h != Hypervisor.CLOUD_HYPERVISOR && h != Hypervisor.FIRECRACKER && h != Hypervisor.CROSVM) {
+            throw new UserError("--hypervisor: microforge shutdown speaks to qemu, cloud-hypervisor, firecracker and crosvm, not " + h);
         }
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        if (h == Hypervisor.CROSVM) {
+            return crosvm(crosvm, socket, deadline, log);
+        }
         Conn c;
         try {
             c = Conn.open(socket);
@@ -96,6 +107,70 @@ public final class Shutdown {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted");
             }
+        }
+    }
+
+    private static Result crosvm(String crosvm, Path socket, long deadline, Consumer<String> log) throws IOException {
+        if (!listening(socket)) {
+            log.accept(socket + ": nothing listens: the VM is not running");
+            return Result.NOT_RUNNING;
+        }
+        String sockArg = socket.toString().startsWith("-") ? "./" + socket : socket.toString();
+        ProcessBuilder pb = new ProcessBuilder(crosvm, "powerbtn", sockArg)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).redirectErrorStream(true);
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new IOException("cannot run " + crosvm + " powerbtn: " + e.getMessage(), e);
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        Thread reader = new Thread(() -> {
+            try (var in = p.getInputStream()) {
+                in.transferTo(out);
+            } catch (IOException e) {
+                // the process is gone
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                p.destroyForcibly();
+                throw new Timeout();
+            }
+            reader.join(1000);
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+        if (p.exitValue() != 0) {
+            String msg = out.toString(StandardCharsets.UTF_8).strip().replace('\n', ' ');
+            throw new IOException(crosvm + " powerbtn failed (exit " + p.exitValue() + ")" + (msg.isEmpty() ? "" : ": " + msg));
+        }
+        log.accept("crosvm: power button pressed, waiting for crosvm to exit");
+        while (listening(socket)) {
+            if (System.nanoTime() > deadline) {
+                throw new Timeout();
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+        return Result.EXITED;
+    }
+
+    /** Whether something listens on the socket: a connect succeeds or fails other than {@link #nobodyListens}. */
+    static boolean listening(Path socket) {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            return true;
+        } catch (IOException e) {
+            return !nobodyListens(socket, e);
         }
     }
 
