@@ -3,6 +3,7 @@ package dev.microforge.host;
 import dev.microforge.runner.Accel;
 import dev.microforge.runner.Runner;
 import dev.microforge.util.Events;
+import dev.microforge.util.UserError;
 import dev.microforge.vm.NetInterface;
 import dev.microforge.vm.Share;
 import dev.microforge.vm.VmSpec;
@@ -35,6 +36,8 @@ public final class Units {
     public static final String DEFAULT_VIRTIOFSD = "/usr/lib/qemu/virtiofsd";
     public static final String DEFAULT_SHELL = "/bin/sh";
     static final String STATE_BASE = "/var/lib/";
+    /** sun_path holds 108 bytes with the terminating NUL. */
+    static final int SOCKET_PATH_MAX = 107;
 
     /**
      * @param runnerDir     absolute path of the runner directory (a Nix store path, or a symlink such as
@@ -187,6 +190,12 @@ public final class Units {
                 UnitText.checked(f + ".extraArgs[" + j + "]", s.extraArgs().get(j));
             }
             String sock = absolute(o.stateDir(), s.socket());
+            int len = sock.getBytes(StandardCharsets.UTF_8).length;
+            if (len > SOCKET_PATH_MAX) {
+                throw new UserError(f + ".socket: share " + s.tag() + ": the virtiofsd socket '" + sock + "' is " + len
+                        + " bytes, more than the " + SOCKET_PATH_MAX + " a unix socket address holds; use a shorter socket"
+                        + " or --state-dir");
+            }
             String src = absolute(o.stateDir(), s.source());
             u.service("ExecStartPre", UnitText.exec("", f + ".socket", o.shell(), List.of("-c", "rm -f -- \"$1\"", "sh", sock)));
             String bin = spec.virtiofsd().path() != null ? spec.virtiofsd().path() : o.virtiofsd();

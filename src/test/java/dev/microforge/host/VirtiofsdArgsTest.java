@@ -197,6 +197,49 @@ class VirtiofsdArgsTest {
         }
     }
 
+    /** The units give virtiofsd an absolute socket path: longer than sun_path's 107 bytes is refused at generation. */
+    @Test
+    @Tag("oracle")
+    void aSocketPathLongerThanASocketAddressIsRefused() throws Exception {
+        String stateDir = Files.createDirectories(tmp.resolve("st")).toString();
+        ObjectNode s = spec(null, false, "auto");
+        // stateDir + "/" + socket: exactly 107 bytes binds, 108 cannot
+        String fits = "s".repeat(107 - stateDir.length() - 1 - 5) + ".sock";
+        ((ObjectNode) s.get("shares").get(0)).put("socket", fits);
+        List<String> argv = execStart(s, options(Path.of(stateDir), Units.DEFAULT_VIRTIOFSD, null));
+        assertEquals("--socket-path=" + stateDir + "/" + fits, argv.get(1));
+        assertEquals(107, argv.get(1).length() - "--socket-path=".length());
+        // the oracle: the real C virtiofsd binds 107 bytes and refuses 108
+        {
+            Tools.require(Units.DEFAULT_VIRTIOFSD);
+            Path src = Files.createDirectories(tmp.resolve("src"));
+            for (String sock : List.of(stateDir + "/" + fits, stateDir + "/s" + fits)) {
+                Process p = new ProcessBuilder(Units.DEFAULT_VIRTIOFSD, "--socket-path=" + sock, "-o", "source=" + src)
+                        .redirectErrorStream(true).redirectOutput(tmp.resolve("vlog").toFile()).start();
+                try {
+                    UnitsSequenceTest.waitFor(() -> Files.exists(Path.of(sock)) || !p.isAlive(), 20, "virtiofsd", tmp.resolve("vlog"));
+                    assertEquals(sock.length() <= 107, Files.exists(Path.of(sock)), sock.length() + " bytes: " + Files.readString(tmp.resolve("vlog")));
+                } finally {
+                    p.destroy();
+                    p.waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+        }
+        ((ObjectNode) s.get("shares").get(0)).put("socket", "s" + fits);
+        UserError e = assertThrows(UserError.class, () -> execStart(s, options(Path.of(stateDir), Units.DEFAULT_VIRTIOFSD, null)));
+        assertEquals("shares[0].socket: share a: the virtiofsd socket '" + stateDir + "/s" + fits + "' is 108 bytes, more than"
+                + " the 107 a unix socket address holds; use a shorter socket or --state-dir", e.getMessage());
+
+        Path spec = tmp.resolve("vm.json");
+        Files.write(spec, JSON.writeValueAsBytes(s));
+        Path out = tmp.resolve("units");
+        Cli.Result r = Cli.run("units", "--spec", spec.toString(), "--runner", "/var/lib/microforge/vf/current",
+                "--state-dir", stateDir, "-o", out.toString());
+        assertEquals(2, r.exitCode(), r.err());
+        assertEquals("microforge: " + spec + ": " + e.getMessage() + "\n", r.err());
+        assertFalse(Files.exists(out), "nothing written");
+    }
+
     static void script(Path p, String text) throws Exception {
         Files.writeString(p, text);
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
