@@ -15,10 +15,11 @@ import picocli.CommandLine.Spec;
         description = {
             "Powers a running VM off cleanly over its control socket and waits, bounded, for the hypervisor to exit "
                     + "(what a runner's bin/microvm-shutdown runs). qemu: QMP system_powerdown (the ACPI power button); "
-                    + "cloud-hypervisor: the API's power button; firecracker: SendCtrlAltDel. Never reads standard input.",
+                    + "cloud-hypervisor: the API's power button; firecracker: SendCtrlAltDel; crosvm: crosvm powerbtn, then "
+                    + "until nothing listens on the socket. Never reads standard input.",
             "Exit 0 when the hypervisor exited (or was not running), 1 when it refused or did not exit in time."})
 public final class ShutdownCommand implements Callable<Integer> {
-    @Option(names = "--hypervisor", required = true, paramLabel = "H", description = "qemu, cloud-hypervisor or firecracker.")
+    @Option(names = "--hypervisor", required = true, paramLabel = "H", description = "qemu, cloud-hypervisor, firecracker or crosvm.")
     String hypervisor;
 
     @Option(names = "--socket", required = true, paramLabel = "PATH", description = "The control socket (QMP or API) of the VM.")
@@ -27,6 +28,10 @@ public final class ShutdownCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "60", paramLabel = "SECONDS",
             description = "How long to wait for the hypervisor to exit (default: ${DEFAULT-VALUE}).")
     int timeout;
+
+    @Option(names = "--crosvm", defaultValue = "crosvm", paramLabel = "PROGRAM",
+            description = "crosvm: the program that sends powerbtn (default: crosvm from PATH).")
+    String crosvm;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec cmd;
@@ -39,7 +44,7 @@ public final class ShutdownCommand implements Callable<Integer> {
             throw new UserError("--timeout: must be between 1 and 86400 seconds, got " + timeout);
         }
         try {
-            Shutdown.Result r = Shutdown.run(h, socket, timeout * 1000L, m -> {
+            Shutdown.Result r = Shutdown.run(h, socket, timeout * 1000L, crosvm, m -> {
                 err.println("microforge shutdown: " + m);
                 err.flush();
             });

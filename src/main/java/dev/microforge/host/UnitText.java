@@ -17,8 +17,11 @@ import java.util.regex.Pattern;
  * <li>assignments ({@link #env}): one double-quoted C-escaped word, no {@code $} expansion there;</li>
  * <li>paths and free text ({@link #path}, {@link #text}): taken verbatim to the end of the line, so no leading or
  * trailing white space and no trailing backslash (a line continuation);</li>
- * <li>unit names ({@link #namePart}, {@link #deviceUnit}): bytes outside {@code [A-Za-z0-9_.-]} as {@code \xHH},
- * as systemd-escape does.</li>
+ * <li>unit-name parts ({@link #namePart}): bytes outside {@code [A-Za-z0-9_.-]} and a leading {@code .} as
+ * {@code \xHH}. Unlike systemd-escape, {@code -} is kept (instance names are never unescaped with {@code %I}, so
+ * nothing reads it back as {@code /}), so {@code /} is {@code \x2f}, and {@code :} is escaped ({@code \x3a}, which
+ * systemd unescapes to {@code :}); every other byte is written as systemd-escape writes it;</li>
+ * <li>{@code .device} units ({@link #deviceUnit}): exactly {@code systemd-escape --path --suffix=device}.</li>
  * </ul>
  */
 public final class UnitText {
@@ -117,7 +120,10 @@ public final class UnitText {
         return v.replace("%", "%%");
     }
 
-    /** A part of a unit name (the VM name, a share tag): bytes outside [A-Za-z0-9_.-] and a leading '.' as \xHH. */
+    /**
+     * A part of a unit name (the VM name, a share tag): bytes outside [A-Za-z0-9_.-] and a leading '.' as \xHH;
+     * '-' kept (instance names are never unescaped with %I). Injective, so no two VMs or tags share a unit name.
+     */
     public static String namePart(String v) {
         StringBuilder sb = new StringBuilder();
         byte[] b = v.getBytes(StandardCharsets.UTF_8);

@@ -3,6 +3,7 @@ package dev.microforge.host;
 import dev.microforge.runner.Accel;
 import dev.microforge.runner.Runner;
 import dev.microforge.util.Events;
+import dev.microforge.util.UserError;
 import dev.microforge.vm.NetInterface;
 import dev.microforge.vm.Share;
 import dev.microforge.vm.VmSpec;
@@ -35,6 +36,8 @@ public final class Units {
     public static final String DEFAULT_VIRTIOFSD = "/usr/lib/qemu/virtiofsd";
     public static final String DEFAULT_SHELL = "/bin/sh";
     static final String STATE_BASE = "/var/lib/";
+    /** sun_path holds 108 bytes with the terminating NUL. */
+    static final int SOCKET_PATH_MAX = 107;
 
     /**
      * @param runnerDir     absolute path of the runner directory (a Nix store path, or a symlink such as
@@ -43,8 +46,9 @@ public final class Units {
      *                      also where the {@code booted} link is written; created by systemd when under /var/lib
      * @param ip            the ip(8) binary
      * @param virtiofsd     the virtiofsd binary when the spec does not name one
-     * @param virtiofsdStyle "c" (QEMU's C virtiofsd: -o source=) or "rust" (--shared-dir); null: c for
-     *                      /usr/lib/qemu/virtiofsd, rust otherwise
+     * @param virtiofsdStyle the style of {@code virtiofsd}: "c" (QEMU's C virtiofsd: -o source=) or "rust"
+     *                      (--shared-dir); null: c for /usr/lib/qemu/virtiofsd, rust otherwise. A spec's own
+     *                      virtiofsd.path always gets that rule (see {@link VirtiofsdArgs}).
      * @param shell         a POSIX shell for the two small helper commands (the booted link, stale sockets)
      * @param path          PATH for the units' processes, or null for systemd's default
      */
@@ -182,21 +186,20 @@ public final class Units {
             for (int j = 0; j < spec.virtiofsd().extraArgs().size(); j++) {
                 UnitText.checked("virtiofsd.extraArgs[" + j + "]", spec.virtiofsd().extraArgs().get(j));
             }
+            for (int j = 0; j < s.extraArgs().size(); j++) {
+                UnitText.checked(f + ".extraArgs[" + j + "]", s.extraArgs().get(j));
+            }
             String sock = absolute(o.stateDir(), s.socket());
+            int len = sock.getBytes(StandardCharsets.UTF_8).length;
+            if (len > SOCKET_PATH_MAX) {
+                throw new UserError(f + ".socket: share " + s.tag() + ": the virtiofsd socket '" + sock + "' is " + len
+                        + " bytes, more than the " + SOCKET_PATH_MAX + " a unix socket address holds; use a shorter socket"
+                        + " or --state-dir");
+            }
             String src = absolute(o.stateDir(), s.source());
             u.service("ExecStartPre", UnitText.exec("", f + ".socket", o.shell(), List.of("-c", "rm -f -- \"$1\"", "sh", sock)));
             String bin = spec.virtiofsd().path() != null ? spec.virtiofsd().path() : o.virtiofsd();
-            String style = o.virtiofsdStyle() != null ? o.virtiofsdStyle() : bin.equals(DEFAULT_VIRTIOFSD) ? "c" : "rust";
-            List<String> args = new ArrayList<>();
-            args.add("--socket-path=" + sock);
-            if (style.equals("rust")) {
-                args.addAll(List.of("--shared-dir=" + src, "--sandbox=chroot"));
-            } else {
-                // the C virtiofsd takes the source inside a FUSE -o list: backslashes and commas escaped
-                String opt = src.replace("\\", "\\\\").replace(",", "\\,");
-                args.addAll(List.of("-o", "source=" + opt, "-o", "cache=auto", "-o", "sandbox=chroot"));
-            }
-            args.addAll(spec.virtiofsd().extraArgs());
+            List<String> args = VirtiofsdArgs.of(virtiofsdStyle(spec, o), f, sock, src, s, spec.virtiofsd());
             u.service("ExecStart", UnitText.exec("", spec.virtiofsd().path() != null ? "virtiofsd.path" : "--virtiofsd", bin, args));
             u.service("Restart", "no");
             u.service("KillMode", "control-group");
@@ -258,6 +261,22 @@ public final class Units {
         Map<String, byte[]> files = new TreeMap<>();
         units.forEach((k, v) -> files.put(k, v.getBytes(StandardCharsets.UTF_8)));
         return files;
+    }
+
+    /**
+     * The command-line style of the virtiofsd the units run: the spec's own virtiofsd.path is c when it is QEMU's
+     * {@value #DEFAULT_VIRTIOFSD} and rust otherwise (--virtiofsd-style describes --virtiofsd only); --virtiofsd
+     * has --virtiofsd-style, or the same rule.
+     */
+    static String virtiofsdStyle(VmSpec spec, Options o) {
+        String specPath = spec.virtiofsd().path();
+        if (specPath != null) {
+            return specPath.equals(DEFAULT_VIRTIOFSD) ? "c" : "rust";
+        }
+        if (o.virtiofsdStyle() != null) {
+            return o.virtiofsdStyle();
+        }
+        return o.virtiofsd().equals(DEFAULT_VIRTIOFSD) ? "c" : "rust";
     }
 
     private static Unit helperUnit(String vm, String what, String vmUnit) {

@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * crosvm run (key=value option syntax of crosvm's documented CLI). Disk serials via {@code id=}; 9p via
  * {@code --shared-dir SRC:TAG:type=p9}, virtiofs via {@code --vhost-user type=fs,socket=...} served by virtiofsd.
- * Clean shutdown: {@code crosvm powerbtn SOCKET}.
+ * Clean shutdown: {@code microforge shutdown}, which runs {@code crosvm powerbtn SOCKET} and waits for crosvm to exit.
  */
 final class CrosvmGenerator implements Generator {
     @Override
@@ -89,7 +89,8 @@ final class CrosvmGenerator implements Generator {
         String shutdown = null;
         if (spec.socket() != null) {
             Shell.Script s = new Shell.Script();
-            s.cmd("crosvm", "powerbtn", Generator.pathArg(spec.socket()));
+            s.assign("socket", Generator.pathArg(spec.socket()));
+            s.code(Runner.SHUTDOWN_CALL);
             shutdown = s.toString();
         }
         return new Plan(c, Map.of(), shutdown);

@@ -230,6 +230,9 @@ public final class Runner {
                 if [ -n "$ifh" ]; then
                   echo "microvm-run: virtiofsd.inodeFileHandles needs the Rust virtiofsd ($virtiofsd is the C one)" >&2; return 1
                 fi
+                if [ "$ro" = 1 ]; then
+                  echo "microvm-run: a readOnly share needs the Rust virtiofsd ($virtiofsd is the C one, which has no read-only mode)" >&2; return 1
+                fi
                 args=(--socket-path="$sock" -o "source=$src_opt" -o "cache=$cache")
                 if [ "$(id -u)" = 0 ]; then args+=(-o sandbox=chroot); fi
                 if [ "$acl" = 1 ]; then args+=(-o posix_acl -o xattr); fi

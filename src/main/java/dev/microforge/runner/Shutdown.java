@@ -3,6 +3,7 @@ package dev.microforge.runner;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.Hypervisor;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -11,6 +12,8 @@ import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 
@@ -23,6 +26,9 @@ import java.util.function.Consumer;
  * <li>cloud-hypervisor: {@code PUT /api/v1/vm.power-button}; firecracker: {@code PUT /actions} SendCtrlAltDel (x86:
  * the i8042 reset the guest turns into a reboot, which ends firecracker); then the API socket is asked
  * ({@code GET}) until it stops answering.</li>
+ * <li>crosvm: {@code crosvm powerbtn SOCKET} (the ACPI power button; crosvm from PATH unless named), then the control
+ * socket is probed until nothing listens on it any more (crosvm removes it at exit; its SOCK_SEQPACKET listener
+ * answers a stream connect with EPROTOTYPE, which counts as listening).</li>
  * </ul>
  */
 public final class Shutdown {
@@ -37,15 +43,23 @@ public final class Shutdown {
      * refuses or does not exit in time.
      */
     public static Result run(Hypervisor h, Path socket, long timeoutMillis, Consumer<String> log) throws IOException {
-        if (h != Hypervisor.QEMU && h != Hypervisor.CLOUD_HYPERVISOR && h != Hypervisor.FIRECRACKER) {
-            throw new UserError("--hypervisor: microforge shutdown speaks to qemu, cloud-hypervisor and firecracker, not " + h);
+        return run(h, socket, timeoutMillis, "crosvm", log);
+    }
+
+    /** As {@link #run(Hypervisor, Path, long, Consumer)}; {@code crosvm} is the crosvm program (a path, or a name looked up in PATH). */
+    public static Result run(Hypervisor h, Path socket, long timeoutMillis, String crosvm, Consumer<String> log) throws IOException {
+        if (h != Hypervisor.QEMU && h != Hypervisor.CLOUD_HYPERVISOR && h != Hypervisor.FIRECRACKER && h != Hypervisor.CROSVM) {
+            throw new UserError("--hypervisor: microforge shutdown speaks to qemu, cloud-hypervisor, firecracker and crosvm, not " + h);
         }
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        if (h == Hypervisor.CROSVM) {
+            return crosvm(crosvm, socket, deadline, log);
+        }
         Conn c;
         try {
             c = Conn.open(socket);
         } catch (IOException e) {
-            if (!Files.exists(socket) || e.getMessage() != null && e.getMessage().contains("refused")) {
+            if (nobodyListens(socket, e)) {
                 log.accept(socket + ": nothing listens (" + e.getMessage() + "): the VM is not running");
                 return Result.NOT_RUNNING;
             }
@@ -64,7 +78,7 @@ public final class Shutdown {
             String request = h == Hypervisor.CLOUD_HYPERVISOR
                     ? http("PUT", "/api/v1/vm.power-button", null)
                     : http("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}");
-            c.write(request);
+            c.write(request, deadline);
             String status = c.readLine(deadline);
             if (status == null || !status.strip().matches("HTTP/1\\.[01] 2\\d\\d.*")) {
                 throw new IOException(h + " refused the shutdown request: " + (status == null ? "no answer" : status.strip()));
@@ -74,7 +88,7 @@ public final class Shutdown {
         String ping = h == Hypervisor.CLOUD_HYPERVISOR ? "/api/v1/vmm.ping" : "/";
         while (true) {
             try (Conn p = Conn.open(socket)) {
-                p.write(http("GET", ping, null));
+                p.write(http("GET", ping, null), deadline);
                 if (p.readLine(deadline) == null) {
                     return Result.EXITED;
                 }
@@ -96,6 +110,80 @@ public final class Shutdown {
         }
     }
 
+    private static Result crosvm(String crosvm, Path socket, long deadline, Consumer<String> log) throws IOException {
+        if (!listening(socket)) {
+            log.accept(socket + ": nothing listens: the VM is not running");
+            return Result.NOT_RUNNING;
+        }
+        String sockArg = socket.toString().startsWith("-") ? "./" + socket : socket.toString();
+        ProcessBuilder pb = new ProcessBuilder(crosvm, "powerbtn", sockArg)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).redirectErrorStream(true);
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new IOException("cannot run " + crosvm + " powerbtn: " + e.getMessage(), e);
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        Thread reader = new Thread(() -> {
+            try (var in = p.getInputStream()) {
+                in.transferTo(out);
+            } catch (IOException e) {
+                // the process is gone
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                p.destroyForcibly();
+                throw new Timeout();
+            }
+            reader.join(1000);
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+        if (p.exitValue() != 0) {
+            String msg = out.toString(StandardCharsets.UTF_8).strip().replace('\n', ' ');
+            throw new IOException(crosvm + " powerbtn failed (exit " + p.exitValue() + ")" + (msg.isEmpty() ? "" : ": " + msg));
+        }
+        log.accept("crosvm: power button pressed, waiting for crosvm to exit");
+        while (listening(socket)) {
+            if (System.nanoTime() > deadline) {
+                throw new Timeout();
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+        return Result.EXITED;
+    }
+
+    /** Whether something listens on the socket: a connect succeeds or fails other than {@link #nobodyListens}. */
+    static boolean listening(Path socket) {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            return true;
+        } catch (IOException e) {
+            return !nobodyListens(socket, e);
+        }
+    }
+
+    /**
+     * Whether a failed connect means no hypervisor is there: the socket file is missing, or it exists and the
+     * kernel refused the connection (a stale socket; {@link ConnectException}). Anything else (permission denied, a
+     * socket of another type) means something may be there.
+     */
+    static boolean nobodyListens(Path socket, IOException e) {
+        return e instanceof ConnectException || e instanceof NoSuchFileException
+                || !Files.exists(socket, LinkOption.NOFOLLOW_LINKS);
+    }
+
     private static void qmp(Conn c, long deadline) throws IOException {
         String greeting = c.readLine(deadline);
         if (greeting == null || !greeting.contains("\"QMP\"")) {
@@ -107,7 +195,7 @@ public final class Shutdown {
 
     /** Sends a QMP command and reads up to its answer (events before it are skipped). */
     private static void command(Conn c, String json, long deadline) throws IOException {
-        c.write(json + "\n");
+        c.write(json + "\n", deadline);
         while (true) {
             String line = c.readLine(deadline);
             if (line == null) {
@@ -142,33 +230,53 @@ public final class Shutdown {
     static final class Conn implements AutoCloseable {
         private final SocketChannel ch;
         private final Selector sel;
+        private final SelectionKey key;
         private final ByteBuffer buf = ByteBuffer.allocate(8192);
         private final StringBuilder pending = new StringBuilder();
         private boolean eof;
 
-        private Conn(SocketChannel ch, Selector sel) {
+        private Conn(SocketChannel ch, Selector sel, SelectionKey key) {
             this.ch = ch;
             this.sel = sel;
+            this.key = key;
         }
 
         static Conn open(Path socket) throws IOException {
             SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            Selector sel = null;
             try {
                 ch.connect(UnixDomainSocketAddress.of(socket));
                 ch.configureBlocking(false);
-                Selector sel = Selector.open();
-                ch.register(sel, SelectionKey.OP_READ);
-                return new Conn(ch, sel);
+                sel = Selector.open();
+                return new Conn(ch, sel, ch.register(sel, SelectionKey.OP_READ));
             } catch (IOException | RuntimeException e) {
+                if (sel != null) {
+                    sel.close();
+                }
                 ch.close();
                 throw e;
             }
         }
 
-        void write(String s) throws IOException {
+        /** Writes all of {@code s}, waiting for the peer to take it at most until {@code deadline}. */
+        void write(String s, long deadline) throws IOException {
             ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
             while (b.hasRemaining()) {
-                ch.write(b);
+                if (ch.write(b) > 0) {
+                    continue;
+                }
+                // the socket buffer is full: wait until it drains instead of spinning on the non-blocking channel
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    throw new Timeout();
+                }
+                key.interestOps(SelectionKey.OP_WRITE);
+                try {
+                    sel.select(left);
+                    sel.selectedKeys().clear();
+                } finally {
+                    key.interestOps(SelectionKey.OP_READ);
+                }
             }
         }
 

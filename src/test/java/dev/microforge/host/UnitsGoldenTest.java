@@ -22,19 +22,25 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Golden unit files for every hypervisor's golden spec (src/test/resources/runner/golden/H.json: taps, macvtaps,
  * bridges, virtiofs and 9p shares where the hypervisor has them) and a spec with values that need escaping
- * (host/tricky.json). Regenerate with -Dmicroforge.updateGolden=true and review the diff.
+ * (host/tricky.json), and shares using every virtiofsd option under the Rust virtiofsd (host/rust.json). Regenerate with -Dmicroforge.updateGolden=true and review the diff.
  */
 class UnitsGoldenTest {
     static final Path RES = Tools.projectRoot().resolve("src/test/resources");
 
-    static final String[] CASES = {"qemu", "cloud-hypervisor", "firecracker", "crosvm", "kvmtool", "tricky"};
+    static final String[] CASES = {"qemu", "cloud-hypervisor", "firecracker", "crosvm", "kvmtool", "tricky", "rust"};
 
     static Path specFile(String c) {
-        return c.equals("tricky") ? RES.resolve("host/tricky.json") : RES.resolve("runner/golden/" + c + ".json");
+        return c.equals("tricky") || c.equals("rust") ? RES.resolve("host/" + c + ".json") : RES.resolve("runner/golden/" + c + ".json");
+    }
+
+    /** The Rust virtiofsd case runs virtiofsd from another path (rust style by default); the others the defaults. */
+    static Units.Options options(String c, String name) {
+        Units.Options d = Units.Options.defaults("/var/lib/microforge/" + name + "/current", name);
+        return c.equals("rust") ? new Units.Options(d.runnerDir(), d.stateDir(), d.ip(), "/usr/bin/virtiofsd", null, d.shell(), d.path()) : d;
     }
 
     static Accel accel(String c) {
-        return c.equals("qemu") || c.equals("tricky") ? Accel.AUTO : Accel.KVM;
+        return c.equals("qemu") || c.equals("tricky") || c.equals("rust") ? Accel.AUTO : Accel.KVM;
     }
 
     static Map<String, byte[]> generate(String c, Units.Options o) throws IOException {
@@ -44,11 +50,11 @@ class UnitsGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"qemu", "cloud-hypervisor", "firecracker", "crosvm", "kvmtool", "tricky"})
+    @ValueSource(strings = {"qemu", "cloud-hypervisor", "firecracker", "crosvm", "kvmtool", "tricky", "rust"})
     void unitsMatchGoldenFiles(String c) throws IOException {
         byte[] bytes = Files.readAllBytes(specFile(c));
         String name = VmSpecReader.parse(bytes, c + ".json", Events.NONE).name();
-        Units.Options o = Units.Options.defaults("/var/lib/microforge/" + name + "/current", name);
+        Units.Options o = options(c, name);
         Map<String, byte[]> files = generate(c, o);
         Path dir = RES.resolve("host/golden/" + c);
         if (Boolean.getBoolean("microforge.updateGolden")) {
