@@ -100,6 +100,76 @@ class ImageToDeviceTest {
         assertEquals("microforge: give exactly one of -o OUT and --to-device DEV\n", r.err().lines().findFirst().orElse("") + "\n");
     }
 
+    /**
+     * A btrfs file system shows an anonymous device number (0:NN) in mountinfo, not the loop device's: the mount is
+     * found by its source. (Partitions of a loop device would be the other case; this kernel has no partition table
+     * support, so the source match is what is tested.)
+     */
+    @Test
+    void refusesADeviceMountedUnderAnAnonymousDeviceNumber() throws Exception {
+        Root.require("losetup, mount");
+        Tools.require("losetup");
+        Tools.require("mkfs.btrfs");
+        Path backing = tmp.resolve("btrfs.raw");
+        try (var f = java.nio.channels.FileChannel.open(backing, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            f.truncate(0);
+            f.write(java.nio.ByteBuffer.wrap(new byte[1]), (128L << 20) - 1);
+        }
+        String dev = loop(backing);
+        Root.run("mkfs.btrfs", "-q", dev);
+        Path mnt = Files.createDirectories(tmp.resolve("mnt"));
+        Root.run("mount", "-t", "btrfs", dev, mnt.toString());
+        String mountinfo;
+        try {
+            mountinfo = Files.readString(Path.of("/proc/self/mountinfo"));
+            byte[] before = Files.readAllBytes(backing);
+            Cli.Result r = run(exampleBuild(), "--to-device", dev);
+            assertEquals(2, r.exitCode(), r.err());
+            assertEquals("microforge: " + dev + ": is mounted (at " + mnt + "); refusing to write to it\n", r.err());
+            // btrfs leaves the first 64 KiB alone (its superblock, which it updates itself, is at 64 KiB)
+            assertArrayEquals(Arrays.copyOf(before, 1 << 16), Arrays.copyOf(Files.readAllBytes(backing), 1 << 16),
+                    "the mounted device was not written");
+        } finally {
+            Root.run("umount", mnt.toString());
+        }
+        String line = mountinfo.lines().filter(l -> l.contains(" " + mnt + " ")).findFirst().orElseThrow();
+        assertEquals("0", line.split(" ")[2].split(":")[0], "btrfs shows an anonymous device number: " + line);
+    }
+
+    /** A device that is active swap is refused; after swapoff it is written. */
+    @Test
+    void refusesActiveSwap() throws Exception {
+        Root.require("losetup, swapon");
+        Tools.require("losetup");
+        Tools.require("mkswap");
+        Tools.require("swapon");
+        Path backing = tmp.resolve("swap.raw");
+        Files.write(backing, new byte[4 << 20]);
+        String dev = loop(backing);
+        Root.run("mkswap", dev);
+        Root.run("swapon", dev);
+        Cli.Result r;
+        byte[] before;
+        try {
+            before = Files.readAllBytes(backing);
+            r = run(exampleBuild(), "--to-device", dev);
+        } finally {
+            Root.run("swapoff", dev);
+        }
+        assertEquals(2, r.exitCode(), r.err());
+        assertEquals("microforge: " + dev + ": is in use as swap (" + dev + "); refusing to write to it\n", r.err());
+        assertArrayEquals(before, Files.readAllBytes(backing), "the swap device was not written");
+        r = run(exampleBuild(), "--to-device", dev);
+        assertEquals(0, r.exitCode(), r.err());
+    }
+
+    static List<String> exampleBuild() {
+        Path ex = Tools.projectRoot().resolve("tests/example");
+        return List.of("image", "build", "--type", "squashfs", "--closure", ex.resolve("closure.json").toString(),
+                "--real-store", ex.resolve("store").toString());
+    }
+
     static Cli.Result run(List<String> base, String... more) {
         List<String> a = new ArrayList<>(base);
         a.addAll(List.of(more));
