@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.microforge.testkit.Cli;
+import dev.microforge.testkit.JarCli;
 import dev.microforge.testkit.Root;
 import dev.microforge.testkit.Tools;
 import java.nio.charset.StandardCharsets;
@@ -162,6 +163,51 @@ class ImageToDeviceTest {
         assertArrayEquals(before, Files.readAllBytes(backing), "the swap device was not written");
         r = run(exampleBuild(), "--to-device", dev);
         assertEquals(0, r.exitCode(), r.err());
+    }
+
+    /**
+     * The image is built first in --temp-dir, else $TMPDIR (which the JVM's java.io.tmpdir ignores): a directory with
+     * less free space than the device is refused before anything is built, and nothing is left in the one used.
+     */
+    @Test
+    void buildsInTempDirOrTmpdirWithRoomForTheDevice() throws Exception {
+        Root.require("losetup, mount");
+        Tools.require("losetup");
+        Path backing = tmp.resolve("disk.raw");
+        Files.write(backing, new byte[4 << 20]);
+        String dev = loop(backing);
+        Path small = Files.createDirectories(tmp.resolve("small"));
+        Root.run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString());
+        try {
+            long free = Files.getFileStore(small).getUsableSpace();
+            String why = ": only " + free + " bytes free, the image for " + dev + " may need up to its " + (4 << 20)
+                    + " bytes (it is built there first; give --temp-dir DIR with room); nothing written\n";
+            Cli.Result r = run(exampleBuild(), "--to-device", dev, "--temp-dir", small.toString());
+            assertEquals(2, r.exitCode(), r.err());
+            assertEquals("microforge: --temp-dir " + small + why, r.err());
+
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            cmd.addAll(JarCli.launch());
+            cmd.addAll(exampleBuild());
+            cmd.addAll(List.of("--to-device", dev));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            pb.environment().put("TMPDIR", small.toString());
+            Process p = pb.start();
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(2, p.waitFor(), err);
+            assertEquals("microforge: TMPDIR " + small + why, err);
+            assertArrayEquals(new byte[4 << 20], Files.readAllBytes(backing), "nothing written");
+        } finally {
+            Root.run("umount", small.toString());
+        }
+        Path roomy = Files.createDirectories(tmp.resolve("roomy"));
+        Cli.Result r = run(exampleBuild(), "--to-device", dev, "--temp-dir", roomy.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        try (var l = Files.list(roomy)) {
+            assertEquals(List.of(), l.toList(), "nothing left in the temp dir");
+        }
+        r = run(exampleBuild(), "-o", tmp.resolve("x.img").toString(), "--temp-dir", roomy.toString());
+        assertEquals(2, r.exitCode(), r.err());
     }
 
     static List<String> exampleBuild() {
