@@ -14,6 +14,8 @@ let
   mf = import ./lib.nix { };
   stateDir = "/var/lib/microforge";
   readSpec = spec: if builtins.isAttrs spec then spec else builtins.fromJSON (builtins.readFile spec);
+  # vm/VmSpec.java NAME
+  vmNameRule = "[A-Za-z0-9_][A-Za-z0-9._-]{0,62}";
   sortedUnique = l: builtins.attrNames (builtins.listToAttrs (map (x: { name = x; value = null; }) l));
 
   vmFor =
@@ -36,8 +38,8 @@ let
         passAsFile = [ "specJson" ];
       } ''
         cp "$specJsonPath" vm.json
-        ${cfg.package}/bin/microforge units --spec vm.json --runner ${stateDir}/${name}/current \
-          --state-dir ${stateDir}/${name} --ip ${pkgs.iproute2}/bin/ip \
+        ${cfg.package}/bin/microforge units --spec vm.json --runner ${lib.escapeShellArg "${stateDir}/${name}/current"} \
+          --state-dir ${lib.escapeShellArg "${stateDir}/${name}"} --ip ${pkgs.iproute2}/bin/ip \
           --virtiofsd ${pkgs.virtiofsd}/bin/virtiofsd --virtiofsd-style ${cfg.virtiofsdStyle} \
           --shell ${pkgs.runtimeShell} --path ${unitPath} -o units
         # the target is this module's (one for all VMs); the marker of microforge's -o is not a unit
@@ -102,6 +104,11 @@ in
   };
 
   config = lib.mkIf (cfg.vms != { }) {
+    # a VM name becomes unit names, file names and script words: only names the CLI accepts (VmSpec.NAME)
+    assertions = map (v: {
+      assertion = builtins.match vmNameRule v.name != null;
+      message = "microforge.vms.${builtins.toJSON v.name}: a VM name must match ${vmNameRule} (letters, digits, '_', '.', '-'; at most 63 characters, not starting with '.' or '-')";
+    }) vms;
     systemd.packages = map (v: v.units) vms;
     systemd.targets.microforge-vms = {
       description = "microVMs managed by microforge";
@@ -122,8 +129,8 @@ in
     # the declared runner: what microforge-vm@NAME starts and `microforge vm list` compares with `booted`
     systemd.tmpfiles.rules = builtins.concatLists (
       map (v: [
-        "d ${stateDir}/${v.name} 0755 root root -"
-        "L+ ${stateDir}/${v.name}/current - - - - ${v.runner}"
+        "d ${lib.escapeShellArg "${stateDir}/${v.name}"} 0755 root root -"
+        "L+ ${lib.escapeShellArg "${stateDir}/${v.name}/current"} - - - - ${v.runner}"
       ]) vms
     );
     users.users = builtins.listToAttrs (

@@ -4,6 +4,8 @@
 {
   microforgeCommand ? "/bin/false",
   microforgeVersion ? "eval",
+  # more VMs (by name, with the spec of `db`), for the checks on names
+  extraVmNames ? [ ],
 }:
 let
   nixpkgs = import ./stub-nixpkgs { inherit microforgeCommand microforgeVersion; };
@@ -60,7 +62,7 @@ let
   };
   module = import ../../nix/host.nix {
     config.microforge = {
-      inherit vms;
+      vms = vms // builtins.listToAttrs (map (n: { name = n; value = vms.db; }) extraVmNames);
       package = pkgs.microforge;
       virtiofsdStyle = "rust";
     };
@@ -80,4 +82,13 @@ in
   options = builtins.attrNames module.options.microforge;
   vmOptions = builtins.attrNames module.options.microforge.vms.type.attrsOf.submodule.options;
   units = cfg.systemd.packages;
+  # what NixOS does with the module's assertions before building the system (nixos/modules/system/activation/top-level.nix)
+  checked =
+    let
+      failed = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
+    in
+    if failed != [ ] then
+      throw "\nFailed assertions:\n${builtins.concatStringsSep "\n" (map (m: "- " + m) failed)}"
+    else
+      builtins.length cfg.assertions;
 }

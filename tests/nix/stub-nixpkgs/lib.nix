@@ -7,6 +7,15 @@ rec {
       n = builtins.stringLength prefix;
     in
     if hasPrefix prefix s then builtins.substring n (builtins.stringLength s - n) s else s;
+  escapeShellArg =
+    arg:
+    let
+      string = toString arg;
+    in
+    if builtins.match "[[:alnum:],._+:@%/-]+" string == null then
+      "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] string}'"
+    else
+      string;
   concatMapStrings = f: list: builtins.concatStringsSep "" (map f list);
   cleanSourceWith =
     {

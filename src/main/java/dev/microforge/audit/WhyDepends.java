@@ -2,13 +2,17 @@ package dev.microforge.audit;
 
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.store.StorePath;
+import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -267,49 +271,108 @@ public final class WhyDepends {
         return hits;
     }
 
-    private static void visit(Path root, Path p, List<byte[]> hashes, Map<String, List<String>> hits) throws IOException {
-        BasicFileAttributes st = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        String rel = p.equals(root) ? "/" : root.relativize(p).toString();
-        if (st.isDirectory()) {
-            List<Path> kids;
-            try (Stream<Path> s = Files.list(p)) {
-                kids = new ArrayList<>(s.toList());
-            }
-            kids.sort((a, b) -> Arrays.compareUnsigned(a.getFileName().toString().getBytes(StandardCharsets.UTF_8),
-                    b.getFileName().toString().getBytes(StandardCharsets.UTF_8)));
-            for (Path k : kids) {
-                visit(root, k, hashes, hits);
-            }
-        } else if (st.isRegularFile()) {
-            byte[] contents = Files.readAllBytes(p);
-            for (byte[] h : hashes) {
-                int pos = indexOf(contents, h, 0);
-                if (pos >= 0) {
-                    int pos2 = Math.max(0, pos - MARGIN);
-                    int end = Math.min(contents.length, pos + h.length + MARGIN);
-                    StringBuilder sb = new StringBuilder();
-                    for (int i = pos2; i < end; i++) {
-                        int c = contents[i] & 0xff;
-                        sb.append(c >= 0x20 && c < 0x7f ? (char) c : '.');
-                    }
-                    hits.computeIfAbsent(new String(h, StandardCharsets.US_ASCII), k -> new ArrayList<>())
-                            .add(rel + ": …" + sb + "…");
+    /** Bytes read at a time when a file is searched for hashes. */
+    static final int CHUNK = 1 << 20;
+
+    /**
+     * Walks the tree under {@code root} in Nix's order (pre-order, directory entries sorted by bytes) with an explicit
+     * stack, so any depth is fine; names and link targets go through {@link RawNames#display}.
+     */
+    private static void visit(Path root, Path start, List<byte[]> hashes, Map<String, List<String>> hits) throws IOException {
+        ArrayDeque<Path> stack = new ArrayDeque<>();
+        stack.push(start);
+        while (!stack.isEmpty()) {
+            Path p = stack.pop();
+            BasicFileAttributes st = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            String rel = p.equals(root) ? "/" : RawNames.display(RawNames.bytes(root.relativize(p)));
+            if (st.isDirectory()) {
+                List<Path> kids;
+                try (Stream<Path> s = Files.list(p)) {
+                    kids = new ArrayList<>(s.toList());
                 }
-            }
-        } else if (st.isSymbolicLink()) {
-            String target = Files.readSymbolicLink(p).toString();
-            for (byte[] h : hashes) {
-                String hs = new String(h, StandardCharsets.US_ASCII);
-                if (target.contains(hs)) {
-                    hits.computeIfAbsent(hs, k -> new ArrayList<>()).add(rel + " -> " + target);
+                kids.sort((x, y) -> Arrays.compareUnsigned(RawNames.name(x), RawNames.name(y)));
+                for (int i = kids.size() - 1; i >= 0; i--) {
+                    stack.push(kids.get(i));
+                }
+            } else if (st.isRegularFile()) {
+                scanFile(p, rel, hashes, hits);
+            } else if (st.isSymbolicLink()) {
+                byte[] target = RawNames.bytes(Files.readSymbolicLink(p));
+                for (byte[] h : hashes) {
+                    if (indexOf(target, target.length, h, 0) >= 0) {
+                        hits.computeIfAbsent(new String(h, StandardCharsets.US_ASCII), k -> new ArrayList<>())
+                                .add(rel + " -> " + RawNames.display(target));
+                    }
                 }
             }
         }
     }
 
-    static int indexOf(byte[] hay, byte[] needle, int from) {
+    /**
+     * The first occurrence of each hash in the file, read {@link #CHUNK} bytes at a time (consecutive chunks overlap by
+     * a hash length less one byte, so a hash across a boundary is found), and the {@link #MARGIN} bytes around it
+     * read back for the snippet.
+     */
+    private static void scanFile(Path p, String rel, List<byte[]> hashes, Map<String, List<String>> hits) throws IOException {
+        int overlap = 0;
+        for (byte[] h : hashes) {
+            overlap = Math.max(overlap, h.length - 1);
+        }
+        long[] at = new long[hashes.size()];
+        Arrays.fill(at, -1);
+        int left = hashes.size();
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] buf = new byte[CHUNK + overlap];
+            ByteBuffer bb = ByteBuffer.wrap(buf);
+            long base = 0;
+            int keep = 0;
+            while (left > 0) {
+                bb.clear().position(keep);
+                while (bb.hasRemaining() && ch.read(bb) >= 0) {
+                    // fill the buffer up to the end of the file
+                }
+                int n = bb.position();
+                for (int i = 0; i < at.length; i++) {
+                    if (at[i] < 0) {
+                        int pos = indexOf(buf, n, hashes.get(i), 0);
+                        if (pos >= 0) {
+                            at[i] = base + pos;
+                            left--;
+                        }
+                    }
+                }
+                if (bb.hasRemaining()) {
+                    break;
+                }
+                keep = Math.min(overlap, n);
+                System.arraycopy(buf, n - keep, buf, 0, keep);
+                base += n - keep;
+            }
+            for (int i = 0; i < at.length; i++) {
+                if (at[i] < 0) {
+                    continue;
+                }
+                byte[] h = hashes.get(i);
+                long from = Math.max(0, at[i] - MARGIN);
+                ByteBuffer snip = ByteBuffer.allocate((int) (at[i] - from) + h.length + MARGIN);
+                while (snip.hasRemaining() && ch.read(snip, from + snip.position()) >= 0) {
+                    // up to MARGIN bytes after the hash, fewer at the end of the file
+                }
+                StringBuilder sb = new StringBuilder();
+                for (int j = 0; j < snip.position(); j++) {
+                    int c = snip.get(j) & 0xff;
+                    sb.append(c >= 0x20 && c < 0x7f ? (char) c : '.');
+                }
+                hits.computeIfAbsent(new String(h, StandardCharsets.US_ASCII), k -> new ArrayList<>())
+                        .add(rel + ": …" + sb + "…");
+            }
+        }
+    }
+
+    /** The first index at or after {@code from} of {@code needle} in {@code hay[0, len)}, or -1. */
+    static int indexOf(byte[] hay, int len, byte[] needle, int from) {
         outer:
-        for (int i = from; i + needle.length <= hay.length; i++) {
+        for (int i = from; i + needle.length <= len; i++) {
             if (hay[i] != needle[0]) {
                 continue;
             }

@@ -35,8 +35,12 @@ public final class ImageBuildCommand implements Callable<Integer> {
 
     @Option(names = "--to-device", paramLabel = "DEV", description = "Write the image onto this block device instead "
             + "(symlinks such as /dev/zvol/POOL/VOL followed): refused when DEV is mounted, held or too small; the image is "
-            + "built in the temporary directory first, so DEV is written only with a whole image.")
+            + "built in the temporary directory (--temp-dir) first, so DEV is written only with a whole image.")
     Path toDevice;
+
+    @Option(names = "--temp-dir", paramLabel = "DIR", description = "With --to-device: where the image is built first "
+            + "(default: $TMPDIR, else /tmp); it must have at least the device's size free.")
+    Path tempDir;
 
     @Option(names = "--compression", paramLabel = "C",
             description = "squashfs: zstd (default), xz, gzip, lz4, none; erofs: lz4hc (default), lz4, none.")
@@ -97,10 +101,15 @@ public final class ImageBuildCommand implements Callable<Integer> {
         if ((output == null) == (toDevice == null)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give exactly one of -o OUT and --to-device DEV");
         }
+        Path buildDir = null;
         if (output != null) {
+            if (tempDir != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--temp-dir goes with --to-device only");
+            }
             dev.microforge.util.AtomicOutput.checkTarget(output);
         } else {
-            dev.microforge.util.DeviceOutput.check(toDevice);
+            long size = dev.microforge.util.DeviceOutput.check(toDevice);
+            buildDir = buildDir(size);
         }
         if (registration != null && (registration.isEmpty() || registration.contains("/")
                 || registration.equals(".") || registration.equals(".."))) {
@@ -121,7 +130,7 @@ public final class ImageBuildCommand implements Callable<Integer> {
             ImageBuild.build(graph, store, type, options, extra, output, term);
             return 0;
         }
-        Path tmpDir = java.nio.file.Files.createTempDirectory("microforge-image-");
+        Path tmpDir = java.nio.file.Files.createTempDirectory(buildDir, "microforge-image-");
         try {
             Path img = tmpDir.resolve("image");
             ImageBuild.build(graph, store, type, options, extra, img, term);
@@ -131,5 +140,25 @@ public final class ImageBuildCommand implements Callable<Integer> {
             java.nio.file.Files.deleteIfExists(tmpDir);
         }
         return 0;
+    }
+
+    /**
+     * The directory the image for a device of {@code size} bytes is built in: --temp-dir, else $TMPDIR (which
+     * java.io.tmpdir ignores), else java.io.tmpdir; refused unless it is a directory with {@code size} bytes free.
+     */
+    private Path buildDir(long size) throws java.io.IOException {
+        String env = System.getenv("TMPDIR");
+        String how = tempDir != null ? "--temp-dir " : env != null && !env.isEmpty() ? "TMPDIR " : "";
+        Path dir = tempDir != null ? tempDir : Path.of(env != null && !env.isEmpty() ? env : System.getProperty("java.io.tmpdir"));
+        String name = how + dev.microforge.util.RawNames.display(dir.toString());
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            throw new UserError(name + ": not a directory (the image for --to-device is built there first)");
+        }
+        long free = java.nio.file.Files.getFileStore(dir).getUsableSpace();
+        if (free < size) {
+            throw new UserError(name + ": only " + free + " bytes free, the image for " + toDevice + " may need up to its "
+                    + size + " bytes (it is built there first; give --temp-dir DIR with room); nothing written");
+        }
+        return dir;
     }
 }

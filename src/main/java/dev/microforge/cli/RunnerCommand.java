@@ -26,9 +26,12 @@ public final class RunnerCommand implements Callable<Integer> {
             + "a directory holding anything else is refused).")
     Path output;
 
-    @Option(names = "--microforge", paramLabel = "PATH",
-            description = "The microforge microvm-run calls for its preflight, e.g. /usr/bin/microforge or a Nix store path "
-                    + "(default: 'microforge', looked up on PATH when microvm-run starts; 'none' leaves preflight out).")
+    @Option(names = "--microforge", paramLabel = "CMD",
+            description = "The microforge that microvm-run calls for its preflight and microvm-shutdown for 'microforge "
+                    + "shutdown': a command name looked up on PATH when they run (default: 'microforge') or an absolute path "
+                    + "such as a Nix store path (a relative path is refused: it would resolve against whatever directory they "
+                    + "are started from); 'none' leaves preflight out and makes clean shutdown unavailable (microvm-shutdown "
+                    + "says so and fails, so a units service is then stopped by SIGTERM).")
     String microforge;
 
     @Spec
@@ -36,6 +39,7 @@ public final class RunnerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        preflightCommand(); // a bad --microforge is a usage error before anything else
         Runner.checkTarget(output);
         Terminal term = Terminal.forStderr(cmd.commandLine().getErr());
         VmSpec vm = spec.read(term);
@@ -59,11 +63,24 @@ public final class RunnerCommand implements Callable<Integer> {
         }
     }
 
-    /** The command microvm-run runs as {@code CMD preflight ...}: a name on PATH or a path, never this JVM's class path. */
+    /**
+     * The command microvm-run runs as {@code CMD preflight ...} and microvm-shutdown as {@code CMD shutdown ...}: a
+     * name on PATH or an absolute path, never this JVM's class path; empty for {@code none}.
+     */
     List<String> preflightCommand() {
         if (microforge == null) {
             return List.of("microforge");
         }
-        return microforge.equals("none") ? List.of() : List.of(microforge);
+        if (microforge.equals("none")) {
+            return List.of();
+        }
+        if (microforge.isEmpty()) {
+            throw new UserError("--microforge: must not be empty (a command name, an absolute path or none)");
+        }
+        if (microforge.contains("/") && !microforge.startsWith("/")) {
+            throw new UserError("--microforge " + RawNames.display(microforge) + ": is a relative path, which would resolve "
+                    + "against the directory microvm-run is started from; give an absolute path or a command name on PATH");
+        }
+        return List.of(microforge);
     }
 }

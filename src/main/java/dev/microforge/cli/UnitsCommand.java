@@ -16,7 +16,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Writes the systemd units of a VM into a directory: microforge-vm@NAME.service (runs RUNNER/bin/microvm-run, "
                     + "stops with microvm-shutdown), microforge-taps@NAME and microforge-macvtaps@NAME (its interfaces), "
-                    + "microforge-virtiofsd-TAG@NAME (one per virtiofs share) and microforge-vms.target. See docs/host.md.",
+                    + "microforge-virtiofsd-TAG@NAME (one per virtiofs share) and microforge-vms.target. See docs/host.md. "
+                    + "A runner generated with --microforge none has no clean shutdown: its VM is then stopped by SIGTERM.",
             "The directory appears complete or not at all."})
 public final class UnitsCommand implements Callable<Integer> {
     @Mixin

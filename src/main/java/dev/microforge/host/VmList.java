@@ -28,8 +28,6 @@ public final class VmList {
     /** One VM; {@code booted} is null when it does not run. */
     public record Vm(String name, State state, String current, String booted) {}
 
-    private static final java.util.regex.Pattern VM_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,62}");
-
     private VmList() {}
 
     public static List<Vm> list(Path root, String stateDir) throws IOException {
@@ -49,7 +47,7 @@ public final class VmList {
         List<Vm> out = new ArrayList<>();
         for (Path d : dirs) {
             Path cur = d.resolve("current");
-            if (!VM_NAME.matcher(d.getFileName().toString()).matches() || !Files.isSymbolicLink(cur)) {
+            if (!dev.microforge.vm.VmSpec.NAME.matcher(d.getFileName().toString()).matches() || !Files.isSymbolicLink(cur)) {
                 continue;
             }
             String current = resolve(root, d, cur);

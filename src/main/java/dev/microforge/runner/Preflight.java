@@ -2,6 +2,8 @@ package dev.microforge.runner;
 
 import dev.microforge.nix.NixWriter;
 import dev.microforge.util.Events;
+import dev.microforge.util.Mounts;
+import dev.microforge.util.Mounts.Mount;
 import dev.microforge.vm.Hypervisor;
 import dev.microforge.vm.NetInterface;
 import dev.microforge.vm.Share;
@@ -915,53 +917,16 @@ public final class Preflight {
 
     // ---- helpers
 
-    record Mount(int major, int minor, String mountPoint, String source) {}
-
     /** /proc/self/mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS". */
     List<Mount> mounts() {
         check = "mounts";
         Path mi = host.resolve("/proc/self/mountinfo");
         try {
-            return parseMountinfo(Files.readAllLines(mi, StandardCharsets.UTF_8));
+            return Mounts.read(mi);
         } catch (IOException e) {
             warn("mounts", "cannot read /proc/self/mountinfo: " + e.getMessage(), null);
             return List.of();
         }
-    }
-
-    /** The mounts of mountinfo lines; malformed lines are skipped. */
-    static List<Mount> parseMountinfo(List<String> lines) {
-        List<Mount> l = new ArrayList<>();
-        for (String line : lines) {
-            String[] f = line.split(" ");
-            if (f.length < 5) {
-                continue;
-            }
-            String[] mm = f[2].split(":");
-            int dash = java.util.Arrays.asList(f).indexOf("-");
-            String source = dash >= 0 && dash + 2 < f.length ? unescape(f[dash + 2]) : null;
-            try {
-                l.add(new Mount(Integer.parseInt(mm[0]), Integer.parseInt(mm[1]), unescape(f[4]), source));
-            } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
-                // malformed line: skip
-            }
-        }
-        return l;
-    }
-
-    /** mountinfo escapes space, tab, newline and backslash as \ooo. */
-    static String unescape(String s) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
-                sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                sb.append(c);
-            }
-        }
-        return sb.toString();
     }
 
     static boolean isBlockDevice(Path p) {

@@ -2,16 +2,20 @@ package dev.microforge.util;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code --to-device DEV}: an image written onto a block device (symbolic links such as /dev/zvol/pool/vol or
  * /dev/disk/by-id/... are followed to it). Refused (exit 2, nothing written) when DEV is not a block device, when it
- * or one of its partitions is mounted, when something holds it (device mapper, md, LVM), or when the image does not
- * fit. The image is built completely elsewhere first, so the device is written only with a whole image that fits.
+ * or one of its partitions is mounted (matched by the mount's device number, and by its source for file systems such as
+ * btrfs whose device number is an anonymous 0:NN), when something holds it or one of its partitions (device mapper, md,
+ * LVM, dm-crypt), when it or one of its partitions is active swap, or when the image does not fit. The image is built completely elsewhere first, so the device is written only with a whole image that fits.
  */
 public final class DeviceOutput {
     private DeviceOutput() {}
@@ -33,24 +37,52 @@ public final class DeviceOutput {
                     + " -o writes a file)");
         }
         String id = majorMinor((Long) Files.getAttribute(real, "unix:rdev"));
-        Path sys = Path.of("/sys/dev/block", id);
-        Path sysReal = sys.toRealPath();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            if (f.length > 4) {
-                Path other = Path.of("/sys/dev/block", f[2]);
-                if (f[2].equals(id) || Files.exists(other) && other.toRealPath().startsWith(sysReal)) {
-                    throw new UserError(dev + ": is mounted (" + (f[2].equals(id) ? "at " : "a partition of it, at ")
-                            + unescape(f[4]) + "); refusing to write to it");
+        Path sys = Path.of("/sys/dev/block", id).toRealPath();
+        // major:minor of the device and of each of its partitions -> the partition's name (null: the device itself)
+        Map<String, String> ids = new LinkedHashMap<>();
+        ids.put(id, null);
+        try (var s = Files.list(sys)) {
+            for (Path p : s.sorted().toList()) {
+                if (Files.isRegularFile(p.resolve("partition")) && Files.isRegularFile(p.resolve("dev"))) {
+                    ids.put(Files.readString(p.resolve("dev")).trim(), p.getFileName().toString());
                 }
             }
         }
-        Path holders = sys.resolve("holders");
-        if (Files.isDirectory(holders)) {
-            try (var s = Files.list(holders)) {
-                List<String> h = s.map(p -> p.getFileName().toString()).sorted().toList();
-                if (!h.isEmpty()) {
-                    throw new UserError(dev + ": is in use by " + String.join(", ", h) + "; refusing to write to it");
+        for (Mounts.Mount m : Mounts.read(Path.of("/proc/self/mountinfo"))) {
+            String hit = m.major() + ":" + m.minor();
+            if (!ids.containsKey(hit)) {
+                hit = m.source() != null && m.source().startsWith("/") ? blockId(Path.of(m.source())) : null;
+            }
+            if (hit != null && ids.containsKey(hit)) {
+                String part = ids.get(hit);
+                throw new UserError(dev + ": is mounted (" + (part == null ? "" : "its partition " + RawNames.display(part) + " ")
+                        + "at " + RawNames.display(m.mountPoint()) + "); refusing to write to it");
+            }
+        }
+        for (Map.Entry<String, String> e : ids.entrySet()) {
+            Path holders = Path.of("/sys/dev/block", e.getKey(), "holders");
+            if (Files.isDirectory(holders)) {
+                try (var s = Files.list(holders)) {
+                    List<String> h = s.map(p -> RawNames.display(p.getFileName().toString())).sorted().toList();
+                    if (!h.isEmpty()) {
+                        throw new UserError(dev + ": is in use by " + String.join(", ", h)
+                                + (e.getValue() == null ? "" : " (on its partition " + RawNames.display(e.getValue()) + ")")
+                                + "; refusing to write to it");
+                    }
+                }
+            }
+        }
+        Path swaps = Path.of("/proc/swaps");
+        if (Files.isReadable(swaps)) {
+            List<String> lines = Files.readAllLines(swaps, StandardCharsets.UTF_8);
+            for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+                String[] f = line.trim().split("\\s+");
+                String name = Mounts.unescape(f[0]);
+                String hit = name.startsWith("/") ? blockId(Path.of(name)) : null;
+                if (hit != null && ids.containsKey(hit)) {
+                    String part = ids.get(hit);
+                    throw new UserError(dev + ": is in use as swap (" + (part == null ? "" : "its partition ")
+                            + RawNames.display(name) + "); refusing to write to it");
                 }
             }
         }
@@ -83,22 +115,13 @@ public final class DeviceOutput {
         return major + ":" + minor;
     }
 
-    /** mountinfo escapes space, tab, newline and backslash as \ooo. */
-    static String unescape(String s) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length()) {
-                try {
-                    sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                    i += 3;
-                    continue;
-                } catch (NumberFormatException e) {
-                    // not an escape
-                }
-            }
-            sb.append(c);
+    /** major:minor of the block device {@code p} leads to, or null when it is not one (or is gone). */
+    private static String blockId(Path p) {
+        try {
+            Path r = p.toRealPath();
+            return "a block device".equals(AtomicOutput.kindOf(r)) ? majorMinor((Long) Files.getAttribute(r, "unix:rdev")) : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
         }
-        return sb.toString();
     }
 }

@@ -48,7 +48,8 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
                      boolean hugepageMem, boolean deflateOnOOM, String preStart, Map<String, String> credentialFiles,
                      List<Device> devices, String machineId, HypervisorOptions hv, String extraArgsScript,
                      String qemuBridgeHelper) {
-    static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,62}");
+    /** A VM name: it becomes unit names, file names and script words (nix/host.nix asserts the same rule). */
+    public static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,62}");
     static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?");
     static final Pattern UUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
     /** fw_cfg file names are at most 55 bytes; the credential prefix takes 27 of them. */

@@ -69,4 +69,30 @@ class VmListTest {
         assertEquals(2, r.exitCode());
         assertEquals("microforge: /var/lib/nothing: no such directory (no VM was installed here)\n", r.err());
     }
+
+    /** vm list shows exactly the state directories named as a VM spec may be named (runner accepts the name). */
+    @Test
+    void listsTheNamesASpecAccepts(@TempDir Path tmp) throws Exception {
+        java.util.List<String> names = java.util.List.of("a", "_x", "9.b-c", "v".repeat(63), "w".repeat(64), ".h", "-h", "a b",
+                "caf\u00e9");
+        StringBuilder accepted = new StringBuilder();
+        for (String n : names) {
+            vm(n, "/nix/store/aaa-runner", null, 0);
+            Path spec = tmp.resolve("vm.json");
+            Files.writeString(spec, "{\"name\":" + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(n)
+                    + ",\"kernel\":\"/k\",\"storeOnDisk\":false}");
+            Path out = tmp.resolve("runner");
+            Cli.Result g = Cli.run("runner", "--spec", spec.toString(), "--microforge", "none", "-o", out.toString());
+            assertEquals(g.exitCode() == 0 ? 0 : 2, g.exitCode(), g.err());
+            if (g.exitCode() == 0) {
+                accepted.append(n).append('\n');
+            }
+        }
+        Cli.Result r = Cli.run("vm", "list", "--root", root.toString(), "--format", "json");
+        assertEquals(0, r.exitCode(), r.err());
+        StringBuilder listed = new StringBuilder();
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out()).forEach(v -> listed.append(v.get("name").asText()).append('\n'));
+        assertEquals("9.b-c\n_x\na\n" + "v".repeat(63) + "\n", listed.toString());
+        assertEquals(java.util.Set.copyOf(accepted.toString().lines().toList()), java.util.Set.copyOf(listed.toString().lines().toList()));
+    }
 }

@@ -101,4 +101,24 @@ class HostModuleTest {
         String vm = Files.readString(etc.resolve("microforge-vm@web.service"));
         assertTrue(vm.matches("(?s).*Environment=\"PATH=[^\"]*-bash/bin\".*"), "bash on PATH for the runner's #!/usr/bin/env bash:\n" + vm);
     }
+
+    /**
+     * A VM name goes into unit names, tmpfiles lines and the units derivation's script: one outside VmSpec's NAME rule
+     * fails the module's assertions at evaluation (as NixOS checks them before building) with the name in the message;
+     * the three valid VMs pass.
+     */
+    @Test
+    void badVmNameFailsAtEvaluation() throws Exception {
+        String nixInstantiate = Tools.require("nix-instantiate").toString();
+        List<String> ok = List.of(nixInstantiate, "--eval", "--strict", EVAL.toString(), "-A", "checked",
+                "--arg", "extraVmNames", "[ \"ok_1.a-b\" ]");
+        assertEquals("4", Exec.run(ok, null, null, 300).check(ok).out().strip());
+        List<String> bad = List.of(nixInstantiate, "--eval", "--strict", EVAL.toString(), "-A", "checked",
+                "--arg", "extraVmNames", "[ \"x;touch /tmp/pwned\" \"ok_1.a-b\" ]");
+        Exec.Result r = Exec.run(bad, null, null, 300);
+        assertEquals(1, r.exitCode(), r.stderr());
+        assertTrue(r.stderr().contains("- microforge.vms.\"x;touch /tmp/pwned\": a VM name must match [A-Za-z0-9_][A-Za-z0-9._-]{0,62}"),
+                r.stderr());
+        assertTrue(!r.stderr().contains("ok_1.a-b"), r.stderr());
+    }
 }

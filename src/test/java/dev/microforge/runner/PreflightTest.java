@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.microforge.testkit.Cli;
+import dev.microforge.util.Mounts;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -246,16 +247,16 @@ class PreflightTest {
      */
     @Test
     void mountedBlockDeviceIsFoundInMountinfo() {
-        List<Preflight.Mount> m = Preflight.parseMountinfo(List.of(
+        List<Mounts.Mount> m = Mounts.parse(List.of(
                 "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro",
                 "36 22 7:3 / /mnt/with\\040space rw,nosuid shared:7 master:2 - ext4 /dev/loop3 rw",
                 "37 22 259:1 /sub /srv/tab\\011and\\134back rw - xfs /dev/my\\040disk rw",
                 "garbage",
                 "38 22 x:y / /bad rw - ext4 /dev/bad rw"));
         assertEquals(List.of(
-                new Preflight.Mount(8, 1, "/", "/dev/sda1"),
-                new Preflight.Mount(7, 3, "/mnt/with space", "/dev/loop3"),
-                new Preflight.Mount(259, 1, "/srv/tab\tand\\back", "/dev/my disk")), m);
+                new Mounts.Mount(8, 1, "/", "/dev/sda1"),
+                new Mounts.Mount(7, 3, "/mnt/with space", "/dev/loop3"),
+                new Mounts.Mount(259, 1, "/srv/tab\tand\\back", "/dev/my disk")), m);
         // st_rdev of /dev/loop3 (7:3) and of an NVMe partition (259:1, major above 255) split as the kernel does
         assertEquals(7, Preflight.major(0x703));
         assertEquals(3, Preflight.minor(0x703));

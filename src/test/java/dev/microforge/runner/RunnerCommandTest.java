@@ -168,4 +168,53 @@ class RunnerCommandTest {
                 + " in microvm.nix's module (documentation, networkd, initrd), not the runner)\n"
                 + "microforge: warning: microvm.nix option not used by microforge: prettyProcnames (it only sets the hypervisor's process name)\n", r.err());
     }
+
+    /**
+     * --microforge is the command microvm-run runs for the preflight and microvm-shutdown for 'microforge shutdown':
+     * an absolute path or a name on PATH, run by the generated script from another directory; a relative path is
+     * refused (it would resolve against the caller's directory); none makes microvm-shutdown say it cannot shut down.
+     */
+    @Test
+    void microforgeCommandIsANameOnPathOrAnAbsolutePath() throws Exception {
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path fake = bin.resolve("fake-microforge");
+        Files.writeString(fake, "#!/bin/sh\necho \"$0 $*\" > \"" + tmp.resolve("called") + "\"\n");
+        fake.toFile().setExecutable(true);
+        Path cwd = Files.createDirectories(tmp.resolve("elsewhere"));
+        try (var ch = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            ch.bind(java.net.UnixDomainSocketAddress.of(cwd.resolve("demo.sock")));
+            for (String[] c : new String[][] {{fake.toString(), fake.toString()}, {"fake-microforge", fake.toString()}}) {
+                Path out = tmp.resolve("run-" + c[0].length());
+                Cli.Result r = Cli.run("runner", "--spec", spec("").toString(), "--microforge", c[0], "-o", out.toString());
+                assertEquals(0, r.exitCode(), r.err());
+                Files.deleteIfExists(tmp.resolve("called"));
+                ProcessBuilder pb = new ProcessBuilder(out.resolve("bin/microvm-shutdown").toString()).directory(cwd.toFile())
+                        .redirectErrorStream(true);
+                pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+                Process p = pb.start();
+                String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                assertEquals(0, p.waitFor(), text);
+                assertEquals(c[1] + " shutdown --hypervisor qemu --socket demo.sock --timeout 60\n",
+                        Files.readString(tmp.resolve("called")), c[0]);
+            }
+            Path none = tmp.resolve("run-none");
+            assertEquals(0, Cli.run("runner", "--spec", spec("").toString(), "--microforge", "none", "-o", none.toString()).exitCode());
+            Process p = new ProcessBuilder(none.resolve("bin/microvm-shutdown").toString()).directory(cwd.toFile())
+                    .redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertEquals(1, p.waitFor(), text);
+            assertEquals("microvm-shutdown: needs microforge (this runner was generated with --microforge none)\n", text);
+        }
+        for (String rel : List.of("target/microforge", "./microforge")) {
+            Path out = tmp.resolve("rel");
+            Cli.Result r = Cli.run("runner", "--spec", spec("").toString(), "--microforge", rel, "-o", out.toString());
+            assertEquals(2, r.exitCode(), r.err());
+            assertEquals("microforge: --microforge " + rel + ": is a relative path, which would resolve against the directory"
+                    + " microvm-run is started from; give an absolute path or a command name on PATH\n", r.err());
+            assertTrue(Files.notExists(out));
+        }
+        Cli.Result r = Cli.run("runner", "--spec", spec("").toString(), "--microforge", "", "-o", tmp.resolve("e").toString());
+        assertEquals(2, r.exitCode(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+    }
 }
