@@ -34,9 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
  * forwarded port stay, on a free host port instead of 2222), the zvol becomes an ext4 image file, the PCI passthrough
  * device and vsock (no /dev/vhost-vsock here) are dropped, hugepageMem is off (no huge pages reserved here), the
  * microvm machine (hangs under TCG, see PreflightMicrovmMachineBootTest) gives way to the runner's default (q35) with the
- * fixture's machineOpts minus the microvm-only pcie (PreflightMachineOptsBootTest), the 9p source /srv/shared is a directory of the test, the kernel and
- * initrd are the testkit's generic Debian kernel (it has 9p) and a busybox initramfs, and the credentials are the
- * credentials fixture's names with files of the test. Everything else is as evaluated: two vCPUs, 1 GiB, the kernel
+ * fixture's machineOpts minus the microvm-only pcie (PreflightMachineOptsBootTest), the 9p source /srv/shared is a
+ * directory of the test, the kernel and initrd are the testkit's generic Debian kernel (it has 9p; its bzImage) and a
+ * busybox initramfs, and the credentials are the credentials fixture's names with files of the test. Everything else is as evaluated: two vCPUs, 1 GiB, the kernel
  * parameters, both volumes (serial "data"; home.img auto-created at 2 GiB with label home and -m 0), the virtiofs share
  * of the host's /nix/store (cache always, POSIX ACLs) served by the virtiofsd microvm-run starts, the read-only 9p share
  * (mapped), the balloon, the machine id, qemu.extraArgs' virtio keyboard, the QMP socket. The runner starts with its
