@@ -19,6 +19,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Checks the host for a VM before it starts. Each finding names the check, the subject (spec field and value), what is
@@ -198,13 +199,26 @@ public final class Preflight {
         }
     }
 
-    /** qemu's microvm machine needs KVM's clock: under TCG the guest cannot calibrate a timer and hangs silently. */
+    /**
+     * qemu's microvm machine needs KVM's clock: under TCG the guest cannot calibrate a timer and hangs silently. Its
+     * {@code pcie} option (in microvm.nix's machineOpts) exists on no other machine: qemu refuses to start with it.
+     */
     private void qemuMachine() {
         check = "qemu-machine";
-        if (spec.hypervisor() != Hypervisor.QEMU || !"microvm".equals(spec.qemuMachine())) {
+        if (spec.hypervisor() != Hypervisor.QEMU) {
             return;
         }
-        String fix = "remove qemu.machine (the runner then picks q35 for TCG and microvm for KVM), or run with --accel kvm on a host with KVM";
+        Map<String, String> opts = spec.hv().qemuMachineOpts();
+        if (!"microvm".equals(spec.qemuMachine())) {
+            String machine = spec.qemuMachine() != null ? spec.qemuMachine() : accel == Accel.KVM ? "microvm" : "q35";
+            if (opts != null && !machine.equals("microvm") && opts.containsKey("pcie")) {
+                error("qemu.machineOpts.pcie", "is an option of the microvm machine only: qemu refuses it on " + machine
+                        + " (\"Property '...pcie' not found\")", "remove pcie from qemu.machineOpts (microvm.nix sets it for the microvm machine)");
+            }
+            return;
+        }
+        String fix = "remove qemu.machine" + (opts != null && opts.containsKey("pcie") ? " and pcie from qemu.machineOpts" : "")
+                + " (the runner then picks q35 for TCG and microvm for KVM), or run with --accel kvm on a host with KVM";
         if (accel == Accel.TCG) {
             error("qemu.machine microvm", "hangs under --accel tcg (the guest finds no timer it can calibrate and never boots)", fix);
         } else if (accel == Accel.AUTO && !kvmUsable) {
