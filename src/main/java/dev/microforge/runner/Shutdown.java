@@ -110,6 +110,12 @@ public final class Shutdown {
         }
     }
 
+    /** Kills a process and whatever it started (a crosvm wrapper script's children are not left behind). */
+    private static void kill(Process p) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+    }
+
     private static Result crosvm(String crosvm, Path socket, long deadline, Consumer<String> log) throws IOException {
         if (!listening(socket)) {
             log.accept(socket + ": nothing listens: the VM is not running");
@@ -136,12 +142,12 @@ public final class Shutdown {
         reader.start();
         try {
             if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS)) {
-                p.destroyForcibly();
+                kill(p);
                 throw new Timeout();
             }
             reader.join(1000);
         } catch (InterruptedException e) {
-            p.destroyForcibly();
+            kill(p);
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
         }
