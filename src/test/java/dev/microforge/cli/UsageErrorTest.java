@@ -1,0 +1,35 @@
+package dev.microforge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.microforge.testkit.Cli;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Usage errors are exactly one line on stderr, exit 2, nothing on stdout. */
+class UsageErrorTest {
+    static void oneLine(List<String> args) {
+        Cli.Result r = Cli.run(args.toArray(String[]::new));
+        assertEquals(2, r.exitCode(), args + ": " + r.err());
+        assertEquals("", r.out(), args.toString());
+        assertTrue(r.err().startsWith("microforge: ") && r.err().endsWith("\n"), args + ": " + r.err());
+        assertEquals(1, r.err().split("\n", -1).length - 1, args + ": " + r.err());
+    }
+
+    @Test
+    void picocliUsageErrorsAreOneLine() {
+        for (List<String> args : List.of(
+                List.of("image", "build", "--threads", "99999999999"),
+                List.of("image", "build", "--no-such-option"),
+                List.of("nar", "hash"),
+                List.of("image", "ls"),
+                List.of("imgae", "build"),
+                List.of("image", "lss"),
+                List.of("closure", "show", "--closure"))) {
+            oneLine(args);
+        }
+        Cli.Result typo = Cli.run("image", "build", "--threads", "x");
+        assertTrue(typo.err().contains("(see 'microforge image build --help')"), typo.err());
+    }
+}
