@@ -30,7 +30,7 @@ public final class ImageBuildCommand implements Callable<Integer> {
     @Mixin
     ClosureOptions closure;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "The image file to write (replaces only a regular file).")
+    @Option(names = {"-o", "--output"}, paramLabel = "OUT", converter = OutputFileConverter.class, description = "The image file to write (replaces only a regular file).")
     Path output;
 
     @Option(names = "--to-device", paramLabel = "DEV", description = "Write the image onto this block device instead "
