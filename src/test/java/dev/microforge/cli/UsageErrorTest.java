@@ -32,4 +32,26 @@ class UsageErrorTest {
         Cli.Result typo = Cli.run("image", "build", "--threads", "x");
         assertTrue(typo.err().contains("(see 'microforge image build --help')"), typo.err());
     }
+
+    @Test
+    void everyThreadsOptionTakesOneTo1024() throws Exception {
+        for (List<String> cmd : List.of(
+                List.of("nar", "hash", "README.md"),
+                List.of("closure", "scan", "--closure", "tests/example/closure.json"),
+                List.of("image", "build", "--type", "erofs"),
+                List.of("image", "verify", "x.img"),
+                List.of("audit", "self-contained", "--closure", "tests/example/closure.json"))) {
+            for (String bad : List.of("-1", "0", "1025", "99999999999", "x", "")) {
+                List<String> args = new java.util.ArrayList<>(cmd);
+                args.addAll(List.of("--threads", bad));
+                oneLine(args);
+                Cli.Result r = Cli.run(args.toArray(String[]::new));
+                assertTrue(r.err().contains("'--threads'") && r.err().contains("1 to 1024"), args + ": " + r.err());
+            }
+        }
+        for (String good : List.of("1", "1024")) {
+            Cli.Result r = Cli.run("nar", "hash", "--threads", good, "README.md");
+            assertEquals(0, r.exitCode(), r.err());
+        }
+    }
 }
