@@ -156,6 +156,17 @@ public final class Main implements Runnable {
             err.flush();
             return ExitCodes.USAGE;
         });
+        // registered after the subcommands so that they all get it: an empty Path is refused while parsing
+        cl.registerConverter(java.nio.file.Path.class, v -> {
+            if (v.isEmpty()) {
+                throw new CommandLine.TypeConversionException("the path must not be empty");
+            }
+            return java.nio.file.Path.of(v);
+        });
+        cl.setExecutionStrategy(parseResult -> {
+            refuseEmptyPaths(parseResult);
+            return new CommandLine.RunLast().execute(parseResult);
+        });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             boolean trace = parseResult != null && parseResult.hasMatchedOption("--stacktrace")
                     || java.util.Arrays.asList(args).contains("--stacktrace");
@@ -194,6 +205,32 @@ public final class Main implements Runnable {
             }
             err.flush();
             return ExitCodes.FAILURE;
+        }
+    }
+
+    /** Parameter labels of options and positionals that name a file, directory or program. */
+    static final java.util.Set<String> PATH_LABELS = java.util.Set.of(
+            "DIR", "DIRS", "FILE", "IMG", "OUT", "PATH", "PROGRAM", "ROOT", "DEV", "VM_JSON", "CMD");
+
+    /**
+     * An empty path ('' on the command line) is a usage error for every option and positional that takes a path
+     * (typed {@link java.nio.file.Path}, or labelled with one of {@link #PATH_LABELS}): Path.of("") would be the
+     * current directory.
+     */
+    static void refuseEmptyPaths(CommandLine.ParseResult top) {
+        for (CommandLine.ParseResult pr = top; pr != null; pr = pr.subcommand()) {
+            java.util.List<CommandLine.Model.ArgSpec> args = new java.util.ArrayList<>(pr.matchedOptions());
+            args.addAll(pr.matchedPositionals());
+            for (CommandLine.Model.ArgSpec a : args) {
+                boolean path = PATH_LABELS.contains(a.paramLabel())
+                        || a.type() == java.nio.file.Path.class
+                        || java.util.Arrays.asList(a.auxiliaryTypes()).contains(java.nio.file.Path.class);
+                if (path && a.originalStringValues().contains("")) {
+                    String name = a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel();
+                    throw new CommandLine.ParameterException(pr.commandSpec().commandLine(),
+                            name + ": the path must not be empty", a, "");
+                }
+            }
         }
     }
 

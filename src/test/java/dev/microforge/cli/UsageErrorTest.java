@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.microforge.testkit.Cli;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -49,9 +50,76 @@ class UsageErrorTest {
                 assertTrue(r.err().contains("'--threads'") && r.err().contains("1 to 1024"), args + ": " + r.err());
             }
         }
-        for (String good : List.of("1", "1024")) {
+        for (String good : List.of("1", "2")) {
             Cli.Result r = Cli.run("nar", "hash", "--threads", good, "README.md");
             assertEquals(0, r.exitCode(), r.err());
         }
+        // 1024 passes the option check (the run then fails on the missing file, not on --threads)
+        Cli.Result max = Cli.run("nar", "hash", "--threads", "1024", "no-such.img");
+        assertEquals(2, max.exitCode(), max.err());
+        assertTrue(max.err().contains("no-such.img") && !max.err().contains("threads"), max.err());
+    }
+
+    /**
+     * Every option and positional that takes a path (typed Path, or labelled FILE, DIR, PATH, IMG, ...), of every
+     * command, refuses '' with one usage line; the other required arguments get plausible values.
+     */
+    @Test
+    void anEmptyPathIsAUsageErrorEverywhere() {
+        picocli.CommandLine top = new picocli.CommandLine(new Main());
+        Main.addSubcommands(top);
+        java.util.List<picocli.CommandLine> leaves = new java.util.ArrayList<>();
+        java.util.ArrayDeque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(top.getSubcommands().values());
+        while (!todo.isEmpty()) {
+            picocli.CommandLine c = todo.pop();
+            if (c.getSubcommands().isEmpty()) {
+                leaves.add(c);
+            } else {
+                todo.addAll(c.getSubcommands().values());
+            }
+        }
+        int checked = 0;
+        for (picocli.CommandLine leaf : new java.util.LinkedHashSet<>(leaves)) {
+            var spec = leaf.getCommandSpec();
+            java.util.List<picocli.CommandLine.Model.ArgSpec> all = new java.util.ArrayList<>(spec.options());
+            all.addAll(spec.positionalParameters());
+            for (picocli.CommandLine.Model.ArgSpec target : all) {
+                boolean path = Main.PATH_LABELS.contains(target.paramLabel()) || target.type() == Path.class
+                        || java.util.Arrays.asList(target.auxiliaryTypes()).contains(Path.class);
+                if (!path) {
+                    continue;
+                }
+                java.util.List<String> args = new java.util.ArrayList<>(List.of(spec.qualifiedName().split(" ")));
+                args.remove(0);
+                // positionals first: an option of arity 1..* would take them
+                for (picocli.CommandLine.Model.PositionalParamSpec p : spec.positionalParameters()) {
+                    args.add(p == target ? "" : plausible(p));
+                }
+                for (picocli.CommandLine.Model.OptionSpec o : spec.options()) {
+                    if (o == target) {
+                        args.addAll(List.of(o.longestName(), ""));
+                    } else if (o.required()) {
+                        args.addAll(List.of(o.longestName(), plausible(o)));
+                    }
+                }
+                oneLine(args);
+                Cli.Result r = Cli.run(args.toArray(String[]::new));
+                assertTrue(r.err().contains("must not be empty"), args + ": " + r.err());
+                checked++;
+            }
+        }
+        assertTrue(checked >= 30, "path arguments checked: " + checked);
+    }
+
+    /** A value picocli accepts for {@code a}: its first completion candidate, a hypervisor, a number or "x". */
+    static String plausible(picocli.CommandLine.Model.ArgSpec a) {
+        java.util.Iterator<String> c = a.completionCandidates() == null ? null : a.completionCandidates().iterator();
+        if (c != null && c.hasNext()) {
+            return c.next();
+        }
+        if (a.paramLabel().equals("H")) {
+            return "qemu";
+        }
+        return a.type() == int.class || a.type() == Integer.class || a.type() == long.class ? "1" : "x";
     }
 }
