@@ -16,7 +16,7 @@ public final class AuditOutput {
             description = "Report format: text, json, markdown or html (html: audit size only; default: ${DEFAULT-VALUE}).")
     ReportFormat format = ReportFormat.TEXT;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", converter = OutputFileConverter.class,
             description = "Write the report to FILE (atomically) instead of standard output.")
     Path output;
 

@@ -55,7 +55,7 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
             description = "Fail when a path of the closure matches GLOB (e.g. a runner must not reference '*-nixos-system-*').")
     List<String> forbid = new ArrayList<>();
 
-    @Option(names = "--threads", paramLabel = "N", description = "Scan with N threads (default: the number of processors).")
+    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Scan with N threads (default: the number of processors).")
     int threads = Runtime.getRuntime().availableProcessors();
 
     @Mixin

@@ -27,7 +27,7 @@ public final class ClosureScanCommand implements Runnable {
     @Option(names = "--format", defaultValue = "text", description = "Output: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Paths scanned in parallel (default: number of CPUs).")
+    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Paths scanned in parallel (default: number of CPUs).")
     Integer threads;
 
     @CommandLine.Spec

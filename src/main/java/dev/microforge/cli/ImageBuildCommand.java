@@ -30,7 +30,7 @@ public final class ImageBuildCommand implements Callable<Integer> {
     @Mixin
     ClosureOptions closure;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "The image file to write (replaces only a regular file).")
+    @Option(names = {"-o", "--output"}, paramLabel = "OUT", converter = OutputFileConverter.class, description = "The image file to write (replaces only a regular file).")
     Path output;
 
     @Option(names = "--to-device", paramLabel = "DEV", description = "Write the image onto this block device instead "
@@ -52,7 +52,7 @@ public final class ImageBuildCommand implements Callable<Integer> {
     @Option(names = "--block-size", paramLabel = "SIZE", description = "squashfs data block size, 4K to 1M (default 128K).")
     String blockSize;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Compression threads (default: the number of processors). "
+    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Compression threads (default: the number of processors). "
             + "The image bytes do not depend on it.")
     Integer threads;
 

@@ -31,7 +31,7 @@ public final class ImageVerifyCommand implements Callable<Integer> {
             description = "A root file of this name is expected besides the store paths (built with --registration).")
     String registration;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Hashing threads (default: the number of processors).")
+    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Hashing threads (default: the number of processors).")
     Integer threads;
 
     @CommandLine.Spec

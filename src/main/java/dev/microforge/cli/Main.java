@@ -52,9 +52,10 @@ public final class Main implements Runnable {
         CheckedStream stdout = new CheckedStream(new java.io.FileOutputStream(java.io.FileDescriptor.out));
         PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(stdout, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
-        int code = run(out, err, args);
+        boolean[] reported = new boolean[1];
+        int code = run(out, err, reported, args);
         out.flush();
-        code = checkStdout(code, out, stdout.failure(), err);
+        code = checkStdout(code, reported[0], out, stdout.failure(), err);
         err.flush();
         System.exit(code);
     }
@@ -62,13 +63,15 @@ public final class Main implements Runnable {
     /**
      * A failed write on standard output (a full disk, a closed pipe, a closed descriptor) is a failure, exit 1,
      * with one line; PrintWriter only records that something failed, {@code failure} is the first error. A run
-     * that already failed with its own error line keeps its code and line.
+     * that already printed its own error line ({@code reported}: a usage error or an exception handled here) keeps
+     * its code and that one line; any other run (also one that returned 1 or 3 on its own, such as preflight with
+     * findings) gets the line and exit 1.
      */
-    static int checkStdout(int code, PrintWriter out, IOException failure, PrintWriter err) {
+    static int checkStdout(int code, boolean reported, PrintWriter out, IOException failure, PrintWriter err) {
         if (!out.checkError() && failure == null) {
             return code;
         }
-        if (code != ExitCodes.OK && code != ExitCodes.VIOLATION) {
+        if (reported) {
             return code;
         }
         String reason = failure == null ? "write failed" : failure.getMessage() != null ? failure.getMessage() : failure.toString();
@@ -135,6 +138,11 @@ public final class Main implements Runnable {
 
     /** Testable entry point: runs the CLI with the given streams and returns the exit code. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        return run(out, err, new boolean[1], args);
+    }
+
+    /** As {@link #run(PrintWriter, PrintWriter, String...)}; sets {@code reported[0]} when it printed an error line. */
+    static int run(PrintWriter out, PrintWriter err, boolean[] reported, String... args) {
         Main main = new Main();
         CommandLine cl = new CommandLine(main);
         addSubcommands(cl, args);
@@ -143,20 +151,32 @@ public final class Main implements Runnable {
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExitCodeExceptionMapper(Main::exitCodeOf);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("microforge: " + RawNames.display(String.valueOf(ex.getMessage())));
-            if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, err)) {
-                err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for more information.");
-            }
+            reported[0] = true;
+            err.println(usageLine(ex));
+            err.flush();
             return ExitCodes.USAGE;
+        });
+        // registered after the subcommands so that they all get it: an empty Path is refused while parsing
+        cl.registerConverter(java.nio.file.Path.class, v -> {
+            if (v.isEmpty()) {
+                throw new CommandLine.TypeConversionException("the path must not be empty");
+            }
+            return java.nio.file.Path.of(v);
+        });
+        cl.setExecutionStrategy(parseResult -> {
+            refuseEmptyPaths(parseResult);
+            return new CommandLine.RunLast().execute(parseResult);
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             boolean trace = parseResult != null && parseResult.hasMatchedOption("--stacktrace")
                     || java.util.Arrays.asList(args).contains("--stacktrace");
             Throwable t = unwrap(ex);
             if (t instanceof OutOfMemoryError oom) {
+                reported[0] = true;
                 return outOfMemory(err, oom, trace);
             }
             int code = exitCodeOf(t);
+            reported[0] = true;
             if (t instanceof AuditViolation) {
                 if (t.getMessage() != null && !t.getMessage().isEmpty()) {
                     err.println("microforge: " + RawNames.display(t.getMessage()));
@@ -173,9 +193,11 @@ public final class Main implements Runnable {
         try {
             return cl.execute(args);
         } catch (OutOfMemoryError oom) { // picocli hands errors through; the graph that filled the heap is garbage now
+            reported[0] = true;
             return outOfMemory(err, oom, java.util.Arrays.asList(args).contains("--stacktrace"));
         } catch (StackOverflowError e) {
             // picocli hands only Exceptions to the handler above; this reaches here and is still one line
+            reported[0] = true;
             err.println("microforge: internal error: stack overflow"
                     + (java.util.Arrays.asList(args).contains("--stacktrace") ? "" : " (run with --stacktrace for details)"));
             if (java.util.Arrays.asList(args).contains("--stacktrace")) {
@@ -184,6 +206,50 @@ public final class Main implements Runnable {
             err.flush();
             return ExitCodes.FAILURE;
         }
+    }
+
+    /** Parameter labels of options and positionals that name a file, directory or program. */
+    static final java.util.Set<String> PATH_LABELS = java.util.Set.of(
+            "DIR", "DIRS", "FILE", "IMG", "OUT", "PATH", "PROGRAM", "ROOT", "DEV", "VM_JSON", "CMD");
+
+    /**
+     * An empty path ('' on the command line) is a usage error for every option and positional that takes a path
+     * (typed {@link java.nio.file.Path}, or labelled with one of {@link #PATH_LABELS}): Path.of("") would be the
+     * current directory.
+     */
+    static void refuseEmptyPaths(CommandLine.ParseResult top) {
+        for (CommandLine.ParseResult pr = top; pr != null; pr = pr.subcommand()) {
+            java.util.List<CommandLine.Model.ArgSpec> args = new java.util.ArrayList<>(pr.matchedOptions());
+            args.addAll(pr.matchedPositionals());
+            for (CommandLine.Model.ArgSpec a : args) {
+                boolean path = PATH_LABELS.contains(a.paramLabel())
+                        || a.type() == java.nio.file.Path.class
+                        || java.util.Arrays.asList(a.auxiliaryTypes()).contains(java.nio.file.Path.class);
+                if (path && a.originalStringValues().contains("")) {
+                    String name = a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel();
+                    throw new CommandLine.ParameterException(pr.commandSpec().commandLine(),
+                            name + ": the path must not be empty", a, "");
+                }
+            }
+        }
+    }
+
+    /**
+     * The one line of a usage error: the message, picocli's suggestions for a mistyped word, and where the help is:
+     * {@code microforge: <message> (Did you mean: microforge image?) (see 'microforge <cmd> --help')}.
+     */
+    static String usageLine(CommandLine.ParameterException ex) {
+        StringBuilder line = new StringBuilder("microforge: ")
+                .append(RawNames.display(String.valueOf(ex.getMessage()).strip().replace('\n', ' ')));
+        java.io.StringWriter hint = new java.io.StringWriter();
+        if (CommandLine.UnmatchedArgumentException.printSuggestions(ex, new PrintWriter(hint, true))) {
+            String h = hint.toString().strip().replaceAll("\\s*\\R\\s*", " ");
+            if (!h.isEmpty()) {
+                line.append(" (").append(RawNames.display(h)).append(")");
+            }
+        }
+        line.append(" (see '").append(ex.getCommandLine().getCommandSpec().qualifiedName()).append(" --help')");
+        return line.toString();
     }
 
     /**

@@ -35,7 +35,7 @@ public final class NarHashCommand implements Runnable {
             description = "Hash notation: sri (sha256-<base64>, as nix path-info --json), nix32 (sha256:<nix32>), base16 (default: ${DEFAULT-VALUE}).")
     HashFormat hashFormat;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Threads (default: number of CPUs): paths are hashed in parallel; a thread with no path left takes over the SHA-256 of a running one.")
+    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Threads (default: number of CPUs): paths are hashed in parallel; a thread with no path left takes over the SHA-256 of a running one.")
     Integer threads;
 
     @CommandLine.Spec

@@ -30,7 +30,7 @@ public final class NixEmitCommand implements Callable<Integer> {
             description = "module (default): the guest NixOS module; microvm: microvm.nix microvm.* options.")
     String flavor;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write here (atomically) instead of stdout.")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", converter = OutputFileConverter.class, description = "Write here (atomically) instead of stdout.")
     Path output;
 
     @Option(names = "--check", description = "Compare with FILE (-o) instead of writing it; exit 3 if it differs.")

@@ -57,7 +57,8 @@ public final class ShutdownCommand implements Callable<Integer> {
                     ? h + " did not exit within " + timeout + " s after the power-off request (does the guest handle the"
                             + " power button? acpid or systemd-logind; kill it if you must)"
                     : e.getMessage();
-            err.println("microforge shutdown: " + socket + ": " + why);
+            // messages from Shutdown show the peer's bytes escaped already; the socket path is the user's
+            err.println("microforge shutdown: " + dev.microforge.util.RawNames.display(socket.toString()) + ": " + why);
             return 1;
         }
     }

@@ -3,6 +3,7 @@ package dev.microforge.cli;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.microforge.host.VmList;
+import dev.microforge.util.RawNames;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -57,8 +58,9 @@ public final class VmListCommand implements Callable<Integer> {
             out.println(sw);
         } else {
             for (VmList.Vm v : vms) {
-                out.println(v.name() + " " + v.state() + " " + v.current()
-                        + (v.state() == VmList.State.outdated ? " (running " + v.booted() + ")" : ""));
+                // names and link targets come from the file system: control bytes are escaped in text
+                out.println(RawNames.display(v.name()) + " " + v.state() + " " + RawNames.display(v.current())
+                        + (v.state() == VmList.State.outdated ? " (running " + RawNames.display(v.booted()) + ")" : ""));
             }
         }
         out.flush();

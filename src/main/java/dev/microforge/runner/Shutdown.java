@@ -1,5 +1,6 @@
 package dev.microforge.runner;
 
+import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.Hypervisor;
 import java.io.IOException;
@@ -60,10 +61,11 @@ public final class Shutdown {
             c = Conn.open(socket);
         } catch (IOException e) {
             if (nobodyListens(socket, e)) {
-                log.accept(socket + ": nothing listens (" + e.getMessage() + "): the VM is not running");
+                log.accept(RawNames.display(socket.toString()) + ": nothing listens (" + RawNames.display(String.valueOf(e.getMessage()))
+                        + "): the VM is not running");
                 return Result.NOT_RUNNING;
             }
-            throw new IOException(socket + ": cannot connect: " + e.getMessage(), e);
+            throw new IOException(RawNames.display(socket.toString()) + ": cannot connect: " + RawNames.display(String.valueOf(e.getMessage())), e);
         }
         try (c) {
             if (h == Hypervisor.QEMU) {
@@ -79,9 +81,9 @@ public final class Shutdown {
                     ? http("PUT", "/api/v1/vm.power-button", null)
                     : http("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}");
             c.write(request, deadline);
-            String status = c.readLine(deadline);
-            if (status == null || !status.strip().matches("HTTP/1\\.[01] 2\\d\\d.*")) {
-                throw new IOException(h + " refused the shutdown request: " + (status == null ? "no answer" : status.strip()));
+            byte[] status = c.readLine(deadline);
+            if (status == null || !ascii(status).strip().matches("HTTP/1\\.[01] 2\\d\\d.*")) {
+                throw new IOException(h + " refused the shutdown request: " + (status == null ? "no answer" : shown(status)));
             }
         }
         log.accept(h + ": power-off requested, waiting for " + h + " to exit");
@@ -118,7 +120,7 @@ public final class Shutdown {
 
     private static Result crosvm(String crosvm, Path socket, long deadline, Consumer<String> log) throws IOException {
         if (!listening(socket)) {
-            log.accept(socket + ": nothing listens: the VM is not running");
+            log.accept(RawNames.display(socket.toString()) + ": nothing listens: the VM is not running");
             return Result.NOT_RUNNING;
         }
         String sockArg = socket.toString().startsWith("-") ? "./" + socket : socket.toString();
@@ -128,7 +130,7 @@ public final class Shutdown {
         try {
             p = pb.start();
         } catch (IOException e) {
-            throw new IOException("cannot run " + crosvm + " powerbtn: " + e.getMessage(), e);
+            throw new IOException("cannot run " + RawNames.display(crosvm) + " powerbtn: " + RawNames.display(String.valueOf(e.getMessage())), e);
         }
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         Thread reader = new Thread(() -> {
@@ -152,8 +154,8 @@ public final class Shutdown {
             throw new IOException("interrupted");
         }
         if (p.exitValue() != 0) {
-            String msg = out.toString(StandardCharsets.UTF_8).strip().replace('\n', ' ');
-            throw new IOException(crosvm + " powerbtn failed (exit " + p.exitValue() + ")" + (msg.isEmpty() ? "" : ": " + msg));
+            String msg = shown(out.toByteArray());
+            throw new IOException(RawNames.display(crosvm) + " powerbtn failed (exit " + p.exitValue() + ")" + (msg.isEmpty() ? "" : ": " + msg));
         }
         log.accept("crosvm: power button pressed, waiting for crosvm to exit");
         while (listening(socket)) {
@@ -190,10 +192,32 @@ public final class Shutdown {
                 || !Files.exists(socket, LinkOption.NOFOLLOW_LINKS);
     }
 
+    /** ASCII view of a peer's line for matching (each byte one char); never shown. */
+    static String ascii(byte[] line) {
+        return new String(line, StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * A peer's line as shown in a message: surrounding whitespace stripped, control bytes, invalid UTF-8 (0xFF as
+     * {@code \xff}) and the like escaped by {@link RawNames#display(byte[])}, at most 200 bytes.
+     */
+    static String shown(byte[] line) {
+        int from = 0;
+        int to = line.length;
+        while (from < to && (line[from] == ' ' || line[from] == '\t' || line[from] == '\r' || line[from] == '\n')) {
+            from++;
+        }
+        while (to > from && (line[to - 1] == ' ' || line[to - 1] == '\t' || line[to - 1] == '\r' || line[to - 1] == '\n')) {
+            to--;
+        }
+        boolean cut = to - from > 200;
+        return RawNames.display(java.util.Arrays.copyOfRange(line, from, cut ? from + 200 : to)) + (cut ? "..." : "");
+    }
+
     private static void qmp(Conn c, long deadline) throws IOException {
-        String greeting = c.readLine(deadline);
-        if (greeting == null || !greeting.contains("\"QMP\"")) {
-            throw new IOException("not a QMP socket (greeting: " + (greeting == null ? "none" : greeting.strip()) + ")");
+        byte[] greeting = c.readLine(deadline);
+        if (greeting == null || !ascii(greeting).contains("\"QMP\"")) {
+            throw new IOException("not a QMP socket (greeting: " + (greeting == null ? "none" : shown(greeting)) + ")");
         }
         command(c, "{\"execute\":\"qmp_capabilities\"}", deadline);
         command(c, "{\"execute\":\"system_powerdown\"}", deadline);
@@ -203,14 +227,14 @@ public final class Shutdown {
     private static void command(Conn c, String json, long deadline) throws IOException {
         c.write(json + "\n", deadline);
         while (true) {
-            String line = c.readLine(deadline);
+            byte[] line = c.readLine(deadline);
             if (line == null) {
                 throw new IOException("qemu closed the QMP connection before answering " + json);
             }
-            if (line.contains("\"error\"")) {
-                throw new IOException("qemu refused " + json + ": " + line.strip());
+            if (ascii(line).contains("\"error\"")) {
+                throw new IOException("qemu refused " + json + ": " + shown(line));
             }
-            if (line.contains("\"return\"")) {
+            if (ascii(line).contains("\"return\"")) {
                 return;
             }
         }
@@ -238,7 +262,7 @@ public final class Shutdown {
         private final Selector sel;
         private final SelectionKey key;
         private final ByteBuffer buf = ByteBuffer.allocate(8192);
-        private final StringBuilder pending = new StringBuilder();
+        private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
         private boolean eof;
 
         private Conn(SocketChannel ch, Selector sel, SelectionKey key) {
@@ -286,22 +310,31 @@ public final class Shutdown {
             }
         }
 
-        /** The next line (with its newline), the rest at EOF, or null at EOF with nothing left. */
-        String readLine(long deadline) throws IOException {
+        /**
+         * The next line as the peer sent it (bytes, with its newline), the rest at EOF, or null at EOF with nothing
+         * left. The bytes are the peer's: show them only through {@link #shown}.
+         */
+        byte[] readLine(long deadline) throws IOException {
             while (true) {
-                int nl = pending.indexOf("\n");
+                byte[] have = pending.toByteArray();
+                int nl = -1;
+                for (int i = 0; i < have.length; i++) {
+                    if (have[i] == '\n') {
+                        nl = i;
+                        break;
+                    }
+                }
                 if (nl >= 0) {
-                    String line = pending.substring(0, nl + 1);
-                    pending.delete(0, nl + 1);
-                    return line;
+                    pending.reset();
+                    pending.write(have, nl + 1, have.length - nl - 1);
+                    return java.util.Arrays.copyOf(have, nl + 1);
                 }
                 if (eof) {
-                    if (pending.isEmpty()) {
+                    if (have.length == 0) {
                         return null;
                     }
-                    String rest = pending.toString();
-                    pending.setLength(0);
-                    return rest;
+                    pending.reset();
+                    return have;
                 }
                 long left = (deadline - System.nanoTime()) / 1_000_000L;
                 if (left <= 0) {
@@ -319,8 +352,7 @@ public final class Shutdown {
                 if (n < 0) {
                     eof = true;
                 } else {
-                    buf.flip();
-                    pending.append(StandardCharsets.UTF_8.decode(buf));
+                    pending.write(buf.array(), 0, buf.position());
                 }
             }
         }

@@ -66,6 +66,19 @@ public final class AtomicOutput implements AutoCloseable {
     }
 
     /**
+     * Checks an output file's name as given, before it becomes a {@link Path} (which drops a trailing '/'): not
+     * empty, and not ending in '/', which names a directory. Throws {@link UserError} otherwise.
+     */
+    public static void checkFileName(String given) {
+        if (given.isEmpty()) {
+            throw new UserError("the output path must not be empty");
+        }
+        if (given.endsWith("/")) {
+            throw new UserError(RawNames.display(given) + ": names a directory (trailing '/'); an output file needs a file name");
+        }
+    }
+
+    /**
      * Checks that {@code target} may be written as an output file: not empty, its directory exists, and it is
      * missing or a regular file. Throws {@link UserError} naming {@code target} otherwise.
      */

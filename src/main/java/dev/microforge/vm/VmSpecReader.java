@@ -26,6 +26,7 @@ import java.util.TreeSet;
 public final class VmSpecReader {
     private static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .build();
 
@@ -76,7 +77,10 @@ public final class VmSpecReader {
         } catch (JsonProcessingException e) {
             var loc = e.getLocation();
             String where = loc != null ? ":" + loc.getLineNr() + ":" + loc.getColumnNr() : "";
-            throw new UserError(source + where + ": invalid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
+            String what = e.getOriginalMessage().startsWith("Trailing token")
+                    ? "more data after the spec's JSON object (one spec per file)"
+                    : e.getOriginalMessage().lines().findFirst().orElse("");
+            throw new UserError(source + where + ": invalid JSON: " + what);
         } catch (IOException e) {
             throw new UserError(source + ": cannot read: " + e.getMessage());
         }

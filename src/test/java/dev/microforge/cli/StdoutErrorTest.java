@@ -65,9 +65,25 @@ class StdoutErrorTest {
         });
         broken.print("x");
         StringWriter err = new StringWriter();
-        assertEquals(2, Main.checkStdout(2, broken, new IOException("Broken pipe"), new PrintWriter(err, true)));
+        assertEquals(2, Main.checkStdout(2, true, broken, new IOException("Broken pipe"), new PrintWriter(err, true)));
+        assertEquals(1, Main.checkStdout(1, true, broken, new IOException("Broken pipe"), new PrintWriter(err, true)));
         assertEquals("", err.toString());
-        assertEquals(1, Main.checkStdout(3, broken, new IOException("Broken pipe"), new PrintWriter(err, true)));
+        assertEquals(1, Main.checkStdout(3, false, broken, new IOException("Broken pipe"), new PrintWriter(err, true)));
         assertEquals("microforge: error writing standard output: Broken pipe\n", err.toString());
+    }
+
+    /** A command that returns 1 on its own (preflight with findings) without an error line still reports stdout. */
+    @Test
+    void aFailingRunWithoutItsOwnLineStillReportsStdout() throws Exception {
+        Path spec = tmp.resolve("vm.json");
+        Files.writeString(spec, "{\"name\": \"vm\", \"kernel\": \"/k\", \"storeOnDisk\": false}");
+        Path root = Files.createDirectories(tmp.resolve("root"));
+        List<String> args = List.of("preflight", "--spec", spec.toString(), "--root", root.toString(), "--format", "json");
+        JarCli.Result ok = JarCli.run(args, null, 256, 120);
+        assertEquals(1, ok.exitCode(), ok.err());
+        assertFalse(ok.out().isEmpty());
+        JarCli.Result full = JarCli.run(args, new File("/dev/full"), 256, 120);
+        assertEquals(1, full.exitCode(), full.err());
+        assertEquals("microforge: error writing standard output: No space left on device\n", full.err());
     }
 }

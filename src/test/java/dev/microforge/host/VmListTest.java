@@ -95,4 +95,15 @@ class VmListTest {
         assertEquals("9.b-c\n_x\na\n" + "v".repeat(63) + "\n", listed.toString());
         assertEquals(java.util.Set.copyOf(accepted.toString().lines().toList()), java.util.Set.copyOf(listed.toString().lines().toList()));
     }
+
+    @Test
+    void controlBytesInLinkTargetsAreEscapedInText() throws Exception {
+        vm("good", "/tmp/\u001b]0;T\u0007x", null, 0);
+        Cli.Result r = Cli.run("vm", "list", "--root", root.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals("good stopped /tmp/\\e]0;T\\x07x\n", r.out());
+        Cli.Result j = Cli.run("vm", "list", "--root", root.toString(), "--format", "json");
+        var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(j.out());
+        assertEquals("/tmp/\u001b]0;T\u0007x", tree.get(0).get("current").asText());
+    }
 }

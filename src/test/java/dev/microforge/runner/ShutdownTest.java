@@ -245,4 +245,52 @@ class ShutdownTest {
             assertTrue(log.contains("crosvm exited"), log);
         }
     }
+
+    /** A stand-in that answers every connection with {@code reply} (raw bytes) and closes it. */
+    static Thread replying(ServerSocketChannel server, byte[] reply) {
+        Thread t = new Thread(() -> {
+            try {
+                while (true) {
+                    try (SocketChannel c = server.accept()) {
+                        c.write(ByteBuffer.wrap(reply));
+                        c.shutdownOutput();
+                        c.read(ByteBuffer.allocate(4096));
+                    }
+                }
+            } catch (IOException e) {
+                // closed by the test
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    @Test
+    void thePeersBytesAreEscapedInTheErrorLine() throws Exception {
+        byte[] evil = {0x1b, '[', '3', '1', 'm', 'R', 'E', 'D', 0x00, (byte) 0xff};
+        for (String h : List.of("qemu", "cloud-hypervisor", "firecracker")) {
+            Path sock = tmp.resolve(h + ".sock");
+            byte[] reply = new byte[evil.length + (h.equals("qemu") ? 0 : 9) + 1];
+            int at = 0;
+            if (!h.equals("qemu")) {
+                byte[] status = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
+                System.arraycopy(status, 0, reply, 0, status.length);
+                at = status.length;
+            }
+            System.arraycopy(evil, 0, reply, at, evil.length);
+            reply[reply.length - 1] = '\n';
+            try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+                server.bind(UnixDomainSocketAddress.of(sock));
+                replying(server, reply);
+                Cli.Result r = Cli.run("shutdown", "--hypervisor", h, "--socket", sock.toString(), "--timeout", "10");
+                assertEquals(1, r.exitCode(), r.err());
+                assertTrue(r.err().contains("\\e[31mRED\\x00\\xff"), h + ": " + r.err());
+                for (char ch : r.err().toCharArray()) {
+                    assertTrue(ch == '\n' || ch >= 0x20 && ch < 0x7f, h + ": raw char " + (int) ch + " in " + r.err());
+                }
+                assertEquals(1, r.err().split("\n", -1).length - 1, r.err());
+            }
+        }
+    }
 }

@@ -190,4 +190,32 @@ class VmSpecTest {
         assertTrue(assertThrows(UserError.class, () -> parse("{\"name\":\"a\",\"name\":\"b\"}")).getMessage().contains("Duplicate field 'name'"));
         assertEquals("vm.json: must be an object, got a list", assertThrows(UserError.class, () -> parse("[]")).getMessage());
     }
+
+    @Test
+    void trailingDataAfterTheSpecIsRefusedWithItsLine() throws Exception {
+        String spec = "{\"name\":\"a\",\"kernel\":\"/k\",\"storeOnDisk\":false}\n";
+        assertEquals("a", parse(spec + "  \n").name());
+        UserError other = assertThrows(UserError.class, () -> parse(spec + "{\"name\":\"other\"}"));
+        assertTrue(other.getMessage().startsWith("vm.json:2:") && other.getMessage().contains("more data after"), other.getMessage());
+        UserError brackets = assertThrows(UserError.class, () -> parse(spec + "]]]"));
+        assertTrue(brackets.getMessage().startsWith("vm.json:2:1: invalid JSON: "), brackets.getMessage());
+        Path dir = java.nio.file.Files.createTempDirectory("vmspec");
+        try {
+            Path file = java.nio.file.Files.writeString(dir.resolve("vm.json"), spec + "{\"name\":\"other\"}");
+            for (List<String> args : List.of(List.of("nix", "emit"), List.of("runner"), List.of("preflight"))) {
+                List<String> all = new java.util.ArrayList<>(args);
+                all.addAll(List.of("--spec", file.toString()));
+                if (args.get(0).equals("runner")) {
+                    all.addAll(List.of("-o", dir.resolve("u").toString()));
+                }
+                dev.microforge.testkit.Cli.Result r = dev.microforge.testkit.Cli.run(all.toArray(String[]::new));
+                assertEquals(2, r.exitCode(), all + ": " + r.err());
+                assertTrue(r.err().startsWith("microforge: " + file + ":2:") && r.err().indexOf('\n') == r.err().length() - 1, r.err());
+            }
+        } finally {
+            try (var w = java.nio.file.Files.walk(dir)) {
+                w.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
 }
