@@ -98,7 +98,7 @@ class ImageToDeviceTest {
 
         r = run(build);
         assertEquals(2, r.exitCode());
-        assertEquals("microforge: give exactly one of -o OUT and --to-device DEV\n", r.err().lines().findFirst().orElse("") + "\n");
+        assertEquals("microforge: give exactly one of -o OUT and --to-device DEV (see 'microforge image build --help')\n", r.err().lines().findFirst().orElse("") + "\n");
     }
 
     /**
