@@ -86,6 +86,10 @@ class LauncherTest {
         assertTrue(a.contains(lz4) && a.contains("-XX:+UnlockDiagnosticVMOptions") && a.contains("-XX:-DisplayVMOutput"), a.toString());
         assertTrue(a.contains("-XX:+UseSerialGC"), "serial collector for the fast builds: " + a);
         assertFalse(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x").contains("-XX:+UseSerialGC"));
+        // one large graph of big arrays: the serial collector (a million paths fit in 256 MiB, MillionPathsTest)
+        assertTrue(javaArgs("closure", "show", "--closure", "c").contains("-XX:+UseSerialGC"));
+        assertTrue(javaArgs("audit", "size", "--closure", "c").contains("-XX:+UseSerialGC"));
+        assertFalse(javaArgs("closure", "scan", "--closure", "c").contains("-XX:+UseSerialGC"));
         assertFalse(javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "squashfs", "--compression", "lz4")
                 .contains("-XX:+UseSerialGC"));
         assertTrue(javaArgs("image", "build", "--compression=none", "-o", "x", "--type=squashfs").contains(lz4));

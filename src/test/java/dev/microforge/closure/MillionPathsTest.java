@@ -55,14 +55,17 @@ class MillionPathsTest {
 
     record Run(int exit, long lines, String lastLine, String err) {}
 
-    /** The jar in its own JVM with {@code heap}; stdout is consumed as it comes (counted, last line kept). */
+    /** The launcher (target/microforge) with {@code heap}; stdout is consumed as it comes (counted, last line kept). */
     static Run jar(String heap, String... args) throws Exception {
-        String jar = System.getProperty("microforge.jar", "target/microforge.jar");
-        assertTrue(Files.isRegularFile(Path.of(jar)), jar + " is missing: run 'mvn package' first");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-opens", "java.base/sun.nio.fs=ALL-UNNAMED", "-Xmx" + heap, "-jar", jar));
+        // through the launcher, as users run it (it picks the collector for these commands); the heap from MICROFORGE_JAVA_OPTS
+        Path launcher = Path.of(System.getProperty("microforge.jar", "target/microforge.jar")).toAbsolutePath().resolveSibling("microforge");
+        assertTrue(Files.isExecutable(launcher), launcher + " is missing: run 'mvn package' first");
+        List<String> cmd = new ArrayList<>(List.of(launcher.toString()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("MICROFORGE_JAVA_OPTS", "-Xmx" + heap);
+        pb.environment().put("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        Process p = pb.start();
         byte[][] errBox = new byte[1][];
         Thread errReader = new Thread(() -> {
             try {
