@@ -31,10 +31,12 @@ public final class HashPool {
 
     /**
      * Runs {@code job} for every index of {@code schedule} (a permutation of 0..n-1, started in that order) on
-     * {@code threads} threads (at least 1; 1 means the calling thread, no helpers).
+     * {@code threads} threads (at least 1; 1 means the calling thread, no helpers). At most 2n threads are started: n
+     * hashes and one helper each are all the work there is (more idle threads only poll).
      */
     public static <T> List<T> run(List<Integer> schedule, int threads, Job<T> job) throws IOException {
         int n = schedule.size();
+        threads = (int) Math.min(threads, 2L * n);
         Object[] results = new Object[n];
         if (threads <= 1 || n == 0) {
             for (int i : schedule) {

@@ -105,4 +105,25 @@ class HashPoolTest {
                     e.getMessage());
         }
     }
+
+    /**
+     * --threads 1024 on one path took 43 s for a 23 KB file: 1023 idle threads polling for a hash to join. At most two
+     * threads per path are started (the owner and one helper); the result is the same.
+     */
+    @Test
+    void threadsAreCappedAtTwoPerPath() throws IOException {
+        Path f = Files.writeString(tmp.resolve("one"), "x".repeat(1000));
+        int before = hashThreads(); // pools of earlier tests may still be winding down
+        int[] seen = new int[1];
+        List<Nar.Info> got = HashPool.run(HashPool.inOrder(1), 1024, (i, h) -> {
+            seen[0] = hashThreads();
+            return Nar.hash(f, null, Events.NONE, h);
+        });
+        assertTrue(seen[0] - before <= 2, "hash threads started: " + (seen[0] - before));
+        assertEquals(Nar.hash(f, null, Events.NONE, null), got.get(0));
+    }
+
+    static int hashThreads() {
+        return (int) Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("microforge-hash")).count();
+    }
 }
