@@ -48,7 +48,8 @@ public final class PreflightCommand implements Callable<Integer> {
         VmSpec vm = spec.read(term);
         Host cur = Host.current();
         Host host = new Host(root, cur.cwd(), cur.path(), cur.isRoot(), cur.userName());
-        List<Preflight.Finding> findings = Preflight.run(vm, spec.accel, host);
+        String external = System.getenv("MICROVM_VIRTIOFSD_EXTERNAL"); // set by microforge's units (host/Units)
+        List<Preflight.Finding> findings = Preflight.run(vm, spec.accel, host, external != null && !external.isEmpty());
         int errors = 0;
         int warnings = 0;
         for (Preflight.Finding f : findings) {

@@ -231,10 +231,9 @@ public final class Units {
         vm.service("Type", "simple");
         workingDirectory(vm, o);
         if (!virtiofs.isEmpty()) {
+            // microvm-run and its preflight: the daemons run in their units (the preflight checks their sockets exist
+            // and does not probe them: a virtiofsd serves one connection)
             vm.service("Environment", UnitText.env("--runner", EXTERNAL_VIRTIOFSD_ENV, "1"));
-            // the preflight probes share sockets by connecting, which would take the one connection the running
-            // virtiofsd accepts (and report it as "already running"): skipped until it knows external daemons
-            vm.service("Environment", UnitText.env("--runner", "MICROVM_NO_PREFLIGHT", "1"));
         }
         environment(vm, o);
         vm.service("ExecStartPre", UnitText.exec("", "--runner", o.shell(),

@@ -69,16 +69,27 @@ public final class Preflight {
     private final List<Finding> findings = new ArrayList<>();
     private String check = "";
     private boolean kvmUsable = true;
+    private final boolean externalVirtiofsd;
 
-    private Preflight(VmSpec spec, Accel accel, Host host) {
+    private Preflight(VmSpec spec, Accel accel, Host host, boolean externalVirtiofsd) {
         this.spec = spec;
         this.accel = accel;
         this.host = host;
         this.nixos = host.nixos();
+        this.externalVirtiofsd = externalVirtiofsd;
     }
 
     public static List<Finding> run(VmSpec spec, Accel accel, Host host) {
-        Preflight p = new Preflight(spec, accel, host);
+        return run(spec, accel, host, false);
+    }
+
+    /**
+     * {@code externalVirtiofsd}: the virtiofsd daemons run already, started by units (microvm-run's
+     * MICROVM_VIRTIOFSD_EXTERNAL): their sockets must exist and are not probed (a virtiofsd serves one connection: a
+     * probe would end it), and no virtiofsd binary is needed by microvm-run itself.
+     */
+    public static List<Finding> run(VmSpec spec, Accel accel, Host host, boolean externalVirtiofsd) {
+        Preflight p = new Preflight(spec, accel, host, externalVirtiofsd);
         p.capabilities();
         p.kvm();
         p.qemuMachine();
@@ -601,7 +612,7 @@ public final class Preflight {
             }
             virtiofs |= s.proto() == Share.Proto.VIRTIOFS;
         }
-        if (virtiofs) {
+        if (virtiofs && !externalVirtiofsd) {
             check = "virtiofsd";
             String found = findVirtiofsd();
             if (found == null) {
@@ -898,8 +909,14 @@ public final class Preflight {
         check = "socket";
         List<String> socks = new ArrayList<>(Runner.controlSockets(spec));
         for (Share s : spec.shares()) {
-            if (s.socket() != null) {
+            if (s.socket() == null) {
+                continue;
+            }
+            if (!externalVirtiofsd) {
                 socks.add(s.socket());
+            } else if (!isSocket(host.resolve(s.socket()))) {
+                error("socket " + s.socket(), "the virtiofsd of share " + s.tag() + " is not serving it (MICROVM_VIRTIOFSD_EXTERNAL is"
+                        + " set: the daemons run in their own units)", "start its virtiofsd unit first");
             }
         }
         for (String s : socks) {

@@ -477,4 +477,34 @@ class PreflightTest {
                 + "never created, resized or formatted)"), r.err());
         assertFalse(preflight("qemu", "tcg", "\"volumes\":[{\"image\":\"/dev/zvol/tank/vm\",\"mountPoint\":null}]").err().contains("autoCreate"));
     }
+
+    /**
+     * Under microforge's units the virtiofsd daemons run in their own units (MICROVM_VIRTIOFSD_EXTERNAL): a share socket
+     * must exist, and is never connected to (a virtiofsd serves one connection; the probe used to end it and report the
+     * VM as running, so the units skipped the whole preflight).
+     */
+    @Test
+    void unitStartedVirtiofsdSocketsAreCheckedNotProbed() throws Exception {
+        Files.delete(root.resolve("usr/lib/qemu/virtiofsd")); // microvm-run starts none: not needed
+        byte[] spec = ("{\"name\":\"pf\",\"kernel\":\"/boot/kernel\",\"storeOnDisk\":false,\"socket\":null,\"shares\":[{\"proto\":"
+                + "\"virtiofs\",\"tag\":\"sh\",\"source\":\"/srv/share\",\"mountPoint\":\"/mnt\",\"socket\":\"/images/sh.sock\"}]}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        dev.microforge.vm.VmSpec vm = dev.microforge.vm.VmSpecReader.parse(spec, "vm.json", dev.microforge.util.Events.NONE);
+        Host host = new Host(root, root, "/usr/bin:/bin", true, "root");
+        java.util.function.Function<List<Preflight.Finding>, List<String>> errors = l -> l.stream()
+                .filter(f -> f.severity() == Preflight.Severity.ERROR).map(f -> f.subject() + ": " + f.message()).toList();
+
+        assertEquals(List.of("socket /images/sh.sock: the virtiofsd of share sh is not serving it (MICROVM_VIRTIOFSD_EXTERNAL is set:"
+                + " the daemons run in their own units)"), errors.apply(Preflight.run(vm, Accel.TCG, host, true)));
+        try (ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.bind(UnixDomainSocketAddress.of(root.resolve("images/sh.sock")));
+            ch.configureBlocking(false);
+            assertEquals(List.of(), errors.apply(Preflight.run(vm, Accel.TCG, host, true)));
+            assertEquals(null, ch.accept(), "the preflight connected to the virtiofsd's socket");
+            // microvm-run's own virtiofsd: a listener on the socket means another VM, and virtiofsd must be installed
+            List<String> own = errors.apply(Preflight.run(vm, Accel.TCG, host, false));
+            assertTrue(own.stream().anyMatch(e -> e.startsWith("socket /images/sh.sock: something is listening on it")), own.toString());
+            assertTrue(own.stream().anyMatch(e -> e.startsWith("virtiofsd: ")), own.toString());
+        }
+    }
 }
