@@ -193,7 +193,7 @@ class ShutdownTest {
         Path sock = tmp.resolve("crosvm.sock");
         try (ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             s.bind(UnixDomainSocketAddress.of(sock));
-            Path fake = fakeCrosvm(tmp, "1000", 0);
+            Path fake = fakeCrosvm(tmp, "30", 0); // gone by itself in 30 s: no process outlives the test run for long
             Files.writeString(fake, Files.readString(fake).replace("rm -f", "true"));
             long t0 = System.nanoTime();
             Cli.Result r = Cli.run("shutdown", "--hypervisor", "crosvm", "--socket", sock.toString(), "--timeout", "2",
@@ -203,7 +203,7 @@ class ShutdownTest {
             assertTrue(secs >= 1.9 && secs < 10, "bounded: " + secs + " s");
             assertTrue(r.err().contains(": crosvm did not exit within 2 s after the power-off request"), r.err());
 
-            Path failing = fakeCrosvm(tmp.resolve("f"), "1000", 1);
+            Path failing = fakeCrosvm(tmp.resolve("f"), "30", 1);
             r = Cli.run("shutdown", "--hypervisor", "crosvm", "--socket", sock.toString(), "--timeout", "5", "--crosvm", failing.toString());
             assertEquals(1, r.exitCode(), r.err());
             assertTrue(r.err().contains(failing + " powerbtn failed (exit 1): failed to send command"), r.err());
