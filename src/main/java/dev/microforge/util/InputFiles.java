@@ -48,18 +48,14 @@ public final class InputFiles {
         }
     }
 
-    /** "a FIFO", "a directory", "a character device", ... for the message about a path that is not a regular file. */
+    /**
+     * "a FIFO", "a directory", "a character device", ... for the message about a path that is not a regular file:
+     * {@link AtomicOutput#kindOf} of what the path names, symbolic links followed.
+     */
     public static String kind(Path p) {
         try {
-            int mode = (Integer) Files.getAttribute(p, "unix:mode");
-            return switch (mode & 0170000) {
-                case 0010000 -> "a FIFO";
-                case 0020000 -> "a character device";
-                case 0040000 -> "a directory";
-                case 0060000 -> "a block device";
-                case 0140000 -> "a socket";
-                default -> String.format("file mode %o", mode);
-            };
+            String k = AtomicOutput.kindOf(p.toRealPath());
+            return k != null ? k : "not readable as a file";
         } catch (IOException | RuntimeException e) {
             return Files.isDirectory(p) ? "a directory" : "not readable as a file";
         }
