@@ -141,18 +141,17 @@ class OutputContainmentTest {
         }
     }
 
-    /** '.', '' and the home directory, through the jar run in the sandbox (never in the project directory). */
+    /** '.', '' and the home directory, through the CLI in its own JVM run in the sandbox (never in the project directory). */
     @Test
     void workingDirectoryEmptyPathAndHome() throws Exception {
-        Path jar = Path.of(System.getProperty("microforge.jar", "target/microforge.jar")).toAbsolutePath();
-        assertTrue(Files.isRegularFile(jar), jar + " missing: run mvn package first");
         Path home = Files.createDirectories(sandbox.resolve("home"));
         Files.writeString(home.resolve(".profile"), "user settings\n");
         for (Cmd c : cmds) {
             for (String t : List.of(".", "", "./", home.toString())) {
                 Map<String, String> before = Manifest.of(tmp);
                 List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                        "-Duser.home=" + home, "-jar", jar.toString()));
+                        "-Duser.home=" + home));
+                cmd.addAll(dev.microforge.testkit.JarCli.launch());
                 cmd.addAll(List.of(c.args().apply(t)));
                 Process p = new ProcessBuilder(cmd).directory(sandbox.toFile()).redirectOutput(tmp.resolve("jar.out").toFile())
                         .redirectError(tmp.resolve("jar.err").toFile()).start();

@@ -27,10 +27,15 @@ class PreflightCatchesTest {
     Path tmp;
 
     Path runner(String spec) throws Exception {
+        return runner(spec, QemuBootTest.launcher());
+    }
+
+    /** {@code microforge}: the launcher the runner's preflight calls. */
+    Path runner(String spec, String microforge) throws Exception {
         Path f = tmp.resolve("vm.json");
         Files.writeString(f, spec);
         Path out = tmp.resolve("runner");
-        Cli.Result gen = Cli.run("runner", "--spec", f.toString(), "--accel", "tcg", "--microforge", QemuBootTest.launcher(), "-o", out.toString());
+        Cli.Result gen = Cli.run("runner", "--spec", f.toString(), "--accel", "tcg", "--microforge", microforge, "-o", out.toString());
         assertEquals(0, gen.exitCode(), gen.err());
         return out.resolve("bin/microvm-run");
     }
@@ -117,7 +122,8 @@ class PreflightCatchesTest {
             Exec.ok("ip", "netns", "exec", ns, "ip", "tuntap", "add", "name", "vm-tap1", "mode", "tap", "user", "0");
             Exec.ok("ip", "netns", "exec", ns, "ip", "link", "set", "vm-tap1", "up");
             Path run = runner("{\"name\":\"owner\",\"kernel\":\"" + vmlinuz() + "\",\"storeOnDisk\":false,\"socket\":null,"
-                    + "\"kernelParams\":[\"panic=-1\"],\"interfaces\":[{\"type\":\"tap\",\"id\":\"vm-tap1\"}]}");
+                    + "\"kernelParams\":[\"panic=-1\"],\"interfaces\":[{\"type\":\"tap\",\"id\":\"vm-tap1\"}]}",
+                    dev.microforge.testkit.JarCli.portableLauncher(Files.createDirectories(tmp.resolve("launcher"))).toString());
             Exec.ok("chmod", "-R", "a+rX", tmp.toString());
             List<String> asNobody = List.of("ip", "netns", "exec", ns, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
             Exec.Result bare = start(asNobody, run, "--no-preflight");

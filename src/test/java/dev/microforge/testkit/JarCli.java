@@ -58,6 +58,49 @@ public final class JarCli {
         return script;
     }
 
+    /**
+     * A {@code microforge} launcher in {@code dir} that needs nothing outside {@code dir} but the JVM: the class path of
+     * {@link #launch} (the jar, or the compiled classes and dependency jars) is copied into {@code dir/cp}, so that
+     * another user (a runner started as nobody) can run it where the project and ~/.m2 are not readable to them.
+     * The caller makes {@code dir} readable.
+     */
+    public static Path portableLauncher(Path dir) throws IOException {
+        List<String> l = launch();
+        Path cpDir = Files.createDirectories(dir.resolve("cp"));
+        List<String> entries = l.get(0).equals("-jar") ? List.of(l.get(1)) : List.of(l.get(1).split(File.pathSeparator));
+        StringBuilder cp = new StringBuilder();
+        int i = 0;
+        for (String e : entries) {
+            Path src = Path.of(e);
+            if (!Files.exists(src)) {
+                continue;
+            }
+            Path dst = cpDir.resolve(i++ + "-" + src.getFileName());
+            if (Files.isDirectory(src)) {
+                try (var s = Files.walk(src)) {
+                    for (Path p : (Iterable<Path>) s::iterator) {
+                        Path q = dst.resolve(src.relativize(p).toString());
+                        if (Files.isDirectory(p)) {
+                            Files.createDirectories(q);
+                        } else {
+                            Files.copy(p, q);
+                        }
+                    }
+                }
+            } else {
+                Files.copy(src, dst);
+            }
+            cp.append(cp.length() == 0 ? "" : File.pathSeparator).append(dst);
+        }
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String script = "#!/bin/sh\nexec '" + javaBin + "' --add-opens java.base/sun.nio.fs=ALL-UNNAMED -cp '" + cp
+                + "' dev.microforge.cli.Main \"$@\"\n";
+        Path out = dir.resolve("microforge");
+        Files.writeString(out, script, StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(out, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        return out;
+    }
+
     private static long newest(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             return Long.MAX_VALUE;
