@@ -13,6 +13,8 @@ PKGS+=(chromium graphviz)
 PKGS+=(mount qemu-system-common coreutils)
 # systemd-analyze and systemd-escape (the host units tests), socat (the QMP stand-in of the unit sequence test)
 PKGS+=(systemd socat)
+# zstd, gzip and xz decode the EROFS zstd/deflate/lzma pclusters (PclusterOracleTest)
+PKGS+=(zstd gzip xz-utils)
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
