@@ -141,7 +141,8 @@ public final class VmSpecReader {
                 }
                 o.known.add("storeDiskType");
                 String type = d.str("type", null, true);
-                storeDisk = d.build(() -> new StoreDisk(d.str("image", null, true), StoreDisk.Type.of(type, "type"), d.str("serial", null, false)));
+                storeDisk = d.build(() -> new StoreDisk(d.str("image", null, true), StoreDisk.Type.of(type, "type"), d.str("serial", null, false),
+                        d.str("compression", null, false)));
                 d.finish(Set.of());
             }
         } else {
