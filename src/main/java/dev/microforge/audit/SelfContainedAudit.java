@@ -9,6 +9,7 @@ import dev.microforge.store.Nar;
 import dev.microforge.store.ReferenceScanner;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.Events;
+import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,7 +47,7 @@ public final class SelfContainedAudit {
     public record Options(List<Glob> forbid, Path candidateStore, Path image, int threads, boolean noOutsideCandidates) {
         public Options {
             forbid = List.copyOf(forbid);
-            threads = Math.max(1, threads);
+            Threads.check(threads);
         }
     }
 

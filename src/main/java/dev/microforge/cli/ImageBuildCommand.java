@@ -6,7 +6,6 @@ import dev.microforge.fs.Reproducible;
 import dev.microforge.image.ImageBuild;
 import dev.microforge.image.ImageFormats;
 import dev.microforge.image.ImageOptions;
-import dev.microforge.image.Pipeline;
 import dev.microforge.util.Sizes;
 import dev.microforge.util.UserError;
 import java.nio.file.Path;
@@ -52,9 +51,8 @@ public final class ImageBuildCommand implements Callable<Integer> {
     @Option(names = "--block-size", paramLabel = "SIZE", description = "squashfs data block size, 4K to 1M (default 128K).")
     String blockSize;
 
-    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Compression threads (default: the number of processors). "
-            + "The image bytes do not depend on it.")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
 
     @Option(names = "--registration", paramLabel = "NAME",
             description = "Add a file NAME at the image root in closureInfo 'registration' format (for nix-store --load-db).")
@@ -115,9 +113,14 @@ public final class ImageBuildCommand implements Callable<Integer> {
                 || registration.equals(".") || registration.equals(".."))) {
             throw new UserError("--registration " + registration + ": must be a plain file name");
         }
-        ImageOptions options = new ImageOptions(compression, level, blockSize == null ? null : Sizes.parse(blockSize),
-                threads == null ? Pipeline.defaultThreads() : threads, pcluster == null ? null : Sizes.parse(pcluster),
-                label, uuid, tailPacking, fragments, Reproducible.mtime(), xzBcj);
+        ImageOptions options = ImageOptions.builder()
+                .compression(compression).level(level).xzBcj(xzBcj)
+                .blockSize(blockSize == null ? null : Sizes.parse(blockSize))
+                .pcluster(pcluster == null ? null : Sizes.parse(pcluster))
+                .tailPacking(tailPacking).fragments(fragments)
+                .label(label).uuid(uuid)
+                .threads(threads.count()).mtime(Reproducible.mtime())
+                .build();
         Terminal term = Terminal.forStderr(spec.commandLine().getErr());
         ClosureGraph graph = closure.graph();
         Path store = closure.realStore();

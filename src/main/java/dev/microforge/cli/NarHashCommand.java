@@ -16,12 +16,14 @@ import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "hash", mixinStandardHelpOptions = true,
         description = {"Print the narHash and narSize of each PATH (what 'nix path-info' would register for it).",
-            "Text: one line per path, '<narHash> <narSize> <path>'. JSON: [{\"path\",\"narHash\",\"narSize\"}]."})
+            "Text: one line per path, '<narHash> <narSize> <path>'. JSON: [{\"path\",\"narHash\",\"narSize\"}].",
+            "Paths are hashed in parallel on --threads; a thread with no path left takes over the SHA-256 of a running one."})
 public final class NarHashCommand implements Runnable {
     enum HashFormat { sri, nix32, base16 }
 
@@ -35,8 +37,8 @@ public final class NarHashCommand implements Runnable {
             description = "Hash notation: sri (sha256-<base64>, as nix path-info --json), nix32 (sha256:<nix32>), base16 (default: ${DEFAULT-VALUE}).")
     HashFormat hashFormat;
 
-    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Threads (default: number of CPUs): paths are hashed in parallel; a thread with no path left takes over the SHA-256 of a running one.")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -49,7 +51,7 @@ public final class NarHashCommand implements Runnable {
             }
         }
         Terminal term = Terminal.forStderr(spec.commandLine().getErr());
-        int n = Math.max(1, threads != null ? threads : Runtime.getRuntime().availableProcessors());
+        int n = threads.count();
         List<Nar.Info> infos;
         try {
             term.start("hashing", -1);
