@@ -130,7 +130,7 @@ public final class SizeAudit {
                 return c != 0 ? c : Integer.compare(a, b);
             });
             int[] nodes = chosen.stream().mapToInt(Integer::intValue).toArray();
-            long[] closureSizes = ClosureSizes.of(n, g.refStarts(), g.refTargets(), sizes, nodes, dom.reachableNodes());
+            long[] closureSizes = ReachableSizes.of(n, g.refStarts(), g.refTargets(), sizes, nodes, dom.reachableNodes());
             for (int i = 0; i < nodes.length; i++) {
                 int v = nodes[i];
                 top.add(new SizeReport.Entry(path(g, v), dom.addedSize(v), Math.max(0, sizes[v]), closureSizes[i],

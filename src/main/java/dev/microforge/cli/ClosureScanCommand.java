@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.ClosureScan;
 import dev.microforge.util.AuditViolation;
+import dev.microforge.util.JsonPretty;
 import dev.microforge.util.RawNames;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -63,7 +64,7 @@ public final class ClosureScanCommand implements Runnable {
     private static String json(ClosureGraph g, List<ClosureScan.Result> results, List<ClosureScan.Difference> diffs, long bytes) {
         StringWriter sw = new StringWriter();
         try (JsonGenerator j = new JsonFactory().createGenerator(sw)) {
-            j.setPrettyPrinter(Json.pretty());
+            j.setPrettyPrinter(JsonPretty.printer());
             j.writeStartObject();
             j.writeNumberField("paths", g.size());
             j.writeNumberField("narSize", bytes);

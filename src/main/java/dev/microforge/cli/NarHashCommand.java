@@ -1,5 +1,6 @@
 package dev.microforge.cli;
 
+import dev.microforge.util.JsonPretty;
 import dev.microforge.util.Tasks;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -76,7 +77,7 @@ public final class NarHashCommand implements Runnable {
     private String json(List<Nar.Info> infos) {
         StringWriter sw = new StringWriter();
         try (JsonGenerator j = new JsonFactory().createGenerator(sw)) {
-            j.setPrettyPrinter(Json.pretty());
+            j.setPrettyPrinter(JsonPretty.printer());
             j.writeStartArray();
             for (int i = 0; i < paths.size(); i++) {
                 j.writeStartObject();

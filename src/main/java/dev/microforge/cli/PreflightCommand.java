@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.microforge.runner.Host;
 import dev.microforge.runner.Preflight;
+import dev.microforge.util.JsonPretty;
 import dev.microforge.util.RawNames;
 import dev.microforge.vm.VmSpec;
 import java.io.IOException;
@@ -83,7 +84,7 @@ public final class PreflightCommand implements Callable<Integer> {
     static String json(VmSpec vm, boolean nixos, List<Preflight.Finding> findings, int errors, int warnings) {
         StringWriter sw = new StringWriter();
         try (JsonGenerator j = new JsonFactory().createGenerator(sw)) {
-            j.setPrettyPrinter(Json.pretty());
+            j.setPrettyPrinter(JsonPretty.printer());
             j.writeStartObject();
             j.writeStringField("vm", vm.name());
             j.writeStringField("hypervisor", vm.hypervisor().id());

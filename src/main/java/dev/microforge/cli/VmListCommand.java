@@ -3,6 +3,7 @@ package dev.microforge.cli;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.microforge.host.VmList;
+import dev.microforge.util.JsonPretty;
 import dev.microforge.util.RawNames;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -39,7 +40,7 @@ public final class VmListCommand implements Callable<Integer> {
         if (format == OutputFormat.json) {
             StringWriter sw = new StringWriter();
             try (JsonGenerator j = new JsonFactory().createGenerator(sw)) {
-                j.setPrettyPrinter(Json.pretty());
+                j.setPrettyPrinter(JsonPretty.printer());
                 j.writeStartArray();
                 for (VmList.Vm v : vms) {
                     j.writeStartObject();

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.microforge.store.Hash;
 import dev.microforge.store.StorePath;
+import dev.microforge.util.JsonPretty;
 import dev.microforge.util.UserError;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -325,7 +326,7 @@ public final class PathInfoJson {
     public static void writeList(ClosureGraph g, java.io.Writer out) throws IOException {
         long[] closureSizes = ClosureSizes.of(g);
         try (JsonGenerator j = JSON.createGenerator(out).disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET)) {
-            j.setPrettyPrinter(dev.microforge.util.JsonPretty.printer());
+            j.setPrettyPrinter(JsonPretty.printer());
             j.writeStartArray();
             for (int i = 0; i < g.size(); i++) {
                 PathInfo pi = g.at(i);
