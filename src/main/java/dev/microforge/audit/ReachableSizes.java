@@ -1,5 +1,6 @@
 package dev.microforge.audit;
 
+import java.util.Arrays;
 import java.util.function.IntFunction;
 
 /**
@@ -37,7 +38,7 @@ public final class ReachableSizes {
 
     public long closureSize(int node) {
         if (++epoch == Integer.MAX_VALUE) {
-            java.util.Arrays.fill(stamp, 0);
+            Arrays.fill(stamp, 0);
             epoch = 1;
         }
         int head = 0;
@@ -72,7 +73,7 @@ public final class ReachableSizes {
         for (int base = 0; base < nodes.length; base += 64) {
             int k = Math.min(64, nodes.length - base);
             if (base > 0) {
-                java.util.Arrays.fill(mask, 0);
+                Arrays.fill(mask, 0);
             }
             for (int i = 0; i < k; i++) {
                 mask[nodes[base + i]] |= 1L << i;

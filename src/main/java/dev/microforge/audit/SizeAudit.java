@@ -8,6 +8,7 @@ import dev.microforge.util.Tasks;
 import dev.microforge.util.UserError;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.PriorityQueue;
 import java.util.concurrent.FutureTask;
 import java.util.function.Supplier;
@@ -186,7 +187,7 @@ public final class SizeAudit {
         if (base <= 0) {
             return "";
         }
-        return String.format(java.util.Locale.ROOT, " (%+.1f%%)", delta * 100.0 / base);
+        return String.format(Locale.ROOT, " (%+.1f%%)", delta * 100.0 / base);
     }
 
     private static void requireSizes(ClosureGraph g, long[] sizes) {

@@ -275,7 +275,7 @@ public final class SizeReportRenderer {
     }
 
     /** The {@code forbidPatterns} and {@code forbidden} JSON fields, shared by the size and self-contained reports. */
-    static void writeForbidden(JsonGenerator g, java.util.List<String> patterns, java.util.List<SizeReport.Forbidden> forbidden)
+    static void writeForbidden(JsonGenerator g, List<String> patterns, List<SizeReport.Forbidden> forbidden)
             throws IOException {
         ReportJson.strings(g, "forbidPatterns", patterns);
         g.writeArrayFieldStart("forbidden");

@@ -1,6 +1,7 @@
 package dev.microforge.cli;
 
 import dev.microforge.audit.Glob;
+import dev.microforge.audit.ReportFormat;
 import dev.microforge.audit.SelfContainedAudit;
 import dev.microforge.audit.SelfContainedRenderer;
 import dev.microforge.audit.SelfContainedReport;
@@ -68,7 +69,7 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         output.checkTarget();
         List<Glob> globs = forbid.stream().map(Glob::compile).toList();
-        if (output.format() == dev.microforge.audit.ReportFormat.HTML) {
+        if (output.format() == ReportFormat.HTML) {
             throw new UserError("--format html is only for audit size (here: text, json or markdown)");
         }
         if (image != null) {

@@ -6,9 +6,15 @@ import dev.microforge.fs.Reproducible;
 import dev.microforge.image.ImageBuild;
 import dev.microforge.image.ImageFormats;
 import dev.microforge.image.ImageOptions;
+import dev.microforge.util.AtomicOutput;
+import dev.microforge.util.DeviceOutput;
+import dev.microforge.util.RawNames;
 import dev.microforge.util.Sizes;
 import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -88,7 +94,7 @@ public final class ImageBuildCommand implements Callable<Integer> {
 
     static final class Types implements Iterable<String> {
         @Override
-        public java.util.Iterator<String> iterator() {
+        public Iterator<String> iterator() {
             return ImageFormats.types().iterator();
         }
     }
@@ -104,9 +110,9 @@ public final class ImageBuildCommand implements Callable<Integer> {
             if (tempDir != null) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--temp-dir goes with --to-device only");
             }
-            dev.microforge.util.AtomicOutput.checkTarget(output);
+            AtomicOutput.checkTarget(output);
         } else {
-            long size = dev.microforge.util.DeviceOutput.check(toDevice);
+            long size = DeviceOutput.check(toDevice);
             buildDir = buildDir(size);
         }
         if (registration != null && (registration.isEmpty() || registration.contains("/")
@@ -133,14 +139,14 @@ public final class ImageBuildCommand implements Callable<Integer> {
             ImageBuild.build(graph, store, type, options, extra, output, term);
             return 0;
         }
-        Path tmpDir = java.nio.file.Files.createTempDirectory(buildDir, "microforge-image-");
+        Path tmpDir = Files.createTempDirectory(buildDir, "microforge-image-");
         try {
             Path img = tmpDir.resolve("image");
             ImageBuild.build(graph, store, type, options, extra, img, term);
-            dev.microforge.util.DeviceOutput.copy(img, toDevice);
+            DeviceOutput.copy(img, toDevice);
         } finally {
-            java.nio.file.Files.deleteIfExists(tmpDir.resolve("image"));
-            java.nio.file.Files.deleteIfExists(tmpDir);
+            Files.deleteIfExists(tmpDir.resolve("image"));
+            Files.deleteIfExists(tmpDir);
         }
         return 0;
     }
@@ -149,15 +155,15 @@ public final class ImageBuildCommand implements Callable<Integer> {
      * The directory the image for a device of {@code size} bytes is built in: --temp-dir, else $TMPDIR (which
      * java.io.tmpdir ignores), else java.io.tmpdir; refused unless it is a directory with {@code size} bytes free.
      */
-    private Path buildDir(long size) throws java.io.IOException {
+    private Path buildDir(long size) throws IOException {
         String env = System.getenv("TMPDIR");
         String how = tempDir != null ? "--temp-dir " : env != null && !env.isEmpty() ? "TMPDIR " : "";
         Path dir = tempDir != null ? tempDir : Path.of(env != null && !env.isEmpty() ? env : System.getProperty("java.io.tmpdir"));
-        String name = how + dev.microforge.util.RawNames.display(dir.toString());
-        if (!java.nio.file.Files.isDirectory(dir)) {
+        String name = how + RawNames.display(dir.toString());
+        if (!Files.isDirectory(dir)) {
             throw new UserError(name + ": not a directory (the image for --to-device is built there first)");
         }
-        long free = java.nio.file.Files.getFileStore(dir).getUsableSpace();
+        long free = Files.getFileStore(dir).getUsableSpace();
         if (free < size) {
             throw new UserError(name + ": only " + free + " bytes free, the image for " + toDevice + " may need up to its "
                     + size + " bytes (it is built there first; give --temp-dir DIR with room); nothing written");

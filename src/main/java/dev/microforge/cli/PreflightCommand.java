@@ -13,11 +13,13 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(name = "preflight", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
@@ -39,7 +41,7 @@ public final class PreflightCommand implements Callable<Integer> {
     OutputFormat format;
 
     @Spec
-    picocli.CommandLine.Model.CommandSpec cmd;
+    CommandLine.Model.CommandSpec cmd;
 
     @Override
     public Integer call() throws Exception {
@@ -96,7 +98,7 @@ public final class PreflightCommand implements Callable<Integer> {
                 j.writeStartObject();
                 j.writeStringField("check", f.check());
                 j.writeStringField("subject", f.subject());
-                j.writeStringField("severity", f.severity().name().toLowerCase(java.util.Locale.ROOT));
+                j.writeStringField("severity", f.severity().name().toLowerCase(Locale.ROOT));
                 j.writeStringField("message", f.message());
                 j.writeStringField("fix", f.fix());
                 j.writeStringField("fixNixos", f.fixNixos());

@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(name = "list", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
@@ -31,7 +32,7 @@ public final class VmListCommand implements Callable<Integer> {
     OutputFormat format;
 
     @Spec
-    picocli.CommandLine.Model.CommandSpec cmd;
+    CommandLine.Model.CommandSpec cmd;
 
     @Override
     public Integer call() throws Exception {

@@ -13,7 +13,10 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 
 /**
@@ -78,7 +81,7 @@ public final class ClosureScan {
      */
     static List<Integer> largestFirst(ClosureGraph g) {
         List<Integer> order = HashPool.inOrder(g.size());
-        order.sort(java.util.Comparator.comparingLong((Integer i) -> g.at(i).hasNarSize() ? -g.at(i).narSize() : 1L)
+        order.sort(Comparator.comparingLong((Integer i) -> g.at(i).hasNarSize() ? -g.at(i).narSize() : 1L)
                 .thenComparingInt(i -> i));
         return order;
     }
@@ -145,7 +148,7 @@ public final class ClosureScan {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        java.util.Map<StorePath, Nar.Info> computed = new java.util.HashMap<>();
+        Map<StorePath, Nar.Info> computed = new HashMap<>();
         for (int i = 0; i < missing.size(); i++) {
             computed.put(missing.get(i).path(), hashed.get(i));
         }

@@ -15,6 +15,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.HashMap;
@@ -87,7 +88,7 @@ public final class Verify {
         }
         for (ImageFs.Child c : dir.children()) {
             String name = new String(c.name(), StandardCharsets.UTF_8);
-            if (wanted.containsKey(name) && java.util.Arrays.equals(name.getBytes(StandardCharsets.UTF_8), c.name())) {
+            if (wanted.containsKey(name) && Arrays.equals(name.getBytes(StandardCharsets.UTF_8), c.name())) {
                 byName.put(name, c.node());
             } else if (!generated.contains(name)) {
                 extra.add(RawNames.display(c.name()));

@@ -5,6 +5,10 @@ import dev.microforge.util.UserError;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.List;
 import org.tukaani.xz.ArrayCache;
 import org.tukaani.xz.BasicArrayCache;
@@ -233,8 +237,8 @@ public final class XzCodec implements Codec {
          */
         static final int WINDOW = 8;
         static final int STEP = 32;
-        private static final java.lang.invoke.VarHandle LONGS =
-                java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+        private static final VarHandle LONGS =
+                MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
         private final int[] hist = new int[256];
         private int[] anchors;
 
@@ -253,7 +257,7 @@ public final class XzCodec implements Codec {
 
         /** Order-0 entropy in bits per byte. */
         double entropy(byte[] src, int off, int len) {
-            java.util.Arrays.fill(hist, 0);
+            Arrays.fill(hist, 0);
             for (int i = off, end = off + len; i < end; i++) {
                 hist[src[i] & 0xff]++;
             }
@@ -282,7 +286,7 @@ public final class XzCodec implements Codec {
                 anchors = new int[Integer.highestOneBit(len / STEP) * 2];
                 mask = anchors.length - 1;
             }
-            java.util.Arrays.fill(anchors, -1);
+            Arrays.fill(anchors, -1);
             int last = off + len - WINDOW;
             for (int i = off; i <= last; i += STEP) {
                 anchors[hash(src, i, mask)] = i;
@@ -291,7 +295,7 @@ public final class XzCodec implements Codec {
             int limit = len / 100;
             for (int i = off; i <= last; ) {
                 int a = anchors[hash(src, i, mask)];
-                if (a >= 0 && a != i && java.util.Arrays.equals(src, a, a + WINDOW, src, i, i + WINDOW)) {
+                if (a >= 0 && a != i && Arrays.equals(src, a, a + WINDOW, src, i, i + WINDOW)) {
                     covered += STEP;
                     if (covered >= limit) {
                         return covered;
