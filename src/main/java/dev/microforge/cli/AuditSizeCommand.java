@@ -105,7 +105,7 @@ public final class AuditSizeCommand implements Callable<Integer> {
             t.start();
         }
         // the current closure is audited without waiting for the baseline (only the diff needs it); any failure here
-        // waits for the baseline first, so a bad baseline is reported before a bad current closure, as before
+        // waits for the baseline first, so a bad baseline is reported before a bad current closure
         FutureTask<SizeAudit.Baseline> bt = baselineTask;
         SizeReport report;
         ClosureGraph g;

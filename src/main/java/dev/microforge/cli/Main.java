@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
 public final class Main implements Runnable {
     /**
      * The subcommands, in help order. Registered by {@link #addSubcommands}: a run that names one of them gets only
-     * that one (building picocli's model of all of them costs about 0.1 s of CPU at every start); any other run
+     * that one (picocli's model of all of them costs CPU at every start: docs/benchmarks.md); any other run
      * (help, no or an unknown subcommand, completion) gets all of them.
      */
     static final List<Class<?>> SUBCOMMANDS = List.of(

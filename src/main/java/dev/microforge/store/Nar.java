@@ -438,8 +438,8 @@ public final class Nar {
                     }
                 } else {
                     // small files (most of a store path): a plain stream reads straight into buf, without the
-                    // channel's per-open objects and its temporary direct buffer (-0.1 s wall, -0.2 s system
-                    // time on the 1.4 GB benchmark corpus). Only for ASCII paths: a stream opens the path by its
+                    // channel's per-open objects and its temporary direct buffer (docs/benchmarks.md, "Figures
+                    // behind code comments"). Only for ASCII paths: a stream opens the path by its
                     // string, which names other bytes than the path's own when they are not ASCII (the locale's
                     // charset decides), while a channel opens the path's raw bytes.
                     try (FileInputStream in = new FileInputStream(p.toFile())) {
