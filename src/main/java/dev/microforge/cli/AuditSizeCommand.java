@@ -15,6 +15,7 @@ import dev.microforge.store.StorePath;
 import dev.microforge.util.AuditViolation;
 import dev.microforge.util.Sizes;
 import dev.microforge.util.Tasks;
+import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -148,7 +149,7 @@ public final class AuditSizeCommand implements Callable<Integer> {
     private ClosureGraph withSizes(ClosureGraph g) {
         if (!hasSizes(g)) {
             Terminal t = Terminal.forStderr(spec.commandLine().getErr());
-            return ClosureScan.withComputedNarInfo(g, closure.realStore(), Runtime.getRuntime().availableProcessors(), t);
+            return ClosureScan.withComputedNarInfo(g, closure.realStore(), Threads.available().count(), t);
         }
         return g;
     }

@@ -6,6 +6,7 @@ import dev.microforge.store.Nar;
 import dev.microforge.store.ReferenceScanner;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.Events;
+import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -50,8 +51,9 @@ public final class ClosureScan {
         return d;
     }
 
-    /** Scans every member of {@code g} under {@code realStore} with {@code threads} threads (at least 1). */
+    /** Scans every member of {@code g} under {@code realStore} with {@code threads} threads ({@link Threads}). */
     public static List<Result> scan(ClosureGraph g, Path realStore, int threads, Events events) {
+        Threads.check(threads);
         List<String> hashParts = new ArrayList<>(g.size());
         List<StorePath> candidates = new ArrayList<>(g.size());
         for (PathInfo pi : g.paths()) {
@@ -61,7 +63,7 @@ public final class ClosureScan {
         }
         events.start("scanning " + g.size() + " store paths", g.size());
         try {
-            return HashPool.run(largestFirst(g), Math.max(1, threads), (i, helpers) -> {
+            return HashPool.run(largestFirst(g), threads, (i, helpers) -> {
                 PathInfo pi = g.at(i);
                 ReferenceScanner scanner = new ReferenceScanner(hashParts);
                 Nar.Info info = Nar.hash(onDisk(realStore, pi.path()), scanner, Events.NONE, helpers);
@@ -131,6 +133,7 @@ public final class ClosureScan {
      * kept as declared). For writers that need a registration from a format without hashes.
      */
     public static ClosureGraph withComputedNarInfo(ClosureGraph g, Path realStore, int threads, Events events) {
+        Threads.check(threads);
         List<PathInfo> missing = new ArrayList<>();
         for (PathInfo pi : g.paths()) {
             if (pi.narHash() == null || !pi.hasNarSize()) {
@@ -143,7 +146,7 @@ public final class ClosureScan {
         }
         List<Nar.Info> hashed;
         try {
-            hashed = HashPool.run(HashPool.inOrder(missing.size()), Math.max(1, threads),
+            hashed = HashPool.run(HashPool.inOrder(missing.size()), threads,
                     (i, helpers) -> Nar.hash(onDisk(realStore, missing.get(i).path()), null, events, helpers));
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -7,6 +7,7 @@ import dev.microforge.store.Hash;
 import dev.microforge.store.NarWriter;
 import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
+import dev.microforge.util.Threads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -76,6 +77,7 @@ public final class Verify {
      */
     public static Report verify(ImageFs fs, ClosureGraph closure, Function<PathInfo, NarInfo> expected,
             Set<String> generated, int threads, Events events) throws IOException {
+        Threads.check(threads);
         ImageFs.Node root = fs.root();
         if (!(root instanceof ImageFs.DirNode dir)) {
             throw new CorruptImageException("root inode is not a directory");
@@ -105,7 +107,7 @@ public final class Verify {
         }
         events.start("verifying store paths", present.size());
         List<Mismatch> mismatches = new ArrayList<>();
-        ExecutorService pool = Tasks.daemonPool(Math.max(1, threads), "microforge-verify");
+        ExecutorService pool = Tasks.daemonPool(threads, "microforge-verify");
         try {
             List<Future<Mismatch>> futures = new ArrayList<>();
             for (PathInfo pi : present) {

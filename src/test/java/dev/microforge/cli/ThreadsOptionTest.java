@@ -5,10 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.microforge.audit.SelfContainedAudit;
+import dev.microforge.closure.ClosureGraph;
+import dev.microforge.closure.ClosureScan;
 import dev.microforge.image.ImageOptions;
 import dev.microforge.testkit.Cli;
+import dev.microforge.util.Events;
 import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -94,6 +98,13 @@ class ThreadsOptionTest {
                     () -> new SelfContainedAudit.Options(List.of(), null, null, bad, false));
             assertEquals(e.getMessage(), a.getMessage());
             assertThrows(UserError.class, () -> new Threads(bad));
+            ClosureGraph empty = ClosureGraph.of("/nix/store", "test", List.of());
+            UserError scan = assertThrows(UserError.class,
+                    () -> ClosureScan.scan(empty, Path.of("/nix/store"), bad, Events.NONE));
+            assertEquals(e.getMessage(), scan.getMessage());
+            UserError fill = assertThrows(UserError.class,
+                    () -> ClosureScan.withComputedNarInfo(empty, Path.of("/nix/store"), bad, Events.NONE));
+            assertEquals(e.getMessage(), fill.getMessage());
         }
         assertEquals(256, ImageOptions.defaults().withThreads(256).threads());
         assertEquals(Math.min(256, Runtime.getRuntime().availableProcessors()), ImageOptions.defaults().threads());
