@@ -4,9 +4,11 @@ import dev.microforge.runner.Accel;
 import dev.microforge.runner.Capabilities;
 import dev.microforge.util.Events;
 import dev.microforge.util.UserError;
+import dev.microforge.vm.Device;
 import dev.microforge.vm.ForwardPort;
 import dev.microforge.vm.Hypervisor;
 import dev.microforge.vm.NetInterface;
+import dev.microforge.vm.PcieRootPort;
 import dev.microforge.vm.Share;
 import dev.microforge.vm.StoreDisk;
 import dev.microforge.vm.VmSpec;
@@ -461,7 +463,7 @@ public final class Emitter {
         }
         if (!spec.devices().isEmpty()) {
             List<Nix> devs = new ArrayList<>();
-            for (dev.microforge.vm.Device d : spec.devices()) {
+            for (Device d : spec.devices()) {
                 devs.add(Nix.attrs().put("bus", d.bus()).put("path", d.path())
                         .put(List.of("qemu", "id"), d.qemuId() == null ? Nix.nul() : Nix.str(d.qemuId()))
                         .put(List.of("qemu", "bus"), d.qemuBus() == null ? Nix.nul() : Nix.str(d.qemuBus()))
@@ -481,7 +483,7 @@ public final class Emitter {
         }
         if (!hv.qemuPcieRootPorts().isEmpty()) {
             List<Nix> ports = new ArrayList<>();
-            for (dev.microforge.vm.PcieRootPort p : hv.qemuPcieRootPorts()) {
+            for (PcieRootPort p : hv.qemuPcieRootPorts()) {
                 ports.add(Nix.attrs().put("id", p.id())
                         .put("bus", p.bus() == null ? Nix.nul() : Nix.str(p.bus()))
                         .put("chassis", p.chassis() == null ? Nix.nul() : Nix.num(p.chassis()))
