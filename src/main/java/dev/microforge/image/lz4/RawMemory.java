@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Field;
+import java.nio.ByteOrder;
 
 /**
  * Unchecked little-endian reads and writes of {@code byte[]} and {@code int[]} elements, for {@link Lz4Fast}'s
@@ -27,7 +28,7 @@ final class RawMemory {
     private static final long INTS;
 
     static {
-        if (!java.nio.ByteOrder.nativeOrder().equals(java.nio.ByteOrder.LITTLE_ENDIAN)) {
+        if (!ByteOrder.nativeOrder().equals(ByteOrder.LITTLE_ENDIAN)) {
             throw new ExceptionInInitializerError("the fast LZ4 path needs a little-endian CPU");
         }
         try {
