@@ -40,6 +40,15 @@ abstract class FitSearch implements DestSizeCompressor {
      */
     abstract int trial(byte[] src, int off, int len, byte[] out, int outCap);
 
+    /**
+     * A codec's own first step, before any trial: -1 (the default) for none; {@code m >= 0} for the prefix to
+     * try first; {@code -2 - size} when it compressed all of {@code src[off, off+len)} into {@code out} in
+     * {@code size <= cap} bytes (the answer).
+     */
+    long probe(byte[] src, int off, int len, byte[] out, int cap) {
+        return -1;
+    }
+
     @Override
     public final long compressDestSize(byte[] src, int off, int len, byte[] dst, int dstOff, int dstCap) {
         if (off < 0 || len < 0 || off + len > src.length || off + len < 0 || dstOff < 0 || dstCap < 0 || dstOff + dstCap > dst.length
@@ -63,6 +72,15 @@ abstract class FitSearch implements DestSizeCompressor {
         int hiSize = -1;
         boolean bisectNext = false;
         long m = Math.min(len, Math.max(1, (long) (dstCap * firstRatio)));
+        long p = probe(src, off, len, scratch, dstCap);
+        if (p < -1) {
+            int size = (int) (-2 - p);
+            System.arraycopy(scratch, 0, dst, dstOff, size);
+            return DestSizeCompressor.result(len, size);
+        }
+        if (p >= 0) {
+            m = Math.max(1, Math.min(len, p));
+        }
         for (int t = 0; t < MAX_TRIALS || lo == 0; t++) {
             trials++;
             int c = trial(src, off, (int) m, scratch, outCap);

@@ -10,6 +10,9 @@ import org.tukaani.xz.LZMA2Options;
 import org.tukaani.xz.LZMAInputStream;
 import org.tukaani.xz.LZMAOutputStream;
 import org.tukaani.xz.UnsupportedOptionsException;
+import org.tukaani.xz.lz.LZEncoder;
+import org.tukaani.xz.lzma.LZMAEncoder;
+import org.tukaani.xz.rangecoder.RangeEncoderToStream;
 
 /**
  * MicroLZMA physical clusters (xz-java's raw LZMA1 encoder and decoder). MicroLZMA, as xz's
@@ -49,6 +52,44 @@ final class MicroLzmaPcluster {
         @Override
         public ErofsAlgorithm algorithm() {
             return ErofsAlgorithm.LZMA;
+        }
+
+        /**
+         * Encodes the whole input and stops where the output would pass {@code cap} minus the range coder's
+         * flush: the symbols encoded by then give the prefix to try (their count, as the encoder kept it), which
+         * usually fits within the tolerance, so a pcluster costs about two compressions. When the whole input
+         * fits, this is the answer.
+         */
+        @Override
+        long probe(byte[] src, int off, int len, byte[] out, int cap) {
+            sink.reset(out, Math.max(6, cap - 6));
+            RangeEncoderToStream rc = new RangeEncoderToStream(sink);
+            LZMAEncoder enc = LZMAEncoder.getInstance(rc, options.getLc(), options.getLp(), options.getPb(), options.getMode(),
+                    options.getDictSize(), 0, options.getNiceLen(), options.getMatchFinder(), options.getDepthLimit(), cache);
+            LZEncoder lz = enc.getLZEncoder();
+            try {
+                for (int p = off, end = off + len; ; ) {
+                    p += lz.fillWindow(src, p, end - p);
+                    if (p == end) {
+                        lz.setFinishing();
+                        enc.encodeForLZMA1();
+                        break;
+                    }
+                    enc.encodeForLZMA1();
+                }
+                rc.finish();
+                if (sink.n > cap || out[0] != 0) {
+                    return enc.getUncompressedSize();
+                }
+                out[0] = (byte) ~props;
+                return -2L - sink.n;
+            } catch (Overflow e) {
+                return enc.getUncompressedSize();
+            } catch (IOException e) {
+                throw new IllegalStateException("lzma: " + e.getMessage(), e);
+            } finally {
+                enc.putArraysToCache(cache);
+            }
         }
 
         @Override
