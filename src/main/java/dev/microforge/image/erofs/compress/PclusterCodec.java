@@ -11,14 +11,15 @@ import java.util.List;
  * compressors and decoders.
  *
  * <p>Levels: zstd 1..22 (the library's levels), lzma 0..9 (xz's presets, without the extreme flag), deflate
- * 1..9 (zlib's levels). Windows: zstd {@code min(1 MiB, pcluster * 8)} rounded down to a power of two (what
+ * 1..9 (zlib's levels). Defaults: zstd 15 and deflate 9 (the SquashFS writer's zstd and gzip defaults, which
+ * are mksquashfs'), lzma 6 (xz's and mkfs.erofs' default preset). Windows: zstd {@code min(1 MiB, pcluster * 8)} rounded down to a power of two (what
  * mkfs.erofs chooses); lzma {@code min(1 MiB, max(32 KiB, pcluster * 4))} (mkfs.erofs' rule, capped at the 1 MiB
  * a microforge extent can reach, so a 6.12 guest preallocates no more than needed per CPU); deflate 32 KiB.
  */
 public enum PclusterCodec {
     ZSTD("zstd", ErofsAlgorithm.ZSTD, 1, 22, 15),
     LZMA("lzma", ErofsAlgorithm.LZMA, 0, 9, 6),
-    DEFLATE("deflate", ErofsAlgorithm.DEFLATE, 1, 9, 6);
+    DEFLATE("deflate", ErofsAlgorithm.DEFLATE, 1, 9, 9);
 
     public static final List<String> NAMES = List.of("zstd", "lzma", "deflate");
 
