@@ -139,46 +139,57 @@ public record AlgorithmConfig(ErofsAlgorithm algorithm, int window, int pcluster
                 throw new CorruptImageException(a.label() + " configuration record at " + p + " has size " + size + " (needs " + a.configSize()
                         + (q + (long) size > end ? ", within " + (end - q) + " bytes" : "") + ")");
             }
-            long window;
-            int blocks = 0;
-            switch (a) {
-                case LZ4 -> {
-                    window = le16(image, q);
-                    blocks = le16(image, q + 2);
-                }
-                case LZMA -> {
-                    if (le16(image, q + 4) != 0) {
-                        throw new CorruptImageException("lzma configuration: unknown format " + le16(image, q + 4));
-                    }
-                    window = le32(image, q) & 0xFFFFFFFFL;
-                }
-                case DEFLATE -> {
-                    int bits = image[q] & 0xFF;
-                    if (bits > DEFLATE_WINDOW_BITS_MAX) {
-                        throw new CorruptImageException("deflate configuration: " + bits + " window bits (at most 15)");
-                    }
-                    window = 1L << Math.max(8, bits);
-                }
-                case ZSTD -> {
-                    if (image[q] != 0) {
-                        throw new CorruptImageException("zstd configuration: unknown format " + (image[q] & 0xFF));
-                    }
-                    int log = image[q + 1] & 0xFF;
-                    if (log > 10) {
-                        throw new CorruptImageException("zstd configuration: window log " + (log + 10) + " (at most 20)");
-                    }
-                    window = 1L << (log + 10);
-                }
-                default -> throw new IllegalStateException();
-            }
-            String bad = check(a, window, blocks);
-            if (bad != null) {
-                throw new CorruptImageException(a.label() + " configuration: " + bad);
-            }
-            out.put(a, new AlgorithmConfig(a, (int) window, blocks));
+            out.put(a, decode(a, image, q, size));
             p = q + size;
         }
         return out;
+    }
+
+    /**
+     * One record's payload ({@code size} bytes at {@code b[q]}, after its length), with the kernel's checks; a
+     * {@link CorruptImageException} names the algorithm and what is wrong.
+     */
+    public static AlgorithmConfig decode(ErofsAlgorithm a, byte[] b, int q, int size) throws CorruptImageException {
+        if (size < a.configSize() || q < 0 || q + (long) size > b.length) {
+            throw new CorruptImageException(a.label() + " configuration record of " + size + " bytes (needs " + a.configSize() + ")");
+        }
+        long window;
+        int blocks = 0;
+        switch (a) {
+            case LZ4 -> {
+                window = le16(b, q);
+                blocks = le16(b, q + 2);
+            }
+            case LZMA -> {
+                if (le16(b, q + 4) != 0) {
+                    throw new CorruptImageException("lzma configuration: unknown format " + le16(b, q + 4));
+                }
+                window = le32(b, q) & 0xFFFFFFFFL;
+            }
+            case DEFLATE -> {
+                int bits = b[q] & 0xFF;
+                if (bits > DEFLATE_WINDOW_BITS_MAX) {
+                    throw new CorruptImageException("deflate configuration: " + bits + " window bits (at most 15)");
+                }
+                window = 1L << Math.max(8, bits);
+            }
+            case ZSTD -> {
+                if (b[q] != 0) {
+                    throw new CorruptImageException("zstd configuration: unknown format " + (b[q] & 0xFF));
+                }
+                int log = b[q + 1] & 0xFF;
+                if (log > 10) {
+                    throw new CorruptImageException("zstd configuration: window log " + (log + 10) + " (at most 20)");
+                }
+                window = 1L << (log + 10);
+            }
+            default -> throw new IllegalStateException();
+        }
+        String bad = check(a, window, blocks);
+        if (bad != null) {
+            throw new CorruptImageException(a.label() + " configuration: " + bad);
+        }
+        return new AlgorithmConfig(a, (int) window, blocks);
     }
 
     private static void putLe16(byte[] b, int p, int v) {
