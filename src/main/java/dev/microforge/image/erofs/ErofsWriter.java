@@ -1,6 +1,6 @@
 package dev.microforge.image.erofs;
 
-import static dev.microforge.image.erofs.ErofsFormat.*;
+import static dev.microforge.image.erofs.ErofsOnDisk.*;
 
 import dev.microforge.fs.Dir;
 import dev.microforge.fs.Entry;
@@ -20,9 +20,13 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
@@ -60,7 +64,7 @@ public final class ErofsWriter {
     }
 
     /**
-     * Build options. {@code level} applies to lz4hc (1..12, default 9); {@code pclusterSize} is the physical
+     * Build options. {@code level} applies to lz4hc (1..12, default {@link #DEFAULT_HC_LEVEL}); {@code pclusterSize} is the physical
      * cluster size of compressed data (4 KiB .. 1 MiB, a multiple of 4 KiB; above 4 KiB: big pclusters);
      * {@code uuid} null derives the UUID from the content; {@code dedupe} stores identical uncompressed files
      * once (shared data blocks); {@code ztailpacking} inlines a compressed file's last pcluster after its
@@ -146,12 +150,7 @@ public final class ErofsWriter {
     /** What was written. */
     public record Result(long blocks, long inodes, UUID uuid, long dataBlocks, long metaBytes, long compressedFiles, long dedupedFiles) {}
 
-    /**
-     * The lz4hc level when none is given: 4 hash-chain links per search with lz4hc's three-match parse; on the
-     * bench corpus its image is 1.012x mkfs.erofs -zlz4hc's (level 9) for 0.78x the build CPU of the previous default
-     * (level 7 with the previous compressor, 1.009x); level 2 (1.019x) saved no measurable CPU (docs/benchmarks.md,
-     * bench:lz4).
-     */
+    /** The lz4hc level when none is given: 4 hash-chain links per search (why: docs/benchmarks.md, bench:lz4). */
     public static final int DEFAULT_HC_LEVEL = 3;
 
     private static final int SEGMENT = 1 << 20;
@@ -198,7 +197,6 @@ public final class ErofsWriter {
     static final class Ino {
         final Node node;
         final Ino parent;
-        final String path; // for messages
         int index;
         int mode;
         long size;
@@ -220,10 +218,9 @@ public final class ErofsWriter {
         byte[] sha;
         byte[] packedBytes; // the packed inode's content (fragments)
 
-        Ino(Node node, Ino parent, String path) {
+        Ino(Node node, Ino parent) {
             this.node = node;
             this.parent = parent;
-            this.path = path;
         }
 
         long nid() {
@@ -232,7 +229,7 @@ public final class ErofsWriter {
     }
 
     private void collect(Dir root) {
-        Ino r = new Ino(root, null, "/");
+        Ino r = new Ino(root, null);
         ArrayDeque<Ino> queue = new ArrayDeque<>();
         queue.add(r);
         while (!queue.isEmpty()) {
@@ -246,7 +243,7 @@ public final class ErofsWriter {
                 ino.children = new ArrayList<>(d.entries().size());
                 int subdirs = 0;
                 for (Entry e : d.entries()) {
-                    Ino c = new Ino(e.node(), ino, ino.path.equals("/") ? "/" + e.displayName() : ino.path + "/" + e.displayName());
+                    Ino c = new Ino(e.node(), ino);
                     ino.childNames.add(e.nameRef());
                     ino.children.add(c);
                     if (e.node() instanceof Dir) {
@@ -610,25 +607,36 @@ public final class ErofsWriter {
     /** One segment of one file: the unit of parallel work. */
     private record Segment(Ino ino, RegularFile file, long offset, int length, boolean last) {}
 
-    private static final int EXT_PLAIN = 0;
-    private static final int EXT_LZ4 = 1;
-    private static final int EXT_INLINE = 2;
-    private static final int EXT_FRAGMENT = 3;
+    /**
+     * A segment's physical clusters: {@code blocks} holds {@code nBlocks} blocks, block after block; each extent's
+     * start is relative to the segment and its address relative to {@code blocks}. {@code fragStart} (or -1): with
+     * fragments, the segment's remainder from there goes to the packed inode.
+     */
+    private record Clusters(byte[] blocks, int nBlocks, List<Extent> extents, int fragStart) {
+        Extent last() {
+            return extents.get(extents.size() - 1);
+        }
 
-    private static final class SegmentResult {
-        Segment seg;
-        byte[] raw; // the input bytes (kept for uncompressed output and the raw fallback)
-        int crc;
-        byte[] blocks; // physical clusters, block after block
-        int nBlocks;
-        int[] extStart; // extent starts relative to the segment
-        int[] extKind; // EXT_PLAIN or EXT_LZ4
-        int[] extBlock; // first block of the extent in blocks
-        int[] extBlocks; // blocks of the extent
-        int[] extProduced; // compressed bytes (LZ4), right-aligned in the extent's blocks
-        int nExt;
-        int fragStart = -1; // with fragments: the segment's remainder from here goes to the packed inode
+        /** These clusters without the fragment, followed by {@code more} (the remainder compressed after all). */
+        Clusters append(Clusters more) {
+            byte[] b = Arrays.copyOf(blocks, Math.max(blocks.length, (nBlocks + more.nBlocks) * BLOCK_SIZE));
+            System.arraycopy(more.blocks, 0, b, nBlocks * BLOCK_SIZE, more.nBlocks * BLOCK_SIZE);
+            List<Extent> e = new ArrayList<>(extents);
+            for (Extent x : more.extents) {
+                e.add(x.moved(0, nBlocks));
+            }
+            return new Clusters(b, nBlocks + more.nBlocks, e, -1);
+        }
+
+        Clusters withLast(Extent e) {
+            List<Extent> l = new ArrayList<>(extents);
+            l.set(l.size() - 1, e);
+            return new Clusters(blocks, nBlocks, l, fragStart);
+        }
     }
+
+    /** A segment read and, when compressed, its clusters (null for uncompressed images). */
+    private record SegmentResult(Segment seg, byte[] raw, int crc, Clusters clusters) {}
 
     private final ThreadLocal<Lz4Compressor> compressors = new ThreadLocal<>();
 
@@ -715,33 +723,39 @@ public final class ErofsWriter {
         return buf;
     }
 
-    /** Opens a source file, refusing anything that is no longer a regular file (a FIFO would block forever). */
+    /**
+     * Opens a source file without following links, refusing anything that is no longer a regular file (a FIFO would
+     * block forever, a symlink would read another file).
+     */
     private static FileChannel openSource(RegularFile f) throws IOException {
-        java.nio.file.attribute.BasicFileAttributes a;
+        BasicFileAttributes a;
         try {
-            a = java.nio.file.Files.readAttributes(f.source(), java.nio.file.attribute.BasicFileAttributes.class,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            a = Files.readAttributes(f.source(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
             throw new UserError(f.origin() + ": file vanished during the build");
         }
         if (!a.isRegularFile()) {
             throw new UserError(f.origin() + ": no longer a regular file");
         }
-        return FileChannel.open(f.source(), StandardOpenOption.READ);
+        try {
+            return FileChannel.open(f.source(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        } catch (FileSystemException e) {
+            if (Files.isSymbolicLink(f.source())) {
+                throw new UserError(f.origin() + ": no longer a regular file");
+            }
+            throw e;
+        }
     }
 
     private SegmentResult work(Segment s) throws IOException {
-        SegmentResult r = new SegmentResult();
-        r.seg = s;
         byte[] raw = readSegment(s);
-        r.raw = raw;
         CRC32C crc = new CRC32C();
         crc.update(raw);
-        r.crc = (int) crc.getValue();
+        Clusters c = null;
         if (opt.compression() != Compression.NONE) {
-            compress(r, raw, 0, opt.fragments() && s.ino().packedBytes == null);
+            c = compress(s, raw, 0, opt.fragments() && s.ino().packedBytes == null);
         }
-        return r;
+        return new SegmentResult(s, raw, (int) crc.getValue(), c);
     }
 
     /**
@@ -750,60 +764,46 @@ public final class ErofsWriter {
      * compression does not pay. With {@code fragments}, the file's remainder that fits in one pcluster is left
      * for the packed inode ({@code fragStart}).
      */
-    private void compress(SegmentResult r, byte[] raw, int from, boolean fragments) {
+    private Clusters compress(Segment seg, byte[] raw, int from, boolean fragments) {
         Lz4Compressor c = compressor();
         final int pcluster = opt.pclusterSize();
         int len = raw.length;
         int cap = (len - from + BLOCK_SIZE - 1) / BLOCK_SIZE + 1;
         byte[] blocks = new byte[cap * BLOCK_SIZE];
-        int[] starts = new int[cap];
-        int[] kind = new int[cap];
-        int[] first = new int[cap];
-        int[] count = new int[cap];
-        int[] produced = new int[cap];
+        List<Extent> ext = new ArrayList<>();
+        int fragStart = -1;
         byte[] tmp = new byte[pcluster];
         int pos = from;
         int nb = 0;
-        int ne = 0;
-        boolean last = r.seg.last();
+        boolean last = seg.last();
         while (pos < len) {
             long res = c.compressDestSize(raw, pos, len - pos, tmp, 0, pcluster);
             int consumed = Lz4Compressor.consumed(res);
             int prod = Lz4Compressor.produced(res);
             boolean rest = consumed == len - pos; // everything left fits in this pcluster
             if (fragments && last && rest) {
-                r.fragStart = pos;
+                fragStart = pos;
                 break;
             }
             int k = (prod + BLOCK_SIZE - 1) / BLOCK_SIZE;
-            if (nb + Math.max(k, 1) > cap || ne == cap) {
+            if (nb + Math.max(k, 1) > cap || ext.size() == cap) {
                 // compression lost (an incompressible run, or a last plain extent split at its lcluster boundary)
                 int ncap = Math.max(cap * 2, nb + k + 1);
                 blocks = Arrays.copyOf(blocks, ncap * BLOCK_SIZE);
-                starts = Arrays.copyOf(starts, ncap);
-                kind = Arrays.copyOf(kind, ncap);
-                first = Arrays.copyOf(first, ncap);
-                count = Arrays.copyOf(count, ncap);
-                produced = Arrays.copyOf(produced, ncap);
                 cap = ncap;
             }
-            starts[ne] = pos;
-            first[ne] = nb;
             // with ztailpacking, a file's last pcluster is kept compressed when it shrinks at all: it may go inline
             boolean inlineCandidate = opt.ztailpacking() && last && rest && k == 1 && prod < consumed;
             if (consumed > k * BLOCK_SIZE || inlineCandidate) {
                 // right-aligned in its blocks, zeros in front (the ZERO_PADDING feature)
                 System.arraycopy(tmp, 0, blocks, (nb + k) * BLOCK_SIZE - prod, prod);
-                kind[ne] = EXT_LZ4;
-                count[ne] = k;
-                produced[ne] = prod;
+                ext.add(Extent.compressed(pos, nb, k, prod));
                 pos += consumed;
                 nb += k;
-                ne++;
                 continue;
             }
             int n = Math.min(BLOCK_SIZE, len - pos);
-            int clusterOfs = (int) ((r.seg.offset() + pos) % BLOCK_SIZE);
+            int clusterOfs = (int) ((seg.offset() + pos) % BLOCK_SIZE);
             if (last && pos + n == len && clusterOfs + n > BLOCK_SIZE) {
                 // The file's last extent, stored plain, would cross an lcluster boundary. Linux 6.1 (zmap.c)
                 // sizes the last extent up to the end of the lcluster holding EOF and rejects a plain extent
@@ -811,31 +811,19 @@ public final class ErofsWriter {
                 // one block; else end it at the boundary and let the rest start the next lcluster.
                 if (consumed == n && k == 1) {
                     System.arraycopy(tmp, 0, blocks, (nb + 1) * BLOCK_SIZE - prod, prod);
-                    kind[ne] = EXT_LZ4;
-                    count[ne] = 1;
-                    produced[ne] = prod;
+                    ext.add(Extent.compressed(pos, nb, 1, prod));
                     pos += n;
                     nb++;
-                    ne++;
                     continue;
                 }
                 n = BLOCK_SIZE - clusterOfs;
             }
             System.arraycopy(raw, pos, blocks, nb * BLOCK_SIZE, n);
-            kind[ne] = EXT_PLAIN;
-            count[ne] = 1;
+            ext.add(Extent.plain(pos, nb));
             pos += n;
             nb++;
-            ne++;
         }
-        r.blocks = blocks;
-        r.nBlocks = nb;
-        r.extStart = starts;
-        r.extKind = kind;
-        r.extBlock = first;
-        r.extBlocks = count;
-        r.extProduced = produced;
-        r.nExt = ne;
+        return new Clusters(blocks, nb, ext, fragStart);
     }
 
     // per-file state of the in-order writer
@@ -844,8 +832,8 @@ public final class ErofsWriter {
     /** Uncompressed dedupe: the first file (in inode order) of each size and SHA-256. */
     private final Map<String, Ino> canonical = new HashMap<>();
     private long fileFirstBlock;
-    /** {start, blkaddr (or fragment offset), kind, blocks} of the current file's extents. */
-    private final List<long[]> extents = new ArrayList<>();
+    /** The current file's extents (in the image). */
+    private final List<Extent> extents = new ArrayList<>();
     private byte[] inlineTail;
     private byte[] packedBuf = new byte[0];
     private int packedLen;
@@ -876,7 +864,7 @@ public final class ErofsWriter {
         if (packedLen > 0) {
             // the packed inode: every fragment in inode order, compressed like a file (no fragments of its own);
             // it is in no directory, the superblock names it
-            Ino p = new Ino(null, null, "(packed inode)");
+            Ino p = new Ino(null, null);
             p.index = inodes.size();
             p.mode = S_IFREG;
             p.size = packedLen;
@@ -939,92 +927,61 @@ public final class ErofsWriter {
             writeRaw(i, r.raw, s.last());
             return;
         }
-        if (r.fragStart >= 0 && (long) packedLen + (r.raw.length - r.fragStart) > MAX_PACKED) {
+        Clusters c = r.clusters();
+        if (c.fragStart() >= 0 && (long) packedLen + (r.raw().length - c.fragStart()) > MAX_PACKED) {
             // the packed inode is full: this remainder goes to the file's own pclusters after all
-            int f = r.fragStart;
-            r.fragStart = -1;
-            SegmentResult more = new SegmentResult();
-            more.seg = s;
-            compress(more, r.raw, f, false);
-            appendExtents(r, more);
+            c = c.append(compress(s, r.raw(), c.fragStart(), false));
         }
-        int ne = r.nExt;
+        List<Extent> ext = c.extents();
+        int ne = ext.size();
         long size = i.size;
         long nIdx = (size + BLOCK_SIZE - 1) / BLOCK_SIZE;
         // ztailpacking: the file's last pcluster (one block, compressed) inline after the inode and its indexes,
         // when inode, map header, indexes and tail fit in one block
-        boolean inline = s.last() && r.fragStart < 0 && opt.ztailpacking() && ne > 0 && r.extKind[ne - 1] == EXT_LZ4 && r.extBlocks[ne - 1] == 1
-                && i.isize + 8 + compactIndexSize(nIdx) + r.extProduced[ne - 1] <= BLOCK_SIZE;
-        int written = inline ? r.nBlocks - 1 : r.nBlocks;
+        boolean inline = s.last() && c.fragStart() < 0 && opt.ztailpacking() && ne > 0 && c.last().kind() == Extent.Kind.COMPRESSED
+                && c.last().blocks() == 1 && i.isize + 8 + CompactIndex.size(nIdx) + c.last().produced() <= BLOCK_SIZE;
+        int written = inline ? c.nBlocks() - 1 : c.nBlocks();
         boolean single = s.offset() == 0 && s.last();
-        if (single && r.fragStart < 0 && written >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE) {
-            writeRaw(i, r.raw, true);
+        if (single && c.fragStart() < 0 && written >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE) {
+            writeRaw(i, r.raw(), true);
             return;
         }
-        if (!inline && s.last() && opt.pclusterSize() > BLOCK_SIZE && ne > 0 && r.fragStart < 0 && r.extKind[ne - 1] == EXT_LZ4
-                && (s.offset() + r.extStart[ne - 1]) / BLOCK_SIZE == (size - 1) / BLOCK_SIZE) {
+        if (!inline && s.last() && opt.pclusterSize() > BLOCK_SIZE && ne > 0 && c.fragStart() < 0 && c.last().kind() == Extent.Kind.COMPRESSED
+                && (s.offset() + c.last().start()) / BLOCK_SIZE == (size - 1) / BLOCK_SIZE) {
             // With big pclusters, Linux 6.1 reads a compressed head's block count from the next lcluster, which
             // the last lcluster does not have (-EINVAL): store that extent (at most one block) raw instead.
-            int st = r.extStart[ne - 1];
-            int blk = r.extBlock[ne - 1];
-            Arrays.fill(r.blocks, blk * BLOCK_SIZE, (blk + 1) * BLOCK_SIZE, (byte) 0);
-            System.arraycopy(r.raw, st, r.blocks, blk * BLOCK_SIZE, r.raw.length - st);
-            r.extKind[ne - 1] = EXT_PLAIN;
+            int st = (int) c.last().start();
+            int blk = (int) c.last().addr();
+            Arrays.fill(c.blocks(), blk * BLOCK_SIZE, (blk + 1) * BLOCK_SIZE, (byte) 0);
+            System.arraycopy(r.raw(), st, c.blocks(), blk * BLOCK_SIZE, r.raw().length - st);
+            c = c.withLast(Extent.plain(st, blk));
+            ext = c.extents();
         }
-        writeFully(ByteBuffer.wrap(r.blocks, 0, written * BLOCK_SIZE), nextBlock * BLOCK_SIZE);
+        writeFully(ByteBuffer.wrap(c.blocks(), 0, written * BLOCK_SIZE), nextBlock * BLOCK_SIZE);
         for (int k = 0; k < ne; k++) {
-            long start = s.offset() + r.extStart[k];
+            Extent x = ext.get(k);
             if (inline && k == ne - 1) {
-                int blk = r.extBlock[k];
-                int prod = r.extProduced[k];
-                inlineTail = Arrays.copyOfRange(r.blocks, (blk + 1) * BLOCK_SIZE - prod, (blk + 1) * BLOCK_SIZE);
-                extents.add(new long[] {start, 0, EXT_INLINE, 0});
+                int blk = (int) x.addr();
+                int prod = x.produced();
+                inlineTail = Arrays.copyOfRange(c.blocks(), (blk + 1) * BLOCK_SIZE - prod, (blk + 1) * BLOCK_SIZE);
+                extents.add(new Extent(s.offset() + x.start(), Extent.Kind.INLINE, 0, 0, prod));
             } else {
-                extents.add(new long[] {start, nextBlock + r.extBlock[k], r.extKind[k], r.extBlocks[k]});
+                extents.add(x.moved(s.offset(), nextBlock));
             }
         }
         nextBlock += written;
-        if (r.fragStart >= 0) {
-            int flen = r.raw.length - r.fragStart;
+        if (c.fragStart() >= 0) {
+            int flen = r.raw().length - c.fragStart();
             if (packedLen + flen > packedBuf.length) {
                 packedBuf = Arrays.copyOf(packedBuf, (int) Math.min(MAX_PACKED, Math.max((long) packedBuf.length * 2, packedLen + (long) flen)));
             }
-            System.arraycopy(r.raw, r.fragStart, packedBuf, packedLen, flen);
-            extents.add(new long[] {s.offset() + r.fragStart, packedLen, EXT_FRAGMENT, 0});
+            System.arraycopy(r.raw(), c.fragStart(), packedBuf, packedLen, flen);
+            extents.add(new Extent(s.offset() + c.fragStart(), Extent.Kind.FRAGMENT, packedLen, 0, 0));
             packedLen += flen;
         }
         if (s.last()) {
             finishCompressed(i);
         }
-    }
-
-    /** Bytes of the compact index packs of {@code n} lclusters (see compactIndexes). */
-    static long compactIndexSize(long n) {
-        long rest = Math.max(0, n - 6);
-        long c2b = n > 6 ? rest / 16 * 16 : 0;
-        long end4b = n > 6 ? rest - c2b : 0;
-        return (Math.min(n, 6) + 1) / 2 * 8 + c2b * 2 + (end4b + 1) / 2 * 8;
-    }
-
-    private static void appendExtents(SegmentResult r, SegmentResult more) {
-        int ne = r.nExt + more.nExt;
-        int nb = r.nBlocks + more.nBlocks;
-        r.blocks = Arrays.copyOf(r.blocks, Math.max(r.blocks.length, nb * BLOCK_SIZE));
-        System.arraycopy(more.blocks, 0, r.blocks, r.nBlocks * BLOCK_SIZE, more.nBlocks * BLOCK_SIZE);
-        r.extStart = Arrays.copyOf(r.extStart, ne);
-        r.extKind = Arrays.copyOf(r.extKind, ne);
-        r.extBlock = Arrays.copyOf(r.extBlock, ne);
-        r.extBlocks = Arrays.copyOf(r.extBlocks, ne);
-        r.extProduced = Arrays.copyOf(r.extProduced, ne);
-        for (int k = 0; k < more.nExt; k++) {
-            r.extStart[r.nExt + k] = more.extStart[k];
-            r.extKind[r.nExt + k] = more.extKind[k];
-            r.extBlock[r.nExt + k] = r.nBlocks + more.extBlock[k];
-            r.extBlocks[r.nExt + k] = more.extBlocks[k];
-            r.extProduced[r.nExt + k] = more.extProduced[k];
-        }
-        r.nExt = ne;
-        r.nBlocks = nb;
     }
 
     /** Uncompressed data: full blocks now, the tail inline (or in its own block when it cannot be inlined). */
@@ -1067,27 +1024,28 @@ public final class ErofsWriter {
         compressedFiles++;
         long size = i.size;
         i.iu = nextBlock - fileFirstBlock;
-        long[] lastExt = extents.get(extents.size() - 1);
-        if (extents.size() == 1 && lastExt[2] == EXT_FRAGMENT) {
+        Extent lastExt = extents.get(extents.size() - 1);
+        boolean fragment = lastExt.kind() == Extent.Kind.FRAGMENT;
+        if (extents.size() == 1 && fragment) {
             byte[] z = new byte[8];
-            ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN).putLong(0, lastExt[1] | Long.MIN_VALUE);
+            ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN).putLong(0, lastExt.addr() | Long.MIN_VALUE);
             i.zindex = z;
             i.layout = LAYOUT_COMPRESSED_FULL;
             return;
         }
         boolean big = opt.pclusterSize() > BLOCK_SIZE;
         int n = (int) ((size + BLOCK_SIZE - 1) / BLOCK_SIZE);
-        byte[] area = compactIndexes(n, big);
+        byte[] area = CompactIndex.encode(extents, n, big);
         int idata = inlineTail == null ? 0 : inlineTail.length;
         byte[] z = new byte[8 + area.length + idata];
         ByteBuffer b = ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN);
         int advise = ADVISE_COMPACTED_2B | (big ? ADVISE_BIG_PCLUSTER_1 | ADVISE_BIG_PCLUSTER_2 : 0)
-                | (idata > 0 ? ADVISE_INLINE_PCLUSTER : 0) | (lastExt[2] == EXT_FRAGMENT ? ADVISE_FRAGMENT_PCLUSTER : 0);
-        if (lastExt[2] == EXT_FRAGMENT) {
-            if (lastExt[1] > 0xFFFFFFFFL) {
+                | (idata > 0 ? ADVISE_INLINE_PCLUSTER : 0) | (fragment ? ADVISE_FRAGMENT_PCLUSTER : 0);
+        if (fragment) {
+            if (lastExt.addr() > 0xFFFFFFFFL) {
                 throw new IllegalStateException("fragment offset beyond 4 GiB");
             }
-            b.putInt(0, (int) lastExt[1]); // h_fragmentoff
+            b.putInt(0, (int) lastExt.addr()); // h_fragmentoff
         } else {
             b.putShort(2, (short) idata); // h_idata_size
         }
@@ -1100,118 +1058,6 @@ public final class ErofsWriter {
         }
         i.zindex = z;
         i.layout = LAYOUT_COMPRESSED_COMPACT;
-    }
-
-    /**
-     * The packs of a compact index for {@code n} lclusters. The map header starts 32-aligned (an inode is 32 or
-     * 64 bytes at a 32-byte slot), so the packs start 8 bytes past a 32-byte boundary: six lclusters in 4-byte
-     * packs (2 per pack), then 2-byte packs (16 per pack, 14 bits each) while 16 remain, then 4-byte packs.
-     * Each pack ends with a block address from which Linux counts the pack's heads (zmap.c
-     * unpack_compacted_index); it is derived by decoding the pack as the kernel does, and every head's block
-     * is checked against the extent's.
-     */
-    private byte[] compactIndexes(int n, boolean big) {
-        final long ebase = 8; // the index area's offset modulo 32, as in the image
-        int initial4b = (int) ((32 - ebase % 32) / 4);
-        int c2b = initial4b < n ? (n - initial4b) / 16 * 16 : 0;
-        int lastShift = ErofsReader.compactShift(initial4b, c2b, n - 1);
-        long lastPos = ErofsReader.compactPos(ebase, initial4b, c2b, n - 1);
-        int lastPack = lastShift == 2 ? 8 : 32;
-        byte[] area = new byte[(int) (lastPos / lastPack * lastPack + lastPack - ebase)];
-        int[] headLcn = new int[extents.size()];
-        for (int k = 0; k < extents.size(); k++) {
-            headLcn[k] = (int) (extents.get(k)[0] / BLOCK_SIZE);
-        }
-        long[] wantBlk = new long[n]; // -1: not a head with blocks
-        int e = 0;
-        for (int lcn = 0; lcn < n; lcn++) {
-            while (e + 1 < extents.size() && headLcn[e + 1] <= lcn) {
-                e++;
-            }
-            long[] ex = extents.get(e);
-            int shift = ErofsReader.compactShift(initial4b, c2b, lcn);
-            long pos = ErofsReader.compactPos(ebase, initial4b, c2b, lcn);
-            int vcnt = shift == 2 ? 2 : 16;
-            int packSize = vcnt << shift;
-            int encodebits = (packSize - 4) * 8 / vcnt;
-            long base = pos / packSize * packSize;
-            int idx = (int) ((pos - base) >> shift);
-            int type;
-            int lo;
-            wantBlk[lcn] = -1;
-            if (headLcn[e] == lcn) {
-                int kind = (int) ex[2];
-                type = kind == EXT_PLAIN ? CLUSTER_TYPE_PLAIN : CLUSTER_TYPE_HEAD;
-                lo = (int) (ex[0] % BLOCK_SIZE);
-                if (kind == EXT_PLAIN || kind == EXT_LZ4) {
-                    wantBlk[lcn] = ex[1];
-                }
-            } else {
-                type = CLUSTER_TYPE_NONHEAD;
-                int d0 = lcn - headLcn[e];
-                if (big && d0 == 1) {
-                    // the first non-head lcluster of a pcluster holds its compressed block count
-                    lo = D0_CBLKCNT | (int) Math.max(1, ex[3]);
-                } else if (idx + 1 == vcnt) {
-                    // the last lcluster of a pack keeps delta[1] (the kernel derives its delta[0])
-                    int next = e + 1 < extents.size() ? headLcn[e + 1] : n;
-                    lo = Math.min(next - lcn, D0_CBLKCNT - 1);
-                } else {
-                    lo = d0;
-                }
-                if (lo >= BLOCK_SIZE || (!(big && d0 == 1) && (lo & D0_CBLKCNT) != 0)) {
-                    throw new IllegalStateException("lcluster distance " + d0 + " does not fit a compact index");
-                }
-            }
-            putBits(area, (int) (base - ebase), encodebits * idx, (type << 12) | lo);
-        }
-        // block addresses: decode each pack with address 0, then set it so that its first head lands on its block
-        int[] type = new int[n];
-        int[] lo = new int[n];
-        int[] cblk = new int[n];
-        long[] pblk = new long[n];
-        try {
-            for (int lcn = 0; lcn < n; lcn++) {
-                ErofsReader.unpackCompacted(area, ebase, ErofsReader.compactPos(ebase, initial4b, c2b, lcn),
-                        ErofsReader.compactShift(initial4b, c2b, lcn), big, lcn, type, lo, cblk, pblk);
-            }
-            long[] packAddr = new long[area.length / 8 + 1];
-            boolean[] set = new boolean[packAddr.length];
-            for (int lcn = 0; lcn < n; lcn++) {
-                if (wantBlk[lcn] >= 0) {
-                    int shift = ErofsReader.compactShift(initial4b, c2b, lcn);
-                    long pos = ErofsReader.compactPos(ebase, initial4b, c2b, lcn);
-                    int packSize = (shift == 2 ? 2 : 16) << shift;
-                    int pack = (int) ((pos / packSize * packSize - ebase) / 8);
-                    if (!set[pack]) {
-                        set[pack] = true;
-                        packAddr[pack] = wantBlk[lcn] - pblk[lcn];
-                        int end = (int) (pos / packSize * packSize - ebase) + packSize - 4;
-                        ByteBuffer.wrap(area, end, 4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) packAddr[pack]);
-                    }
-                }
-            }
-            for (int lcn = 0; lcn < n; lcn++) {
-                ErofsReader.unpackCompacted(area, ebase, ErofsReader.compactPos(ebase, initial4b, c2b, lcn),
-                        ErofsReader.compactShift(initial4b, c2b, lcn), big, lcn, type, lo, cblk, pblk);
-                if (wantBlk[lcn] >= 0 && pblk[lcn] != wantBlk[lcn]) {
-                    throw new IllegalStateException("compact index: lcluster " + lcn + " decodes to block " + pblk[lcn] + ", expected " + wantBlk[lcn]);
-                }
-            }
-        } catch (IOException ex) {
-            throw new IllegalStateException("compact index does not decode: " + ex.getMessage(), ex);
-        }
-        return area;
-    }
-
-    private static void putBits(byte[] a, int byteBase, int bitPos, int v) {
-        int p = byteBase + bitPos / 8;
-        int sh = bitPos & 7;
-        a[p] |= (byte) (v << sh);
-        a[p + 1] |= (byte) (v >>> (8 - sh));
-        if (sh > 2) {
-            a[p + 2] |= (byte) (v >>> (16 - sh));
-        }
     }
 
     // ---------------------------------------------------------------- dedupe (uncompressed)
