@@ -11,7 +11,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -57,37 +56,18 @@ public final class ErofsReader implements ImageFs {
             throw new CorruptImageException("image is " + imageSize + " bytes, smaller than one block");
         }
         byte[] block0 = readAt(0, BLOCK_SIZE);
-        ByteBuffer b = ByteBuffer.wrap(block0).order(ByteOrder.LITTLE_ENDIAN);
-        int s = SUPER_OFFSET;
-        if (b.getInt(s) != MAGIC) {
-            throw new CorruptImageException("bad superblock magic at offset 1024");
-        }
-        int compat = b.getInt(s + 8);
-        if (b.get(s + 12) != BLOCK_BITS) {
-            throw new CorruptImageException("block size 2^" + b.get(s + 12) + " is not supported (only 4096)");
-        }
-        if ((compat & FEATURE_COMPAT_SB_CHKSUM) != 0) {
-            int stored = b.getInt(s + 4);
-            b.putInt(s + 4, 0);
-            int computed = superblockChecksum(block0);
-            b.putInt(s + 4, stored);
-            if (stored != computed) {
-                throw new CorruptImageException(String.format("superblock checksum mismatch (stored %08x, computed %08x)", stored, computed));
-            }
-        }
-        if ((b.get(s + 13) & 0xFF) != 0) {
-            throw new CorruptImageException("superblock extension slots are not supported");
-        }
-        incompat = b.getInt(s + 80);
+        Superblock sb = Superblock.decode(block0);
+        int compat = sb.compat();
+        incompat = sb.incompat();
         if ((incompat & ~SUPPORTED_INCOMPAT) != 0) {
             throw new CorruptImageException(String.format("unsupported incompatible features 0x%x", incompat & ~SUPPORTED_INCOMPAT));
         }
-        rootNid = b.getShort(s + 14) & 0xFFFF;
-        packedNid = (incompat & FEATURE_INCOMPAT_FRAGMENTS) != 0 ? b.getLong(s + 96) : 0;
-        long inodes = b.getLong(s + 16);
-        buildTime = b.getLong(s + 24);
-        long blocks = b.getInt(s + 36) & 0xFFFFFFFFL;
-        long metaBlk = b.getInt(s + 40) & 0xFFFFFFFFL;
+        rootNid = sb.rootNid();
+        packedNid = (incompat & FEATURE_INCOMPAT_FRAGMENTS) != 0 ? sb.packedNid() : 0;
+        long inodes = sb.inodes();
+        buildTime = sb.buildTime();
+        long blocks = sb.blocks();
+        long metaBlk = sb.metaBlkaddr();
         if (blocks * BLOCK_SIZE > imageSize) {
             throw new CorruptImageException("superblock says " + blocks + " blocks but the image has " + imageSize + " bytes");
         }
@@ -95,14 +75,9 @@ public final class ErofsReader implements ImageFs {
             throw new CorruptImageException("metadata start block " + metaBlk + " is beyond the " + blocks + " blocks");
         }
         metaBase = metaBlk * BLOCK_SIZE;
-        ByteBuffer ub = ByteBuffer.wrap(block0, s + 48, 16);
-        UUID uuid = new UUID(ub.getLong(), ub.getLong());
-        int ll = 0;
-        while (ll < 16 && block0[s + 64 + ll] != 0) {
-            ll++;
-        }
+        UUID uuid = sb.uuid();
         summary.put("compression", (incompat & FEATURE_INCOMPAT_ZERO_PADDING) != 0 ? "lz4" : "none");
-        summary.put("label", new String(block0, s + 64, ll, StandardCharsets.UTF_8));
+        summary.put("label", sb.labelString());
         summary.put("uuid", uuid.toString());
         summary.put("blocks", Long.toString(blocks));
         summary.put("block size", Integer.toString(BLOCK_SIZE));
