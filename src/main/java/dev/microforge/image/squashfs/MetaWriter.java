@@ -11,8 +11,8 @@ import java.io.ByteArrayOutputStream;
 final class MetaWriter {
     private final Codec.Compressor compressor;
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final byte[] cur = new byte[Sqfs.META_SIZE];
-    private final byte[] packed = new byte[Sqfs.META_SIZE];
+    private final byte[] cur = new byte[SquashfsOnDisk.META_SIZE];
+    private final byte[] packed = new byte[SquashfsOnDisk.META_SIZE];
     private int curLen;
     private final java.util.List<Long> blockStarts = new java.util.ArrayList<>();
 
@@ -37,12 +37,12 @@ final class MetaWriter {
 
     void write(byte[] b, int off, int len) {
         while (len > 0) {
-            int n = Math.min(len, Sqfs.META_SIZE - curLen);
+            int n = Math.min(len, SquashfsOnDisk.META_SIZE - curLen);
             System.arraycopy(b, off, cur, curLen, n);
             curLen += n;
             off += n;
             len -= n;
-            if (curLen == Sqfs.META_SIZE) {
+            if (curLen == SquashfsOnDisk.META_SIZE) {
                 flushBlock();
             }
         }
@@ -60,7 +60,7 @@ final class MetaWriter {
             out.write(n >>> 8);
             out.write(packed, 0, n);
         } else {
-            int h = curLen | Sqfs.META_UNCOMPRESSED;
+            int h = curLen | SquashfsOnDisk.META_UNCOMPRESSED;
             out.write(h & 0xff);
             out.write(h >>> 8);
             out.write(cur, 0, curLen);

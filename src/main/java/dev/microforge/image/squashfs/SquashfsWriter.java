@@ -77,7 +77,7 @@ public final class SquashfsWriter {
         boolean candidate;
         long start;
         int[] sizes = new int[0];
-        int fragIndex = Sqfs.INVALID_FRAG;
+        int fragIndex = SquashfsOnDisk.INVALID_FRAG;
         int fragOffset;
         long sparse;
 
@@ -131,9 +131,9 @@ public final class SquashfsWriter {
         ImageOptions.rejectIfGiven("squashfs", "--label", options.label());
         ImageOptions.rejectIfGiven("squashfs", "--uuid", options.uuid());
         String c = options.compression() == null ? "zstd" : options.compression();
-        if (!SquashfsFormat.COMPRESSIONS.contains(c)) {
+        if (!SquashfsImageFormat.COMPRESSIONS.contains(c)) {
             throw new UserError("--compression " + c + " is not available for squashfs (expected one of "
-                    + String.join(", ", SquashfsFormat.COMPRESSIONS) + ")");
+                    + String.join(", ", SquashfsImageFormat.COMPRESSIONS) + ")");
         }
         if (options.xzBcj() != null && !c.equals("xz")) {
             throw new UserError("--xz-bcj applies to --compression xz only (got " + c + ")");
@@ -175,10 +175,10 @@ public final class SquashfsWriter {
         out = new Out(channel, path);
         try {
             byte[] compOpts = compressorOptions();
-            out.write(new byte[Sqfs.SUPERBLOCK_SIZE]);
+            out.write(new byte[SquashfsOnDisk.SUPERBLOCK_SIZE]);
             if (compOpts != null) {
                 byte[] hdr = new byte[2];
-                Sqfs.putShort(hdr, 0, compOpts.length | Sqfs.META_UNCOMPRESSED);
+                SquashfsOnDisk.putShort(hdr, 0, compOpts.length | SquashfsOnDisk.META_UNCOMPRESSED);
                 out.write(hdr);
                 out.write(compOpts);
             }
@@ -194,14 +194,14 @@ public final class SquashfsWriter {
             long dirTableStart = out.position();
             out.write(dirs.finish());
 
-            long fragTableStart = Sqfs.INVALID;
+            long fragTableStart = SquashfsOnDisk.INVALID;
             if (!fragTable.isEmpty()) {
                 MetaWriter fm = new MetaWriter(metaCompressor);
                 byte[] e = new byte[16];
                 for (long[] f : fragTable) {
-                    Sqfs.putLong(e, 0, f[0]);
-                    Sqfs.putInt(e, 8, (int) f[1]);
-                    Sqfs.putInt(e, 12, 0);
+                    SquashfsOnDisk.putLong(e, 0, f[0]);
+                    SquashfsOnDisk.putInt(e, 8, (int) f[1]);
+                    SquashfsOnDisk.putInt(e, 12, 0);
                     fm.write(e);
                 }
                 fragTableStart = writeLookupTable(fm);
@@ -210,31 +210,31 @@ public final class SquashfsWriter {
             idm.write(new byte[4]); // one id: 0 (root)
             long idTableStart = writeLookupTable(idm);
             long bytesUsed = out.position();
-            int pad = (int) ((Sqfs.DEVICE_BLOCK - bytesUsed % Sqfs.DEVICE_BLOCK) % Sqfs.DEVICE_BLOCK);
+            int pad = (int) ((SquashfsOnDisk.DEVICE_BLOCK - bytesUsed % SquashfsOnDisk.DEVICE_BLOCK) % SquashfsOnDisk.DEVICE_BLOCK);
             out.write(new byte[pad]);
             out.close();
             events.finish("writing squashfs metadata");
 
-            byte[] sb = new byte[Sqfs.SUPERBLOCK_SIZE];
-            Sqfs.putInt(sb, 0, Sqfs.MAGIC);
-            Sqfs.putInt(sb, 4, inodeCount);
-            Sqfs.putInt(sb, 8, mtime);
-            Sqfs.putInt(sb, 12, blockSize);
-            Sqfs.putInt(sb, 16, fragTable.size());
-            Sqfs.putShort(sb, 20, Sqfs.compressorId(codec.name()));
-            Sqfs.putShort(sb, 22, blockLog);
-            Sqfs.putShort(sb, 24, flags(compOpts != null));
-            Sqfs.putShort(sb, 26, 1);
-            Sqfs.putShort(sb, 28, 4);
-            Sqfs.putShort(sb, 30, 0);
-            Sqfs.putLong(sb, 32, r.ref);
-            Sqfs.putLong(sb, 40, bytesUsed);
-            Sqfs.putLong(sb, 48, idTableStart);
-            Sqfs.putLong(sb, 56, Sqfs.INVALID);
-            Sqfs.putLong(sb, 64, inodeTableStart);
-            Sqfs.putLong(sb, 72, dirTableStart);
-            Sqfs.putLong(sb, 80, fragTableStart);
-            Sqfs.putLong(sb, 88, Sqfs.INVALID);
+            byte[] sb = new byte[SquashfsOnDisk.SUPERBLOCK_SIZE];
+            SquashfsOnDisk.putInt(sb, 0, SquashfsOnDisk.MAGIC);
+            SquashfsOnDisk.putInt(sb, 4, inodeCount);
+            SquashfsOnDisk.putInt(sb, 8, mtime);
+            SquashfsOnDisk.putInt(sb, 12, blockSize);
+            SquashfsOnDisk.putInt(sb, 16, fragTable.size());
+            SquashfsOnDisk.putShort(sb, 20, SquashfsOnDisk.compressorId(codec.name()));
+            SquashfsOnDisk.putShort(sb, 22, blockLog);
+            SquashfsOnDisk.putShort(sb, 24, flags(compOpts != null));
+            SquashfsOnDisk.putShort(sb, 26, 1);
+            SquashfsOnDisk.putShort(sb, 28, 4);
+            SquashfsOnDisk.putShort(sb, 30, 0);
+            SquashfsOnDisk.putLong(sb, 32, r.ref);
+            SquashfsOnDisk.putLong(sb, 40, bytesUsed);
+            SquashfsOnDisk.putLong(sb, 48, idTableStart);
+            SquashfsOnDisk.putLong(sb, 56, SquashfsOnDisk.INVALID);
+            SquashfsOnDisk.putLong(sb, 64, inodeTableStart);
+            SquashfsOnDisk.putLong(sb, 72, dirTableStart);
+            SquashfsOnDisk.putLong(sb, 80, fragTableStart);
+            SquashfsOnDisk.putLong(sb, 88, SquashfsOnDisk.INVALID);
             ByteBuffer bb = ByteBuffer.wrap(sb);
             long p = 0;
             while (bb.hasRemaining()) {
@@ -246,17 +246,17 @@ public final class SquashfsWriter {
     }
 
     private int flags(boolean compOpts) {
-        int f = Sqfs.NO_XATTR | Sqfs.DUPLICATES;
+        int f = SquashfsOnDisk.NO_XATTR | SquashfsOnDisk.DUPLICATES;
         if (codec.name().equals("none")) {
-            f |= Sqfs.NOI | Sqfs.NOD | Sqfs.NOF | Sqfs.NOX | Sqfs.NOID;
+            f |= SquashfsOnDisk.NOI | SquashfsOnDisk.NOD | SquashfsOnDisk.NOF | SquashfsOnDisk.NOX | SquashfsOnDisk.NOID;
         }
         if (!fragments) {
-            f |= Sqfs.NO_FRAG;
+            f |= SquashfsOnDisk.NO_FRAG;
         } else if (tailPacking) {
-            f |= Sqfs.ALWAYS_FRAG;
+            f |= SquashfsOnDisk.ALWAYS_FRAG;
         }
         if (compOpts) {
-            f |= Sqfs.COMP_OPT;
+            f |= SquashfsOnDisk.COMP_OPT;
         }
         return f;
     }
@@ -270,8 +270,8 @@ public final class SquashfsWriter {
         switch (codec.name()) {
             case "lz4": {
                 byte[] b = new byte[8];
-                Sqfs.putInt(b, 0, 1); // LZ4_LEGACY
-                Sqfs.putInt(b, 4, level > 1 ? 1 : 0); // LZ4_HC flag (informational)
+                SquashfsOnDisk.putInt(b, 0, 1); // LZ4_LEGACY
+                SquashfsOnDisk.putInt(b, 4, level > 1 ? 1 : 0); // LZ4_HC flag (informational)
                 return b;
             }
             case "gzip": {
@@ -279,9 +279,9 @@ public final class SquashfsWriter {
                     return null;
                 }
                 byte[] b = new byte[8];
-                Sqfs.putInt(b, 0, level);
-                Sqfs.putShort(b, 4, 15);
-                Sqfs.putShort(b, 6, 0);
+                SquashfsOnDisk.putInt(b, 0, level);
+                SquashfsOnDisk.putShort(b, 4, 15);
+                SquashfsOnDisk.putShort(b, 6, 0);
                 return b;
             }
             case "zstd": {
@@ -289,7 +289,7 @@ public final class SquashfsWriter {
                     return null;
                 }
                 byte[] b = new byte[4];
-                Sqfs.putInt(b, 0, level);
+                SquashfsOnDisk.putInt(b, 0, level);
                 return b;
             }
             case "xz": {
@@ -298,8 +298,8 @@ public final class SquashfsWriter {
                     return null;
                 }
                 byte[] b = new byte[8];
-                Sqfs.putInt(b, 0, XzCodec.dictSize(blockSize));
-                Sqfs.putInt(b, 4, XzCodec.FLAG_X86);
+                SquashfsOnDisk.putInt(b, 0, XzCodec.dictSize(blockSize));
+                SquashfsOnDisk.putInt(b, 4, XzCodec.FLAG_X86);
                 return b;
             }
             default:
@@ -315,7 +315,7 @@ public final class SquashfsWriter {
         List<Long> starts = m.blockStarts();
         byte[] index = new byte[starts.size() * 8];
         for (int i = 0; i < starts.size(); i++) {
-            Sqfs.putLong(index, i * 8, base + starts.get(i));
+            SquashfsOnDisk.putLong(index, i * 8, base + starts.get(i));
         }
         long at = out.position();
         out.write(index);
@@ -854,7 +854,7 @@ public final class SquashfsWriter {
     /** Pipeline sink: runs in order on the producer thread. */
     private void place(Done d) throws IOException {
         long pos = out.position();
-        int sizeField = d.sparse ? 0 : d.len | (d.raw ? Sqfs.DATA_UNCOMPRESSED : 0);
+        int sizeField = d.sparse ? 0 : d.len | (d.raw ? SquashfsOnDisk.DATA_UNCOMPRESSED : 0);
         if (d.fragment >= 0) {
             long[] e = fragTable.get(d.fragment);
             e[0] = pos;
@@ -897,27 +897,27 @@ public final class SquashfsWriter {
             if (run[2] == 1) {
                 byte[] name = d.names.get(run[0]);
                 byte[] ie = new byte[12 + name.length];
-                Sqfs.putInt(ie, 0, p);
-                Sqfs.putInt(ie, 4, (int) dirs.blockStart());
-                Sqfs.putInt(ie, 8, name.length - 1);
+                SquashfsOnDisk.putInt(ie, 0, p);
+                SquashfsOnDisk.putInt(ie, 4, (int) dirs.blockStart());
+                SquashfsOnDisk.putInt(ie, 8, name.length - 1);
                 System.arraycopy(name, 0, ie, 12, name.length);
                 index.add(ie);
             }
             Ino first = d.children.get(run[0]);
             byte[] hdr = new byte[12];
-            Sqfs.putInt(hdr, 0, run[1] - run[0] - 1);
-            Sqfs.putInt(hdr, 4, (int) (first.ref >>> 16));
-            Sqfs.putInt(hdr, 8, first.number);
+            SquashfsOnDisk.putInt(hdr, 0, run[1] - run[0] - 1);
+            SquashfsOnDisk.putInt(hdr, 4, (int) (first.ref >>> 16));
+            SquashfsOnDisk.putInt(hdr, 8, first.number);
             dirs.write(hdr);
             p += 12;
             for (int i = run[0]; i < run[1]; i++) {
                 Ino c = d.children.get(i);
                 byte[] name = d.names.get(i);
                 byte[] e = new byte[8 + name.length];
-                Sqfs.putShort(e, 0, (int) (c.ref & 0xffff));
-                Sqfs.putShort(e, 2, c.number - first.number);
-                Sqfs.putShort(e, 4, basicType(c));
-                Sqfs.putShort(e, 6, name.length - 1);
+                SquashfsOnDisk.putShort(e, 0, (int) (c.ref & 0xffff));
+                SquashfsOnDisk.putShort(e, 2, c.number - first.number);
+                SquashfsOnDisk.putShort(e, 4, basicType(c));
+                SquashfsOnDisk.putShort(e, 6, name.length - 1);
                 System.arraycopy(name, 0, e, 8, name.length);
                 dirs.write(e);
                 p += e.length;
@@ -928,26 +928,26 @@ public final class SquashfsWriter {
         int nlink = 2 + subdirs;
         if (index.isEmpty() && listingSize <= 0xffff && listingBlock <= 0xffffffffL) {
             byte[] b = new byte[32];
-            header(b, Sqfs.DIR, d_mode(), d.number);
-            Sqfs.putInt(b, 16, (int) listingBlock);
-            Sqfs.putInt(b, 20, nlink);
-            Sqfs.putShort(b, 24, (int) listingSize);
-            Sqfs.putShort(b, 26, listingOffset);
-            Sqfs.putInt(b, 28, d.parentNumber);
+            header(b, SquashfsOnDisk.DIR, d_mode(), d.number);
+            SquashfsOnDisk.putInt(b, 16, (int) listingBlock);
+            SquashfsOnDisk.putInt(b, 20, nlink);
+            SquashfsOnDisk.putShort(b, 24, (int) listingSize);
+            SquashfsOnDisk.putShort(b, 26, listingOffset);
+            SquashfsOnDisk.putInt(b, 28, d.parentNumber);
             inodes.write(b);
         } else {
             if (index.size() > 0xffff) {
                 throw new UserError("a directory is too large for squashfs (directory index over 65535 entries)");
             }
             byte[] b = new byte[40];
-            header(b, Sqfs.LDIR, d_mode(), d.number);
-            Sqfs.putInt(b, 16, nlink);
-            Sqfs.putInt(b, 20, (int) listingSize);
-            Sqfs.putInt(b, 24, (int) listingBlock);
-            Sqfs.putInt(b, 28, d.parentNumber);
-            Sqfs.putShort(b, 32, index.size());
-            Sqfs.putShort(b, 34, listingOffset);
-            Sqfs.putInt(b, 36, Sqfs.INVALID_XATTR);
+            header(b, SquashfsOnDisk.LDIR, d_mode(), d.number);
+            SquashfsOnDisk.putInt(b, 16, nlink);
+            SquashfsOnDisk.putInt(b, 20, (int) listingSize);
+            SquashfsOnDisk.putInt(b, 24, (int) listingBlock);
+            SquashfsOnDisk.putInt(b, 28, d.parentNumber);
+            SquashfsOnDisk.putShort(b, 32, index.size());
+            SquashfsOnDisk.putShort(b, 34, listingOffset);
+            SquashfsOnDisk.putInt(b, 36, SquashfsOnDisk.INVALID_XATTR);
             inodes.write(b);
             for (byte[] ie : index) {
                 inodes.write(ie);
@@ -978,15 +978,15 @@ public final class SquashfsWriter {
             int es = 8 + d.names.get(i).length;
             long block = c.ref >>> 16;
             int delta = c.number - runBase;
-            boolean bigStep = p + es - indexPoint > Sqfs.META_SIZE;
-            boolean need = runStart < 0 || i - runStart == Sqfs.MAX_DIR_RUN || block != runBlock
+            boolean bigStep = p + es - indexPoint > SquashfsOnDisk.META_SIZE;
+            boolean need = runStart < 0 || i - runStart == SquashfsOnDisk.MAX_DIR_RUN || block != runBlock
                     || delta > 32767 || delta < -32768 || bigStep;
             if (need) {
                 if (runStart >= 0) {
                     runs.add(new int[] {runStart, i, runIndexed ? 1 : 0});
                 }
                 runIndexed = false;
-                if (p + es - indexPoint > Sqfs.META_SIZE) {
+                if (p + es - indexPoint > SquashfsOnDisk.META_SIZE) {
                     runIndexed = true;
                     indexPoint = p;
                 }
@@ -1005,29 +1005,29 @@ public final class SquashfsWriter {
 
     private static int basicType(Ino c) {
         if (c instanceof DirIno) {
-            return Sqfs.DIR;
+            return SquashfsOnDisk.DIR;
         }
         if (c instanceof FileIno) {
-            return Sqfs.FILE;
+            return SquashfsOnDisk.FILE;
         }
-        return Sqfs.SYMLINK;
+        return SquashfsOnDisk.SYMLINK;
     }
 
     private void header(byte[] b, int type, int mode, int number) {
-        Sqfs.putShort(b, 0, type);
-        Sqfs.putShort(b, 2, mode & 07777);
-        Sqfs.putShort(b, 4, 0);
-        Sqfs.putShort(b, 6, 0);
-        Sqfs.putInt(b, 8, mtime);
-        Sqfs.putInt(b, 12, number);
+        SquashfsOnDisk.putShort(b, 0, type);
+        SquashfsOnDisk.putShort(b, 2, mode & 07777);
+        SquashfsOnDisk.putShort(b, 4, 0);
+        SquashfsOnDisk.putShort(b, 6, 0);
+        SquashfsOnDisk.putInt(b, 8, mtime);
+        SquashfsOnDisk.putInt(b, 12, number);
     }
 
     private byte[] inode(Ino c) {
         if (c instanceof LinkIno l) {
             byte[] b = new byte[24 + l.target.length];
-            header(b, Sqfs.SYMLINK, dev.microforge.fs.Reproducible.SYMLINK_MODE, c.number);
-            Sqfs.putInt(b, 16, 1);
-            Sqfs.putInt(b, 20, l.target.length);
+            header(b, SquashfsOnDisk.SYMLINK, dev.microforge.fs.Reproducible.SYMLINK_MODE, c.number);
+            SquashfsOnDisk.putInt(b, 16, 1);
+            SquashfsOnDisk.putInt(b, 20, l.target.length);
             System.arraycopy(l.target, 0, b, 24, l.target.length);
             return b;
         }
@@ -1036,27 +1036,27 @@ public final class SquashfsWriter {
         boolean ext = size >= 1L << 32 || f.start >= 1L << 32 || f.sparse > 0;
         if (!ext) {
             byte[] b = new byte[32 + 4 * f.sizes.length];
-            header(b, Sqfs.FILE, f.mode(), c.number);
-            Sqfs.putInt(b, 16, (int) f.start);
-            Sqfs.putInt(b, 20, f.fragIndex);
-            Sqfs.putInt(b, 24, f.fragIndex == Sqfs.INVALID_FRAG ? 0 : f.fragOffset);
-            Sqfs.putInt(b, 28, (int) size);
+            header(b, SquashfsOnDisk.FILE, f.mode(), c.number);
+            SquashfsOnDisk.putInt(b, 16, (int) f.start);
+            SquashfsOnDisk.putInt(b, 20, f.fragIndex);
+            SquashfsOnDisk.putInt(b, 24, f.fragIndex == SquashfsOnDisk.INVALID_FRAG ? 0 : f.fragOffset);
+            SquashfsOnDisk.putInt(b, 28, (int) size);
             for (int i = 0; i < f.sizes.length; i++) {
-                Sqfs.putInt(b, 32 + 4 * i, f.sizes[i]);
+                SquashfsOnDisk.putInt(b, 32 + 4 * i, f.sizes[i]);
             }
             return b;
         }
         byte[] b = new byte[56 + 4 * f.sizes.length];
-        header(b, Sqfs.LREG, f.mode(), c.number);
-        Sqfs.putLong(b, 16, f.start);
-        Sqfs.putLong(b, 24, size);
-        Sqfs.putLong(b, 32, f.sparse);
-        Sqfs.putInt(b, 40, 1);
-        Sqfs.putInt(b, 44, f.fragIndex);
-        Sqfs.putInt(b, 48, f.fragIndex == Sqfs.INVALID_FRAG ? 0 : f.fragOffset);
-        Sqfs.putInt(b, 52, Sqfs.INVALID_XATTR);
+        header(b, SquashfsOnDisk.LREG, f.mode(), c.number);
+        SquashfsOnDisk.putLong(b, 16, f.start);
+        SquashfsOnDisk.putLong(b, 24, size);
+        SquashfsOnDisk.putLong(b, 32, f.sparse);
+        SquashfsOnDisk.putInt(b, 40, 1);
+        SquashfsOnDisk.putInt(b, 44, f.fragIndex);
+        SquashfsOnDisk.putInt(b, 48, f.fragIndex == SquashfsOnDisk.INVALID_FRAG ? 0 : f.fragOffset);
+        SquashfsOnDisk.putInt(b, 52, SquashfsOnDisk.INVALID_XATTR);
         for (int i = 0; i < f.sizes.length; i++) {
-            Sqfs.putInt(b, 56 + 4 * i, f.sizes[i]);
+            SquashfsOnDisk.putInt(b, 56 + 4 * i, f.sizes[i]);
         }
         return b;
     }

@@ -47,12 +47,12 @@ class SquashfsRoundTripTest {
         }
         TreeAssert.sameTree(src, tmp.resolve("out"));
         byte[] head = java.nio.file.Files.readAllBytes(img);
-        boolean options = (Sqfs.getShort(head, 24) & Sqfs.COMP_OPT) != 0;
+        boolean options = (SquashfsOnDisk.getShort(head, 24) & SquashfsOnDisk.COMP_OPT) != 0;
         assertEquals(!bcj.equals("none"), options, "compressor options block");
         if (options) {
-            assertEquals(8 | Sqfs.META_UNCOMPRESSED, Sqfs.getShort(head, Sqfs.SUPERBLOCK_SIZE));
-            assertEquals(1 << 20, Sqfs.getInt(head, Sqfs.SUPERBLOCK_SIZE + 2), "dictionary size");
-            assertEquals(1, Sqfs.getInt(head, Sqfs.SUPERBLOCK_SIZE + 6), "flags: x86");
+            assertEquals(8 | SquashfsOnDisk.META_UNCOMPRESSED, SquashfsOnDisk.getShort(head, SquashfsOnDisk.SUPERBLOCK_SIZE));
+            assertEquals(1 << 20, SquashfsOnDisk.getInt(head, SquashfsOnDisk.SUPERBLOCK_SIZE + 2), "dictionary size");
+            assertEquals(1, SquashfsOnDisk.getInt(head, SquashfsOnDisk.SUPERBLOCK_SIZE + 6), "flags: x86");
         }
         if (bcj.equals("auto")) {
             Path plain = tmp.resolve("plain.sqfs");
