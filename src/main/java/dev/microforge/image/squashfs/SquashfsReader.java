@@ -76,29 +76,27 @@ public final class SquashfsReader implements ImageFs {
         if (src.size() < SquashfsOnDisk.SUPERBLOCK_SIZE) {
             throw corrupt("file is shorter than a superblock (" + src.size() + " bytes)");
         }
-        byte[] sb = new byte[SquashfsOnDisk.SUPERBLOCK_SIZE];
-        src.read(0, sb, 0, sb.length);
-        if (SquashfsOnDisk.getInt(sb, 0) != SquashfsOnDisk.MAGIC) {
-            throw corrupt("bad magic (not a SquashFS image)");
-        }
-        inodes = SquashfsOnDisk.getInt(sb, 4);
-        mtime = SquashfsOnDisk.getInt(sb, 8) & 0xffffffffL;
-        blockSize = SquashfsOnDisk.getInt(sb, 12);
-        fragCount = SquashfsOnDisk.getInt(sb, 16);
-        compressor = SquashfsOnDisk.getShort(sb, 20);
-        blockLog = SquashfsOnDisk.getShort(sb, 22);
-        flags = SquashfsOnDisk.getShort(sb, 24);
-        idCount = SquashfsOnDisk.getShort(sb, 26);
-        int major = SquashfsOnDisk.getShort(sb, 28);
-        int minor = SquashfsOnDisk.getShort(sb, 30);
-        rootRef = SquashfsOnDisk.getLong(sb, 32);
-        bytesUsed = SquashfsOnDisk.getLong(sb, 40);
-        idTableStart = SquashfsOnDisk.getLong(sb, 48);
-        xattrTableStart = SquashfsOnDisk.getLong(sb, 56);
-        inodeTable = SquashfsOnDisk.getLong(sb, 64);
-        dirTable = SquashfsOnDisk.getLong(sb, 72);
-        fragTableStart = SquashfsOnDisk.getLong(sb, 80);
-        exportTableStart = SquashfsOnDisk.getLong(sb, 88);
+        byte[] raw = new byte[Superblock.SIZE];
+        src.read(0, raw, 0, raw.length);
+        Superblock sb = Superblock.decode(raw);
+        inodes = sb.inodeCount();
+        mtime = sb.mtime();
+        blockSize = sb.blockSize();
+        fragCount = sb.fragmentCount();
+        compressor = sb.compressor();
+        blockLog = sb.blockLog();
+        flags = sb.flags();
+        idCount = sb.idCount();
+        int major = sb.versionMajor();
+        int minor = sb.versionMinor();
+        rootRef = sb.rootInodeRef();
+        bytesUsed = sb.bytesUsed();
+        idTableStart = sb.idTableStart();
+        xattrTableStart = sb.xattrTableStart();
+        inodeTable = sb.inodeTableStart();
+        dirTable = sb.directoryTableStart();
+        fragTableStart = sb.fragmentTableStart();
+        exportTableStart = sb.exportTableStart();
         if (major != 4 || minor != 0) {
             throw corrupt("unsupported SquashFS version " + major + "." + minor + " (only 4.0)");
         }

@@ -215,26 +215,10 @@ public final class SquashfsWriter {
             out.close();
             events.finish("writing squashfs metadata");
 
-            byte[] sb = new byte[SquashfsOnDisk.SUPERBLOCK_SIZE];
-            SquashfsOnDisk.putInt(sb, 0, SquashfsOnDisk.MAGIC);
-            SquashfsOnDisk.putInt(sb, 4, inodeCount);
-            SquashfsOnDisk.putInt(sb, 8, mtime);
-            SquashfsOnDisk.putInt(sb, 12, blockSize);
-            SquashfsOnDisk.putInt(sb, 16, fragTable.size());
-            SquashfsOnDisk.putShort(sb, 20, SquashfsOnDisk.compressorId(codec.name()));
-            SquashfsOnDisk.putShort(sb, 22, blockLog);
-            SquashfsOnDisk.putShort(sb, 24, flags(compOpts != null));
-            SquashfsOnDisk.putShort(sb, 26, 1);
-            SquashfsOnDisk.putShort(sb, 28, 4);
-            SquashfsOnDisk.putShort(sb, 30, 0);
-            SquashfsOnDisk.putLong(sb, 32, r.ref);
-            SquashfsOnDisk.putLong(sb, 40, bytesUsed);
-            SquashfsOnDisk.putLong(sb, 48, idTableStart);
-            SquashfsOnDisk.putLong(sb, 56, SquashfsOnDisk.INVALID);
-            SquashfsOnDisk.putLong(sb, 64, inodeTableStart);
-            SquashfsOnDisk.putLong(sb, 72, dirTableStart);
-            SquashfsOnDisk.putLong(sb, 80, fragTableStart);
-            SquashfsOnDisk.putLong(sb, 88, SquashfsOnDisk.INVALID);
+            byte[] sb = new Superblock(inodeCount, mtime & 0xffffffffL, blockSize, fragTable.size(),
+                    SquashfsOnDisk.compressorId(codec.name()), blockLog, flags(compOpts != null), 1, 4, 0, r.ref,
+                    bytesUsed, idTableStart, SquashfsOnDisk.INVALID, inodeTableStart, dirTableStart, fragTableStart,
+                    SquashfsOnDisk.INVALID).encode();
             ByteBuffer bb = ByteBuffer.wrap(sb);
             long p = 0;
             while (bb.hasRemaining()) {
