@@ -67,9 +67,17 @@ public final class DuplicateFinder<F> {
      * its bytes.
      */
     public Optional<F> canonicalOf(F file, long size, long checksum) throws IOException {
+        return canonicalOf(file, size, checksum, sameBytes);
+    }
+
+    /**
+     * As {@link #canonicalOf(Object, long, long)}, comparing with {@code compare} this time (say, with the bytes
+     * of {@code file} the caller holds in memory).
+     */
+    public Optional<F> canonicalOf(F file, long size, long checksum, SameBytes<F> compare) throws IOException {
         List<F> same = canonical.computeIfAbsent(new Key(size, checksum), k -> new ArrayList<>(1));
         for (F c : same) {
-            if (sameBytes.same(c, file)) {
+            if (compare.same(c, file)) {
                 return Optional.of(c);
             }
         }

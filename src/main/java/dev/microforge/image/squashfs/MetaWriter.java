@@ -2,6 +2,8 @@ package dev.microforge.image.squashfs;
 
 import dev.microforge.image.codec.Codec;
 import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A metadata stream (inode table, directory table, lookup tables) chopped into 8 KiB blocks, each compressed
@@ -14,7 +16,7 @@ final class MetaWriter {
     private final byte[] cur = new byte[SquashfsOnDisk.META_SIZE];
     private final byte[] packed = new byte[SquashfsOnDisk.META_SIZE];
     private int curLen;
-    private final java.util.List<Long> blockStarts = new java.util.ArrayList<>();
+    private final List<Long> blockStarts = new ArrayList<>();
 
     MetaWriter(Codec.Compressor compressor) {
         this.compressor = compressor;
@@ -77,7 +79,7 @@ final class MetaWriter {
     }
 
     /** Starts of the blocks written so far, relative to the table start. */
-    java.util.List<Long> blockStarts() {
+    List<Long> blockStarts() {
         return blockStarts;
     }
 }
