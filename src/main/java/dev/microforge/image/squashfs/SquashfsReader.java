@@ -12,9 +12,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -531,7 +533,7 @@ public final class SquashfsReader implements ImageFs {
         @Override
         public List<Child> children() throws IOException {
             List<Child> out = new ArrayList<>();
-            java.util.Set<Long> subdirs = new java.util.HashSet<>(); // each directory is listed once: a tree, not a DAG
+            Set<Long> subdirs = new HashSet<>(); // each directory is listed once: a tree, not a DAG
             if (size <= 3) {
                 return out;
             }

@@ -12,6 +12,7 @@ import dev.microforge.util.UserError;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.zip.CRC32C;
@@ -42,7 +43,7 @@ class DuplicateFinderTest {
         List<Integer> compared = new ArrayList<>();
         DuplicateFinder<Integer> finder = new DuplicateFinder<>((c, l) -> {
             compared.add(c);
-            return java.util.Arrays.equals(contents.get(c), contents.get(l));
+            return Arrays.equals(contents.get(c), contents.get(l));
         });
         int[] canonical = new int[contents.size()];
         for (int i = 0; i < contents.size(); i++) {

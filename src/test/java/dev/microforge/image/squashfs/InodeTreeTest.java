@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.microforge.fs.Dir;
 import dev.microforge.fs.Entry;
+import dev.microforge.fs.Node;
 import dev.microforge.fs.RegularFile;
 import dev.microforge.fs.Symlink;
 import dev.microforge.image.squashfs.DirectoryWriter.Run;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /** Inode numbering in inode-table write order, and the directory runs of the format's rules (worked by hand). */
 class InodeTreeTest {
-    private static Entry e(String name, dev.microforge.fs.Node n) {
+    private static Entry e(String name, Node n) {
         return new Entry(name.getBytes(StandardCharsets.UTF_8), n);
     }
 
