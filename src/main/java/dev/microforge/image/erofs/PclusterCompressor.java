@@ -44,6 +44,7 @@ interface PclusterCompressor {
         return switch (o.compression()) {
             case LZ4 -> Lz4Pcluster.fast();
             case LZ4HC -> Lz4Pcluster.hc(o.level());
+            case ZSTD, LZMA, DEFLATE -> new CodecPcluster(o.compression().codec(), o.level(), o.pclusterSize());
             case NONE -> throw new IllegalArgumentException("no compressor for an uncompressed image");
         };
     }

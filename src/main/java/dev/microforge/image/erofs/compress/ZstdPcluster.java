@@ -50,7 +50,7 @@ final class ZstdPcluster {
 
     /**
      * One pass per pcluster: the input goes into a streaming frame in chunks, each flushed as its own block, the
-     * first chunk as long as the capacity, each later one sized (by the ratio so far) to fill half of the room
+     * first chunk as long as the capacity less a margin for the headers, each later one sized (by the ratio so far) to fill half of the room
      * left; the first chunk whose blocks overflow the capacity is dropped (the stream is cut before it) and the
      * frame is closed with an empty last block (3 bytes). The search stops when less than
      * {@code cap >> toleranceShift} bytes are left. So each input byte is compressed about once (plus the dropped
@@ -60,6 +60,7 @@ final class ZstdPcluster {
      */
     static final class StreamCompressor implements DestSizeCompressor {
         private static final int END_BLOCK = 3;
+        private static final int FIRST_CHUNK_MARGIN = 64;
         /** Capacities from which the stream is used; below it the block overhead of the flushes costs over 2%. */
         static final int STREAM_MIN_CAP = 64 << 10;
         /** At most this many times the capacity is consumed per pcluster (the size pledged to zstd). */
@@ -117,7 +118,9 @@ final class ZstdPcluster {
             int goodIn = 0;
             int goodOut = 0;
             int fed = 0;
-            long chunk = Math.min(pledge, dstCap);
+            // the first chunk fits even stored raw (zstd's raw blocks add 3 bytes per 128 KiB, the frame header
+            // at most 18), so incompressible data costs one compression, not a search
+            long chunk = Math.min(pledge, dstCap - FIRST_CHUNK_MARGIN);
             while (true) {
                 fed += (int) chunk;
                 in.limit(fed);
