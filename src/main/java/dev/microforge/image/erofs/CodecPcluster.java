@@ -30,6 +30,11 @@ final class CodecPcluster implements PclusterCompressor {
     }
 
     @Override
+    public int wholeFitLimit(int dstCap) {
+        return compressor.wholeFitLimit(dstCap);
+    }
+
+    @Override
     public long compressDestSize(byte[] src, int off, int len, byte[] dst, int dstOff, int dstCap) {
         long r = compressor.compressDestSize(src, off, len, dst, dstOff, dstCap);
         return PclusterCompressor.result(DestSizeCompressor.consumed(r), DestSizeCompressor.produced(r));

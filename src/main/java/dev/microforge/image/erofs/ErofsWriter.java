@@ -653,6 +653,10 @@ public final class ErofsWriter {
         int nb = 0;
         boolean last = seg.last();
         while (pos < len) {
+            if (fragments && last && len - pos <= c.wholeFitLimit(pcluster)) {
+                fragStart = pos; // the remainder surely fits in one pcluster: no need to compress it to know
+                break;
+            }
             long res = c.compressDestSize(raw, pos, len - pos, tmp, 0, pcluster);
             int consumed = PclusterCompressor.consumed(res);
             int prod = PclusterCompressor.produced(res);

@@ -33,6 +33,12 @@ final class DeflatePcluster {
             return ErofsAlgorithm.DEFLATE;
         }
 
+        /** Stored, zlib adds 5 bytes per block of at most 16 KiB (its literal buffer) and a few to end. */
+        @Override
+        public int wholeFitLimit(int dstCap) {
+            return Math.max(0, dstCap - 64 - dstCap / 1024);
+        }
+
         @Override
         int trial(byte[] src, int off, int len, byte[] out, int outCap) {
             deflater.reset();

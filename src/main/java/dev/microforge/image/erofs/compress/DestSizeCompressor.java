@@ -20,6 +20,14 @@ public interface DestSizeCompressor {
      */
     long compressDestSize(byte[] src, int off, int len, byte[] dst, int dstOff, int dstCap);
 
+    /**
+     * Inputs of at most this many bytes are always consumed whole within {@code dstCap} bytes, whatever their
+     * content (the codec's worst-case expansion); 0 for no promise.
+     */
+    default int wholeFitLimit(int dstCap) {
+        return 0;
+    }
+
     static int consumed(long result) {
         return (int) (result >>> 32);
     }

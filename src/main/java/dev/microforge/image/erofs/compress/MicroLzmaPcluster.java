@@ -54,6 +54,12 @@ final class MicroLzmaPcluster {
             return ErofsAlgorithm.LZMA;
         }
 
+        /** LZMA1 expands random data by well under 1% (literals near 8 bits each), plus the 5-byte flush. */
+        @Override
+        public int wholeFitLimit(int dstCap) {
+            return Math.max(0, dstCap - dstCap / 32 - 64);
+        }
+
         /**
          * Encodes the whole input and stops where the output would pass {@code cap} minus the range coder's
          * flush: the symbols encoded by then give the prefix to try (their count, as the encoder kept it), which

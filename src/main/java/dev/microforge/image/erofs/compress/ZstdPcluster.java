@@ -35,6 +35,12 @@ final class ZstdPcluster {
             return ErofsAlgorithm.ZSTD;
         }
 
+        /** Stored raw, zstd adds at most 18 bytes of frame header and 3 per 128 KiB block (and 3 to close). */
+        @Override
+        public int wholeFitLimit(int dstCap) {
+            return Math.max(0, dstCap - 64);
+        }
+
         @Override
         int trial(byte[] src, int off, int len, byte[] out, int outCap) {
             try {
@@ -83,6 +89,12 @@ final class ZstdPcluster {
         @Override
         public ErofsAlgorithm algorithm() {
             return ErofsAlgorithm.ZSTD;
+        }
+
+        /** Stored raw, zstd adds at most 18 bytes of frame header and 3 per 128 KiB block (and 3 to close). */
+        @Override
+        public int wholeFitLimit(int dstCap) {
+            return Math.max(0, dstCap - 64);
         }
 
         @Override

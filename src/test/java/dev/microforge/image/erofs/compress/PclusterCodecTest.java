@@ -342,4 +342,22 @@ class PclusterCodecTest {
         z[5000] = 1;
         assertThrows(CorruptImageException.class, () -> PclusterDecoder.skipPadding(z, 0, z.length, 4096));
     }
+
+    /** The promise behind skipping a remainder's compression: random data of the limit's length is consumed whole. */
+    @Test
+    void inputsUpToTheWholeFitLimitAreConsumedWhole() {
+        for (PclusterCodec codec : PclusterCodec.values()) {
+            for (int cap : new int[] {4096, 65536, 131072}) {
+                AlgorithmConfig cfg = codec.config(cap);
+                DestSizeCompressor c = codec.newCompressor(codec.minLevel(), cfg);
+                int limit = c.wholeFitLimit(cap);
+                assertTrue(limit > cap * 9 / 10, codec + " " + cap + ": limit " + limit);
+                byte[] dst = new byte[cap];
+                for (byte[] data : new byte[][] {random(limit, cap), new byte[limit], filesUnder("/usr/bin", limit)}) {
+                    long r = c.compressDestSize(data, 0, data.length, dst, 0, cap);
+                    assertEquals(limit, DestSizeCompressor.consumed(r), codec + " " + cap);
+                }
+            }
+        }
+    }
 }
