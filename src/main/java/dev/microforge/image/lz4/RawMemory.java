@@ -3,19 +3,38 @@ package dev.microforge.image.lz4;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.lang.invoke.VarHandle;
 import java.lang.reflect.Field;
+import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
- * Unchecked little-endian reads and writes of {@code byte[]} and {@code int[]} elements, for {@link Lz4Fast}'s
- * inner loops, where the JIT cannot prove the array bounds checks away and they cost about a third of the time.
- * Backed by {@code sun.misc.Unsafe} (module {@code jdk.unsupported}, part of every standard JDK), reached through
- * method handles so that the build carries no proprietary-API warning; constant method handles compile to the
- * same machine code as direct calls.
+ * Little-endian reads and writes of {@code byte[]} and {@code int[]} elements for {@link Lz4Fast}'s inner loops,
+ * where the JIT cannot prove the array bounds checks away and they cost about a third of the time. Backed by
+ * {@code sun.misc.Unsafe} (module {@code jdk.unsupported}, part of every standard JDK), reached through method
+ * handles so that the build carries no proprietary-API warning; constant method handles compile to the same
+ * machine code as direct calls.
  *
- * <p><b>Nothing here checks an index.</b> Every caller proves its indexes in range before the call; an index
- * out of range corrupts the heap instead of throwing.
+ * <p>Where that is not possible (a runtime without {@code jdk.unsupported}, a big-endian CPU, an unexpected array
+ * layout) or the system property {@value #PROPERTY} is {@code false}, every access is the ordinary checked one
+ * (array indexing, little-endian {@link java.lang.invoke.VarHandle} views): the same results, slower, never an
+ * initialization error. {@link #UNCHECKED} says which path this JVM took.
+ *
+ * <p><b>On the unchecked path nothing checks an index.</b> Every caller proves its indexes in range before the
+ * call; an index out of range corrupts the heap instead of throwing.
  */
 final class RawMemory {
+    /** System property: {@code false} selects the checked path even where the unchecked one is available. */
+    static final String PROPERTY = "microforge.lz4.unsafe";
+    /** Whether the accessors are unchecked ({@code sun.misc.Unsafe}); false: checked array access. */
+    static final boolean UNCHECKED;
+    /** Why the checked path was taken, or null. */
+    static final String FALLBACK_REASON;
+
+    private static final VarHandle SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
     private static final MethodHandle GET_BYTE;
     private static final MethodHandle GET_INT;
     private static final MethodHandle GET_LONG;
@@ -27,8 +46,29 @@ final class RawMemory {
     private static final long INTS;
 
     static {
-        if (!java.nio.ByteOrder.nativeOrder().equals(java.nio.ByteOrder.LITTLE_ENDIAN)) {
-            throw new ExceptionInInitializerError("the fast LZ4 path needs a little-endian CPU");
+        MethodHandle[] h = new MethodHandle[7];
+        long[] bases = new long[2];
+        String why = unsafeAccess(h, bases);
+        UNCHECKED = why == null;
+        FALLBACK_REASON = why;
+        GET_BYTE = h[0];
+        GET_INT = h[1];
+        GET_LONG = h[2];
+        PUT_BYTE = h[3];
+        PUT_SHORT = h[4];
+        PUT_INT = h[5];
+        PUT_LONG = h[6];
+        BYTES = bases[0];
+        INTS = bases[1];
+    }
+
+    /** Fills {@code h} and {@code bases} with the unchecked accessors; returns null, or why they cannot be used. */
+    private static String unsafeAccess(MethodHandle[] h, long[] bases) {
+        if ("false".equals(System.getProperty(PROPERTY))) {
+            return PROPERTY + "=false";
+        }
+        if (!ByteOrder.nativeOrder().equals(ByteOrder.LITTLE_ENDIAN)) {
+            return "big-endian CPU";
         }
         try {
             Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
@@ -36,24 +76,24 @@ final class RawMemory {
             f.setAccessible(true);
             Object unsafe = f.get(null);
             MethodHandles.Lookup l = MethodHandles.lookup();
-            GET_BYTE = bind(l, unsafeClass, unsafe, "getByte", MethodType.methodType(byte.class, Object.class, long.class));
-            GET_INT = bind(l, unsafeClass, unsafe, "getInt", MethodType.methodType(int.class, Object.class, long.class));
-            GET_LONG = bind(l, unsafeClass, unsafe, "getLong", MethodType.methodType(long.class, Object.class, long.class));
-            PUT_BYTE = bind(l, unsafeClass, unsafe, "putByte", MethodType.methodType(void.class, Object.class, long.class, byte.class));
-            PUT_SHORT = bind(l, unsafeClass, unsafe, "putShort", MethodType.methodType(void.class, Object.class, long.class, short.class));
-            PUT_INT = bind(l, unsafeClass, unsafe, "putInt", MethodType.methodType(void.class, Object.class, long.class, int.class));
-            PUT_LONG = bind(l, unsafeClass, unsafe, "putLong", MethodType.methodType(void.class, Object.class, long.class, long.class));
             MethodHandle base = bind(l, unsafeClass, unsafe, "arrayBaseOffset", MethodType.methodType(int.class, Class.class));
             MethodHandle scale = bind(l, unsafeClass, unsafe, "arrayIndexScale", MethodType.methodType(int.class, Class.class));
-            BYTES = (int) base.invokeExact(byte[].class);
-            INTS = (int) base.invokeExact(int[].class);
             if ((int) scale.invokeExact(byte[].class) != 1 || (int) scale.invokeExact(int[].class) != 4) {
-                throw new ExceptionInInitializerError("unexpected array layout");
+                return "unexpected array layout";
             }
-        } catch (ExceptionInInitializerError e) {
-            throw e;
+            h[0] = bind(l, unsafeClass, unsafe, "getByte", MethodType.methodType(byte.class, Object.class, long.class));
+            h[1] = bind(l, unsafeClass, unsafe, "getInt", MethodType.methodType(int.class, Object.class, long.class));
+            h[2] = bind(l, unsafeClass, unsafe, "getLong", MethodType.methodType(long.class, Object.class, long.class));
+            h[3] = bind(l, unsafeClass, unsafe, "putByte", MethodType.methodType(void.class, Object.class, long.class, byte.class));
+            h[4] = bind(l, unsafeClass, unsafe, "putShort", MethodType.methodType(void.class, Object.class, long.class, short.class));
+            h[5] = bind(l, unsafeClass, unsafe, "putInt", MethodType.methodType(void.class, Object.class, long.class, int.class));
+            h[6] = bind(l, unsafeClass, unsafe, "putLong", MethodType.methodType(void.class, Object.class, long.class, long.class));
+            bases[0] = (int) base.invokeExact(byte[].class);
+            bases[1] = (int) base.invokeExact(int[].class);
+            return null;
         } catch (Throwable e) {
-            throw new ExceptionInInitializerError("the fast LZ4 path needs sun.misc.Unsafe (module jdk.unsupported): " + e);
+            Arrays.fill(h, null);
+            return "sun.misc.Unsafe unavailable (module jdk.unsupported): " + e;
         }
     }
 
@@ -66,6 +106,9 @@ final class RawMemory {
     }
 
     static byte getByte(byte[] a, int i) {
+        if (!UNCHECKED) {
+            return a[i];
+        }
         try {
             return (byte) GET_BYTE.invokeExact((Object) a, BYTES + i);
         } catch (Throwable e) {
@@ -74,6 +117,9 @@ final class RawMemory {
     }
 
     static int getInt(byte[] a, int i) {
+        if (!UNCHECKED) {
+            return (int) INT.get(a, i);
+        }
         try {
             return (int) GET_INT.invokeExact((Object) a, BYTES + i);
         } catch (Throwable e) {
@@ -82,6 +128,9 @@ final class RawMemory {
     }
 
     static long getLong(byte[] a, int i) {
+        if (!UNCHECKED) {
+            return (long) LONG.get(a, i);
+        }
         try {
             return (long) GET_LONG.invokeExact((Object) a, BYTES + i);
         } catch (Throwable e) {
@@ -90,6 +139,10 @@ final class RawMemory {
     }
 
     static void putByte(byte[] a, int i, int v) {
+        if (!UNCHECKED) {
+            a[i] = (byte) v;
+            return;
+        }
         try {
             PUT_BYTE.invokeExact((Object) a, BYTES + i, (byte) v);
         } catch (Throwable e) {
@@ -98,6 +151,10 @@ final class RawMemory {
     }
 
     static void putShort(byte[] a, int i, int v) {
+        if (!UNCHECKED) {
+            SHORT.set(a, i, (short) v);
+            return;
+        }
         try {
             PUT_SHORT.invokeExact((Object) a, BYTES + i, (short) v);
         } catch (Throwable e) {
@@ -106,6 +163,10 @@ final class RawMemory {
     }
 
     static void putLong(byte[] a, int i, long v) {
+        if (!UNCHECKED) {
+            LONG.set(a, i, v);
+            return;
+        }
         try {
             PUT_LONG.invokeExact((Object) a, BYTES + i, v);
         } catch (Throwable e) {
@@ -115,6 +176,9 @@ final class RawMemory {
 
     /** Element {@code i} of an int array. */
     static int getInt(int[] a, int i) {
+        if (!UNCHECKED) {
+            return a[i];
+        }
         try {
             return (int) GET_INT.invokeExact((Object) a, INTS + ((long) i << 2));
         } catch (Throwable e) {
@@ -123,6 +187,10 @@ final class RawMemory {
     }
 
     static void putInt(int[] a, int i, int v) {
+        if (!UNCHECKED) {
+            a[i] = v;
+            return;
+        }
         try {
             PUT_INT.invokeExact((Object) a, INTS + ((long) i << 2), v);
         } catch (Throwable e) {
