@@ -91,6 +91,26 @@ let
         preferLocalBuild = true;
       };
 
+  # `image build --compression` values per type
+  erofsCompressions = [ "lz4hc" "lz4" "none" "zstd" "lzma" "deflate" ];
+  squashfsCompressions = [ "zstd" "xz" "gzip" "lz4" "none" ];
+  # The EROFS compressors a guest kernel reads only from some release on, with the option that enables
+  # them (fs/erofs/Kconfig); lz4 needs EROFS_FS_ZIP, which every EROFS kernel of NixOS has.
+  erofsKernelNeeds = {
+    lzma = {
+      version = "5.16";
+      option = "EROFS_FS_ZIP_LZMA";
+    };
+    deflate = {
+      version = "6.6";
+      option = "EROFS_FS_ZIP_DEFLATE";
+    };
+    zstd = {
+      version = "6.10";
+      option = "EROFS_FS_ZIP_ZSTD";
+    };
+  };
+
   # ---------------------------------------------------------------------------------------------
   mkStoreDisk =
     {
@@ -99,8 +119,14 @@ let
       rootPaths,
       # "erofs" or "squashfs"
       type ? "erofs",
-      # erofs: none, lz4, lz4hc; squashfs: zstd, xz, gzip, lz4, none
+      # erofs: lz4hc, lz4, none, and zstd, lzma, deflate, which need a newer guest kernel than lz4
+      # (`erofsKernelNeeds`; the guest module from mkMicroVM asserts it); squashfs: zstd, xz, gzip, lz4, none
       compression ? (if type == "erofs" then "lz4hc" else "zstd"),
+      # --level for the compressor (null: microforge's default for it)
+      level ? null,
+      # erofs: --pcluster, the physical cluster size in bytes (a multiple of 4096 up to 1 MiB; null: 4096);
+      # big pclusters are where zstd and lzma compress much better
+      pcluster ? null,
       # erofs volume label (the guest module mounts /dev/disk/by-label/<label>)
       label ? "nix-store",
       # put a closureInfo-style `registration` file at the image root, for `nix-store --load-db`
@@ -128,10 +154,17 @@ let
             "--label"
             label
           ]
+          ++ (if pcluster == null then [ ] else [ "--pcluster" (toString pcluster) ])
         else if type == "squashfs" then
-          [ ]
+          (if pcluster == null then [ ] else throw "mkStoreDisk: pcluster applies to type \"erofs\" only")
         else
           throw "mkStoreDisk: type must be \"erofs\" or \"squashfs\", not ${builtins.toJSON type}";
+      compressions = if type == "erofs" then erofsCompressions else squashfsCompressions;
+      checkedCompression =
+        if builtins.elem compression compressions then
+          compression
+        else
+          throw "mkStoreDisk: compression ${builtins.toJSON compression} is not one of ${builtins.toJSON compressions} (type ${type})";
       args =
         [
           "image"
@@ -139,8 +172,9 @@ let
           "--type"
           type
           "--compression"
-          compression
+          checkedCompression
         ]
+        ++ (if level == null then [ ] else [ "--level" (toString level) ])
         ++ typeArgs
         ++ (if registration == null then [ ] else [ "--registration" registration ])
         ++ extraArgs;
@@ -172,6 +206,9 @@ let
     result
     // {
       storeDiskType = type;
+      storeDiskCompression = checkedCompression;
+      # null, or what the guest kernel needs to mount it: { version; option; } (`erofsKernelNeeds`)
+      storeDiskKernelNeed = if type == "erofs" then erofsKernelNeeds.${checkedCompression} or null else null;
       storeDiskLabel = label;
       closureRoots = rootPaths;
       storeDiskCacheable = cacheable;
@@ -317,9 +354,11 @@ let
         inherit pkgs microforge;
         spec = specBase // {
           kernel = "/kernel";
+          # with the compression, the module asserts that the guest kernel reads it
           storeDisk = {
             image = "/store.img";
             type = storeType;
+            compression = disk.storeDiskCompression;
           };
         };
       };
@@ -434,6 +473,7 @@ in
     auditClosure
     guestModule
     nixDiscardsReferences
+    erofsKernelNeeds
     ;
 }
 // {

@@ -11,6 +11,9 @@ missing=()
 PKGS+=(chromium graphviz)
 # losetup and mount (mount), /usr/lib/qemu/virtiofsd (qemu-system-common), mkfifo/truncate/sha256sum (coreutils)
 PKGS+=(mount qemu-system-common coreutils)
+# Linux 6.12 (bookworm backport; the exact build the EROFS zstd/lzma/deflate mount tests boot: Kernel.Series.LTS_6_12)
+K612=6.12.117+deb12-cloud-amd64
+PKGS+=("linux-image-$K612")
 # systemd-analyze and systemd-escape (the host units tests), socat (the QMP stand-in of the unit sequence test)
 PKGS+=(systemd socat)
 # cc for Lz4FastDestSizeTest (a C caller of liblz4's LZ4_compress_destSize; liblz4-1 comes with lz4)
@@ -57,4 +60,11 @@ for t in systemd-analyze systemd-escape socat; do command -v "$t" >/dev/null || 
 [ -x /usr/lib/qemu/virtiofsd ] || die "/usr/lib/qemu/virtiofsd not found (package qemu-system-common)"
 compgen -G '/boot/vmlinuz-6.1.*-cloud-amd64' >/dev/null || die "no /boot/vmlinuz-6.1.*-cloud-amd64 (package linux-image-cloud-amd64)"
 compgen -G '/boot/vmlinuz-6.1.*[0-9]-amd64' >/dev/null || die "no generic /boot/vmlinuz-6.1.*-amd64 (package linux-image-amd64; 9p)"
+for f in "/boot/vmlinuz-$K612" "/boot/config-$K612" "/lib/modules/$K612/modules.dep" \
+         "/lib/modules/$K612/kernel/fs/erofs/erofs.ko.xz"; do
+  [ -r "$f" ] || die "no $f (package linux-image-$K612)"
+done
+for o in EROFS_FS_ZIP_LZMA EROFS_FS_ZIP_DEFLATE EROFS_FS_ZIP_ZSTD; do
+  grep -qx "CONFIG_$o=y" "/boot/config-$K612" || die "/boot/config-$K612 lacks CONFIG_$o=y"
+done
 id nobody >/dev/null 2>&1 || die "no user 'nobody' (the permission tests run the CLI as nobody)"

@@ -125,6 +125,52 @@ rec {
     name = "nix-store-with-refs.squashfs";
   };
 
+  # EROFS with the compressors a newer guest kernel reads, with level and big pclusters: evaluated and
+  # instantiated only (NixErofsCompressionOracleTest); one derivation each (discardReferences)
+  disk-erofs-zstd = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    compression = "zstd";
+    level = 19;
+    pcluster = 131072;
+    discardReferences = true;
+    name = "nix-store-zstd.erofs";
+  };
+  disk-erofs-lzma = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    compression = "lzma";
+    pcluster = 1048576;
+    discardReferences = true;
+    name = "nix-store-lzma.erofs";
+  };
+  disk-erofs-deflate = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    compression = "deflate";
+    level = 9;
+    discardReferences = true;
+    name = "nix-store-deflate.erofs";
+  };
+  # refused at evaluation: a compression erofs does not have, a pcluster for squashfs
+  disk-erofs-xz = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    compression = "xz";
+  };
+  disk-squashfs-pcluster = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    type = "squashfs";
+    pcluster = 65536;
+  };
+  # mkMicroVM with an EROFS zstd store disk: its guest module's spec carries the compression
+  vm-zstd = mf.mkMicroVM {
+    inherit pkgs toplevel kernel spec;
+    compression = "zstd";
+  };
+  erofs-kernel-needs = mf.erofsKernelNeeds;
+
   vm = mf.mkMicroVM {
     inherit pkgs toplevel kernel spec;
     storeType = "squashfs";

@@ -16,6 +16,8 @@ rec {
       "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] string}'"
     else
       string;
+  # as nixpkgs' lib/strings.nix
+  versionAtLeast = v1: v2: builtins.compareVersions v1 v2 >= 0;
   concatMapStrings = f: list: builtins.concatStringsSep "" (map f list);
   cleanSourceWith =
     {

@@ -1,11 +1,13 @@
 package dev.microforge.audit;
 
 import dev.microforge.closure.ClosureGraph;
+import dev.microforge.store.StorePath;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The difference of two closures grouped by package, as {@code nix store diff-closures} computes it: paths are
@@ -27,7 +29,7 @@ public final class ClosureDiff {
         ADDED, REMOVED, CHANGED;
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -110,7 +112,7 @@ public final class ClosureDiff {
             long[] sizes = new long[count];
             for (int i = 0; i < count; i++) {
                 int v = members[i];
-                from[i] = off[v] + dev.microforge.store.StorePath.HASH_LENGTH + 1;
+                from[i] = off[v] + StorePath.HASH_LENGTH + 1;
                 to[i] = off[v + 1];
                 sizes[i] = narSizes[v];
             }

@@ -1,5 +1,6 @@
 package dev.microforge.audit;
 
+import java.util.Arrays;
 import java.util.function.IntFunction;
 
 /**
@@ -138,7 +139,7 @@ public final class Dominators {
 
         // 3. Cooper-Harvey-Kennedy fixpoint.
         int[] idom = new int[k + 1];
-        java.util.Arrays.fill(idom, -1);
+        Arrays.fill(idom, -1);
         idom[0] = 0;
         boolean changed = true;
         while (changed) {
@@ -216,7 +217,7 @@ public final class Dominators {
 
     /** The reachable nodes in reverse postorder (a fresh array). */
     public int[] reachableNodes() {
-        return java.util.Arrays.copyOfRange(nodeAt, 1, nodeAt.length);
+        return Arrays.copyOfRange(nodeAt, 1, nodeAt.length);
     }
 
     /** The reachable nodes in reverse postorder (do not modify). */

@@ -2,7 +2,9 @@ package dev.microforge.audit;
 
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.util.Sizes;
+import dev.microforge.util.UserError;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -19,7 +21,7 @@ public final class DotGraph {
 
     public static String render(ClosureGraph g, int top) {
         if (top < 0) {
-            throw new dev.microforge.util.UserError("--top must not be negative: " + top);
+            throw new UserError("--top must not be negative: " + top);
         }
         int n = g.size();
         int[] roots = n == 0 ? new int[0] : Reach.roots(g, List.of());
@@ -27,7 +29,7 @@ public final class DotGraph {
         Dominators dom = Dominators.compute(n, g.refStarts(), g.refTargets(), roots, sizes);
         boolean[] drawn = new boolean[n];
         if (top == 0) {
-            java.util.Arrays.fill(drawn, true);
+            Arrays.fill(drawn, true);
         } else {
             List<Integer> order = new ArrayList<>();
             for (int v = 0; v < n; v++) {

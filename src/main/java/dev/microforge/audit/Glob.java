@@ -2,7 +2,9 @@ package dev.microforge.audit;
 
 import dev.microforge.store.StorePath;
 import dev.microforge.util.UserError;
+import java.util.Objects;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * A shell-style pattern for {@code --forbid}: {@code *} (any run of characters, slashes included), {@code ?}
@@ -12,8 +14,8 @@ import java.util.regex.Pattern;
  */
 public record Glob(String text, Pattern regex) {
     public Glob {
-        java.util.Objects.requireNonNull(text);
-        java.util.Objects.requireNonNull(regex);
+        Objects.requireNonNull(text);
+        Objects.requireNonNull(regex);
     }
 
     public static Glob compile(String text) {
@@ -69,7 +71,7 @@ public record Glob(String text, Pattern regex) {
         }
         try {
             return new Glob(text, Pattern.compile(re.toString(), Pattern.DOTALL));
-        } catch (java.util.regex.PatternSyntaxException e) {
+        } catch (PatternSyntaxException e) {
             throw new UserError("--forbid '" + text + "': invalid pattern: " + e.getDescription());
         }
     }

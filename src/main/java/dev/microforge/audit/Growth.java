@@ -3,6 +3,7 @@ package dev.microforge.audit;
 import dev.microforge.util.Sizes;
 import dev.microforge.util.UserError;
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 
 /** The {@code --max-growth} limit: an absolute size ({@code 50M}) or a percentage of the baseline ({@code 5%}). */
 public record Growth(String text, long bytes, BigDecimal percent) {
@@ -41,7 +42,7 @@ public record Growth(String text, long bytes, BigDecimal percent) {
             return bytes;
         }
         BigDecimal a = percent.multiply(BigDecimal.valueOf(baseline)).divide(BigDecimal.valueOf(100), 0,
-                java.math.RoundingMode.FLOOR);
+                RoundingMode.FLOOR);
         return a.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0 ? Long.MAX_VALUE : a.longValueExact();
     }
 }

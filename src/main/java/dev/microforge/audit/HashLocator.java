@@ -5,6 +5,7 @@ import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -48,7 +49,7 @@ final class HashLocator {
                     while ((n = in.read(buf)) > 0) {
                         s.write(buf, 0, n);
                     }
-                } catch (java.nio.file.AccessDeniedException e) {
+                } catch (AccessDeniedException e) {
                     throw new UserError(p + ": permission denied");
                 }
                 for (String h : s.found()) {

@@ -4,7 +4,9 @@ import dev.microforge.closure.ClosureGraph;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.UserError;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.TreeSet;
 
 /** Root resolution shared by the audits. */
 final class Reach {
@@ -18,7 +20,7 @@ final class Reach {
     static int[] roots(ClosureGraph g, List<StorePath> given) {
         List<StorePath> explicit = !given.isEmpty() ? given : g.declaredRoots();
         if (!explicit.isEmpty()) {
-            List<StorePath> sorted = new ArrayList<>(new java.util.TreeSet<>(explicit));
+            List<StorePath> sorted = new ArrayList<>(new TreeSet<>(explicit));
             int[] out = new int[sorted.size()];
             for (int i = 0; i < out.length; i++) {
                 int k = g.indexOf(sorted.get(i));
@@ -66,8 +68,8 @@ final class Reach {
                 }
             }
         }
-        int[] out = java.util.Arrays.copyOf(roots, count);
-        java.util.Arrays.sort(out);
+        int[] out = Arrays.copyOf(roots, count);
+        Arrays.sort(out);
         return out;
     }
 

@@ -9,13 +9,18 @@ import dev.microforge.store.Nar;
 import dev.microforge.store.ReferenceScanner;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.Events;
+import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -46,7 +51,7 @@ public final class SelfContainedAudit {
     public record Options(List<Glob> forbid, Path candidateStore, Path image, int threads, boolean noOutsideCandidates) {
         public Options {
             forbid = List.copyOf(forbid);
-            threads = Math.max(1, threads);
+            Threads.check(threads);
         }
     }
 
@@ -114,7 +119,7 @@ public final class SelfContainedAudit {
             pool.shutdownNow();
             events.finish("scanning");
         }
-        findings.sort(java.util.Comparator.comparing(SelfContainedReport.Finding::kind)
+        findings.sort(Comparator.comparing(SelfContainedReport.Finding::kind)
                 .thenComparing(SelfContainedReport.Finding::path).thenComparing(SelfContainedReport.Finding::file)
                 .thenComparing(SelfContainedReport.Finding::where).thenComparing(SelfContainedReport.Finding::reference));
 
@@ -146,7 +151,7 @@ public final class SelfContainedAudit {
             for (String h : scanFile(o.image(), closureHashes)) {
                 imageRefs.add(byHash.get(h).path());
             }
-            java.util.Collections.sort(imageRefs);
+            Collections.sort(imageRefs);
         }
 
         List<SizeReport.Rule> rules = new ArrayList<>();
@@ -245,9 +250,9 @@ public final class SelfContainedAudit {
             while ((r = in.read(buf)) > 0) {
                 s.write(buf, 0, r);
             }
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             throw new UserError(file + ": no such file");
-        } catch (java.nio.file.AccessDeniedException e) {
+        } catch (AccessDeniedException e) {
             throw new UserError(file + ": permission denied");
         }
         return s.found();

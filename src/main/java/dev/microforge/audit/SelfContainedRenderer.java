@@ -144,12 +144,12 @@ public final class SelfContainedRenderer {
     }
 
     static String json(SelfContainedReport r) {
-        return Json.render(g -> {
+        return ReportJson.render(g -> {
             g.writeStartObject();
             g.writeNumberField("schemaVersion", SelfContainedReport.SCHEMA_VERSION);
             g.writeStringField("report", "audit-self-contained");
             g.writeBooleanField("ok", r.ok());
-            Json.strings(g, "failedRules", r.failed().stream().map(SizeReport.Rule::rule).toList());
+            ReportJson.strings(g, "failedRules", r.failed().stream().map(SizeReport.Rule::rule).toList());
             g.writeNumberField("paths", r.paths());
             g.writeNumberField("narBytes", r.narBytes());
             g.writeObjectFieldStart("candidates");
@@ -161,7 +161,7 @@ public final class SelfContainedRenderer {
                 g.writeStringField("storeDir", r.candidateStore());
             }
             g.writeEndObject();
-            Json.strings(g, "warnings", r.warnings());
+            ReportJson.strings(g, "warnings", r.warnings());
             g.writeArrayFieldStart("findings");
             for (SelfContainedReport.Finding f : r.findings()) {
                 g.writeStartObject();
@@ -188,7 +188,7 @@ public final class SelfContainedRenderer {
             } else {
                 g.writeObjectFieldStart("image");
                 g.writeStringField("file", r.image());
-                Json.strings(g, "references", r.imageReferences());
+                ReportJson.strings(g, "references", r.imageReferences());
                 if (r.imageReferences().isEmpty()) {
                     g.writeNullField("remedy");
                 } else {

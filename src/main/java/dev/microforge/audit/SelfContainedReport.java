@@ -1,6 +1,7 @@
 package dev.microforge.audit;
 
 import java.util.List;
+import java.util.Locale;
 
 /**
  * What {@code audit self-contained} found. Findings name the store path, the file inside it (relative, empty when
@@ -43,7 +44,7 @@ public record SelfContainedReport(int paths, long narBytes, int closureCandidate
         }
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 

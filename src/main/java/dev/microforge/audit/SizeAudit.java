@@ -8,6 +8,7 @@ import dev.microforge.util.Tasks;
 import dev.microforge.util.UserError;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.PriorityQueue;
 import java.util.concurrent.FutureTask;
 import java.util.function.Supplier;
@@ -130,7 +131,7 @@ public final class SizeAudit {
                 return c != 0 ? c : Integer.compare(a, b);
             });
             int[] nodes = chosen.stream().mapToInt(Integer::intValue).toArray();
-            long[] closureSizes = ClosureSizes.of(n, g.refStarts(), g.refTargets(), sizes, nodes, dom.reachableNodes());
+            long[] closureSizes = ReachableSizes.of(n, g.refStarts(), g.refTargets(), sizes, nodes, dom.reachableNodes());
             for (int i = 0; i < nodes.length; i++) {
                 int v = nodes[i];
                 top.add(new SizeReport.Entry(path(g, v), dom.addedSize(v), Math.max(0, sizes[v]), closureSizes[i],
@@ -186,7 +187,7 @@ public final class SizeAudit {
         if (base <= 0) {
             return "";
         }
-        return String.format(java.util.Locale.ROOT, " (%+.1f%%)", delta * 100.0 / base);
+        return String.format(Locale.ROOT, " (%+.1f%%)", delta * 100.0 / base);
     }
 
     private static void requireSizes(ClosureGraph g, long[] sizes) {

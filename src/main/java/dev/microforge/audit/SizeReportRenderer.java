@@ -235,13 +235,13 @@ public final class SizeReportRenderer {
     // ---------------------------------------------------------------- json
 
     static String json(SizeReport r) {
-        return Json.render(g -> {
+        return ReportJson.render(g -> {
             g.writeStartObject();
             g.writeNumberField("schemaVersion", SizeReport.SCHEMA_VERSION);
             g.writeStringField("report", "audit-size");
             g.writeBooleanField("ok", r.ok());
-            Json.strings(g, "failedRules", r.failed().stream().map(SizeReport.Rule::rule).toList());
-            Json.strings(g, "roots", r.roots());
+            ReportJson.strings(g, "failedRules", r.failed().stream().map(SizeReport.Rule::rule).toList());
+            ReportJson.strings(g, "roots", r.roots());
             g.writeObjectFieldStart("totals");
             g.writeNumberField("paths", r.paths());
             g.writeNumberField("closureSize", r.closureSize());
@@ -253,7 +253,7 @@ public final class SizeReportRenderer {
                 g.writeNumberField("addedSize", e.addedSize());
                 g.writeNumberField("narSize", e.narSize());
                 g.writeNumberField("closureSize", e.closureSize());
-                Json.strings(g, "why", e.why());
+                ReportJson.strings(g, "why", e.why());
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -275,16 +275,16 @@ public final class SizeReportRenderer {
     }
 
     /** The {@code forbidPatterns} and {@code forbidden} JSON fields, shared by the size and self-contained reports. */
-    static void writeForbidden(JsonGenerator g, java.util.List<String> patterns, java.util.List<SizeReport.Forbidden> forbidden)
+    static void writeForbidden(JsonGenerator g, List<String> patterns, List<SizeReport.Forbidden> forbidden)
             throws IOException {
-        Json.strings(g, "forbidPatterns", patterns);
+        ReportJson.strings(g, "forbidPatterns", patterns);
         g.writeArrayFieldStart("forbidden");
         for (SizeReport.Forbidden f : forbidden) {
             g.writeStartObject();
             g.writeStringField("pattern", f.pattern());
             g.writeStringField("path", f.path());
             g.writeNumberField("narSize", f.narSize());
-            Json.strings(g, "why", f.why());
+            ReportJson.strings(g, "why", f.why());
             g.writeEndObject();
         }
         g.writeEndArray();
@@ -297,7 +297,7 @@ public final class SizeReportRenderer {
             return;
         }
         g.writeObjectFieldStart("diff");
-        Json.strings(g, "baselineRoots", r.baselineRoots());
+        ReportJson.strings(g, "baselineRoots", r.baselineRoots());
         g.writeNumberField("pathsBefore", d.pathsBefore());
         g.writeNumberField("pathsAfter", d.pathsAfter());
         g.writeNumberField("sizeBefore", d.sizeBefore());
@@ -308,8 +308,8 @@ public final class SizeReportRenderer {
             g.writeStartObject();
             g.writeStringField("name", p.name());
             g.writeStringField("change", p.change().label());
-            Json.strings(g, "versionsBefore", p.versionsBefore());
-            Json.strings(g, "versionsAfter", p.versionsAfter());
+            ReportJson.strings(g, "versionsBefore", p.versionsBefore());
+            ReportJson.strings(g, "versionsAfter", p.versionsAfter());
             g.writeNumberField("sizeBefore", p.sizeBefore());
             g.writeNumberField("sizeAfter", p.sizeAfter());
             g.writeNumberField("sizeDelta", p.sizeDelta());

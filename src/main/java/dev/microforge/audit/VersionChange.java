@@ -1,6 +1,8 @@
 package dev.microforge.audit;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * How a package's version changed between two closures, as nvd and dix classify it: {@code upgrade} or
@@ -25,7 +27,7 @@ public enum VersionChange {
     }
 
     public String label() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 
     public static VersionChange of(ClosureDiff.Package p) {
@@ -52,7 +54,7 @@ public enum VersionChange {
      * {@code [U] firefox 120.0 -> 121.0}, {@code [A] newpkg 1.0}, {@code [R] oldpkg 2.0}; {@code ε} for the empty version.
      */
     public static List<String> lines(ClosureDiff.Result d) {
-        List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         for (ClosureDiff.Package p : d.packages()) {
             if (!versionsChanged(p)) {
                 continue;

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** Output options shared by the audit subcommands: the report format and an optional report file. */
 public final class AuditOutput {
@@ -47,7 +48,7 @@ public final class AuditOutput {
             try {
                 return ReportFormat.valueOf(value.trim().toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException("unknown format '" + value + "' (expected text, json, markdown or html)");
+                throw new CommandLine.TypeConversionException("unknown format '" + value + "' (expected text, json, markdown or html)");
             }
         }
     }

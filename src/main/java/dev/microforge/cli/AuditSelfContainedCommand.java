@@ -1,6 +1,7 @@
 package dev.microforge.cli;
 
 import dev.microforge.audit.Glob;
+import dev.microforge.audit.ReportFormat;
 import dev.microforge.audit.SelfContainedAudit;
 import dev.microforge.audit.SelfContainedRenderer;
 import dev.microforge.audit.SelfContainedReport;
@@ -55,8 +56,8 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
             description = "Fail when a path of the closure matches GLOB (e.g. a runner must not reference '*-nixos-system-*').")
     List<String> forbid = new ArrayList<>();
 
-    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Scan with N threads (default: the number of processors).")
-    int threads = Runtime.getRuntime().availableProcessors();
+    @Mixin
+    ThreadsOption threads;
 
     @Mixin
     AuditOutput output;
@@ -68,11 +69,8 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         output.checkTarget();
         List<Glob> globs = forbid.stream().map(Glob::compile).toList();
-        if (output.format() == dev.microforge.audit.ReportFormat.HTML) {
+        if (output.format() == ReportFormat.HTML) {
             throw new UserError("--format html is only for audit size (here: text, json or markdown)");
-        }
-        if (threads < 1) {
-            throw new UserError("--threads must be at least 1: " + threads);
         }
         if (image != null) {
             try {
@@ -93,7 +91,7 @@ public final class AuditSelfContainedCommand implements Callable<Integer> {
         Path candidates = noStoreCandidates ? null : candidateStore != null ? candidateStore : real;
         Terminal terminal = Terminal.forStderr(spec.commandLine().getErr());
         SelfContainedReport report = SelfContainedAudit.run(g, dangling, real,
-                new SelfContainedAudit.Options(globs, candidates, image, threads,
+                new SelfContainedAudit.Options(globs, candidates, image, threads.count(),
                         noOutsideCandidates || noStoreCandidates), terminal);
         output.emit(spec.commandLine().getOut(), SelfContainedRenderer.render(report, output.format()));
         if (!report.ok()) {

@@ -15,6 +15,7 @@ import dev.microforge.store.StorePath;
 import dev.microforge.util.AuditViolation;
 import dev.microforge.util.Sizes;
 import dev.microforge.util.Tasks;
+import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -105,7 +106,7 @@ public final class AuditSizeCommand implements Callable<Integer> {
             t.start();
         }
         // the current closure is audited without waiting for the baseline (only the diff needs it); any failure here
-        // waits for the baseline first, so a bad baseline is reported before a bad current closure, as before
+        // waits for the baseline first, so a bad baseline is reported before a bad current closure
         FutureTask<SizeAudit.Baseline> bt = baselineTask;
         SizeReport report;
         ClosureGraph g;
@@ -148,7 +149,7 @@ public final class AuditSizeCommand implements Callable<Integer> {
     private ClosureGraph withSizes(ClosureGraph g) {
         if (!hasSizes(g)) {
             Terminal t = Terminal.forStderr(spec.commandLine().getErr());
-            return ClosureScan.withComputedNarInfo(g, closure.realStore(), Runtime.getRuntime().availableProcessors(), t);
+            return ClosureScan.withComputedNarInfo(g, closure.realStore(), Threads.available().count(), t);
         }
         return g;
     }

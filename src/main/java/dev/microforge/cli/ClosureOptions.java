@@ -7,6 +7,8 @@ import dev.microforge.store.StorePath;
 import dev.microforge.util.UserError;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
@@ -107,8 +109,8 @@ public final class ClosureOptions {
 
     static final class FormatCandidates implements Iterable<String> {
         @Override
-        public java.util.Iterator<String> iterator() {
-            return java.util.Arrays.stream(ClosureFormat.values()).map(ClosureFormat::cliName).iterator();
+        public Iterator<String> iterator() {
+            return Arrays.stream(ClosureFormat.values()).map(ClosureFormat::cliName).iterator();
         }
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.ClosureScan;
 import dev.microforge.util.AuditViolation;
+import dev.microforge.util.JsonPretty;
 import dev.microforge.util.RawNames;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "scan", mixinStandardHelpOptions = true,
         description = {"Recompute narHash, narSize and references of every path of a closure from the bytes on disk",
-            "and report every difference from what the closure file declares.",
+            "(paths scanned in parallel on --threads) and report every difference from what the closure file declares.",
             "References are found with Nix's algorithm; the candidates are the closure's own paths.",
             "Exit code 0 when everything agrees, 3 when there are differences."})
 public final class ClosureScanCommand implements Runnable {
@@ -27,8 +28,8 @@ public final class ClosureScanCommand implements Runnable {
     @Option(names = "--format", defaultValue = "text", description = "Output: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
 
-    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Paths scanned in parallel (default: number of CPUs).")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -37,7 +38,7 @@ public final class ClosureScanCommand implements Runnable {
     public void run() {
         ClosureGraph g = closure.graph();
         Terminal term = Terminal.forStderr(spec.commandLine().getErr());
-        int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
+        int n = threads.count();
         List<ClosureScan.Result> results = ClosureScan.scan(g, closure.realStore(), n, term);
         List<ClosureScan.Difference> diffs = ClosureScan.compare(g, results);
         long bytes = 0;
@@ -63,7 +64,7 @@ public final class ClosureScanCommand implements Runnable {
     private static String json(ClosureGraph g, List<ClosureScan.Result> results, List<ClosureScan.Difference> diffs, long bytes) {
         StringWriter sw = new StringWriter();
         try (JsonGenerator j = new JsonFactory().createGenerator(sw)) {
-            j.setPrettyPrinter(Json.pretty());
+            j.setPrettyPrinter(JsonPretty.printer());
             j.writeStartObject();
             j.writeNumberField("paths", g.size());
             j.writeNumberField("narSize", bytes);

@@ -1,10 +1,12 @@
 package dev.microforge.cli;
 
+import dev.microforge.audit.DotGraph;
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.closure.ClosureSizes;
 import dev.microforge.closure.PathInfoJson;
 import dev.microforge.store.Hash;
 import dev.microforge.util.Sizes;
+import dev.microforge.util.UserError;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -41,11 +43,11 @@ public final class ClosureShowCommand implements Runnable {
     @Override
     public void run() {
         if (top != 0 && format != ShowFormat.dot) {
-            throw new dev.microforge.util.UserError("--top is only for --format dot");
+            throw new UserError("--top is only for --format dot");
         }
         if (format == ShowFormat.dot) {
             PrintWriter dot = spec.commandLine().getOut();
-            dot.print(dev.microforge.audit.DotGraph.render(closure.graph(), top));
+            dot.print(DotGraph.render(closure.graph(), top));
             dot.flush();
             return;
         }

@@ -6,10 +6,15 @@ import dev.microforge.fs.Reproducible;
 import dev.microforge.image.ImageBuild;
 import dev.microforge.image.ImageFormats;
 import dev.microforge.image.ImageOptions;
-import dev.microforge.image.Pipeline;
+import dev.microforge.util.AtomicOutput;
+import dev.microforge.util.DeviceOutput;
+import dev.microforge.util.RawNames;
 import dev.microforge.util.Sizes;
 import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -52,9 +57,8 @@ public final class ImageBuildCommand implements Callable<Integer> {
     @Option(names = "--block-size", paramLabel = "SIZE", description = "squashfs data block size, 4K to 1M (default 128K).")
     String blockSize;
 
-    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Compression threads (default: the number of processors). "
-            + "The image bytes do not depend on it.")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
 
     @Option(names = "--registration", paramLabel = "NAME",
             description = "Add a file NAME at the image root in closureInfo 'registration' format (for nix-store --load-db).")
@@ -90,7 +94,7 @@ public final class ImageBuildCommand implements Callable<Integer> {
 
     static final class Types implements Iterable<String> {
         @Override
-        public java.util.Iterator<String> iterator() {
+        public Iterator<String> iterator() {
             return ImageFormats.types().iterator();
         }
     }
@@ -106,18 +110,23 @@ public final class ImageBuildCommand implements Callable<Integer> {
             if (tempDir != null) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--temp-dir goes with --to-device only");
             }
-            dev.microforge.util.AtomicOutput.checkTarget(output);
+            AtomicOutput.checkTarget(output);
         } else {
-            long size = dev.microforge.util.DeviceOutput.check(toDevice);
+            long size = DeviceOutput.check(toDevice);
             buildDir = buildDir(size);
         }
         if (registration != null && (registration.isEmpty() || registration.contains("/")
                 || registration.equals(".") || registration.equals(".."))) {
             throw new UserError("--registration " + registration + ": must be a plain file name");
         }
-        ImageOptions options = new ImageOptions(compression, level, blockSize == null ? null : Sizes.parse(blockSize),
-                threads == null ? Pipeline.defaultThreads() : threads, pcluster == null ? null : Sizes.parse(pcluster),
-                label, uuid, tailPacking, fragments, Reproducible.mtime(), xzBcj);
+        ImageOptions options = ImageOptions.builder()
+                .compression(compression).level(level).xzBcj(xzBcj)
+                .blockSize(blockSize == null ? null : Sizes.parse(blockSize))
+                .pcluster(pcluster == null ? null : Sizes.parse(pcluster))
+                .tailPacking(tailPacking).fragments(fragments)
+                .label(label).uuid(uuid)
+                .threads(threads.count()).mtime(Reproducible.mtime())
+                .build();
         Terminal term = Terminal.forStderr(spec.commandLine().getErr());
         ClosureGraph graph = closure.graph();
         Path store = closure.realStore();
@@ -130,14 +139,14 @@ public final class ImageBuildCommand implements Callable<Integer> {
             ImageBuild.build(graph, store, type, options, extra, output, term);
             return 0;
         }
-        Path tmpDir = java.nio.file.Files.createTempDirectory(buildDir, "microforge-image-");
+        Path tmpDir = Files.createTempDirectory(buildDir, "microforge-image-");
         try {
             Path img = tmpDir.resolve("image");
             ImageBuild.build(graph, store, type, options, extra, img, term);
-            dev.microforge.util.DeviceOutput.copy(img, toDevice);
+            DeviceOutput.copy(img, toDevice);
         } finally {
-            java.nio.file.Files.deleteIfExists(tmpDir.resolve("image"));
-            java.nio.file.Files.deleteIfExists(tmpDir);
+            Files.deleteIfExists(tmpDir.resolve("image"));
+            Files.deleteIfExists(tmpDir);
         }
         return 0;
     }
@@ -146,15 +155,15 @@ public final class ImageBuildCommand implements Callable<Integer> {
      * The directory the image for a device of {@code size} bytes is built in: --temp-dir, else $TMPDIR (which
      * java.io.tmpdir ignores), else java.io.tmpdir; refused unless it is a directory with {@code size} bytes free.
      */
-    private Path buildDir(long size) throws java.io.IOException {
+    private Path buildDir(long size) throws IOException {
         String env = System.getenv("TMPDIR");
         String how = tempDir != null ? "--temp-dir " : env != null && !env.isEmpty() ? "TMPDIR " : "";
         Path dir = tempDir != null ? tempDir : Path.of(env != null && !env.isEmpty() ? env : System.getProperty("java.io.tmpdir"));
-        String name = how + dev.microforge.util.RawNames.display(dir.toString());
-        if (!java.nio.file.Files.isDirectory(dir)) {
+        String name = how + RawNames.display(dir.toString());
+        if (!Files.isDirectory(dir)) {
             throw new UserError(name + ": not a directory (the image for --to-device is built there first)");
         }
-        long free = java.nio.file.Files.getFileStore(dir).getUsableSpace();
+        long free = Files.getFileStore(dir).getUsableSpace();
         if (free < size) {
             throw new UserError(name + ": only " + free + " bytes free, the image for " + toDevice + " may need up to its "
                     + size + " bytes (it is built there first; give --temp-dir DIR with room); nothing written");

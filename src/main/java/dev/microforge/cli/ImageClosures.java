@@ -6,6 +6,7 @@ import dev.microforge.closure.PathInfo;
 import dev.microforge.image.Verify;
 import dev.microforge.store.Nar;
 import dev.microforge.util.Events;
+import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,13 +26,14 @@ final class ImageClosures {
 
     /** The graph with every missing narHash/narSize computed from the store paths on disk (in parallel). */
     static ClosureGraph withNarHashes(ClosureGraph g, Path store, int threads, Events events) throws IOException {
+        Threads.check(threads);
         List<PathInfo> infos = g.paths();
         boolean complete = infos.stream().allMatch(pi -> pi.narHash() != null && pi.hasNarSize());
         if (complete) {
             return g;
         }
         events.start("hashing store paths for the registration", infos.size());
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             List<Future<PathInfo>> fs = new ArrayList<>();
             for (PathInfo pi : infos) {

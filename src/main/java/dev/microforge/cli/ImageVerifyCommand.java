@@ -2,7 +2,6 @@ package dev.microforge.cli;
 
 import dev.microforge.closure.ClosureGraph;
 import dev.microforge.image.ImageFormats;
-import dev.microforge.image.Pipeline;
 import dev.microforge.image.Verify;
 import dev.microforge.util.AuditViolation;
 import dev.microforge.util.RawNames;
@@ -17,7 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Check that an image holds exactly the closure's store paths and that each one's NAR hash, "
+        description = {"Check (hashing on --threads) that an image holds exactly the closure's store paths and that each one's NAR hash, "
                 + "computed from the image, equals the closure's narHash (or, when the closure has none, the store's).",
             "Exit 3 with a report when it does not."})
 public final class ImageVerifyCommand implements Callable<Integer> {
@@ -31,8 +30,8 @@ public final class ImageVerifyCommand implements Callable<Integer> {
             description = "A root file of this name is expected besides the store paths (built with --registration).")
     String registration;
 
-    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Hashing threads (default: the number of processors).")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -42,7 +41,7 @@ public final class ImageVerifyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Terminal term = Terminal.forStderr(spec.commandLine().getErr());
         ClosureGraph graph = closure.graph();
-        int t = threads == null ? Pipeline.defaultThreads() : Math.max(1, threads);
+        int t = threads.count();
         Set<String> generated = registration == null ? Set.of() : Set.of(registration);
         Verify.Report report = ImageFormats.read(image,
                 fs -> Verify.verify(fs, graph, ImageClosures.expectedNar(graph, closure), generated, t, term));

@@ -1,13 +1,29 @@
 package dev.microforge.cli;
 
+import dev.microforge.image.CorruptImageException;
 import dev.microforge.util.AuditViolation;
 import dev.microforge.util.ExitCodes;
 import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,10 +36,10 @@ import picocli.CommandLine.Option;
 public final class Main implements Runnable {
     /**
      * The subcommands, in help order. Registered by {@link #addSubcommands}: a run that names one of them gets only
-     * that one (building picocli's model of all of them costs about 0.1 s of CPU at every start); any other run
+     * that one (picocli's model of all of them costs CPU at every start: docs/benchmarks.md); any other run
      * (help, no or an unknown subcommand, completion) gets all of them.
      */
-    static final java.util.List<Class<?>> SUBCOMMANDS = java.util.List.of(
+    static final List<Class<?>> SUBCOMMANDS = List.of(
             NarCommand.class,
             ClosureCommand.class,
             AuditCommand.class,
@@ -49,9 +65,9 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        CheckedStream stdout = new CheckedStream(new java.io.FileOutputStream(java.io.FileDescriptor.out));
-        PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(stdout, StandardCharsets.UTF_8), true);
-        PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
+        CheckedStream stdout = new CheckedStream(new FileOutputStream(FileDescriptor.out));
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(stdout, StandardCharsets.UTF_8), true);
+        PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         boolean[] reported = new boolean[1];
         int code = run(out, err, reported, args);
         out.flush();
@@ -84,11 +100,11 @@ public final class Main implements Runnable {
      * exception (nothing more is attempted), so a command printing a long listing into a full disk stops paying
      * for system calls.
      */
-    static final class CheckedStream extends java.io.OutputStream {
-        private final java.io.OutputStream out;
+    static final class CheckedStream extends OutputStream {
+        private final OutputStream out;
         private IOException failure;
 
-        CheckedStream(java.io.OutputStream out) {
+        CheckedStream(OutputStream out) {
             this.out = out;
         }
 
@@ -157,11 +173,11 @@ public final class Main implements Runnable {
             return ExitCodes.USAGE;
         });
         // registered after the subcommands so that they all get it: an empty Path is refused while parsing
-        cl.registerConverter(java.nio.file.Path.class, v -> {
+        cl.registerConverter(Path.class, v -> {
             if (v.isEmpty()) {
                 throw new CommandLine.TypeConversionException("the path must not be empty");
             }
-            return java.nio.file.Path.of(v);
+            return Path.of(v);
         });
         cl.setExecutionStrategy(parseResult -> {
             refuseEmptyPaths(parseResult);
@@ -169,7 +185,7 @@ public final class Main implements Runnable {
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             boolean trace = parseResult != null && parseResult.hasMatchedOption("--stacktrace")
-                    || java.util.Arrays.asList(args).contains("--stacktrace");
+                    || Arrays.asList(args).contains("--stacktrace");
             Throwable t = unwrap(ex);
             if (t instanceof OutOfMemoryError oom) {
                 reported[0] = true;
@@ -194,13 +210,13 @@ public final class Main implements Runnable {
             return cl.execute(args);
         } catch (OutOfMemoryError oom) { // picocli hands errors through; the graph that filled the heap is garbage now
             reported[0] = true;
-            return outOfMemory(err, oom, java.util.Arrays.asList(args).contains("--stacktrace"));
+            return outOfMemory(err, oom, Arrays.asList(args).contains("--stacktrace"));
         } catch (StackOverflowError e) {
             // picocli hands only Exceptions to the handler above; this reaches here and is still one line
             reported[0] = true;
             err.println("microforge: internal error: stack overflow"
-                    + (java.util.Arrays.asList(args).contains("--stacktrace") ? "" : " (run with --stacktrace for details)"));
-            if (java.util.Arrays.asList(args).contains("--stacktrace")) {
+                    + (Arrays.asList(args).contains("--stacktrace") ? "" : " (run with --stacktrace for details)"));
+            if (Arrays.asList(args).contains("--stacktrace")) {
                 e.printStackTrace(err);
             }
             err.flush();
@@ -209,7 +225,7 @@ public final class Main implements Runnable {
     }
 
     /** Parameter labels of options and positionals that name a file, directory or program. */
-    static final java.util.Set<String> PATH_LABELS = java.util.Set.of(
+    static final Set<String> PATH_LABELS = Set.of(
             "DIR", "DIRS", "FILE", "IMG", "OUT", "PATH", "PROGRAM", "ROOT", "DEV", "VM_JSON", "CMD");
 
     /**
@@ -219,12 +235,12 @@ public final class Main implements Runnable {
      */
     static void refuseEmptyPaths(CommandLine.ParseResult top) {
         for (CommandLine.ParseResult pr = top; pr != null; pr = pr.subcommand()) {
-            java.util.List<CommandLine.Model.ArgSpec> args = new java.util.ArrayList<>(pr.matchedOptions());
+            List<CommandLine.Model.ArgSpec> args = new ArrayList<>(pr.matchedOptions());
             args.addAll(pr.matchedPositionals());
             for (CommandLine.Model.ArgSpec a : args) {
                 boolean path = PATH_LABELS.contains(a.paramLabel())
-                        || a.type() == java.nio.file.Path.class
-                        || java.util.Arrays.asList(a.auxiliaryTypes()).contains(java.nio.file.Path.class);
+                        || a.type() == Path.class
+                        || Arrays.asList(a.auxiliaryTypes()).contains(Path.class);
                 if (path && a.originalStringValues().contains("")) {
                     String name = a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel();
                     throw new CommandLine.ParameterException(pr.commandSpec().commandLine(),
@@ -241,7 +257,7 @@ public final class Main implements Runnable {
     static String usageLine(CommandLine.ParameterException ex) {
         StringBuilder line = new StringBuilder("microforge: ")
                 .append(RawNames.display(String.valueOf(ex.getMessage()).strip().replace('\n', ' ')));
-        java.io.StringWriter hint = new java.io.StringWriter();
+        StringWriter hint = new StringWriter();
         if (CommandLine.UnmatchedArgumentException.printSuggestions(ex, new PrintWriter(hint, true))) {
             String h = hint.toString().strip().replaceAll("\\s*\\R\\s*", " ");
             if (!h.isEmpty()) {
@@ -292,8 +308,8 @@ public final class Main implements Runnable {
     }
 
     static Throwable unwrap(Throwable t) {
-        while ((t instanceof UncheckedIOException || t instanceof java.util.concurrent.ExecutionException
-                || t instanceof java.util.concurrent.CompletionException) && t.getCause() != null) {
+        while ((t instanceof UncheckedIOException || t instanceof ExecutionException
+                || t instanceof CompletionException) && t.getCause() != null) {
             t = t.getCause();
         }
         return t;
@@ -301,7 +317,7 @@ public final class Main implements Runnable {
 
     static int exitCodeOf(Throwable t) {
         t = unwrap(t);
-        if (t instanceof UserError || t instanceof dev.microforge.image.CorruptImageException) {
+        if (t instanceof UserError || t instanceof CorruptImageException) {
             return ExitCodes.USAGE;
         }
         if (t instanceof AuditViolation) {
@@ -311,16 +327,16 @@ public final class Main implements Runnable {
     }
 
     static String messageOf(Throwable t) {
-        if (t instanceof UserError || t instanceof dev.microforge.image.CorruptImageException) {
+        if (t instanceof UserError || t instanceof CorruptImageException) {
             return t.getMessage();
         }
-        if (t instanceof java.nio.file.NoSuchFileException e) {
+        if (t instanceof NoSuchFileException e) {
             return e.getFile() + ": no such file or directory";
         }
-        if (t instanceof java.nio.file.AccessDeniedException e) {
+        if (t instanceof AccessDeniedException e) {
             return e.getFile() + ": permission denied";
         }
-        if (t instanceof java.nio.file.FileSystemException e) {
+        if (t instanceof FileSystemException e) {
             return e.getFile() + ": " + (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName());
         }
         if (t instanceof IOException) {

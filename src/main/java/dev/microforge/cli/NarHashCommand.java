@@ -1,5 +1,6 @@
 package dev.microforge.cli;
 
+import dev.microforge.util.JsonPretty;
 import dev.microforge.util.Tasks;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -16,12 +17,14 @@ import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "hash", mixinStandardHelpOptions = true,
         description = {"Print the narHash and narSize of each PATH (what 'nix path-info' would register for it).",
-            "Text: one line per path, '<narHash> <narSize> <path>'. JSON: [{\"path\",\"narHash\",\"narSize\"}]."})
+            "Text: one line per path, '<narHash> <narSize> <path>'. JSON: [{\"path\",\"narHash\",\"narSize\"}].",
+            "Paths are hashed in parallel on --threads; a thread with no path left takes over the SHA-256 of a running one."})
 public final class NarHashCommand implements Runnable {
     enum HashFormat { sri, nix32, base16 }
 
@@ -35,8 +38,8 @@ public final class NarHashCommand implements Runnable {
             description = "Hash notation: sri (sha256-<base64>, as nix path-info --json), nix32 (sha256:<nix32>), base16 (default: ${DEFAULT-VALUE}).")
     HashFormat hashFormat;
 
-    @Option(names = "--threads", paramLabel = "N", converter = ThreadsConverter.class, description = "Threads (default: number of CPUs): paths are hashed in parallel; a thread with no path left takes over the SHA-256 of a running one.")
-    Integer threads;
+    @Mixin
+    ThreadsOption threads;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -49,7 +52,7 @@ public final class NarHashCommand implements Runnable {
             }
         }
         Terminal term = Terminal.forStderr(spec.commandLine().getErr());
-        int n = Math.max(1, threads != null ? threads : Runtime.getRuntime().availableProcessors());
+        int n = threads.count();
         List<Nar.Info> infos;
         try {
             term.start("hashing", -1);
@@ -74,7 +77,7 @@ public final class NarHashCommand implements Runnable {
     private String json(List<Nar.Info> infos) {
         StringWriter sw = new StringWriter();
         try (JsonGenerator j = new JsonFactory().createGenerator(sw)) {
-            j.setPrettyPrinter(Json.pretty());
+            j.setPrettyPrinter(JsonPretty.printer());
             j.writeStartArray();
             for (int i = 0; i < paths.size(); i++) {
                 j.writeStartObject();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.microforge.runner.Host;
 import dev.microforge.runner.Preflight;
+import dev.microforge.util.JsonPretty;
 import dev.microforge.util.RawNames;
 import dev.microforge.vm.VmSpec;
 import java.io.IOException;
@@ -12,11 +13,13 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(name = "preflight", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
@@ -38,7 +41,7 @@ public final class PreflightCommand implements Callable<Integer> {
     OutputFormat format;
 
     @Spec
-    picocli.CommandLine.Model.CommandSpec cmd;
+    CommandLine.Model.CommandSpec cmd;
 
     @Override
     public Integer call() throws Exception {
@@ -83,7 +86,7 @@ public final class PreflightCommand implements Callable<Integer> {
     static String json(VmSpec vm, boolean nixos, List<Preflight.Finding> findings, int errors, int warnings) {
         StringWriter sw = new StringWriter();
         try (JsonGenerator j = new JsonFactory().createGenerator(sw)) {
-            j.setPrettyPrinter(Json.pretty());
+            j.setPrettyPrinter(JsonPretty.printer());
             j.writeStartObject();
             j.writeStringField("vm", vm.name());
             j.writeStringField("hypervisor", vm.hypervisor().id());
@@ -95,7 +98,7 @@ public final class PreflightCommand implements Callable<Integer> {
                 j.writeStartObject();
                 j.writeStringField("check", f.check());
                 j.writeStringField("subject", f.subject());
-                j.writeStringField("severity", f.severity().name().toLowerCase(java.util.Locale.ROOT));
+                j.writeStringField("severity", f.severity().name().toLowerCase(Locale.ROOT));
                 j.writeStringField("message", f.message());
                 j.writeStringField("fix", f.fix());
                 j.writeStringField("fixNixos", f.fixNixos());

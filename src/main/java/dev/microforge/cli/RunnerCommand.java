@@ -1,16 +1,20 @@
 package dev.microforge.cli;
 
+import dev.microforge.runner.Accel;
 import dev.microforge.runner.Runner;
 import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
+import dev.microforge.vm.Hypervisor;
 import dev.microforge.vm.VmSpec;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(name = "runner", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
@@ -35,7 +39,7 @@ public final class RunnerCommand implements Callable<Integer> {
     String microforge;
 
     @Spec
-    picocli.CommandLine.Model.CommandSpec cmd;
+    CommandLine.Model.CommandSpec cmd;
 
     @Override
     public Integer call() throws Exception {
@@ -44,8 +48,8 @@ public final class RunnerCommand implements Callable<Integer> {
         Terminal term = Terminal.forStderr(cmd.commandLine().getErr());
         VmSpec vm = spec.read(term);
         // under --accel auto (microvm.nix's default machine is microvm) the preflight refuses it at start when KVM is unusable
-        if ("microvm".equals(vm.qemuMachine()) && vm.hypervisor() == dev.microforge.vm.Hypervisor.QEMU
-                && spec.accel == dev.microforge.runner.Accel.TCG) {
+        if ("microvm".equals(vm.qemuMachine()) && vm.hypervisor() == Hypervisor.QEMU
+                && spec.accel == Accel.TCG) {
             term.warn("qemu.machine microvm hangs under TCG: remove qemu.machine (the runner picks q35 for TCG, microvm for KVM)"
                     + " or generate with --accel kvm");
         }
@@ -55,7 +59,7 @@ public final class RunnerCommand implements Callable<Integer> {
         return 0;
     }
 
-    java.util.Map<String, byte[]> generate(VmSpec vm, Terminal term) {
+    Map<String, byte[]> generate(VmSpec vm, Terminal term) {
         try {
             return Runner.generate(vm, spec.bytes, new Runner.Options(spec.accel, preflightCommand()), term);
         } catch (UserError e) {

@@ -1,6 +1,7 @@
 package dev.microforge.cli;
 
 import dev.microforge.runner.Shutdown;
+import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.Hypervisor;
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(name = "shutdown", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
@@ -34,7 +36,7 @@ public final class ShutdownCommand implements Callable<Integer> {
     String crosvm;
 
     @Spec
-    picocli.CommandLine.Model.CommandSpec cmd;
+    CommandLine.Model.CommandSpec cmd;
 
     @Override
     public Integer call() throws Exception {
@@ -58,7 +60,7 @@ public final class ShutdownCommand implements Callable<Integer> {
                             + " power button? acpid or systemd-logind; kill it if you must)"
                     : e.getMessage();
             // messages from Shutdown show the peer's bytes escaped already; the socket path is the user's
-            err.println("microforge shutdown: " + dev.microforge.util.RawNames.display(socket.toString()) + ": " + why);
+            err.println("microforge shutdown: " + RawNames.display(socket.toString()) + ": " + why);
             return 1;
         }
     }

@@ -3,6 +3,7 @@ package dev.microforge.cli;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.microforge.host.VmList;
+import dev.microforge.util.JsonPretty;
 import dev.microforge.util.RawNames;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -12,6 +13,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(name = "list", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
@@ -30,7 +32,7 @@ public final class VmListCommand implements Callable<Integer> {
     OutputFormat format;
 
     @Spec
-    picocli.CommandLine.Model.CommandSpec cmd;
+    CommandLine.Model.CommandSpec cmd;
 
     @Override
     public Integer call() throws Exception {
@@ -39,7 +41,7 @@ public final class VmListCommand implements Callable<Integer> {
         if (format == OutputFormat.json) {
             StringWriter sw = new StringWriter();
             try (JsonGenerator j = new JsonFactory().createGenerator(sw)) {
-                j.setPrettyPrinter(Json.pretty());
+                j.setPrettyPrinter(JsonPretty.printer());
                 j.writeStartArray();
                 for (VmList.Vm v : vms) {
                     j.writeStartObject();

@@ -11,7 +11,9 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * An immutable closure: store paths sorted by path, each with its references, held in a compact int-indexed form
@@ -175,7 +177,7 @@ public final class ClosureGraph {
     }
 
     private static List<StorePath> checkRoots(String source, Collection<StorePath> declaredRoots,
-            java.util.function.Predicate<StorePath> member) {
+            Predicate<StorePath> member) {
         List<StorePath> roots = new ArrayList<>();
         for (StorePath r : declaredRoots) {
             if (!member.test(r)) {
@@ -257,7 +259,7 @@ public final class ClosureGraph {
         if (m != null) {
             return m.get(i);
         }
-        java.util.Objects.checkIndex(i, n);
+        Objects.checkIndex(i, n);
         return build(i);
     }
 

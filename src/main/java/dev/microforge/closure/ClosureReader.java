@@ -6,10 +6,12 @@ import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -65,7 +67,7 @@ public final class ClosureReader {
                 default -> throw new IllegalStateException(f.toString());
             };
             if (whole) {
-                return LineFormat.read(source, storeDir, java.util.Arrays.copyOf(head, n), withHash);
+                return LineFormat.read(source, storeDir, Arrays.copyOf(head, n), withHash);
             }
             return LineParser.parse(source, storeDir, head, n, ch, size, withHash);
         } catch (IOException e) {
@@ -80,7 +82,7 @@ public final class ClosureReader {
     /** {@link #detect} on the first bytes of a file, or null when they do not decide (then the whole file does). */
     private static ClosureFormat detectHead(String source, byte[] head, int n, boolean whole) {
         if (whole) {
-            return detect(source, java.util.Arrays.copyOf(head, n));
+            return detect(source, Arrays.copyOf(head, n));
         }
         int i = 0;
         while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n')) {
@@ -98,7 +100,7 @@ public final class ClosureReader {
         if (newlines < 3 && head[i] != '[' && head[i] != '{' && head[0] == '/') {
             return null;
         }
-        return detect(source, java.util.Arrays.copyOf(head, n));
+        return detect(source, Arrays.copyOf(head, n));
     }
 
     private static void checkReadable(Path file) {
@@ -138,7 +140,7 @@ public final class ClosureReader {
                 nl++;
             }
         }
-        String[] lines = new String(content, 0, end, java.nio.charset.StandardCharsets.ISO_8859_1).split("\n", -1);
+        String[] lines = new String(content, 0, end, StandardCharsets.ISO_8859_1).split("\n", -1);
         if (LineFormat.looksRegistration(lines)) {
             String second = lines[1];
             return second.length() == 64 && second.chars().allMatch(c -> c >= '0' && c <= '9' || c >= 'a' && c <= 'f')

@@ -6,6 +6,7 @@ import dev.microforge.store.Nar;
 import dev.microforge.store.ReferenceScanner;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.Events;
+import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,7 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 
 /**
@@ -47,8 +51,9 @@ public final class ClosureScan {
         return d;
     }
 
-    /** Scans every member of {@code g} under {@code realStore} with {@code threads} threads (at least 1). */
+    /** Scans every member of {@code g} under {@code realStore} with {@code threads} threads ({@link Threads}). */
     public static List<Result> scan(ClosureGraph g, Path realStore, int threads, Events events) {
+        Threads.check(threads);
         List<String> hashParts = new ArrayList<>(g.size());
         List<StorePath> candidates = new ArrayList<>(g.size());
         for (PathInfo pi : g.paths()) {
@@ -58,7 +63,7 @@ public final class ClosureScan {
         }
         events.start("scanning " + g.size() + " store paths", g.size());
         try {
-            return HashPool.run(largestFirst(g), Math.max(1, threads), (i, helpers) -> {
+            return HashPool.run(largestFirst(g), threads, (i, helpers) -> {
                 PathInfo pi = g.at(i);
                 ReferenceScanner scanner = new ReferenceScanner(hashParts);
                 Nar.Info info = Nar.hash(onDisk(realStore, pi.path()), scanner, Events.NONE, helpers);
@@ -78,7 +83,7 @@ public final class ClosureScan {
      */
     static List<Integer> largestFirst(ClosureGraph g) {
         List<Integer> order = HashPool.inOrder(g.size());
-        order.sort(java.util.Comparator.comparingLong((Integer i) -> g.at(i).hasNarSize() ? -g.at(i).narSize() : 1L)
+        order.sort(Comparator.comparingLong((Integer i) -> g.at(i).hasNarSize() ? -g.at(i).narSize() : 1L)
                 .thenComparingInt(i -> i));
         return order;
     }
@@ -128,6 +133,7 @@ public final class ClosureScan {
      * kept as declared). For writers that need a registration from a format without hashes.
      */
     public static ClosureGraph withComputedNarInfo(ClosureGraph g, Path realStore, int threads, Events events) {
+        Threads.check(threads);
         List<PathInfo> missing = new ArrayList<>();
         for (PathInfo pi : g.paths()) {
             if (pi.narHash() == null || !pi.hasNarSize()) {
@@ -140,12 +146,12 @@ public final class ClosureScan {
         }
         List<Nar.Info> hashed;
         try {
-            hashed = HashPool.run(HashPool.inOrder(missing.size()), Math.max(1, threads),
+            hashed = HashPool.run(HashPool.inOrder(missing.size()), threads,
                     (i, helpers) -> Nar.hash(onDisk(realStore, missing.get(i).path()), null, events, helpers));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        java.util.Map<StorePath, Nar.Info> computed = new java.util.HashMap<>();
+        Map<StorePath, Nar.Info> computed = new HashMap<>();
         for (int i = 0; i < missing.size(); i++) {
             computed.put(missing.get(i).path(), hashed.get(i));
         }

@@ -24,13 +24,13 @@ import java.util.Set;
  * also the sort key: unsigned bytes); references are collected as ids and become compressed rows. About 80 bytes per
  * path while parsing (a million paths fit in a 256 MiB heap together with the graph built from them).
  *
- * <p>Error messages and their precedence are exactly those of the line-by-line reader it replaces (kept as the
- * differential-test oracle): a non-ASCII or NUL byte anywhere in the file is reported first (at its line), then a
+ * <p>Error messages and their precedence are exactly those of the line-by-line reader the tests keep as a
+ * differential oracle ({@code LegacyLineFormat}): a non-ASCII or NUL byte anywhere in the file is reported first (at its line), then a
  * missing final newline, then the first problem in file order (a reference count that exceeds the lines left is
  * reported at the count line, before anything in the references), then a path listed twice with different
  * information, then the first dangling reference ({@link NotClosedException}). Lines that the fast path does not
- * accept are re-checked with {@link StorePath#parse}, {@link Hash#parse} and the same number rules, so the messages
- * come from the same code as before.
+ * accept are re-checked with {@link StorePath#parse}, {@link Hash#parse} and the same number rules, so their
+ * messages are those parsers' messages.
  */
 final class LineParser {
     private static final byte[] DEC = new byte[256];
@@ -299,7 +299,10 @@ final class LineParser {
         }
     }
 
-    /** Old rule: same set of references, equal narHash, equal narSize (the deriver is not compared). */
+    /**
+     * Whether a path listed again says the same as its first listing: same set of references, equal narHash, equal
+     * narSize (the deriver is not compared).
+     */
     private boolean sameAsFirst(int id, int row, long size) {
         if (narSize[id] != size || hashKind[id] != tmpKind) {
             return false;
@@ -338,7 +341,7 @@ final class LineParser {
 
     /**
      * A problem in reading reference {@code i + 1}: when the count line promised more lines than the file has left,
-     * that is the error (at the count line), as the line-by-line reader checked it before reading any reference.
+     * that is the error (at the count line), whatever is wrong in the references.
      */
     private void refsFail(long refCount, long i, int countLine, int id, int errLine, String message) {
         long left = i + scanRest();
@@ -349,7 +352,7 @@ final class LineParser {
         fail(errLine, message);
     }
 
-    /** Throws the error at {@code errLine}, unless a later line holds a non-ASCII byte (reported first, as before). */
+    /** Throws the error at {@code errLine}, unless a later line holds a non-ASCII byte (that one is reported instead). */
     private void fail(int errLine, String message) {
         scanRest();
         throw UserError.at(source, errLine, message);
@@ -645,7 +648,7 @@ final class LineParser {
         return -1;
     }
 
-    /** A non-negative integer line (the old rules and messages), consumed. */
+    /** A non-negative integer line (the oracle's rules and messages), consumed. */
     private long number(long max, String what, int id) {
         byte[] b = buf;
         int p = pos;

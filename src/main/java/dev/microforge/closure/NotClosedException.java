@@ -4,6 +4,7 @@ import dev.microforge.store.StorePath;
 import dev.microforge.util.UserError;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 
@@ -53,7 +54,7 @@ public final class NotClosedException extends UserError {
             }
             kept.add(new PathInfo(pi.path(), refs, pi.narHash(), pi.narSize(), pi.deriver()));
         }
-        d.sort(java.util.Comparator.comparing(Dangling::referrer).thenComparing(Dangling::missing));
+        d.sort(Comparator.comparing(Dangling::referrer).thenComparing(Dangling::missing));
         List<StorePath> rootsKept = roots.stream().filter(members::contains).toList();
         return new NotClosedException(message, d, ClosureGraph.of(storeDir, source, kept, rootsKept));
     }

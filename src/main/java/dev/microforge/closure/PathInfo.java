@@ -3,6 +3,8 @@ package dev.microforge.closure;
 import dev.microforge.store.Hash;
 import dev.microforge.store.StorePath;
 import java.util.List;
+import java.util.Objects;
+import java.util.TreeSet;
 
 /**
  * What a closure file says about one store path. {@code narHash} and {@code deriver} may be null and
@@ -11,8 +13,8 @@ import java.util.List;
  */
 public record PathInfo(StorePath path, List<StorePath> references, Hash narHash, long narSize, StorePath deriver) {
     public PathInfo {
-        java.util.Objects.requireNonNull(path, "path");
-        references = sortedDistinct(references) ? List.copyOf(references) : List.copyOf(new java.util.TreeSet<>(references));
+        Objects.requireNonNull(path, "path");
+        references = sortedDistinct(references) ? List.copyOf(references) : List.copyOf(new TreeSet<>(references));
         if (narSize < -1) {
             throw new IllegalArgumentException("negative narSize");
         }

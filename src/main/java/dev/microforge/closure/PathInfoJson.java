@@ -7,9 +7,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.microforge.store.Hash;
 import dev.microforge.store.StorePath;
+import dev.microforge.util.JsonPretty;
 import dev.microforge.util.UserError;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -310,7 +314,7 @@ public final class PathInfoJson {
      */
     public static byte[] writeList(ClosureGraph g) {
         ByteArrayOutputStream bos = new ByteArrayOutputStream();
-        try (java.io.Writer w = new java.io.OutputStreamWriter(bos, java.nio.charset.StandardCharsets.UTF_8)) {
+        try (Writer w = new OutputStreamWriter(bos, StandardCharsets.UTF_8)) {
             writeList(g, w);
         } catch (IOException e) {
             throw new IllegalStateException(e);
@@ -322,10 +326,10 @@ public final class PathInfoJson {
      * As {@link #writeList(ClosureGraph)}, streamed to {@code out} (one path at a time: the output of a million paths is
      * never in memory as a whole). {@code out} is flushed, not closed.
      */
-    public static void writeList(ClosureGraph g, java.io.Writer out) throws IOException {
+    public static void writeList(ClosureGraph g, Writer out) throws IOException {
         long[] closureSizes = ClosureSizes.of(g);
         try (JsonGenerator j = JSON.createGenerator(out).disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET)) {
-            j.setPrettyPrinter(dev.microforge.util.JsonPretty.printer());
+            j.setPrettyPrinter(JsonPretty.printer());
             j.writeStartArray();
             for (int i = 0; i < g.size(); i++) {
                 PathInfo pi = g.at(i);

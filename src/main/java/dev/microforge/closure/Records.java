@@ -8,6 +8,8 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
 
 /** What the readers collect before a graph is built: each record with the lines it came from, for messages. */
 final class Records {
@@ -25,8 +27,8 @@ final class Records {
         for (Rec r : recs) {
             Rec prev = byPath.putIfAbsent(r.path(), r);
             if (prev != null) {
-                boolean same = new java.util.TreeSet<>(prev.refs()).equals(new java.util.TreeSet<>(r.refs()))
-                        && java.util.Objects.equals(prev.narHash(), r.narHash())
+                boolean same = new TreeSet<>(prev.refs()).equals(new TreeSet<>(r.refs()))
+                        && Objects.equals(prev.narHash(), r.narHash())
                         && prev.narSize() == r.narSize();
                 if (!same) {
                     throw UserError.at(source, r.line(), "path " + r.path() + " is listed again (first at line "

@@ -1,5 +1,7 @@
 package dev.microforge.fs;
 
+import dev.microforge.util.UserError;
+
 /**
  * The one place that owns the reproducibility rules of images (after Jib's ReproducibleLayerBuilder):
  * owner and group 0; one fixed mtime ({@code SOURCE_DATE_EPOCH} when set, else 0); Nix's canonical modes
@@ -28,11 +30,11 @@ public final class Reproducible {
         try {
             long v = Long.parseLong(sourceDateEpoch.trim());
             if (v < 0 || v > 0xffffffffL) {
-                throw new dev.microforge.util.UserError("SOURCE_DATE_EPOCH=" + sourceDateEpoch + " is out of range");
+                throw new UserError("SOURCE_DATE_EPOCH=" + sourceDateEpoch + " is out of range");
             }
             return v;
         } catch (NumberFormatException e) {
-            throw new dev.microforge.util.UserError("SOURCE_DATE_EPOCH=" + sourceDateEpoch + " is not an integer");
+            throw new UserError("SOURCE_DATE_EPOCH=" + sourceDateEpoch + " is not an integer");
         }
     }
 }

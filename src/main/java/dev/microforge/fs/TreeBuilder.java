@@ -3,8 +3,10 @@ package dev.microforge.fs;
 import dev.microforge.store.StorePath;
 import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
+import dev.microforge.util.Tasks;
 import dev.microforge.util.UserError;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -13,11 +15,18 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /** Scans store paths on disk into a normalized {@link Dir} tree (the image root = the store directory). */
 public final class TreeBuilder {
@@ -51,7 +60,7 @@ public final class TreeBuilder {
                 throw new UserError(sp + ": store path is missing on disk (looked for " + p + ")");
             }
             roots.add(p);
-            rootNames.add(sp.baseName().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            rootNames.add(sp.baseName().getBytes(StandardCharsets.US_ASCII));
         }
         List<Node> nodes = scanAll(roots, threads, events);
         List<Entry> entries = new ArrayList<>();
@@ -62,7 +71,7 @@ public final class TreeBuilder {
             if (!names.add(e.getKey())) {
                 throw new UserError("generated file " + e.getKey() + " collides with a store path of the closure");
             }
-            entries.add(new Entry(e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8), RegularFile.inMemory(e.getValue(), false)));
+            entries.add(new Entry(e.getKey().getBytes(StandardCharsets.UTF_8), RegularFile.inMemory(e.getValue(), false)));
         }
         return Dir.sorted(entries);
     }
@@ -78,7 +87,7 @@ public final class TreeBuilder {
             scans.add(new Scan(p, null));
         }
         if (threads <= 1) {
-            java.util.ArrayDeque<Scan> todo = new java.util.ArrayDeque<>();
+            ArrayDeque<Scan> todo = new ArrayDeque<>();
             for (Scan s : scans) {
                 s.examine(todo::push);
                 while (!todo.isEmpty()) {
@@ -87,15 +96,15 @@ public final class TreeBuilder {
                 events.advance(1);
             }
         } else {
-            java.util.concurrent.ExecutorService pool = dev.microforge.util.Tasks.daemonPool(threads, "microforge-scan");
+            ExecutorService pool = Tasks.daemonPool(threads, "microforge-scan");
             try {
                 // tasks queued or running; the one that brings it to 0 opens the latch (a task counts its
                 // subdirectories before it ends, so 0 means the whole tree is done)
-                java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong(scans.size());
-                java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+                AtomicLong pending = new AtomicLong(scans.size());
+                CountDownLatch done = new CountDownLatch(1);
                 @SuppressWarnings("unchecked")
-                java.util.function.Consumer<Scan>[] submit = new java.util.function.Consumer[1];
-                java.util.function.BiConsumer<Scan, Boolean> run = (s, examine) -> pool.execute(() -> {
+                Consumer<Scan>[] submit = new Consumer[1];
+                BiConsumer<Scan, Boolean> run = (s, examine) -> pool.execute(() -> {
                     try {
                         if (examine) {
                             s.examine(submit[0]);
@@ -155,7 +164,7 @@ public final class TreeBuilder {
         }
 
         /** Reads the attributes; a directory is handed to {@code dirs} to be listed. */
-        void examine(java.util.function.Consumer<Scan> dirs) {
+        void examine(Consumer<Scan> dirs) {
             try {
                 attrs = attributes(path);
                 if (attrs.isDirectory()) {
@@ -169,7 +178,7 @@ public final class TreeBuilder {
         }
 
         /** Lists this directory and examines its entries (subdirectories go to {@code dirs}). */
-        void list(java.util.function.Consumer<Scan> dirs) {
+        void list(Consumer<Scan> dirs) {
             List<Scan> kids = new ArrayList<>();
             try {
                 for (Path c : TreeBuilder.list(path)) {
@@ -189,7 +198,7 @@ public final class TreeBuilder {
         /** The node, built bottom-up without recursion; throws the first error in tree order. */
         Node build() {
             List<Scan> order = new ArrayList<>();
-            java.util.ArrayDeque<Scan> todo = new java.util.ArrayDeque<>();
+            ArrayDeque<Scan> todo = new ArrayDeque<>();
             todo.push(this);
             while (!todo.isEmpty()) {
                 Scan s = todo.pop();
@@ -203,7 +212,7 @@ public final class TreeBuilder {
                     }
                 }
             }
-            java.util.Map<Scan, Node> built = new java.util.IdentityHashMap<>();
+            Map<Scan, Node> built = new IdentityHashMap<>();
             for (int i = order.size() - 1; i >= 0; i--) {
                 Scan s = order.get(i);
                 if (s.leaf != null) {

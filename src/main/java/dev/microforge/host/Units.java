@@ -60,7 +60,7 @@ public final class Units {
             runnerDir = strip(runnerDir);
             stateDir = strip(stateDir);
             if (virtiofsdStyle != null && !virtiofsdStyle.equals("c") && !virtiofsdStyle.equals("rust")) {
-                throw new dev.microforge.util.UserError("--virtiofsd-style: expected c or rust, got '" + virtiofsdStyle + "'");
+                throw new UserError("--virtiofsd-style: expected c or rust, got '" + virtiofsdStyle + "'");
             }
         }
 

@@ -1,6 +1,7 @@
 package dev.microforge.host;
 
 import dev.microforge.util.UserError;
+import dev.microforge.vm.VmSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,7 +48,7 @@ public final class VmList {
         List<Vm> out = new ArrayList<>();
         for (Path d : dirs) {
             Path cur = d.resolve("current");
-            if (!dev.microforge.vm.VmSpec.NAME.matcher(d.getFileName().toString()).matches() || !Files.isSymbolicLink(cur)) {
+            if (!VmSpec.NAME.matcher(d.getFileName().toString()).matches() || !Files.isSymbolicLink(cur)) {
                 continue;
             }
             String current = resolve(root, d, cur);

@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A read-only view of a filesystem image (SquashFS or EROFS), implemented by each format's reader.
@@ -24,7 +25,7 @@ public interface ImageFs extends Closeable {
     Node root() throws IOException;
 
     /** Superblock facts for display (name to value, stable order). */
-    java.util.Map<String, String> summary();
+    Map<String, String> summary();
 
     sealed interface Node permits DirNode, FileNode, LinkNode {
         /** Permission bits (e.g. 0555). */

@@ -54,11 +54,6 @@ public final class Pipeline<R> implements AutoCloseable {
         }
     }
 
-    /** Threads to use when the user gave none: the available processors. */
-    public static int defaultThreads() {
-        return Math.max(1, Runtime.getRuntime().availableProcessors());
-    }
-
     /** Submits the next item; blocks (delivering earlier results) while {@code maxInFlight} items are pending. */
     public void submit(Callable<R> work) throws IOException {
         if (finished) {

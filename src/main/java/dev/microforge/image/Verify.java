@@ -7,6 +7,7 @@ import dev.microforge.store.Hash;
 import dev.microforge.store.NarWriter;
 import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
+import dev.microforge.util.Threads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -15,6 +16,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.HashMap;
@@ -75,6 +77,7 @@ public final class Verify {
      */
     public static Report verify(ImageFs fs, ClosureGraph closure, Function<PathInfo, NarInfo> expected,
             Set<String> generated, int threads, Events events) throws IOException {
+        Threads.check(threads);
         ImageFs.Node root = fs.root();
         if (!(root instanceof ImageFs.DirNode dir)) {
             throw new CorruptImageException("root inode is not a directory");
@@ -87,7 +90,7 @@ public final class Verify {
         }
         for (ImageFs.Child c : dir.children()) {
             String name = new String(c.name(), StandardCharsets.UTF_8);
-            if (wanted.containsKey(name) && java.util.Arrays.equals(name.getBytes(StandardCharsets.UTF_8), c.name())) {
+            if (wanted.containsKey(name) && Arrays.equals(name.getBytes(StandardCharsets.UTF_8), c.name())) {
                 byName.put(name, c.node());
             } else if (!generated.contains(name)) {
                 extra.add(RawNames.display(c.name()));
@@ -104,7 +107,7 @@ public final class Verify {
         }
         events.start("verifying store paths", present.size());
         List<Mismatch> mismatches = new ArrayList<>();
-        ExecutorService pool = Tasks.daemonPool(Math.max(1, threads), "microforge-verify");
+        ExecutorService pool = Tasks.daemonPool(threads, "microforge-verify");
         try {
             List<Future<Mismatch>> futures = new ArrayList<>();
             for (PathInfo pi : present) {

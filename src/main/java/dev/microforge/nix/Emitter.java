@@ -4,9 +4,11 @@ import dev.microforge.runner.Accel;
 import dev.microforge.runner.Capabilities;
 import dev.microforge.util.Events;
 import dev.microforge.util.UserError;
+import dev.microforge.vm.Device;
 import dev.microforge.vm.ForwardPort;
 import dev.microforge.vm.Hypervisor;
 import dev.microforge.vm.NetInterface;
+import dev.microforge.vm.PcieRootPort;
 import dev.microforge.vm.Share;
 import dev.microforge.vm.StoreDisk;
 import dev.microforge.vm.VmSpec;
@@ -14,6 +16,7 @@ import dev.microforge.vm.Volume;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -280,7 +283,35 @@ public final class Emitter {
                                 .build());
             }
         }
-        return new Nix.Lambda(List.of("lib"), true, cfg.build());
+        KernelNeed need = spec.storeOnDisk() && spec.storeDisk() != null ? kernelNeed(spec.storeDisk()) : null;
+        if (need == null) {
+            return new Nix.Lambda(List.of("lib"), true, cfg.build());
+        }
+        String message = "the store disk is EROFS " + spec.storeDisk().compression() + ", which Linux reads from " + need.version()
+                + " on (CONFIG_" + need.option() + "=y): boot a kernel of " + need.version() + " or later"
+                + " (boot.kernelPackages), or build the store disk with lz4hc";
+        cfg.put(List.of("assertions"), Nix.list(List.of(Nix.attrs()
+                .put("assertion", Nix.apply(Nix.ref("lib.versionAtLeast"), Nix.ref("config.boot.kernelPackages.kernel.version"),
+                        Nix.str(need.version())))
+                .put("message", message)
+                .build())));
+        return new Nix.Lambda(List.of("config", "lib"), true, cfg.build());
+    }
+
+    /** The oldest Linux release whose EROFS reads a compressor, and the option that enables it (fs/erofs/Kconfig). */
+    public record KernelNeed(String version, String option) {}
+
+    private static final Map<String, KernelNeed> EROFS_KERNEL_NEEDS = Map.of(
+            "lzma", new KernelNeed("5.16", "EROFS_FS_ZIP_LZMA"),
+            "deflate", new KernelNeed("6.6", "EROFS_FS_ZIP_DEFLATE"),
+            "zstd", new KernelNeed("6.10", "EROFS_FS_ZIP_ZSTD"));
+
+    /**
+     * What the guest kernel needs beyond EROFS lz4 (which every kernel with EROFS_FS_ZIP reads) to mount this
+     * store disk; null when nothing more, or when the disk's compression is not given.
+     */
+    public static KernelNeed kernelNeed(StoreDisk d) {
+        return d.type() == StoreDisk.Type.EROFS && d.compression() != null ? EROFS_KERNEL_NEEDS.get(d.compression()) : null;
     }
 
     /** The file system holding the writable store overlay is needed in stage 1. */
@@ -432,7 +463,7 @@ public final class Emitter {
         }
         if (!spec.devices().isEmpty()) {
             List<Nix> devs = new ArrayList<>();
-            for (dev.microforge.vm.Device d : spec.devices()) {
+            for (Device d : spec.devices()) {
                 devs.add(Nix.attrs().put("bus", d.bus()).put("path", d.path())
                         .put(List.of("qemu", "id"), d.qemuId() == null ? Nix.nul() : Nix.str(d.qemuId()))
                         .put(List.of("qemu", "bus"), d.qemuBus() == null ? Nix.nul() : Nix.str(d.qemuBus()))
@@ -452,7 +483,7 @@ public final class Emitter {
         }
         if (!hv.qemuPcieRootPorts().isEmpty()) {
             List<Nix> ports = new ArrayList<>();
-            for (dev.microforge.vm.PcieRootPort p : hv.qemuPcieRootPorts()) {
+            for (PcieRootPort p : hv.qemuPcieRootPorts()) {
                 ports.add(Nix.attrs().put("id", p.id())
                         .put("bus", p.bus() == null ? Nix.nul() : Nix.str(p.bus()))
                         .put("chassis", p.chassis() == null ? Nix.nul() : Nix.num(p.chassis()))

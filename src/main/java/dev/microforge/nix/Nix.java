@@ -3,6 +3,7 @@ package dev.microforge.nix;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -66,7 +67,7 @@ public sealed interface Nix {
                 throw new IllegalArgumentException("empty attribute path");
             }
             path.forEach(NixWriter::checkText);
-            java.util.Objects.requireNonNull(value, "value");
+            Objects.requireNonNull(value, "value");
         }
     }
 

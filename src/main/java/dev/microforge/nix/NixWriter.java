@@ -2,6 +2,7 @@ package dev.microforge.nix;
 
 import dev.microforge.util.RawNames;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -91,7 +92,7 @@ public final class NixWriter {
 
     /** Refuses text that no Nix string can hold. */
     static void checkText(String s) {
-        java.util.Objects.requireNonNull(s, "string");
+        Objects.requireNonNull(s, "string");
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c == 0) {

@@ -5,10 +5,12 @@ import static dev.microforge.runner.Capabilities.Feature.*;
 import dev.microforge.util.Events;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.Hypervisor;
+import dev.microforge.vm.Identity;
 import dev.microforge.vm.NetInterface;
 import dev.microforge.vm.Share;
 import dev.microforge.vm.VmSpec;
 import dev.microforge.vm.Volume;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -140,7 +142,7 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
 
     /** Every feature the spec asks for that this hypervisor cannot do, as {@code FIELD: why} (all of them, in spec order). */
     public List<String> problems(VmSpec spec, Accel accel, Events events) {
-        List<String> problems = new java.util.ArrayList<>();
+        List<String> problems = new ArrayList<>();
         if (accel == Accel.TCG) {
             require(TCG, "--accel tcg", problems);
         }
@@ -152,7 +154,7 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
         for (int i = 0; i < spec.volumes().size(); i++) {
             Volume v = spec.volumes().get(i);
             String p = "volumes[" + i + "]";
-            if (!has(DISK_SERIAL) && !v.serial().equals(dev.microforge.vm.Identity.serialFor(v.image()))) {
+            if (!has(DISK_SERIAL) && !v.serial().equals(Identity.serialFor(v.image()))) {
                 require(DISK_SERIAL, p + ".serial", problems);
             }
             if (v.direct()) {
@@ -162,7 +164,7 @@ public record Capabilities(Hypervisor hypervisor, Set<Feature> features, int max
                 require(IMAGE_FORMATS, p + ".imageType", problems);
             }
         }
-        if (spec.storeDisk() != null && !has(DISK_SERIAL) && !spec.storeDisk().serial().equals(dev.microforge.vm.Identity.STORE_SERIAL)) {
+        if (spec.storeDisk() != null && !has(DISK_SERIAL) && !spec.storeDisk().serial().equals(Identity.STORE_SERIAL)) {
             require(DISK_SERIAL, "storeDisk.serial", problems);
         }
         for (int i = 0; i < spec.shares().size(); i++) {

@@ -3,6 +3,7 @@ package dev.microforge.runner;
 import static dev.microforge.runner.Shell.lit;
 import static dev.microforge.runner.Shell.var;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -87,7 +88,7 @@ final class FirecrackerGenerator implements Generator {
         byte[] config;
         try {
             config = (JSON.writeValueAsString(root) + "\n").getBytes(StandardCharsets.UTF_8);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
         List<Shell.Word> c = new ArrayList<>();

@@ -1,7 +1,13 @@
 package dev.microforge.runner;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The host preflight looks at: a root under which /dev, /sys, /etc and /proc are found ("/" for real; a fake tree in
@@ -24,7 +30,7 @@ public record Host(Path root, Path cwd, String path, boolean isRoot, String user
 
     static boolean isRootUser() {
         try {
-            Object uid = java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
             return Integer.valueOf(0).equals(uid);
         } catch (Exception e) {
             return "root".equals(System.getProperty("user.name"));
@@ -46,7 +52,7 @@ public record Host(Path root, Path cwd, String path, boolean isRoot, String user
                 continue;
             }
             Path p = resolve(dir).resolve(name);
-            if (java.nio.file.Files.isExecutable(p) && !java.nio.file.Files.isDirectory(p)) {
+            if (Files.isExecutable(p) && !Files.isDirectory(p)) {
                 return p;
             }
         }
@@ -59,12 +65,12 @@ public record Host(Path root, Path cwd, String path, boolean isRoot, String user
 
     /** A NixOS host: {@code /etc/NIXOS} or {@code /run/current-system} exists. Fixes are then NixOS options. */
     public boolean nixos() {
-        return java.nio.file.Files.exists(resolve("/etc/NIXOS")) || java.nio.file.Files.exists(resolve("/run/current-system"));
+        return Files.exists(resolve("/etc/NIXOS")) || Files.exists(resolve("/run/current-system"));
     }
 
     /** A Debian (or derived) host: {@code /etc/debian_version} exists; only there do fixes say apt-get. */
     public boolean debian() {
-        return java.nio.file.Files.exists(resolve("/etc/debian_version"));
+        return Files.exists(resolve("/etc/debian_version"));
     }
 
     /** The effective uid, or -1 when {@code /proc/self/status} cannot tell. */
@@ -74,8 +80,8 @@ public record Host(Path root, Path cwd, String path, boolean isRoot, String user
     }
 
     /** The effective gid and the supplementary groups ({@code /proc/self/status}); empty when unknown. */
-    public java.util.Set<Long> gids() {
-        java.util.Set<Long> s = new java.util.TreeSet<>();
+    public Set<Long> gids() {
+        Set<Long> s = new TreeSet<>();
         List<Long> g = status("Gid:");
         if (g.size() > 1) {
             s.add(g.get(1));
@@ -86,9 +92,9 @@ public record Host(Path root, Path cwd, String path, boolean isRoot, String user
 
     private List<Long> status(String key) {
         try {
-            for (String line : java.nio.file.Files.readAllLines(resolve("/proc/self/status"), java.nio.charset.StandardCharsets.ISO_8859_1)) {
+            for (String line : Files.readAllLines(resolve("/proc/self/status"), StandardCharsets.ISO_8859_1)) {
                 if (line.startsWith(key)) {
-                    List<Long> l = new java.util.ArrayList<>();
+                    List<Long> l = new ArrayList<>();
                     for (String f : line.substring(key.length()).trim().split("\\s+")) {
                         if (!f.isEmpty()) {
                             l.add(Long.parseLong(f));
@@ -97,7 +103,7 @@ public record Host(Path root, Path cwd, String path, boolean isRoot, String user
                     return l;
                 }
             }
-        } catch (java.io.IOException | NumberFormatException e) {
+        } catch (IOException | NumberFormatException e) {
             // unknown
         }
         return List.of();

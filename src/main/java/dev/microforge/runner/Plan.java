@@ -1,5 +1,6 @@
 package dev.microforge.runner;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -13,6 +14,6 @@ import java.util.TreeMap;
 public record Plan(List<Shell.Word> command, Map<String, byte[]> shareFiles, String shutdownScript) {
     public Plan {
         command = List.copyOf(command);
-        shareFiles = java.util.Collections.unmodifiableMap(new TreeMap<>(shareFiles));
+        shareFiles = Collections.unmodifiableMap(new TreeMap<>(shareFiles));
     }
 }

@@ -1,5 +1,6 @@
 package dev.microforge.runner;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.microforge.nix.NixWriter;
 import dev.microforge.util.Events;
 import dev.microforge.util.Mounts;
@@ -9,17 +10,25 @@ import dev.microforge.vm.NetInterface;
 import dev.microforge.vm.Share;
 import dev.microforge.vm.VmSpec;
 import dev.microforge.vm.Volume;
+import java.io.File;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Checks the host for a VM before it starts. Each finding names the check, the subject (spec field and value), what is
@@ -351,12 +360,12 @@ public final class Preflight {
     }
 
     static byte[] head(Path p, int n) {
-        try (var ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.READ)) {
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(n);
+        try (var ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            ByteBuffer buf = ByteBuffer.allocate(n);
             while (buf.hasRemaining() && ch.read(buf) > 0) {
                 // fill
             }
-            return java.util.Arrays.copyOf(buf.array(), buf.position());
+            return Arrays.copyOf(buf.array(), buf.position());
         } catch (IOException | RuntimeException e) {
             return new byte[0];
         }
@@ -704,7 +713,7 @@ public final class Preflight {
             long owner = readNumber(dev.resolve("owner"));
             long group = readNumber(dev.resolve("group"));
             long uid = host.uid();
-            java.util.Set<Long> gids = host.gids();
+            Set<Long> gids = host.gids();
             String eperm = ": opening it fails with \"Operation not permitted\" (without CAP_NET_ADMIN)";
             if (owner >= 0 && uid >= 0 && owner != uid) {
                 error(what, "belongs to uid " + owner + ", not to " + user() + " (uid " + uid + ")" + eperm,
@@ -796,14 +805,14 @@ public final class Preflight {
         }
         try {
             Process p = new ProcessBuilder(host.which("ip").toString(), "-d", "-j", "link", "show", "dev", id)
-                    .redirectErrorStream(false).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+                    .redirectErrorStream(false).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             byte[] out = p.getInputStream().readAllBytes();
             p.getErrorStream().readAllBytes();
-            if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 p.destroyForcibly();
                 return null;
             }
-            var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out);
+            var node = new ObjectMapper().readTree(out);
             var m = node.path(0).path("linkinfo").path("info_data").path("mode");
             return m.isTextual() ? m.asText() : null;
         } catch (IOException | InterruptedException | RuntimeException e) {
@@ -1012,7 +1021,7 @@ public final class Preflight {
 
     static String groupOf(Path p, String dflt) {
         try {
-            return Files.readAttributes(p, java.nio.file.attribute.PosixFileAttributes.class).group().getName();
+            return Files.readAttributes(p, PosixFileAttributes.class).group().getName();
         } catch (IOException | UnsupportedOperationException e) {
             return dflt;
         }

@@ -1,5 +1,6 @@
 package dev.microforge.runner;
 
+import dev.microforge.util.UserError;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -60,7 +61,7 @@ final class QemuOpt {
         }
         for (char c : new char[] {',', '"', '[', ']'}) {
             if (value.indexOf(c) >= 0) {
-                throw new dev.microforge.util.UserError(field + ": '" + value.replace("\n", "\\n") + "' contains '" + c
+                throw new UserError(field + ": '" + value.replace("\n", "\\n") + "' contains '" + c
                         + "', which " + hypervisor + "'s option syntax cannot carry; rename it");
             }
         }

@@ -1,5 +1,6 @@
 package dev.microforge.runner;
 
+import dev.microforge.util.AtomicOutput;
 import dev.microforge.util.Events;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.Hypervisor;
@@ -10,14 +11,18 @@ import dev.microforge.vm.Volume;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Builds a runner directory in microvm.nix's layout from a spec:
@@ -450,7 +455,7 @@ public final class Runner {
         if (!Files.isDirectory(parent)) {
             throw new UserError(out + ": parent directory " + parent + " does not exist");
         }
-        String kind = dev.microforge.util.AtomicOutput.kindOf(abs);
+        String kind = AtomicOutput.kindOf(abs);
         if (kind == null) {
             return;
         }
@@ -458,15 +463,15 @@ public final class Runner {
             throw new UserError(refuse);
         }
         Path marker = abs.resolve(MARKER);
-        if (!"a regular file".equals(dev.microforge.util.AtomicOutput.kindOf(marker))) {
+        if (!"a regular file".equals(AtomicOutput.kindOf(marker))) {
             throw new UserError(refuse);
         }
         List<String> lines = Files.readAllLines(marker, StandardCharsets.UTF_8);
         if (lines.isEmpty() || !lines.get(0).equals(MARKER_HEAD)) {
             throw new UserError(refuse);
         }
-        java.util.Set<String> files = new java.util.HashSet<>(lines.subList(1, lines.size()));
-        java.util.Set<String> dirs = new java.util.HashSet<>();
+        Set<String> files = new HashSet<>(lines.subList(1, lines.size()));
+        Set<String> dirs = new HashSet<>();
         for (String f : files) {
             for (Path p = Path.of(f).getParent(); p != null; p = p.getParent()) {
                 dirs.add(p.toString());
@@ -479,7 +484,7 @@ public final class Runner {
                     continue;
                 }
                 String rel = abs.relativize(p).toString();
-                String k = dev.microforge.util.AtomicOutput.kindOf(p);
+                String k = AtomicOutput.kindOf(p);
                 boolean ours = files.contains(rel) ? "a regular file".equals(k) : dirs.contains(rel) && "a directory".equals(k);
                 if (!ours) {
                     throw new UserError(out + ": holds " + rel + ", which microforge did not write (refusing to replace"
@@ -518,7 +523,7 @@ public final class Runner {
         Path abs = out.toAbsolutePath().normalize();
         Path parent = abs.getParent();
         StringBuilder marker = new StringBuilder(MARKER_HEAD).append('\n');
-        for (String name : new java.util.TreeSet<>(files.keySet())) {
+        for (String name : new TreeSet<>(files.keySet())) {
             if (name.equals(MARKER)) {
                 throw new IllegalStateException("runner file name is the marker: " + name);
             }
@@ -526,9 +531,9 @@ public final class Runner {
         }
         Path tmp;
         try {
-            tmp = Files.createTempDirectory(parent, dev.microforge.util.AtomicOutput.tempPrefix(abs));
+            tmp = Files.createTempDirectory(parent, AtomicOutput.tempPrefix(abs));
         } catch (IOException e) {
-            throw dev.microforge.util.AtomicOutput.failure(out, e);
+            throw AtomicOutput.failure(out, e);
         }
         try {
             try {
@@ -537,26 +542,26 @@ public final class Runner {
                 }
                 writeFile(tmp, MARKER, marker.toString().getBytes(StandardCharsets.UTF_8));
                 try (var walk = Files.walk(tmp)) {
-                    for (Path d : walk.filter(x -> Files.isDirectory(x, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList()) {
+                    for (Path d : walk.filter(x -> Files.isDirectory(x, LinkOption.NOFOLLOW_LINKS)).toList()) {
                         Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxr-xr-x"));
                     }
                 }
             } catch (IOException e) {
-                throw dev.microforge.util.AtomicOutput.failure(out, e);
+                throw AtomicOutput.failure(out, e);
             }
             checkTarget(out);
             Path old = null;
             try {
-                if (Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    old = parent.resolve(dev.microforge.util.AtomicOutput.tempPrefix(abs) + "old-" + Long.toHexString(System.nanoTime()));
+                if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
+                    old = parent.resolve(AtomicOutput.tempPrefix(abs) + "old-" + Long.toHexString(System.nanoTime()));
                     Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
                 }
                 Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
             } catch (IOException e) {
-                if (old != null && !Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                if (old != null && !Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
                     Files.move(old, abs, StandardCopyOption.ATOMIC_MOVE);
                 }
-                throw dev.microforge.util.AtomicOutput.failure(out, e);
+                throw AtomicOutput.failure(out, e);
             }
             tmp = null;
             if (old != null) {
@@ -574,12 +579,12 @@ public final class Runner {
         Path p = contained(tmp, name);
         for (Path d = tmp, rel = tmp.relativize(p.getParent()); rel != null && !rel.toString().isEmpty(); ) {
             d = d.resolve(rel.getName(0));
-            if (!Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
                 Files.createDirectory(d);
             }
             rel = rel.getNameCount() > 1 ? rel.subpath(1, rel.getNameCount()) : null;
         }
-        Files.write(p, content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Files.write(p, content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
         boolean exec = name.startsWith("bin/");
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(exec ? "rwxr-xr-x" : "rw-r--r--"));
     }
@@ -595,7 +600,7 @@ public final class Runner {
 
     /** Removes {@code p} and everything below it; never follows links; makes directories writable to empty them. */
     static void deleteTree(Path p) throws IOException {
-        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
             List<Path> children;
             try (var s = Files.list(p)) {

@@ -3,6 +3,8 @@ package dev.microforge.runner;
 import dev.microforge.util.RawNames;
 import dev.microforge.util.UserError;
 import dev.microforge.vm.Hypervisor;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
@@ -16,6 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -125,14 +129,14 @@ public final class Shutdown {
         }
         String sockArg = socket.toString().startsWith("-") ? "./" + socket : socket.toString();
         ProcessBuilder pb = new ProcessBuilder(crosvm, "powerbtn", sockArg)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).redirectErrorStream(true);
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectErrorStream(true);
         Process p;
         try {
             p = pb.start();
         } catch (IOException e) {
             throw new IOException("cannot run " + RawNames.display(crosvm) + " powerbtn: " + RawNames.display(String.valueOf(e.getMessage())), e);
         }
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
         Thread reader = new Thread(() -> {
             try (var in = p.getInputStream()) {
                 in.transferTo(out);
@@ -143,7 +147,7 @@ public final class Shutdown {
         reader.setDaemon(true);
         reader.start();
         try {
-            if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS)) {
+            if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 kill(p);
                 throw new Timeout();
             }
@@ -211,7 +215,7 @@ public final class Shutdown {
             to--;
         }
         boolean cut = to - from > 200;
-        return RawNames.display(java.util.Arrays.copyOfRange(line, from, cut ? from + 200 : to)) + (cut ? "..." : "");
+        return RawNames.display(Arrays.copyOfRange(line, from, cut ? from + 200 : to)) + (cut ? "..." : "");
     }
 
     private static void qmp(Conn c, long deadline) throws IOException {
@@ -262,7 +266,7 @@ public final class Shutdown {
         private final Selector sel;
         private final SelectionKey key;
         private final ByteBuffer buf = ByteBuffer.allocate(8192);
-        private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
+        private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
         private boolean eof;
 
         private Conn(SocketChannel ch, Selector sel, SelectionKey key) {
@@ -327,7 +331,7 @@ public final class Shutdown {
                 if (nl >= 0) {
                     pending.reset();
                     pending.write(have, nl + 1, have.length - nl - 1);
-                    return java.util.Arrays.copyOf(have, nl + 1);
+                    return Arrays.copyOf(have, nl + 1);
                 }
                 if (eof) {
                     if (have.length == 0) {

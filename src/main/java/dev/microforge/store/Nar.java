@@ -5,9 +5,13 @@ import dev.microforge.util.RawNames;
 import dev.microforge.util.Tasks;
 import dev.microforge.util.UserError;
 import java.io.BufferedOutputStream;
+import java.io.FileInputStream;
+import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -24,6 +28,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * Serializes a file system object exactly as {@code nix-store --dump} does, and computes narHash/narSize
@@ -38,7 +46,7 @@ public final class Nar {
     /** narHash and narSize of one path. */
     public record Info(Hash narHash, long narSize) {
         public Info {
-            java.util.Objects.requireNonNull(narHash, "narHash");
+            Objects.requireNonNull(narHash, "narHash");
             if (narSize < 0) {
                 throw new IllegalArgumentException("negative narSize");
             }
@@ -113,9 +121,9 @@ public final class Nar {
         private final HashPool.Helpers helpers;
         private long sinceCheck;
         // pipe mode (after a helper joined)
-        private java.util.concurrent.BlockingQueue<Chunk> free;
-        private java.util.concurrent.BlockingQueue<Chunk> full;
-        private java.util.concurrent.CountDownLatch done;
+        private BlockingQueue<Chunk> free;
+        private BlockingQueue<Chunk> full;
+        private CountDownLatch done;
         private volatile Throwable failure;
         private Chunk cur;
         private boolean ended;
@@ -166,9 +174,9 @@ public final class Nar {
                 return;
             }
             digest.flush(); // everything so far is in the digest before another thread touches it
-            java.util.concurrent.BlockingQueue<Chunk> fr = new java.util.concurrent.ArrayBlockingQueue<>(CHUNKS);
-            java.util.concurrent.BlockingQueue<Chunk> fu = new java.util.concurrent.ArrayBlockingQueue<>(CHUNKS + 1);
-            java.util.concurrent.CountDownLatch latch = new java.util.concurrent.CountDownLatch(1);
+            BlockingQueue<Chunk> fr = new ArrayBlockingQueue<>(CHUNKS);
+            BlockingQueue<Chunk> fu = new ArrayBlockingQueue<>(CHUNKS + 1);
+            CountDownLatch latch = new CountDownLatch(1);
             Runnable consumer = () -> {
                 try {
                     while (true) {
@@ -187,7 +195,7 @@ public final class Nar {
                         fr.add(c);
                     }
                 } catch (InterruptedException e) {
-                    failure = new java.io.InterruptedIOException("interrupted while hashing");
+                    failure = new InterruptedIOException("interrupted while hashing");
                     Thread.currentThread().interrupt();
                 } finally {
                     latch.countDown();
@@ -213,7 +221,7 @@ public final class Nar {
                 cur = free.take();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while hashing");
+                throw new InterruptedIOException("interrupted while hashing");
             }
         }
 
@@ -229,7 +237,7 @@ public final class Nar {
                     done.await();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted while hashing");
+                    throw new InterruptedIOException("interrupted while hashing");
                 }
                 if (failure != null) {
                     throw Tasks.asIOException(failure);
@@ -430,11 +438,11 @@ public final class Nar {
                     }
                 } else {
                     // small files (most of a store path): a plain stream reads straight into buf, without the
-                    // channel's per-open objects and its temporary direct buffer (-0.1 s wall, -0.2 s system
-                    // time on the 1.4 GB benchmark corpus). Only for ASCII paths: a stream opens the path by its
+                    // channel's per-open objects and its temporary direct buffer (docs/benchmarks.md, "Figures
+                    // behind code comments"). Only for ASCII paths: a stream opens the path by its
                     // string, which names other bytes than the path's own when they are not ASCII (the locale's
                     // charset decides), while a channel opens the path's raw bytes.
-                    try (java.io.FileInputStream in = new java.io.FileInputStream(p.toFile())) {
+                    try (FileInputStream in = new FileInputStream(p.toFile())) {
                         long left = size;
                         while (left > 0) {
                             int n = in.read(buf, 0, (int) Math.min(left, buf.length));
@@ -447,7 +455,7 @@ public final class Nar {
                         }
                     }
                 }
-            } catch (java.io.FileNotFoundException e) {
+            } catch (FileNotFoundException e) {
                 // FileInputStream reports every failure to open this way, the reason in parentheses
                 String m = String.valueOf(e.getMessage());
                 if (m.endsWith("(Permission denied)")) {
@@ -501,7 +509,7 @@ public final class Nar {
         int chunk = Math.min(buf.length, 1 << 18);
         try {
             for (long off = 0; off < size; off += MAP_WINDOW) {
-                java.nio.MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, off, Math.min(MAP_WINDOW, size - off));
+                MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, off, Math.min(MAP_WINDOW, size - off));
                 while (m.hasRemaining()) {
                     int n = Math.min(chunk, m.remaining());
                     m.get(buf, 0, n);

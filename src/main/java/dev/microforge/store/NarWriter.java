@@ -3,6 +3,7 @@ package dev.microforge.store;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 
 /**
  * The NAR wire format, written as a stream of structural calls (the caller walks its tree: a directory on
@@ -117,7 +118,7 @@ public final class NarWriter {
     }
 
     private void str(String s) throws IOException {
-        str(s.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        str(s.getBytes(StandardCharsets.US_ASCII));
     }
 
     private void str(byte[] b) throws IOException {

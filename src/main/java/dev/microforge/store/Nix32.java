@@ -1,5 +1,7 @@
 package dev.microforge.store;
 
+import java.util.Arrays;
+
 /**
  * Nix's base-32: alphabet without e, o, u, t; characters emitted from the most significant 5-bit group
  * of the little-endian number, i.e. reversed relative to the naive bit order.
@@ -9,7 +11,7 @@ public final class Nix32 {
     private static final byte[] DECODE = new byte[128];
 
     static {
-        java.util.Arrays.fill(DECODE, (byte) -1);
+        Arrays.fill(DECODE, (byte) -1);
         for (int i = 0; i < ALPHABET.length(); i++) {
             DECODE[ALPHABET.charAt(i)] = (byte) i;
         }

@@ -3,8 +3,11 @@ package dev.microforge.store;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -59,7 +62,7 @@ public final class ReferenceScanner extends OutputStream {
         int size = Integer.highestOneBit(Math.max(16, candidates.length * 4 - 1)) << 1;
         mask = size - 1;
         table = new int[size];
-        java.util.Arrays.fill(table, -1);
+        Arrays.fill(table, -1);
         for (int i = 0; i < candidates.length; i++) {
             int slot = slot(key(candidates[i], 0));
             while (table[slot] >= 0) {
@@ -143,7 +146,7 @@ public final class ReferenceScanner extends OutputStream {
         int slot = slot(key(s, at));
         int idx;
         while ((idx = table[slot]) >= 0) {
-            if (java.util.Arrays.equals(candidates[idx], 0, W, s, at, at + W)) {
+            if (Arrays.equals(candidates[idx], 0, W, s, at, at + W)) {
                 if (!seen[idx]) {
                     seen[idx] = true;
                     seenCount++;
@@ -167,7 +170,7 @@ public final class ReferenceScanner extends OutputStream {
 
     /** The candidate store paths whose hash part was found, sorted. */
     public List<StorePath> foundPaths(Collection<StorePath> candidatePaths) {
-        java.util.Set<String> f = new java.util.HashSet<>(found());
+        Set<String> f = new HashSet<>(found());
         List<StorePath> out = new ArrayList<>();
         for (StorePath p : new TreeSet<>(candidatePaths)) {
             if (f.contains(p.hashPart())) {

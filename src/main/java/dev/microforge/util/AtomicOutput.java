@@ -2,8 +2,12 @@ package dev.microforge.util;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -11,6 +15,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Output that appears at its final path only when complete: writes go to a temporary file in the
@@ -114,14 +119,14 @@ public final class AtomicOutput implements AutoCloseable {
         // not Files.createTempFile: that makes the file 0600; a plain CREATE_NEW honours the umask like any output
         Path temp;
         FileChannel ch;
-        java.util.concurrent.ThreadLocalRandom rnd = java.util.concurrent.ThreadLocalRandom.current();
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
         while (true) {
             temp = dir.resolve(tempPrefix(abs) + Long.toUnsignedString(rnd.nextLong(), 36) + ".part");
             try {
                 ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW,
                         LinkOption.NOFOLLOW_LINKS);
                 break;
-            } catch (java.nio.file.FileAlreadyExistsException e) {
+            } catch (FileAlreadyExistsException e) {
                 // try another name
             } catch (IOException e) {
                 throw failure(target, e);
@@ -153,7 +158,7 @@ public final class AtomicOutput implements AutoCloseable {
     }
 
     public OutputStream stream() {
-        return java.nio.channels.Channels.newOutputStream(channel);
+        return Channels.newOutputStream(channel);
     }
 
     /** Flushes to disk and renames into place, after checking again that the target may be replaced. */
@@ -191,7 +196,7 @@ public final class AtomicOutput implements AutoCloseable {
     /** Writes a whole small file atomically. */
     public static void write(Path target, byte[] content) throws IOException {
         try (AtomicOutput out = create(target)) {
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(content);
+            ByteBuffer buf = ByteBuffer.wrap(content);
             try {
                 while (buf.hasRemaining()) {
                     out.channel().write(buf);
@@ -208,7 +213,7 @@ public final class AtomicOutput implements AutoCloseable {
      * "No space left on device", "Permission denied", ...
      */
     public static String reason(IOException e) {
-        if (e instanceof java.nio.file.AccessDeniedException) {
+        if (e instanceof AccessDeniedException) {
             return "permission denied";
         }
         if (e instanceof FileSystemException f) {

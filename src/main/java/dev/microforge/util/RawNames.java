@@ -2,10 +2,13 @@ package dev.microforge.util;
 
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * File names are bytes, not necessarily UTF-8. The JDK keeps the raw bytes inside {@code sun.nio.fs.UnixPath}
@@ -158,8 +161,8 @@ public final class RawNames {
      */
     public static String text(byte[] raw) {
         try {
-            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(raw)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(raw)).toString();
+        } catch (CharacterCodingException e) {
             StringBuilder sb = new StringBuilder();
             for (byte b : raw) {
                 int v = b & 0xff;
@@ -232,6 +235,6 @@ public final class RawNames {
 
     /** Unsigned lexicographic comparison, the order of Nix, SquashFS and EROFS. */
     public static int compare(byte[] a, byte[] b) {
-        return java.util.Arrays.compareUnsigned(a, b);
+        return Arrays.compareUnsigned(a, b);
     }
 }

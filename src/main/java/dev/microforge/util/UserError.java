@@ -1,5 +1,7 @@
 package dev.microforge.util;
 
+import java.nio.file.Path;
+
 /**
  * Bad input: a file, spec or argument that microforge refuses. Rendered as one line, exit code 2.
  * The message should name the file (and line or path) and say what is wrong.
@@ -27,6 +29,6 @@ public class UserError extends RuntimeException {
 
     /** A file for a message: a {@link java.nio.file.Path} from its raw bytes through {@link RawNames#display(byte[])}. */
     public static String shown(Object file) {
-        return file instanceof java.nio.file.Path p ? RawNames.display(RawNames.bytes(p)) : String.valueOf(file);
+        return file instanceof Path p ? RawNames.display(RawNames.bytes(p)) : String.valueOf(file);
     }
 }

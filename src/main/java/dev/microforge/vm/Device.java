@@ -1,5 +1,6 @@
 package dev.microforge.vm;
 
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -18,7 +19,7 @@ public record Device(String bus, String path, String qemuId, String qemuBus, Str
 
     public Device {
         Check.required("bus", bus);
-        Check.oneOf("bus", bus, java.util.List.of("pci", "usb"));
+        Check.oneOf("bus", bus, List.of("pci", "usb"));
         Check.token("path", path, 255, "device path");
         if (bus.equals("pci") && !PCI_ADDRESS.matcher(path).matches()) {
             throw new SpecError("path", "'" + path + "' is not a PCI address like 0000:01:00.0");

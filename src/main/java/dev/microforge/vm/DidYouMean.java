@@ -1,6 +1,10 @@
 package dev.microforge.vm;
 
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
 
 /** "did you mean" suggestions by edit distance. */
 final class DidYouMean {
@@ -10,8 +14,8 @@ final class DidYouMean {
      * The constant of {@code values} whose spec name ({@code id}) is {@code v}; otherwise a {@link SpecError} on
      * {@code field}: "must be one of [a, b], got 'v'" with a suggestion.
      */
-    static <E> E oneOf(E[] values, java.util.function.Function<E, String> id, String v, String field) {
-        java.util.List<String> ids = new java.util.ArrayList<>();
+    static <E> E oneOf(E[] values, Function<E, String> id, String v, String field) {
+        List<String> ids = new ArrayList<>();
         for (E e : values) {
             if (id.apply(e).equals(v)) {
                 return e;
@@ -26,7 +30,7 @@ final class DidYouMean {
         String best = null;
         int bestDist = Integer.MAX_VALUE;
         for (String k : known) {
-            int d = distance(given.toLowerCase(java.util.Locale.ROOT), k.toLowerCase(java.util.Locale.ROOT));
+            int d = distance(given.toLowerCase(Locale.ROOT), k.toLowerCase(Locale.ROOT));
             if (d < bestDist || d == bestDist && best != null && k.compareTo(best) < 0) {
                 bestDist = d;
                 best = k;
@@ -40,8 +44,8 @@ final class DidYouMean {
             return " (did you mean '" + best + "'?)";
         }
         for (String k : known) {
-            String g = given.toLowerCase(java.util.Locale.ROOT);
-            String l = k.toLowerCase(java.util.Locale.ROOT);
+            String g = given.toLowerCase(Locale.ROOT);
+            String l = k.toLowerCase(Locale.ROOT);
             if (l.length() >= 3 && (g.startsWith(l) || l.startsWith(g) && g.length() >= 3)) {
                 return " (did you mean '" + k + "'?)";
             }

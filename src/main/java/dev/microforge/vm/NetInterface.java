@@ -1,6 +1,7 @@
 package dev.microforge.vm;
 
 import java.util.List;
+import java.util.Locale;
 
 /**
  * A network interface (microvm.nix {@code microvm.interfaces.*}).
@@ -62,7 +63,7 @@ public record NetInterface(Type type, String id, String mac, String bridge, Macv
             if ((Integer.parseInt(mac.substring(0, 2), 16) & 1) != 0) {
                 throw new SpecError("mac", "'" + mac + "' is a multicast address (lowest bit of the first byte set)");
             }
-            mac = mac.toLowerCase(java.util.Locale.ROOT);
+            mac = mac.toLowerCase(Locale.ROOT);
         }
         if (type == Type.BRIDGE) {
             if (bridge == null) {

@@ -1,10 +1,16 @@
 package dev.microforge.vm;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.microforge.util.Events;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
@@ -94,15 +100,15 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
      */
     public record HypervisorOptions(Map<String, String> qemuMachineOpts, boolean qemuSerialConsole,
                                     List<PcieRootPort> qemuPcieRootPorts, List<String> chPlatformOEMStrings,
-                                    String crosvmPivotRoot, com.fasterxml.jackson.databind.node.ObjectNode firecrackerCpu,
+                                    String crosvmPivotRoot, ObjectNode firecrackerCpu,
                                     String firecrackerDriveIoEngine,
-                                    com.fasterxml.jackson.databind.node.ObjectNode firecrackerExtraConfig) {
+                                    ObjectNode firecrackerExtraConfig) {
         public static final HypervisorOptions DEFAULT = new HypervisorOptions(null, true, List.of(), List.of(), null, null,
                 "Async", null);
 
         public HypervisorOptions {
             if (qemuMachineOpts != null) {
-                Map<String, String> m = new java.util.TreeMap<>();
+                Map<String, String> m = new TreeMap<>();
                 qemuMachineOpts.forEach((k, v) -> {
                     Check.token("qemu.machineOpts", k, 64, "option name");
                     if (k.indexOf(',') >= 0 || k.indexOf('=') >= 0) {
@@ -111,7 +117,7 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
                     Check.token("qemu.machineOpts." + k, v, 256, "option value");
                     m.put(k, v);
                 });
-                qemuMachineOpts = java.util.Collections.unmodifiableMap(m);
+                qemuMachineOpts = Collections.unmodifiableMap(m);
             }
             qemuPcieRootPorts = qemuPcieRootPorts == null ? List.of() : List.copyOf(qemuPcieRootPorts);
             chPlatformOEMStrings = Check.strings("cloud-hypervisor.platformOEMStrings", chPlatformOEMStrings);
@@ -194,7 +200,7 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
         if (preStart != null && preStart.indexOf('\0') >= 0) {
             throw new SpecError("preStart", "must not contain a NUL byte");
         }
-        Map<String, String> creds = new java.util.TreeMap<>();
+        Map<String, String> creds = new TreeMap<>();
         if (credentialFiles != null) {
             credentialFiles.forEach((k, v) -> {
                 String f = "credentialFiles." + k;
@@ -208,7 +214,7 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
                 creds.put(k, Check.path(f, v));
             });
         }
-        credentialFiles = java.util.Collections.unmodifiableMap(creds);
+        credentialFiles = Collections.unmodifiableMap(creds);
         devices = nonNull("devices", devices);
         if (machineId != null && !UUID.matcher(machineId).matches()) {
             throw new SpecError("machineId", "'" + machineId + "' is not a UUID like a67472e5-570e-5c8a-b18c-ae3c77701050");
@@ -318,7 +324,7 @@ public record VmSpec(String name, Hypervisor hypervisor, int vcpu, int mem, Stri
     }
 
     /** Reads and validates a spec file (see {@link VmSpecReader}). */
-    public static VmSpec read(java.nio.file.Path file) throws java.io.IOException {
-        return VmSpecReader.read(file, dev.microforge.util.Events.NONE);
+    public static VmSpec read(Path file) throws IOException {
+        return VmSpecReader.read(file, Events.NONE);
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.microforge.util.Events;
 import dev.microforge.util.InputFiles;
 import dev.microforge.util.UserError;
@@ -14,9 +15,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 
 /**
  * Reads a VM spec from JSON (the shape of {@code builtins.toJSON config.microvm} plus {@code name}). Strict: unknown
@@ -141,7 +145,8 @@ public final class VmSpecReader {
                 }
                 o.known.add("storeDiskType");
                 String type = d.str("type", null, true);
-                storeDisk = d.build(() -> new StoreDisk(d.str("image", null, true), StoreDisk.Type.of(type, "type"), d.str("serial", null, false)));
+                storeDisk = d.build(() -> new StoreDisk(d.str("image", null, true), StoreDisk.Type.of(type, "type"), d.str("serial", null, false),
+                        d.str("compression", null, false)));
                 d.finish(Set.of());
             }
         } else {
@@ -261,7 +266,7 @@ public final class VmSpecReader {
         boolean deflateOnOOM = o.bool("deflateOnOOM", true);
         String preStart = o.str("preStart", null, false);
         String machineId = o.str("machineId", null, false);
-        Map<String, String> credentials = new java.util.TreeMap<>();
+        Map<String, String> credentials = new TreeMap<>();
         if (o.has("credentialFiles") && !o.isNull("credentialFiles")) {
             Obj c = o.object("credentialFiles");
             for (String k : c.keys()) {
@@ -301,9 +306,9 @@ public final class VmSpecReader {
         List<PcieRootPort> rootPorts = new ArrayList<>();
         List<String> oem = List.of();
         String pivotRoot = null;
-        com.fasterxml.jackson.databind.node.ObjectNode fcCpu = null;
+        ObjectNode fcCpu = null;
         String fcEngine = "Async";
-        com.fasterxml.jackson.databind.node.ObjectNode fcExtra = null;
+        ObjectNode fcExtra = null;
         Map<Hypervisor, List<String>> extra = new EnumMap<>(Hypervisor.class);
         for (Hypervisor h : Hypervisor.values()) {
             if (!o.has(h.id()) || o.isNull(h.id())) {
@@ -321,7 +326,7 @@ public final class VmSpecReader {
                     bridgeHelper = x.str("bridgeHelper", null, false);
                     if (x.has("machineOpts") && !x.isNull("machineOpts")) {
                         Obj mo = x.object("machineOpts");
-                        machineOpts = new java.util.TreeMap<>();
+                        machineOpts = new TreeMap<>();
                         for (String k : mo.keys()) {
                             machineOpts.put(k, mo.str(k, null, true));
                         }
@@ -392,7 +397,7 @@ public final class VmSpecReader {
     }
 
     /** A JSON object option (null, absent or {} give null). */
-    private static com.fasterxml.jackson.databind.node.ObjectNode jsonObject(Obj x, String key) {
+    private static ObjectNode jsonObject(Obj x, String key) {
         x.known.add(key);
         JsonNode v = x.node.get(key);
         if (v == null || v.isNull()) {
@@ -401,7 +406,7 @@ public final class VmSpecReader {
         if (!v.isObject()) {
             throw new SpecError(x.field(key), "must be an object, got " + Obj.kind(v));
         }
-        return (com.fasterxml.jackson.databind.node.ObjectNode) v;
+        return (ObjectNode) v;
     }
 
     /**
@@ -466,7 +471,7 @@ public final class VmSpecReader {
         }
 
         /** Runs a record constructor; its errors get this object's path. */
-        <T> T build(java.util.function.Supplier<T> ctor) {
+        <T> T build(Supplier<T> ctor) {
             try {
                 return ctor.get();
             } catch (SpecError e) {
@@ -624,7 +629,7 @@ public final class VmSpecReader {
             if (v.isNull()) {
                 return "null";
             }
-            return v.getNodeType().toString().toLowerCase(java.util.Locale.ROOT);
+            return v.getNodeType().toString().toLowerCase(Locale.ROOT);
         }
     }
 

@@ -67,7 +67,7 @@ class GraphAlgorithmsTest {
                     assertEquals(Dominators.UNREACHABLE, d.idom(v));
                 }
             }
-            ClosureSizes cs = new ClosureSizes(n, v -> succ[v], sizes);
+            ReachableSizes cs = new ReachableSizes(n, v -> succ[v], sizes);
             for (int v = 0; v < n; v++) {
                 assertEquals(reach(succ, new int[] {v}, sizes, -1), cs.closureSize(v));
             }
@@ -97,8 +97,8 @@ class GraphAlgorithmsTest {
             for (int i = 0; i < nodes.length; i++) {
                 nodes[i] = d.reachableNode(rnd.nextInt(d.reachableCount()));
             }
-            long[] batch = ClosureSizes.of(n, csr[0], csr[1], sizes, nodes, d.reachableNodes());
-            ClosureSizes one = new ClosureSizes(n, csr[0], csr[1], sizes);
+            long[] batch = ReachableSizes.of(n, csr[0], csr[1], sizes, nodes, d.reachableNodes());
+            ReachableSizes one = new ReachableSizes(n, csr[0], csr[1], sizes);
             for (int i = 0; i < nodes.length; i++) {
                 assertEquals(one.closureSize(nodes[i]), batch[i], "iteration " + iter + " node " + nodes[i]);
             }
@@ -152,7 +152,7 @@ class GraphAlgorithmsTest {
         assertEquals(n / 2, d.addedSize(n / 2));
         WhyChains w = WhyChains.compute(n, v -> succ[v], new int[] {0});
         assertEquals(n, w.chain(n - 1).length);
-        assertEquals(n, new ClosureSizes(n, v -> succ[v], sizes).closureSize(0));
+        assertEquals(n, new ReachableSizes(n, v -> succ[v], sizes).closureSize(0));
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.microforge.testkit.KernelMounts;
 import dev.microforge.testkit.TestTrees;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -23,14 +24,19 @@ class ErofsKernelMountTest {
 
     static final long MTIME = 1_700_000_000L;
 
+    /**
+     * What Debian's 6.1 decompresses (CONFIG_EROFS_FS_ZIP=y, EROFS_FS_ZIP_LZMA not set, no deflate or zstd in
+     * 6.1): zstd, lzma and deflate images are mounted by {@link Erofs612MountTest}.
+     */
+    static final List<String> LINUX_6_1_COMPRESSIONS = List.of("lz4hc", "lz4", "none");
+
     @Test
     void kernelMountsEveryVariantAndSeesTheSameFiles() throws Exception {
         Path src = TestTrees.rich(tmp.resolve("src"), 600);
         tailShapes(src.resolve("tails"));
-        ImageFormat erofs = ImageFormats.byType("erofs");
         ImageOptions base = ImageOptions.defaults().withThreads(2).withMtime(MTIME);
         Map<String, ImageOptions> variants = new LinkedHashMap<>();
-        for (String c : erofs.compressions()) {
+        for (String c : LINUX_6_1_COMPRESSIONS) {
             variants.put(c, base.withCompression(c));
         }
         variants.put("lz4-ztail", base.withCompression("lz4").withTailPacking(true));
@@ -40,13 +46,18 @@ class ErofsKernelMountTest {
         variants.put("lz4hc-16k", base.withCompression("lz4hc").withPcluster(16384L));
         variants.put("lz4-64k-ztail", base.withCompression("lz4").withPcluster(65536L).withTailPacking(true));
         variants.put("lz4hc-64k-ztail-frag", base.withCompression("lz4hc").withPcluster(65536L).withTailPacking(true).withFragments(true));
+        KernelMounts.mountAndCompare("erofs", src, build(src, variants, tmp), MTIME);
+    }
+
+    /** Builds one EROFS image of {@code src} per variant into {@code dir}: variant name to image file. */
+    static Map<String, Path> build(Path src, Map<String, ImageOptions> variants, Path dir) throws java.io.IOException {
         Map<String, Path> images = new LinkedHashMap<>();
         for (Map.Entry<String, ImageOptions> v : variants.entrySet()) {
-            Path img = tmp.resolve(v.getKey() + ".erofs");
+            Path img = dir.resolve(v.getKey() + ".erofs");
             ImageBuild.fromDirectory(src, "erofs", v.getValue(), img);
             images.put(v.getKey(), img);
         }
-        KernelMounts.mountAndCompare("erofs", src, images, MTIME);
+        return images;
     }
 
     /**

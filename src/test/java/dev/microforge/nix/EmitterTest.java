@@ -152,4 +152,42 @@ class EmitterTest {
         assertTrue(none.err().contains("absent.json"), none.err());
         assertFalse(none.err().contains("Exception"), none.err());
     }
+
+    static VmSpec erofsSpec(String compression) throws Exception {
+        String sd = "{\"image\":\"/s.img\",\"type\":\"erofs\"" + (compression == null ? "" : ",\"compression\":\"" + compression + "\"") + "}";
+        return dev.microforge.vm.VmSpecReader.parse(("{\"name\":\"v\",\"kernel\":\"/k\",\"storeDisk\":" + sd + "}")
+                .getBytes(StandardCharsets.UTF_8), "vm.json", dev.microforge.util.Events.NONE);
+    }
+
+    /**
+     * A store disk in EROFS zstd, deflate or lzma makes the module assert the guest kernel's release (what
+     * fs/erofs/Kconfig says each needs); lz4, lz4hc, none or an unsaid compression assert nothing and the
+     * module stays what it was ({ lib, ... }).
+     */
+    @Test
+    void erofsCompressorsBeyondLz4AssertTheGuestKernelRelease() throws Exception {
+        for (String[] c : new String[][] {{"zstd", "6.10", "EROFS_FS_ZIP_ZSTD"}, {"deflate", "6.6", "EROFS_FS_ZIP_DEFLATE"},
+                {"lzma", "5.16", "EROFS_FS_ZIP_LZMA"}}) {
+            String nix = Emitter.emit(erofsSpec(c[0]), Emitter.Flavor.MODULE, "vm.json");
+            String flat = nix.replaceAll("\\s+", " ");
+            assertTrue(flat.contains("{ config, lib, ... }:"), nix);
+            assertTrue(flat.contains("assertion = lib.versionAtLeast config.boot.kernelPackages.kernel.version \"" + c[1] + "\";"), nix);
+            assertTrue(flat.contains("EROFS " + c[0] + ", which Linux reads from " + c[1] + " on (CONFIG_" + c[2] + "=y)"), nix);
+        }
+        String plain = Emitter.emit(erofsSpec(null), Emitter.Flavor.MODULE, "vm.json");
+        for (String c : List.of("lz4hc", "lz4", "none")) {
+            assertEquals(plain, Emitter.emit(erofsSpec(c), Emitter.Flavor.MODULE, "vm.json"), c);
+        }
+        assertFalse(plain.contains("assertions") || plain.contains("config,"), plain);
+    }
+
+    @Test
+    void anUnknownStoreDiskCompressionIsOneLine(@TempDir Path dir) throws Exception {
+        Path spec = dir.resolve("vm.json");
+        Files.writeString(spec, "{\"name\": \"x\", \"kernel\": \"/k\", \"storeDisk\": {\"image\": \"s\", \"type\": \"erofs\", \"compression\": \"xz\"}}");
+        Cli.Result r = Cli.run("nix", "emit", "--spec", spec.toString());
+        assertEquals(2, r.exitCode(), r.err());
+        assertTrue(r.err().contains("storeDisk.compression") && r.err().contains("'xz'") && r.err().contains("zstd"), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+    }
 }

@@ -480,8 +480,8 @@ class PreflightTest {
 
     /**
      * Under microforge's units the virtiofsd daemons run in their own units (MICROVM_VIRTIOFSD_EXTERNAL): a share socket
-     * must exist, and is never connected to (a virtiofsd serves one connection; the probe used to end it and report the
-     * VM as running, so the units skipped the whole preflight).
+     * must exist, and is never connected to (a virtiofsd serves one connection: a probe would end it and make the VM
+     * look as running, so the units would skip the whole preflight).
      */
     @Test
     void unitStartedVirtiofsdSocketsAreCheckedNotProbed() throws Exception {

@@ -18,8 +18,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
- * Boots the real Debian 6.1 guest kernel under {@code qemu-system-x86_64 -accel tcg} with a busybox
- * initramfs built here, runs a test's shell script inside, and returns what it printed.
+ * Boots a real Debian guest kernel (6.1 by {@link #builder()}, another series by {@link #builder(Kernel)}) under
+ * {@code qemu-system-x86_64 -accel tcg} with a busybox initramfs built here, runs a test's shell script inside,
+ * and returns what it printed.
  *
  * <pre>{@code
  * Guest.Report r = Guest.builder()
@@ -60,12 +61,12 @@ public final class Guest {
 
     private Guest() {}
 
-    /** A boot builder for the installed kernel (fails in strict mode, skips elsewhere, when kernel or QEMU are missing: {@link Tools#unavailable}). */
+    /** A boot builder for the installed 6.1 kernel (fails in strict mode, skips elsewhere, when kernel or QEMU are missing: {@link Tools#unavailable}). */
     public static Builder builder() {
         return builder(Kernel.require());
     }
 
-    /** A boot builder for a given kernel (e.g. one with 9p, which the cloud kernel lacks). */
+    /** A boot builder for a given kernel (e.g. 6.12: {@code Kernel.require(Kernel.Series.LTS_6_12)}, or one with 9p). */
     public static Builder builder(Kernel kernel) {
         return new Builder(kernel, Tools.require("qemu-system-x86_64"), busybox());
     }

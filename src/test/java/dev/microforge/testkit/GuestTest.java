@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.apache.commons.compress.archivers.cpio.CpioArchiveEntry;
 import org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream;
 import org.junit.jupiter.api.Tag;
@@ -83,6 +84,31 @@ class GuestTest {
         assertEquals("../../vda", lines.get(lines.size() - 2), r.diagnostics());
         assertEquals("2048", lines.get(lines.size() - 1), r.diagnostics());
         System.out.println("GuestTest boot: " + r.timing());
+    }
+
+    /**
+     * The 6.12 kernel through the same builder: its modules are {@code .ko.xz} (decompressed on the host for
+     * busybox insmod), erofs comes with its dependency libcrc32c, and the EROFS decompressors are built in.
+     */
+    @Test
+    @Tag("oracle")
+    void boots612AndLoadsItsXzModules() throws Exception {
+        Kernel k = Kernel.require(Kernel.Series.LTS_6_12);
+        assertEquals("y", k.config("MODULE_COMPRESS_XZ"), "6.12 modules are .ko.xz");
+        assertEquals(List.of("libcrc32c", "erofs"), k.loadOrder(List.of("erofs")));
+        Path disk = tmp.resolve("blank.img");
+        Files.write(disk, new byte[1 << 20]);
+        Guest.Report r = Guest.builder(k)
+                .modules("erofs")
+                .disk(disk, "blank-disk")
+                .script("uname -r\nbegin mods\ncut -d' ' -f1 /proc/modules\nend mods\ngrep -w erofs /proc/filesystems\n")
+                .boot()
+                .check();
+        assertEquals(k.version(), r.lines().get(0), r.diagnostics());
+        assertEquals(Set.of("erofs", "libcrc32c", "virtio_blk"), Set.copyOf(r.sectionText("mods").lines().toList()),
+                r.diagnostics());
+        assertTrue(r.lines().get(r.lines().size() - 1).endsWith("erofs"), r.diagnostics());
+        System.out.println("GuestTest 6.12 boot: " + r.timing());
     }
 
     @Test

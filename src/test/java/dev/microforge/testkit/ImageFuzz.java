@@ -25,7 +25,7 @@ import java.util.concurrent.TimeoutException;
  * A bounded-time mutation fuzzer for image readers, shared by SquashFS and EROFS.
  *
  * <pre>{@code
- * ImageFuzz.Result r = ImageFuzz.reader("squashfs", path -> new SquashfsFormat().open(path))
+ * ImageFuzz.Result r = ImageFuzz.reader("squashfs", ImageFormats.byType("squashfs")::open)
  *         .seed(validImage1).seed(validImage2)       // bytes of valid images (small ones: a few 100 KiB)
  *         .budget(Duration.ofSeconds(20))
  *         .run();                                     // AssertionError on the first failing case

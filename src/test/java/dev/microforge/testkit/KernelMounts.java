@@ -20,12 +20,18 @@ public final class KernelMounts {
     private KernelMounts() {}
 
     /**
-     * Boots once with {@code images} (variant name to image file, names usable as paths) and compares each
-     * mounted tree with {@code src}. Returns the report (for timings).
+     * Boots the 6.1 kernel once with {@code images} (variant name to image file, names usable as paths) and
+     * compares each mounted tree with {@code src}. Returns the report (for timings).
      */
     public static Guest.Report mountAndCompare(String fsType, Path src, Map<String, Path> images, long mtime)
             throws IOException, InterruptedException {
-        Guest.Builder g = Guest.builder().modules(fsType);
+        return mountAndCompare(Kernel.require(), fsType, src, images, mtime);
+    }
+
+    /** As {@link #mountAndCompare(String, Path, Map, long)}, booting {@code kernel}. */
+    public static Guest.Report mountAndCompare(Kernel kernel, String fsType, Path src, Map<String, Path> images, long mtime)
+            throws IOException, InterruptedException {
+        Guest.Builder g = Guest.builder(kernel).modules(fsType);
         StringBuilder script = new StringBuilder();
         int disk = 0;
         for (Map.Entry<String, Path> v : images.entrySet()) {
@@ -54,7 +60,7 @@ public final class KernelMounts {
                     .collect(Collectors.joining("\n"));
             throw new AssertionError(failures + "guest console (" + fsType + " and sha256sum lines):\n" + kernelErrors);
         }
-        System.out.println(fsType + " kernel mount: " + images.size() + " images " + images.keySet() + ", " + expected.size()
+        System.out.println(fsType + " mounted by Linux " + kernel.version() + ": " + images.size() + " images " + images.keySet() + ", " + expected.size()
                 + " entries each, boot " + r.timing());
         return r;
     }

@@ -50,4 +50,23 @@ class KernelTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> k.loadOrder(List.of("9p")));
         assertTrue(e.getMessage().contains("'9p'") && e.getMessage().contains("6.1.0-test"), e.getMessage());
     }
+
+    /**
+     * The bzImage payloads QEMU boots by PVH instead: the generic 6.1 kernel's XZ and the 6.12 cloud kernel's
+     * zstd payload both decompress to an x86-64 ELF of the size the bzImage declares.
+     */
+    @Test
+    @org.junit.jupiter.api.Tag("oracle")
+    void bzImagePayloadsDecompressToTheElf() throws Exception {
+        for (Kernel k : List.of(Kernel.requireWith("9p"), Kernel.require(Kernel.Series.LTS_6_12))) {
+            boolean xz = "y".equals(k.config("KERNEL_XZ"));
+            assertTrue(xz || "y".equals(k.config("KERNEL_ZSTD")), k.version() + ": XZ or zstd bzImage");
+            byte[] bz = Files.readAllBytes(k.vmlinuz());
+            byte[] elf = Kernel.payloadElf(bz, xz);
+            assertTrue(elf != null && elf.length > 10 << 20, k.version() + ": payload is an ELF");
+            assertEquals(62, (elf[18] & 0xff) | (elf[19] & 0xff) << 8, k.version() + ": e_machine x86-64");
+            assertTrue(k.qemuKernel().getFileName().toString().startsWith("microforge-vmlinux-"), k.qemuKernel().toString());
+            assertArrayEquals(elf, Files.readAllBytes(k.qemuKernel()), k.version() + ": the cached vmlinux");
+        }
+    }
 }

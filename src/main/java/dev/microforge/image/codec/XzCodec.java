@@ -5,6 +5,10 @@ import dev.microforge.util.UserError;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.List;
 import org.tukaani.xz.ArrayCache;
 import org.tukaani.xz.BasicArrayCache;
@@ -118,9 +122,8 @@ public final class XzCodec implements Codec {
 
     /**
      * Without a level, per block: x86 code with BCJ at level 4; other blocks at level 4, or at
-     * {@link #FAST_LEVEL} when their entropy is below {@link #FAST_ENTROPY}. On 113 sampled 1 MiB blocks of the
-     * bench corpus this took 0.57x the CPU of level 6 without BCJ (mksquashfs' setting) for 0.995x the bytes;
-     * level 4 with BCJ everywhere: 0.70x the CPU, 0.986x the bytes.
+     * {@link #FAST_LEVEL} when their entropy is below {@link #FAST_ENTROPY}. How this policy was chosen against
+     * level 6 without BCJ (mksquashfs' setting): docs/benchmarks.md, "What closed xz".
      */
     @Override
     public Compressor newDefaultCompressor(int blockSize) {
@@ -191,10 +194,8 @@ public final class XzCodec implements Codec {
      * bytes start a CALL or JMP rel32 (opcode E8 or E9) whose displacement is small (top byte 00 or FF) but not
      * 0. Linked x86-64 .text has 1-2 such positions per 100 bytes; text, tables and compressed data far fewer.
      * Displacement 0 is left out: it is the unrelocated call of an object file (.o, .a), where BCJ makes the
-     * block larger. Measured on 193 1 MiB blocks of the bench corpus (xz level 4): every block at or above the
-     * threshold got smaller with BCJ (by 3-22%), blocks below it mostly did not; choosing by this test came
-     * within 0.1% of choosing the better of the two per block, and beat "BCJ for every block of an ELF file" by
-     * 0.6%. Deterministic: depends only on the block's bytes.
+     * block larger. How well this predicts the better choice: docs/benchmarks.md, "What closed xz".
+     * Deterministic: depends only on the block's bytes.
      */
     public static boolean looksLikeX86(byte[] src, int off, int len) {
         if (len < BCJ_MIN_LENGTH) {
@@ -227,14 +228,14 @@ public final class XzCodec implements Codec {
         static final int MIN_LENGTH = 16 * 1024;
         static final double MIN_ENTROPY = 7.97;
         /**
-         * Repeats are found through windows of this many bytes, anchored every {@link #STEP} bytes. 8, not 16:
-         * a fragment block of small .gz files repeats their 10-byte gzip headers, which xz turns into about 1%
-         * (host-man of the bench corpus: 16-byte windows skipped such blocks and the image grew 0.93%).
+         * Repeats are found through windows of this many bytes, anchored every {@link #STEP} bytes. 8: shorter
+         * than the 10-byte gzip headers a fragment block of small .gz files repeats, which xz shrinks by about 1%
+         * (docs/benchmarks.md, "Figures behind code comments").
          */
         static final int WINDOW = 8;
         static final int STEP = 32;
-        private static final java.lang.invoke.VarHandle LONGS =
-                java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+        private static final VarHandle LONGS =
+                MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
         private final int[] hist = new int[256];
         private int[] anchors;
 
@@ -253,7 +254,7 @@ public final class XzCodec implements Codec {
 
         /** Order-0 entropy in bits per byte. */
         double entropy(byte[] src, int off, int len) {
-            java.util.Arrays.fill(hist, 0);
+            Arrays.fill(hist, 0);
             for (int i = off, end = off + len; i < end; i++) {
                 hist[src[i] & 0xff]++;
             }
@@ -282,7 +283,7 @@ public final class XzCodec implements Codec {
                 anchors = new int[Integer.highestOneBit(len / STEP) * 2];
                 mask = anchors.length - 1;
             }
-            java.util.Arrays.fill(anchors, -1);
+            Arrays.fill(anchors, -1);
             int last = off + len - WINDOW;
             for (int i = off; i <= last; i += STEP) {
                 anchors[hash(src, i, mask)] = i;
@@ -291,7 +292,7 @@ public final class XzCodec implements Codec {
             int limit = len / 100;
             for (int i = off; i <= last; ) {
                 int a = anchors[hash(src, i, mask)];
-                if (a >= 0 && a != i && java.util.Arrays.equals(src, a, a + WINDOW, src, i, i + WINDOW)) {
+                if (a >= 0 && a != i && Arrays.equals(src, a, a + WINDOW, src, i, i + WINDOW)) {
                     covered += STEP;
                     if (covered >= limit) {
                         return covered;

@@ -1,13 +1,17 @@
 package dev.microforge.audit;
 
+import java.util.Arrays;
 import java.util.function.IntFunction;
 
 /**
- * The closure size of single nodes (sum of sizes of everything the node reaches, itself included), by a
+ * The reachable size of nodes of a graph in compressed rows (sum of the sizes of everything a node reaches, itself
+ * included), for the size audit's top lists and added sizes: one node at a time or 64 at a time ({@link #of}). Sizes
+ * below 0 count as 0. ({@link dev.microforge.closure.ClosureSizes} is Nix's closureSize of every path of a
+ * {@code ClosureGraph}, -1 when a size in its closure is unknown.) Single nodes are found by a
  * breadth-first search that reuses its arrays: a visit stamp per node instead of a fresh set, so asking for the
  * top N of a million-path graph costs N linear searches and no allocation. Not for every node of a large graph.
  */
-public final class ClosureSizes {
+public final class ReachableSizes {
     private final int[] start;
     private final int[] targets;
     private final long[] sizes;
@@ -15,16 +19,16 @@ public final class ClosureSizes {
     private final int[] queue;
     private int epoch;
 
-    public ClosureSizes(int n, IntFunction<int[]> succ, long[] sizes) {
+    public ReachableSizes(int n, IntFunction<int[]> succ, long[] sizes) {
         this(n, Csr.of(n, succ), sizes);
     }
 
-    private ClosureSizes(int n, int[][] csr, long[] sizes) {
+    private ReachableSizes(int n, int[][] csr, long[] sizes) {
         this(n, csr[0], csr[1], sizes);
     }
 
     /** On compressed rows ({@link Dominators#compute(int, int[], int[], int[], long[])}). */
-    public ClosureSizes(int n, int[] start, int[] targets, long[] sizes) {
+    public ReachableSizes(int n, int[] start, int[] targets, long[] sizes) {
         this.start = start;
         this.targets = targets;
         this.sizes = sizes;
@@ -34,7 +38,7 @@ public final class ClosureSizes {
 
     public long closureSize(int node) {
         if (++epoch == Integer.MAX_VALUE) {
-            java.util.Arrays.fill(stamp, 0);
+            Arrays.fill(stamp, 0);
             epoch = 1;
         }
         int head = 0;
@@ -69,7 +73,7 @@ public final class ClosureSizes {
         for (int base = 0; base < nodes.length; base += 64) {
             int k = Math.min(64, nodes.length - base);
             if (base > 0) {
-                java.util.Arrays.fill(mask, 0);
+                Arrays.fill(mask, 0);
             }
             for (int i = 0; i < k; i++) {
                 mask[nodes[base + i]] |= 1L << i;

@@ -10,13 +10,18 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.util.List;
 
-/** Small helper for the audit JSON reports: fixed field order, two-space indent, "\n" line ends, final newline. */
-final class Json {
+/**
+ * The audit JSON reports as one document each (docs/audit-json.md): fixed field order, two-space indent, "\n" line
+ * ends, a final newline, and empty arrays written {@code [ ]}. The other JSON microforge prints (nar hash, closure
+ * scan, vm list, preflight, path-info) is streamed through {@link dev.microforge.util.JsonPretty}, which writes
+ * empty arrays {@code []}; the two stay apart because both formats are published.
+ */
+final class ReportJson {
     interface Body {
         void write(JsonGenerator g) throws IOException;
     }
 
-    private Json() {}
+    private ReportJson() {}
 
     static String render(Body body) {
         StringWriter w = new StringWriter();
