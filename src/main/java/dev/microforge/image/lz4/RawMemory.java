@@ -16,9 +16,10 @@ import java.util.Arrays;
  * machine code as direct calls.
  *
  * <p>Where that is not possible (a runtime without {@code jdk.unsupported}, a big-endian CPU, an unexpected array
- * layout) or the system property {@value #PROPERTY} is {@code false}, every access is the ordinary checked one
- * (array indexing, little-endian {@link java.lang.invoke.VarHandle} views): the same results, slower, never an
- * initialization error. {@link #UNCHECKED} says which path this JVM took.
+ * layout) or the system property {@value #PROPERTY} is {@code false}, the same method handles lead to ordinary
+ * checked access instead (array indexing, little-endian {@link VarHandle} views): the same results, slower, never
+ * an initialization error. {@link #UNCHECKED} says which path this JVM took; the accessors themselves do not
+ * branch on it.
  *
  * <p><b>On the unchecked path nothing checks an index.</b> Every caller proves its indexes in range before the
  * call; an index out of range corrupts the heap instead of throwing.
@@ -51,6 +52,9 @@ final class RawMemory {
         String why = unsafeAccess(h, bases);
         UNCHECKED = why == null;
         FALLBACK_REASON = why;
+        if (why != null) {
+            checkedAccess(h, bases);
+        }
         GET_BYTE = h[0];
         GET_INT = h[1];
         GET_LONG = h[2];
@@ -60,6 +64,58 @@ final class RawMemory {
         PUT_LONG = h[6];
         BYTES = bases[0];
         INTS = bases[1];
+    }
+
+    /**
+     * Fills {@code h} with the checked accessors, which take the same arguments as {@code sun.misc.Unsafe}'s with
+     * array base offsets of 0: the element index of a {@code byte[]}, four times the index of an {@code int[]}.
+     */
+    private static void checkedAccess(MethodHandle[] h, long[] bases) {
+        MethodHandles.Lookup l = MethodHandles.lookup();
+        try {
+            h[0] = l.findStatic(RawMemory.class, "checkedGetByte", MethodType.methodType(byte.class, Object.class, long.class));
+            h[1] = l.findStatic(RawMemory.class, "checkedGetInt", MethodType.methodType(int.class, Object.class, long.class));
+            h[2] = l.findStatic(RawMemory.class, "checkedGetLong", MethodType.methodType(long.class, Object.class, long.class));
+            h[3] = l.findStatic(RawMemory.class, "checkedPutByte", MethodType.methodType(void.class, Object.class, long.class, byte.class));
+            h[4] = l.findStatic(RawMemory.class, "checkedPutShort", MethodType.methodType(void.class, Object.class, long.class, short.class));
+            h[5] = l.findStatic(RawMemory.class, "checkedPutInt", MethodType.methodType(void.class, Object.class, long.class, int.class));
+            h[6] = l.findStatic(RawMemory.class, "checkedPutLong", MethodType.methodType(void.class, Object.class, long.class, long.class));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+        bases[0] = 0;
+        bases[1] = 0;
+    }
+
+    private static byte checkedGetByte(Object a, long i) {
+        return ((byte[]) a)[Math.toIntExact(i)];
+    }
+
+    private static int checkedGetInt(Object a, long i) {
+        if (a instanceof int[] ints) {
+            return ints[Math.toIntExact(i >> 2)];
+        }
+        return (int) INT.get((byte[]) a, Math.toIntExact(i));
+    }
+
+    private static long checkedGetLong(Object a, long i) {
+        return (long) LONG.get((byte[]) a, Math.toIntExact(i));
+    }
+
+    private static void checkedPutByte(Object a, long i, byte v) {
+        ((byte[]) a)[Math.toIntExact(i)] = v;
+    }
+
+    private static void checkedPutShort(Object a, long i, short v) {
+        SHORT.set((byte[]) a, Math.toIntExact(i), v);
+    }
+
+    private static void checkedPutInt(Object a, long i, int v) {
+        ((int[]) a)[Math.toIntExact(i >> 2)] = v;
+    }
+
+    private static void checkedPutLong(Object a, long i, long v) {
+        LONG.set((byte[]) a, Math.toIntExact(i), v);
     }
 
     /** Fills {@code h} and {@code bases} with the unchecked accessors; returns null, or why they cannot be used. */
@@ -106,9 +162,6 @@ final class RawMemory {
     }
 
     static byte getByte(byte[] a, int i) {
-        if (!UNCHECKED) {
-            return a[i];
-        }
         try {
             return (byte) GET_BYTE.invokeExact((Object) a, BYTES + i);
         } catch (Throwable e) {
@@ -117,9 +170,6 @@ final class RawMemory {
     }
 
     static int getInt(byte[] a, int i) {
-        if (!UNCHECKED) {
-            return (int) INT.get(a, i);
-        }
         try {
             return (int) GET_INT.invokeExact((Object) a, BYTES + i);
         } catch (Throwable e) {
@@ -128,9 +178,6 @@ final class RawMemory {
     }
 
     static long getLong(byte[] a, int i) {
-        if (!UNCHECKED) {
-            return (long) LONG.get(a, i);
-        }
         try {
             return (long) GET_LONG.invokeExact((Object) a, BYTES + i);
         } catch (Throwable e) {
@@ -139,10 +186,6 @@ final class RawMemory {
     }
 
     static void putByte(byte[] a, int i, int v) {
-        if (!UNCHECKED) {
-            a[i] = (byte) v;
-            return;
-        }
         try {
             PUT_BYTE.invokeExact((Object) a, BYTES + i, (byte) v);
         } catch (Throwable e) {
@@ -151,10 +194,6 @@ final class RawMemory {
     }
 
     static void putShort(byte[] a, int i, int v) {
-        if (!UNCHECKED) {
-            SHORT.set(a, i, (short) v);
-            return;
-        }
         try {
             PUT_SHORT.invokeExact((Object) a, BYTES + i, (short) v);
         } catch (Throwable e) {
@@ -163,10 +202,6 @@ final class RawMemory {
     }
 
     static void putLong(byte[] a, int i, long v) {
-        if (!UNCHECKED) {
-            LONG.set(a, i, v);
-            return;
-        }
         try {
             PUT_LONG.invokeExact((Object) a, BYTES + i, v);
         } catch (Throwable e) {
@@ -176,9 +211,6 @@ final class RawMemory {
 
     /** Element {@code i} of an int array. */
     static int getInt(int[] a, int i) {
-        if (!UNCHECKED) {
-            return a[i];
-        }
         try {
             return (int) GET_INT.invokeExact((Object) a, INTS + ((long) i << 2));
         } catch (Throwable e) {
@@ -187,10 +219,6 @@ final class RawMemory {
     }
 
     static void putInt(int[] a, int i, int v) {
-        if (!UNCHECKED) {
-            a[i] = v;
-            return;
-        }
         try {
             PUT_INT.invokeExact((Object) a, INTS + ((long) i << 2), v);
         } catch (Throwable e) {

@@ -3,10 +3,13 @@ package dev.microforge.image.lz4;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -37,6 +40,11 @@ class RawMemoryFallbackTest {
             Field reason = raw.getDeclaredField("FALLBACK_REASON");
             reason.setAccessible(true);
             assertEquals(RawMemory.PROPERTY + "=false", reason.get(null));
+            // checked: an index out of range throws instead of reading past the array
+            Method getLong = raw.getDeclaredMethod("getLong", byte[].class, int.class);
+            getLong.setAccessible(true);
+            InvocationTargetException e = assertThrows(InvocationTargetException.class, () -> getLong.invoke(null, new byte[12], 5));
+            assertInstanceOf(IndexOutOfBoundsException.class, e.getCause());
 
             Class<?> fastClass = Class.forName(Lz4Fast.class.getName(), true, isolated);
             Constructor<?> ctor = fastClass.getConstructor(int.class);
