@@ -1,6 +1,6 @@
 package dev.microforge.image.erofs;
 
-import static dev.microforge.image.erofs.ErofsFormat.*;
+import static dev.microforge.image.erofs.ErofsOnDisk.*;
 
 import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.ImageFs;
@@ -11,7 +11,6 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -57,37 +56,18 @@ public final class ErofsReader implements ImageFs {
             throw new CorruptImageException("image is " + imageSize + " bytes, smaller than one block");
         }
         byte[] block0 = readAt(0, BLOCK_SIZE);
-        ByteBuffer b = ByteBuffer.wrap(block0).order(ByteOrder.LITTLE_ENDIAN);
-        int s = SUPER_OFFSET;
-        if (b.getInt(s) != MAGIC) {
-            throw new CorruptImageException("bad superblock magic at offset 1024");
-        }
-        int compat = b.getInt(s + 8);
-        if (b.get(s + 12) != BLOCK_BITS) {
-            throw new CorruptImageException("block size 2^" + b.get(s + 12) + " is not supported (only 4096)");
-        }
-        if ((compat & FEATURE_COMPAT_SB_CHKSUM) != 0) {
-            int stored = b.getInt(s + 4);
-            b.putInt(s + 4, 0);
-            int computed = superblockChecksum(block0);
-            b.putInt(s + 4, stored);
-            if (stored != computed) {
-                throw new CorruptImageException(String.format("superblock checksum mismatch (stored %08x, computed %08x)", stored, computed));
-            }
-        }
-        if ((b.get(s + 13) & 0xFF) != 0) {
-            throw new CorruptImageException("superblock extension slots are not supported");
-        }
-        incompat = b.getInt(s + 80);
+        Superblock sb = Superblock.decode(block0);
+        int compat = sb.compat();
+        incompat = sb.incompat();
         if ((incompat & ~SUPPORTED_INCOMPAT) != 0) {
             throw new CorruptImageException(String.format("unsupported incompatible features 0x%x", incompat & ~SUPPORTED_INCOMPAT));
         }
-        rootNid = b.getShort(s + 14) & 0xFFFF;
-        packedNid = (incompat & FEATURE_INCOMPAT_FRAGMENTS) != 0 ? b.getLong(s + 96) : 0;
-        long inodes = b.getLong(s + 16);
-        buildTime = b.getLong(s + 24);
-        long blocks = b.getInt(s + 36) & 0xFFFFFFFFL;
-        long metaBlk = b.getInt(s + 40) & 0xFFFFFFFFL;
+        rootNid = sb.rootNid();
+        packedNid = (incompat & FEATURE_INCOMPAT_FRAGMENTS) != 0 ? sb.packedNid() : 0;
+        long inodes = sb.inodes();
+        buildTime = sb.buildTime();
+        long blocks = sb.blocks();
+        long metaBlk = sb.metaBlkaddr();
         if (blocks * BLOCK_SIZE > imageSize) {
             throw new CorruptImageException("superblock says " + blocks + " blocks but the image has " + imageSize + " bytes");
         }
@@ -95,14 +75,9 @@ public final class ErofsReader implements ImageFs {
             throw new CorruptImageException("metadata start block " + metaBlk + " is beyond the " + blocks + " blocks");
         }
         metaBase = metaBlk * BLOCK_SIZE;
-        ByteBuffer ub = ByteBuffer.wrap(block0, s + 48, 16);
-        UUID uuid = new UUID(ub.getLong(), ub.getLong());
-        int ll = 0;
-        while (ll < 16 && block0[s + 64 + ll] != 0) {
-            ll++;
-        }
+        UUID uuid = sb.uuid();
         summary.put("compression", (incompat & FEATURE_INCOMPAT_ZERO_PADDING) != 0 ? "lz4" : "none");
-        summary.put("label", new String(block0, s + 64, ll, StandardCharsets.UTF_8));
+        summary.put("label", sb.labelString());
         summary.put("uuid", uuid.toString());
         summary.put("blocks", Long.toString(blocks));
         summary.put("block size", Integer.toString(BLOCK_SIZE));
@@ -630,8 +605,8 @@ public final class ErofsReader implements ImageFs {
                     initial4b = 0;
                 }
                 int compacted2b = (advise & ADVISE_COMPACTED_2B) != 0 && initial4b < n ? (n - initial4b) / 16 * 16 : 0;
-                long lastPos = compactPos(ebase, initial4b, compacted2b, n - 1);
-                int lastShift = compactShift(initial4b, compacted2b, n - 1);
+                long lastPos = CompactIndex.pos(ebase, initial4b, compacted2b, n - 1);
+                int lastShift = CompactIndex.shift(initial4b, compacted2b, n - 1);
                 int lastPack = lastShift == 2 ? 8 : 32;
                 long areaEnd = lastPos / lastPack * lastPack + lastPack;
                 if (areaEnd - ebase > imageSize) {
@@ -639,7 +614,7 @@ public final class ErofsReader implements ImageFs {
                 }
                 byte[] area = readAt(ebase, (int) (areaEnd - ebase));
                 for (int lcn = 0; lcn < n; lcn++) {
-                    unpackCompacted(area, ebase, compactPos(ebase, initial4b, compacted2b, lcn), compactShift(initial4b, compacted2b, lcn),
+                    CompactIndex.unpack(area, ebase, CompactIndex.pos(ebase, initial4b, compacted2b, lcn), CompactIndex.shift(initial4b, compacted2b, lcn),
                             big1, lcn, type, lo, cblk, pblk);
                 }
                 idataOff = areaEnd;
@@ -816,104 +791,6 @@ public final class ErofsReader implements ImageFs {
 
     /** An extent's decoded bytes (never written after decoding). */
     private record Decoded(int extent, byte[] data) {}
-
-    static int compactShift(int initial4b, int compacted2b, int lcn) {
-        return lcn >= initial4b && lcn < initial4b + compacted2b ? 1 : 2;
-    }
-
-    static long compactPos(long ebase, int initial4b, int compacted2b, int lcn) {
-        if (lcn < initial4b) {
-            return ebase + lcn * 4L;
-        }
-        lcn -= initial4b;
-        long pos = ebase + initial4b * 4L;
-        if (lcn < compacted2b) {
-            return pos + lcn * 2L;
-        }
-        return pos + compacted2b * 2L + (lcn - compacted2b) * 4L;
-    }
-
-    private static int bits(byte[] a, int byteBase, int bitPos) {
-        int p = byteBase + bitPos / 8;
-        int v = (a[p] & 0xFF) | (a[p + 1] & 0xFF) << 8 | (a[p + 2] & 0xFF) << 16 | (a[p + 3] & 0xFF) << 24;
-        return v >>> (bitPos & 7);
-    }
-
-    /** One lcluster of a compact index pack, decoded as zmap.c's unpack_compacted_index does. */
-    static void unpackCompacted(byte[] area, long ebase, long pos, int shift, boolean big, int lcn,
-            int[] type, int[] lo, int[] cblk, long[] pblk) throws IOException {
-        int vcnt = shift == 2 ? 2 : 16;
-        int packSize = vcnt << shift;
-        int encodebits = (packSize - 4) * 8 / vcnt;
-        long base = pos / packSize * packSize;
-        int in = (int) (base - ebase);
-        int i = (int) ((pos - base) >> shift);
-        int v = bits(area, in, encodebits * i);
-        int l = v & (BLOCK_SIZE - 1);
-        int t = (v >>> 12) & 3;
-        type[lcn] = t;
-        cblk[lcn] = -1;
-        if (t == CLUSTER_TYPE_NONHEAD) {
-            if ((l & D0_CBLKCNT) != 0) {
-                if (!big) {
-                    throw new CorruptImageException("lcluster " + lcn + " has a compressed block count but no big pclusters");
-                }
-                cblk[lcn] = l & ~D0_CBLKCNT;
-                lo[lcn] = 1;
-            } else if (i + 1 != vcnt) {
-                lo[lcn] = l;
-            } else {
-                // the last lcluster of a pack keeps delta[1]; delta[0] comes from the one before it
-                int pv = bits(area, in, encodebits * (i - 1));
-                int pl = pv & (BLOCK_SIZE - 1);
-                if (((pv >>> 12) & 3) != CLUSTER_TYPE_NONHEAD) {
-                    pl = 0;
-                } else if ((pl & D0_CBLKCNT) != 0) {
-                    pl = 1;
-                }
-                lo[lcn] = pl + 1;
-            }
-            return;
-        }
-        lo[lcn] = l;
-        int nblk;
-        if (!big) {
-            nblk = 1;
-            while (i > 0) {
-                --i;
-                int w = bits(area, in, encodebits * i);
-                if (((w >>> 12) & 3) == CLUSTER_TYPE_NONHEAD) {
-                    i -= w & (BLOCK_SIZE - 1);
-                }
-                if (i >= 0) {
-                    ++nblk;
-                }
-            }
-        } else {
-            nblk = 0;
-            while (i > 0) {
-                --i;
-                int w = bits(area, in, encodebits * i);
-                int wl = w & (BLOCK_SIZE - 1);
-                if (((w >>> 12) & 3) == CLUSTER_TYPE_NONHEAD) {
-                    if ((wl & D0_CBLKCNT) != 0) {
-                        --i;
-                        nblk += wl & ~D0_CBLKCNT;
-                        continue;
-                    }
-                    if (wl <= 1) {
-                        throw new CorruptImageException("lcluster " + lcn + ": a big pcluster's non-head lcluster looks back " + wl);
-                    }
-                    i -= wl - 2;
-                    continue;
-                }
-                ++nblk;
-            }
-        }
-        int e = in + packSize - 4;
-        long blk = (area[e] & 0xFFL) | (area[e + 1] & 0xFFL) << 8 | (area[e + 2] & 0xFFL) << 16 | (area[e + 3] & 0xFFL) << 24;
-        pblk[lcn] = blk + nblk;
-    }
 
     /** Random access to a regular file's data (the packed inode's). */
     private final class RandomData {

@@ -1,6 +1,6 @@
 package dev.microforge.image.erofs;
 
-import static dev.microforge.image.erofs.ErofsFormat.*;
+import static dev.microforge.image.erofs.ErofsOnDisk.*;
 
 import dev.microforge.fs.Dir;
 import dev.microforge.fs.Entry;
@@ -9,30 +9,35 @@ import dev.microforge.fs.RegularFile;
 import dev.microforge.fs.Reproducible;
 import dev.microforge.fs.Symlink;
 import dev.microforge.image.Pipeline;
-import dev.microforge.image.lz4.Lz4Compressor;
 import dev.microforge.util.AtomicOutput;
 import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
+import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.zip.CRC32C;
 
@@ -60,7 +65,7 @@ public final class ErofsWriter {
     }
 
     /**
-     * Build options. {@code level} applies to lz4hc (1..12, default 9); {@code pclusterSize} is the physical
+     * Build options. {@code level} applies to lz4hc (1..12, default {@link #DEFAULT_HC_LEVEL}); {@code pclusterSize} is the physical
      * cluster size of compressed data (4 KiB .. 1 MiB, a multiple of 4 KiB; above 4 KiB: big pclusters);
      * {@code uuid} null derives the UUID from the content; {@code dedupe} stores identical uncompressed files
      * once (shared data blocks); {@code ztailpacking} inlines a compressed file's last pcluster after its
@@ -89,9 +94,7 @@ public final class ErofsWriter {
             if (label.getBytes(StandardCharsets.UTF_8).length > 15) {
                 throw new UserError("--label '" + label + "': at most 15 bytes");
             }
-            if (threads < 1 || threads > 256) {
-                throw new UserError("--threads " + threads + ": expected 1..256");
-            }
+            Threads.check(threads);
             if (mtime < 0) {
                 throw new IllegalArgumentException("mtime");
             }
@@ -146,32 +149,28 @@ public final class ErofsWriter {
     /** What was written. */
     public record Result(long blocks, long inodes, UUID uuid, long dataBlocks, long metaBytes, long compressedFiles, long dedupedFiles) {}
 
-    /**
-     * The lz4hc level when none is given: 4 hash-chain links per search with lz4hc's three-match parse; on the
-     * bench corpus its image is 1.012x mkfs.erofs -zlz4hc's (level 9) for 0.78x the build CPU of the previous default
-     * (level 7 with the previous compressor, 1.009x); level 2 (1.019x) saved no measurable CPU (docs/benchmarks.md,
-     * bench:lz4).
-     */
+    /** The lz4hc level when none is given: 4 hash-chain links per search (why: docs/benchmarks.md, bench:lz4). */
     public static final int DEFAULT_HC_LEVEL = 3;
 
     private static final int SEGMENT = 1 << 20;
     /** The largest physical cluster (Linux: Z_EROFS_PCLUSTER_MAX_SIZE). */
     public static final int MAX_PCLUSTER = 1 << 20;
-    /** The packed inode (fragments) is kept in memory; beyond this, tails are stored in the file's own blocks. */
-    private static final int MAX_PACKED = 1 << 30;
 
     private final Options opt;
     private final Events events;
-    private final List<Ino> inodes = new ArrayList<>();
+    private final List<Inode> inodes = new ArrayList<>();
     private FileChannel out;
     private long nextBlock = 1;
     private long compressedFiles;
     private long dedupedFiles;
     private final MessageDigest contentDigest;
+    /** The compressor's algorithm id and configuration (null for uncompressed images); the data is compressed by per-thread instances. */
+    private final PclusterCompressor codec;
 
     private ErofsWriter(Options opt, Events events) {
         this.opt = opt;
         this.events = events;
+        this.codec = opt.compression() == Compression.NONE ? null : PclusterCompressor.forOptions(opt);
         try {
             contentDigest = MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
@@ -195,77 +194,47 @@ public final class ErofsWriter {
 
     // ---------------------------------------------------------------- inodes
 
-    static final class Ino {
-        final Node node;
-        final Ino parent;
-        final String path; // for messages
-        int index;
-        int mode;
-        long size;
-        int nlink = 1;
-        int isize = INODE_COMPACT_SIZE;
-        int layout = LAYOUT_FLAT_PLAIN;
-        long iu; // raw_blkaddr or compressed block count
-        byte[] inline; // inline tail (files, symlinks) or null
-        int inlineLen;
-        byte[] zindex; // header + full lcluster indexes of compressed files
-        long metaOff = -1;
-        List<byte[]> childNames;
-        List<Ino> children;
-        int[] dirBlockStarts; // entry index where each dirent block starts (dirs)
-        int dirLastBlockLen;
-        byte[] extraBlocks; // data placed after the metadata (dir blocks, long symlinks)
-        Ino dupOf;
-        boolean candidate; // uncompressed dedupe: shares its size with another file, hashed while written
-        byte[] sha;
-        byte[] packedBytes; // the packed inode's content (fragments)
-
-        Ino(Node node, Ino parent, String path) {
-            this.node = node;
-            this.parent = parent;
-            this.path = path;
-        }
-
-        long nid() {
-            return metaOff / 32;
+    /** Numbers the tree breadth-first from the root (index 0), one inode per node. */
+    private void collect(Dir root) {
+        ArrayDeque<Inode> queue = new ArrayDeque<>();
+        queue.add(inode(root, null));
+        while (!queue.isEmpty()) {
+            Inode ino = queue.poll();
+            inodes.add(ino);
+            if (ino instanceof Inode.Directory d) {
+                for (Entry e : ((Dir) nodes.remove(d)).entries()) {
+                    Inode c = inode(e.node(), d);
+                    d.names.add(e.nameRef());
+                    d.children.add(c);
+                    queue.add(c);
+                }
+            }
         }
     }
 
-    private void collect(Dir root) {
-        Ino r = new Ino(root, null, "/");
-        ArrayDeque<Ino> queue = new ArrayDeque<>();
-        queue.add(r);
-        while (!queue.isEmpty()) {
-            Ino ino = queue.poll();
-            ino.index = inodes.size();
-            inodes.add(ino);
-            Node n = ino.node;
-            if (n instanceof Dir d) {
-                ino.mode = S_IFDIR | (d.mode() & 07777);
-                ino.childNames = new ArrayList<>(d.entries().size());
-                ino.children = new ArrayList<>(d.entries().size());
-                int subdirs = 0;
-                for (Entry e : d.entries()) {
-                    Ino c = new Ino(e.node(), ino, ino.path.equals("/") ? "/" + e.displayName() : ino.path + "/" + e.displayName());
-                    ino.childNames.add(e.nameRef());
-                    ino.children.add(c);
-                    if (e.node() instanceof Dir) {
-                        subdirs++;
-                    }
-                    queue.add(c);
+    /** The tree node of each directory not yet collected. */
+    private final Map<Inode, Node> nodes = new HashMap<>();
+    private int numbered;
+
+    private Inode inode(Node n, Inode.Directory parent) {
+        int index = numbered++;
+        if (n instanceof Dir d) {
+            int subdirs = 0;
+            for (Entry e : d.entries()) {
+                if (e.node() instanceof Dir) {
+                    subdirs++;
                 }
-                ino.nlink = 2 + subdirs;
-            } else if (n instanceof RegularFile f) {
-                ino.mode = S_IFREG | (f.mode() & 07777);
-                ino.size = f.size();
-            } else if (n instanceof Symlink s) {
-                ino.mode = S_IFLNK | (s.mode() & 07777);
-                ino.size = s.target().length;
             }
-            if (ino.size > 0xFFFFFFFFL || ino.nlink > 0xFFFF) {
-                ino.isize = INODE_EXTENDED_SIZE;
-            }
+            Inode.Directory ino = new Inode.Directory(index, S_IFDIR | (d.mode() & 07777), parent, new ArrayList<>(d.entries().size()),
+                    new ArrayList<>(d.entries().size()), 2 + subdirs);
+            nodes.put(ino, d);
+            return ino;
+        } else if (n instanceof RegularFile f) {
+            return new Inode.File(index, S_IFREG | (f.mode() & 07777), f, f.size());
+        } else if (n instanceof Symlink l) {
+            return new Inode.Link(index, S_IFLNK | (l.mode() & 07777), l.target());
         }
+        throw new IllegalArgumentException("unsupported node " + n);
     }
 
     // ---------------------------------------------------------------- main flow
@@ -274,9 +243,9 @@ public final class ErofsWriter {
         this.out = channel;
         collect(root);
         long totalBytes = 0;
-        for (Ino i : inodes) {
-            if (i.node instanceof RegularFile) {
-                totalBytes += i.size;
+        for (Inode i : inodes) {
+            if (i instanceof Inode.File f) {
+                totalBytes += f.size;
             }
         }
         if (opt.dedupe() && opt.compression() == Compression.NONE) {
@@ -285,19 +254,9 @@ public final class ErofsWriter {
         events.start("erofs: writing file data", totalBytes);
         writeFileData();
         events.finish("erofs: writing file data");
-        for (Ino i : inodes) {
-            if (i.node instanceof Dir) {
-                planDirectory(i);
-            } else if (i.node instanceof Symlink s) {
-                byte[] t = s.target();
-                if (i.isize + t.length <= BLOCK_SIZE) {
-                    i.layout = LAYOUT_FLAT_INLINE;
-                    i.inline = t;
-                    i.inlineLen = t.length;
-                } else {
-                    i.layout = LAYOUT_FLAT_PLAIN;
-                    i.extraBlocks = Arrays.copyOf(t, roundUp(t.length, BLOCK_SIZE));
-                }
+        for (Inode i : inodes) {
+            if (i instanceof Inode.Directory d) {
+                planDirectory(d);
             }
         }
         // metadata layout
@@ -305,21 +264,30 @@ public final class ErofsWriter {
         long metaSize = layoutMetadata();
         long metaBlocks = (metaSize + BLOCK_SIZE - 1) / BLOCK_SIZE;
         long extraBlock = metaBlkaddr + metaBlocks;
-        for (Ino i : inodes) {
-            if (i.node instanceof Dir) {
-                int full = i.dirBlockStarts.length - (i.layout == LAYOUT_FLAT_INLINE ? 1 : 0);
+        // blocks after the metadata: directories of more than one block, long symlinks (in inode order)
+        List<Inode> withBlocks = new ArrayList<>();
+        List<byte[]> extraBlocks = new ArrayList<>();
+        for (Inode i : inodes) {
+            if (i instanceof Inode.Directory d) {
+                byte[] all = buildDirectory(d);
+                int full = d.plan().fullBlocks();
+                Inode.Directory.Plan plan = d.plan();
+                byte[] tail = plan.inline() ? Arrays.copyOfRange(all, full * BLOCK_SIZE, full * BLOCK_SIZE + plan.lastLen()) : null;
+                d.setBody(new Inode.Body(plan.inline() ? LAYOUT_FLAT_INLINE : LAYOUT_FLAT_PLAIN, full > 0 ? extraBlock : 0, tail, false));
                 if (full > 0) {
-                    i.iu = extraBlock;
+                    withBlocks.add(d);
+                    extraBlocks.add(Arrays.copyOf(all, full * BLOCK_SIZE));
                     extraBlock += full;
                 }
-            } else if (i.extraBlocks != null) {
-                i.iu = extraBlock;
-                extraBlock += i.extraBlocks.length / BLOCK_SIZE;
-            }
-        }
-        for (Ino i : inodes) {
-            if (i.node instanceof Dir) {
-                buildDirectory(i);
+            } else if (i instanceof Inode.Link l) {
+                if (l.inline()) {
+                    l.setBody(new Inode.Body(LAYOUT_FLAT_INLINE, 0, l.target, false));
+                } else {
+                    l.setBody(new Inode.Body(LAYOUT_FLAT_PLAIN, extraBlock, null, false));
+                    withBlocks.add(l);
+                    extraBlocks.add(Arrays.copyOf(l.target, l.blocks() * BLOCK_SIZE));
+                    extraBlock += l.blocks();
+                }
             }
         }
         if (metaSize > Integer.MAX_VALUE - BLOCK_SIZE) {
@@ -327,18 +295,16 @@ public final class ErofsWriter {
         }
         byte[] meta = new byte[(int) (metaBlocks * BLOCK_SIZE)];
         ByteBuffer mb = ByteBuffer.wrap(meta).order(ByteOrder.LITTLE_ENDIAN);
-        for (Ino i : inodes) {
-            encodeInode(i, mb);
+        for (Inode i : inodes) {
+            i.encode(mb, opt.mtime(), Reproducible.UID, Reproducible.GID);
         }
         writeFully(ByteBuffer.wrap(meta), metaBlkaddr * BLOCK_SIZE);
         MessageDigest idDigest = sha256();
         idDigest.update(contentDigest.digest());
         idDigest.update(meta);
-        for (Ino i : inodes) {
-            if (i.extraBlocks != null) {
-                writeFully(ByteBuffer.wrap(i.extraBlocks), i.iu * BLOCK_SIZE);
-                idDigest.update(i.extraBlocks);
-            }
+        for (int k = 0; k < withBlocks.size(); k++) {
+            writeFully(ByteBuffer.wrap(extraBlocks.get(k)), withBlocks.get(k).body().iu() * BLOCK_SIZE);
+            idDigest.update(extraBlocks.get(k));
         }
         long totalBlocks = extraBlock;
         if (totalBlocks > 0xFFFFFFFFL) {
@@ -379,40 +345,22 @@ public final class ErofsWriter {
         }
     }
 
-    static int roundUp(int v, int a) {
-        return (v + a - 1) / a * a;
-    }
-
     // ---------------------------------------------------------------- superblock
 
     private byte[] superblock(long rootNid, long metaBlkaddr, long blocks, UUID uuid) {
         if (rootNid > 0xFFFF) {
             throw new IllegalStateException("root nid " + rootNid);
         }
-        byte[] block0 = new byte[BLOCK_SIZE];
-        ByteBuffer b = ByteBuffer.wrap(block0).order(ByteOrder.LITTLE_ENDIAN);
-        int s = SUPER_OFFSET;
-        b.putInt(s, MAGIC);
-        b.putInt(s + 4, 0); // checksum, filled below
-        b.putInt(s + 8, FEATURE_COMPAT_SB_CHKSUM);
-        b.put(s + 12, (byte) BLOCK_BITS);
-        b.put(s + 13, (byte) 0); // sb_extslots
-        b.putShort(s + 14, (short) rootNid);
-        b.putLong(s + 16, inodes.size());
-        b.putLong(s + 24, opt.mtime());
-        b.putInt(s + 32, 0);
-        b.putInt(s + 36, (int) blocks);
-        b.putInt(s + 40, (int) metaBlkaddr);
-        b.putInt(s + 44, 0); // xattr_blkaddr
-        ByteBuffer ub = ByteBuffer.wrap(block0, s + 48, 16);
-        ub.putLong(uuid.getMostSignificantBits()).putLong(uuid.getLeastSignificantBits());
-        byte[] label = opt.label().getBytes(StandardCharsets.UTF_8);
-        System.arraycopy(label, 0, block0, s + 64, label.length);
         int incompat = 0;
+        int comprAlgs = 0; // lz4_max_distance without COMPR_CFGS: 0 = the default 64 KiB window
+        List<byte[]> configs = List.of();
         if (opt.compression() != Compression.NONE) {
+            PclusterCompressor c = codec;
             incompat |= FEATURE_INCOMPAT_ZERO_PADDING;
-            if (opt.pclusterSize() > BLOCK_SIZE) {
-                incompat |= FEATURE_INCOMPAT_BIG_PCLUSTER; // = COMPR_CFGS
+            if (opt.pclusterSize() > BLOCK_SIZE || c.algorithm() != COMPRESSION_LZ4) {
+                incompat |= FEATURE_INCOMPAT_COMPR_CFGS; // = BIG_PCLUSTER
+                comprAlgs = 1 << c.algorithm();
+                configs = List.of(c.config(opt.pclusterSize()));
             }
             if (opt.ztailpacking()) {
                 incompat |= FEATURE_INCOMPAT_ZTAILPACKING;
@@ -421,37 +369,23 @@ public final class ErofsWriter {
                 incompat |= FEATURE_INCOMPAT_FRAGMENTS;
             }
         }
-        b.putInt(s + 80, incompat);
-        if ((incompat & FEATURE_INCOMPAT_COMPR_CFGS) != 0) {
-            // available_compr_algs: lz4 only; its config right after the superblock: le16 size 14, then
-            // max_distance 0 (the default 64 KiB window), max_pclusterblks, 10 reserved bytes
-            b.putShort(s + 84, (short) (1 << COMPRESSION_LZ4));
-            b.putShort(s + SUPER_SIZE, (short) 14);
-            b.putShort(s + SUPER_SIZE + 2, (short) 0);
-            b.putShort(s + SUPER_SIZE + 4, (short) (opt.pclusterSize() / BLOCK_SIZE));
-        } else {
-            b.putShort(s + 84, (short) 0); // lz4_max_distance: 0 = the default 64 KiB window
-        }
-        if (packed != null) {
-            b.putLong(s + 96, packed.nid()); // packed_nid
-        }
-        b.putInt(s + 4, superblockChecksum(block0));
-        return block0;
+        return new Superblock(FEATURE_COMPAT_SB_CHKSUM, BLOCK_BITS, 0, (int) rootNid, inodes.size(), opt.mtime(), blocks, metaBlkaddr, uuid,
+                opt.label().getBytes(StandardCharsets.UTF_8), incompat, comprAlgs, packed != null ? packed.nid() : 0, configs).encode();
     }
 
     // ---------------------------------------------------------------- directories
 
-    private void planDirectory(Ino d) {
+    private void planDirectory(Inode.Directory d) {
         // entries: ".", "..", children; sorted by unsigned bytes
         int n = d.children.size() + 2;
         byte[][] names = new byte[n][];
-        Ino[] targets = new Ino[n];
+        Inode[] targets = new Inode[n];
         names[0] = new byte[] {'.'};
         targets[0] = d;
         names[1] = new byte[] {'.', '.'};
         targets[1] = d.parent == null ? d : d.parent;
         for (int i = 0; i < d.children.size(); i++) {
-            names[i + 2] = d.childNames.get(i);
+            names[i + 2] = d.names.get(i);
             targets[i + 2] = d.children.get(i);
         }
         Integer[] order = new Integer[n];
@@ -460,13 +394,11 @@ public final class ErofsWriter {
         }
         Arrays.sort(order, (a, b) -> RawNames.compare(names[a], names[b]));
         List<byte[]> sortedNames = new ArrayList<>(n);
-        List<Ino> sortedTargets = new ArrayList<>(n);
+        List<Inode> sortedTargets = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             sortedNames.add(names[order[i]]);
             sortedTargets.add(targets[order[i]]);
         }
-        d.childNames = sortedNames;
-        d.children = sortedTargets;
         List<Integer> starts = new ArrayList<>();
         int used = 0;
         for (int i = 0; i < n; i++) {
@@ -477,32 +409,27 @@ public final class ErofsWriter {
             }
             used += need;
         }
-        d.dirBlockStarts = starts.stream().mapToInt(Integer::intValue).toArray();
-        d.dirLastBlockLen = used;
-        d.size = (long) (starts.size() - 1) * BLOCK_SIZE + used;
-        if (d.size > 0xFFFFFFFFL) {
-            d.isize = INODE_EXTENDED_SIZE;
-        }
-        if (used < BLOCK_SIZE && d.isize + used <= BLOCK_SIZE) {
-            d.layout = LAYOUT_FLAT_INLINE;
-            d.inlineLen = used;
-        } else {
-            d.layout = LAYOUT_FLAT_PLAIN;
-        }
+        long size = (long) (starts.size() - 1) * BLOCK_SIZE + used;
+        int isize = size > 0xFFFFFFFFL || d.nlink() > 0xFFFF ? INODE_EXTENDED_SIZE : INODE_COMPACT_SIZE;
+        boolean inline = used < BLOCK_SIZE && isize + used <= BLOCK_SIZE;
+        d.setPlan(new Inode.Directory.Plan(List.copyOf(sortedNames), List.copyOf(sortedTargets), starts.stream().mapToInt(Integer::intValue).toArray(),
+                used, size, inline));
     }
 
-    private void buildDirectory(Ino d) {
-        int blocks = d.dirBlockStarts.length;
+    /** All dirent blocks of a planned directory (the last one possibly partial, to go inline). */
+    private static byte[] buildDirectory(Inode.Directory d) {
+        Inode.Directory.Plan plan = d.plan();
+        int blocks = plan.blockStarts().length;
         byte[] all = new byte[blocks * BLOCK_SIZE];
         ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         for (int k = 0; k < blocks; k++) {
-            int from = d.dirBlockStarts[k];
-            int to = k + 1 < blocks ? d.dirBlockStarts[k + 1] : d.children.size();
+            int from = plan.blockStarts()[k];
+            int to = k + 1 < blocks ? plan.blockStarts()[k + 1] : plan.targets().size();
             int base = k * BLOCK_SIZE;
             int nameOff = (to - from) * DIRENT_SIZE;
             for (int i = from; i < to; i++) {
-                Ino t = d.children.get(i);
-                byte[] name = d.childNames.get(i);
+                Inode t = plan.targets().get(i);
+                byte[] name = plan.names().get(i);
                 int p = base + (i - from) * DIRENT_SIZE;
                 b.putLong(p, t.nid());
                 b.putShort(p + 8, (short) nameOff);
@@ -511,137 +438,72 @@ public final class ErofsWriter {
                 nameOff += name.length;
             }
         }
-        int full = blocks - (d.layout == LAYOUT_FLAT_INLINE ? 1 : 0);
-        if (full > 0) {
-            d.extraBlocks = Arrays.copyOf(all, full * BLOCK_SIZE);
-        } else {
-            d.iu = 0;
-        }
-        if (d.layout == LAYOUT_FLAT_INLINE) {
-            d.inline = Arrays.copyOfRange(all, full * BLOCK_SIZE, full * BLOCK_SIZE + d.inlineLen);
-        }
-        d.childNames = null;
+        return all;
     }
 
     // ---------------------------------------------------------------- metadata layout
 
-    private final TreeMap<Integer, ArrayDeque<Long>> gaps = new TreeMap<>();
-
-    private void addGap(long off, int len) {
-        if (len >= 32) {
-            gaps.computeIfAbsent(len, k -> new ArrayDeque<>()).add(off);
-        }
-    }
-
     /** Assigns every inode its offset in the metadata area; returns the area's size. */
     private long layoutMetadata() {
-        long cursor = 32; // nid 0 stays unused
-        for (Ino i : inodes) {
-            int size;
-            int head;
-            if (i.zindex != null) {
-                size = i.isize + i.zindex.length;
-                head = i.isize + LEGACY_MAP_HEADER_SIZE;
-            } else {
-                size = i.isize + i.inlineLen;
-                head = size;
-            }
-            int size32 = roundUp(size, 32);
-            if (size32 <= BLOCK_SIZE && i.index != 0) {
-                Map.Entry<Integer, ArrayDeque<Long>> e = gaps.ceilingEntry(size32);
-                if (e != null) {
-                    long off = e.getValue().pollFirst();
-                    if (e.getValue().isEmpty()) {
-                        gaps.remove(e.getKey());
-                    }
-                    addGap(off + size32, e.getKey() - size32);
-                    i.metaOff = off;
-                    continue;
-                }
-            }
-            int inBlock = (int) (cursor % BLOCK_SIZE);
-            int mustFit = size32 <= BLOCK_SIZE ? size32 : head;
-            if (inBlock + mustFit > BLOCK_SIZE) {
-                addGap(cursor, BLOCK_SIZE - inBlock);
-                cursor += BLOCK_SIZE - inBlock;
-            }
-            i.metaOff = cursor;
-            cursor += size32;
+        MetadataLayout layout = new MetadataLayout();
+        for (Inode i : inodes) {
+            int size = i.isize() + i.tailLength();
+            i.metaOff = layout.place(size, i.indexed() ? i.isize() + LEGACY_MAP_HEADER_SIZE : size, i.index != 0);
         }
         if (inodes.get(0).nid() > 0xFFFF) {
             throw new IllegalStateException("root inode not at the start of the metadata");
         }
-        return cursor;
-    }
-
-    private void encodeInode(Ino i, ByteBuffer b) {
-        int p = (int) i.metaOff;
-        boolean ext = i.isize == INODE_EXTENDED_SIZE;
-        b.putShort(p, (short) ((i.layout << 1) | (ext ? 1 : 0)));
-        b.putShort(p + 2, (short) 0);
-        b.putShort(p + 4, (short) i.mode);
-        if (ext) {
-            b.putLong(p + 8, i.size);
-            b.putInt(p + 16, (int) i.iu);
-            b.putInt(p + 20, i.index + 1);
-            b.putInt(p + 24, Reproducible.UID);
-            b.putInt(p + 28, Reproducible.GID);
-            b.putLong(p + 32, opt.mtime());
-            b.putInt(p + 40, 0);
-            b.putInt(p + 44, i.nlink);
-        } else {
-            b.putShort(p + 6, (short) i.nlink);
-            b.putInt(p + 8, (int) i.size);
-            b.putInt(p + 16, (int) i.iu);
-            b.putInt(p + 20, i.index + 1);
-            b.putShort(p + 24, (short) Reproducible.UID);
-            b.putShort(p + 26, (short) Reproducible.GID);
-        }
-        if (i.inline != null) {
-            b.put(p + i.isize, i.inline, 0, i.inlineLen);
-        }
-        if (i.zindex != null) {
-            b.put(p + i.isize, i.zindex);
-        }
+        return layout.size();
     }
 
     // ---------------------------------------------------------------- file data
 
     /** One segment of one file: the unit of parallel work. */
-    private record Segment(Ino ino, RegularFile file, long offset, int length, boolean last) {}
+    private record Segment(Inode.File ino, RegularFile file, long offset, int length, boolean last) {}
 
-    private static final int EXT_PLAIN = 0;
-    private static final int EXT_LZ4 = 1;
-    private static final int EXT_INLINE = 2;
-    private static final int EXT_FRAGMENT = 3;
+    /**
+     * A segment's physical clusters: {@code blocks} holds {@code nBlocks} blocks, block after block; each extent's
+     * start is relative to the segment and its address relative to {@code blocks}. {@code fragStart} (or -1): with
+     * fragments, the segment's remainder from there goes to the packed inode.
+     */
+    private record Clusters(byte[] blocks, int nBlocks, List<Extent> extents, int fragStart) {
+        Extent last() {
+            return extents.get(extents.size() - 1);
+        }
 
-    private static final class SegmentResult {
-        Segment seg;
-        byte[] raw; // the input bytes (kept for uncompressed output and the raw fallback)
-        int crc;
-        byte[] blocks; // physical clusters, block after block
-        int nBlocks;
-        int[] extStart; // extent starts relative to the segment
-        int[] extKind; // EXT_PLAIN or EXT_LZ4
-        int[] extBlock; // first block of the extent in blocks
-        int[] extBlocks; // blocks of the extent
-        int[] extProduced; // compressed bytes (LZ4), right-aligned in the extent's blocks
-        int nExt;
-        int fragStart = -1; // with fragments: the segment's remainder from here goes to the packed inode
+        /** These clusters without the fragment, followed by {@code more} (the remainder compressed after all). */
+        Clusters append(Clusters more) {
+            byte[] b = Arrays.copyOf(blocks, Math.max(blocks.length, (nBlocks + more.nBlocks) * BLOCK_SIZE));
+            System.arraycopy(more.blocks, 0, b, nBlocks * BLOCK_SIZE, more.nBlocks * BLOCK_SIZE);
+            List<Extent> e = new ArrayList<>(extents);
+            for (Extent x : more.extents) {
+                e.add(x.moved(0, nBlocks));
+            }
+            return new Clusters(b, nBlocks + more.nBlocks, e, -1);
+        }
+
+        Clusters withLast(Extent e) {
+            List<Extent> l = new ArrayList<>(extents);
+            l.set(l.size() - 1, e);
+            return new Clusters(blocks, nBlocks, l, fragStart);
+        }
     }
 
-    private final ThreadLocal<Lz4Compressor> compressors = new ThreadLocal<>();
+    /** A segment read and, when compressed, its clusters (null for uncompressed images). */
+    private record SegmentResult(Segment seg, byte[] raw, int crc, Clusters clusters) {}
 
-    private Lz4Compressor compressor() {
-        Lz4Compressor c = compressors.get();
+    private final ThreadLocal<PclusterCompressor> compressors = new ThreadLocal<>();
+
+    private PclusterCompressor compressor() {
+        PclusterCompressor c = compressors.get();
         if (c == null) {
-            c = opt.compression() == Compression.LZ4HC ? Lz4Compressor.hc(opt.level()) : Lz4Compressor.fast();
+            c = PclusterCompressor.forOptions(opt);
             compressors.set(c);
         }
         return c;
     }
 
-    private Iterator<Segment> segments(List<Ino> files) {
+    private Iterator<Segment> segments(List<Inode.File> files) {
         return new Iterator<>() {
             int idx = 0;
             long off = 0;
@@ -649,12 +511,11 @@ public final class ErofsWriter {
 
             private Segment advance() {
                 while (idx < files.size()) {
-                    Ino i = files.get(idx);
-                    boolean data = i.packedBytes != null || i.node instanceof RegularFile;
-                    if (data && i.size > 0 && i.dupOf == null) {
+                    Inode.File i = files.get(idx);
+                    if (i.size > 0 && i.dupOf == null) {
                         if (off < i.size) {
                             int len = (int) Math.min(SEGMENT, i.size - off);
-                            Segment s = new Segment(i, i.node instanceof RegularFile f ? f : null, off, len, off + len == i.size);
+                            Segment s = new Segment(i, i.file, off, len, off + len == i.size);
                             off += len;
                             return s;
                         }
@@ -715,33 +576,39 @@ public final class ErofsWriter {
         return buf;
     }
 
-    /** Opens a source file, refusing anything that is no longer a regular file (a FIFO would block forever). */
+    /**
+     * Opens a source file without following links, refusing anything that is no longer a regular file (a FIFO would
+     * block forever, a symlink would read another file).
+     */
     private static FileChannel openSource(RegularFile f) throws IOException {
-        java.nio.file.attribute.BasicFileAttributes a;
+        BasicFileAttributes a;
         try {
-            a = java.nio.file.Files.readAttributes(f.source(), java.nio.file.attribute.BasicFileAttributes.class,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            a = Files.readAttributes(f.source(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
             throw new UserError(f.origin() + ": file vanished during the build");
         }
         if (!a.isRegularFile()) {
             throw new UserError(f.origin() + ": no longer a regular file");
         }
-        return FileChannel.open(f.source(), StandardOpenOption.READ);
+        try {
+            return FileChannel.open(f.source(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        } catch (FileSystemException e) {
+            if (Files.isSymbolicLink(f.source())) {
+                throw new UserError(f.origin() + ": no longer a regular file");
+            }
+            throw e;
+        }
     }
 
     private SegmentResult work(Segment s) throws IOException {
-        SegmentResult r = new SegmentResult();
-        r.seg = s;
         byte[] raw = readSegment(s);
-        r.raw = raw;
         CRC32C crc = new CRC32C();
         crc.update(raw);
-        r.crc = (int) crc.getValue();
+        Clusters c = null;
         if (opt.compression() != Compression.NONE) {
-            compress(r, raw, 0, opt.fragments() && s.ino().packedBytes == null);
+            c = compress(s, raw, 0, opt.fragments() && s.ino().packedBytes == null);
         }
-        return r;
+        return new SegmentResult(s, raw, (int) crc.getValue(), c);
     }
 
     /**
@@ -750,60 +617,46 @@ public final class ErofsWriter {
      * compression does not pay. With {@code fragments}, the file's remainder that fits in one pcluster is left
      * for the packed inode ({@code fragStart}).
      */
-    private void compress(SegmentResult r, byte[] raw, int from, boolean fragments) {
-        Lz4Compressor c = compressor();
+    private Clusters compress(Segment seg, byte[] raw, int from, boolean fragments) {
+        PclusterCompressor c = compressor();
         final int pcluster = opt.pclusterSize();
         int len = raw.length;
         int cap = (len - from + BLOCK_SIZE - 1) / BLOCK_SIZE + 1;
         byte[] blocks = new byte[cap * BLOCK_SIZE];
-        int[] starts = new int[cap];
-        int[] kind = new int[cap];
-        int[] first = new int[cap];
-        int[] count = new int[cap];
-        int[] produced = new int[cap];
+        List<Extent> ext = new ArrayList<>();
+        int fragStart = -1;
         byte[] tmp = new byte[pcluster];
         int pos = from;
         int nb = 0;
-        int ne = 0;
-        boolean last = r.seg.last();
+        boolean last = seg.last();
         while (pos < len) {
             long res = c.compressDestSize(raw, pos, len - pos, tmp, 0, pcluster);
-            int consumed = Lz4Compressor.consumed(res);
-            int prod = Lz4Compressor.produced(res);
+            int consumed = PclusterCompressor.consumed(res);
+            int prod = PclusterCompressor.produced(res);
             boolean rest = consumed == len - pos; // everything left fits in this pcluster
             if (fragments && last && rest) {
-                r.fragStart = pos;
+                fragStart = pos;
                 break;
             }
             int k = (prod + BLOCK_SIZE - 1) / BLOCK_SIZE;
-            if (nb + Math.max(k, 1) > cap || ne == cap) {
+            if (nb + Math.max(k, 1) > cap || ext.size() == cap) {
                 // compression lost (an incompressible run, or a last plain extent split at its lcluster boundary)
                 int ncap = Math.max(cap * 2, nb + k + 1);
                 blocks = Arrays.copyOf(blocks, ncap * BLOCK_SIZE);
-                starts = Arrays.copyOf(starts, ncap);
-                kind = Arrays.copyOf(kind, ncap);
-                first = Arrays.copyOf(first, ncap);
-                count = Arrays.copyOf(count, ncap);
-                produced = Arrays.copyOf(produced, ncap);
                 cap = ncap;
             }
-            starts[ne] = pos;
-            first[ne] = nb;
             // with ztailpacking, a file's last pcluster is kept compressed when it shrinks at all: it may go inline
             boolean inlineCandidate = opt.ztailpacking() && last && rest && k == 1 && prod < consumed;
             if (consumed > k * BLOCK_SIZE || inlineCandidate) {
                 // right-aligned in its blocks, zeros in front (the ZERO_PADDING feature)
                 System.arraycopy(tmp, 0, blocks, (nb + k) * BLOCK_SIZE - prod, prod);
-                kind[ne] = EXT_LZ4;
-                count[ne] = k;
-                produced[ne] = prod;
+                ext.add(Extent.compressed(pos, nb, k, prod));
                 pos += consumed;
                 nb += k;
-                ne++;
                 continue;
             }
             int n = Math.min(BLOCK_SIZE, len - pos);
-            int clusterOfs = (int) ((r.seg.offset() + pos) % BLOCK_SIZE);
+            int clusterOfs = (int) ((seg.offset() + pos) % BLOCK_SIZE);
             if (last && pos + n == len && clusterOfs + n > BLOCK_SIZE) {
                 // The file's last extent, stored plain, would cross an lcluster boundary. Linux 6.1 (zmap.c)
                 // sizes the last extent up to the end of the lcluster holding EOF and rejects a plain extent
@@ -811,77 +664,56 @@ public final class ErofsWriter {
                 // one block; else end it at the boundary and let the rest start the next lcluster.
                 if (consumed == n && k == 1) {
                     System.arraycopy(tmp, 0, blocks, (nb + 1) * BLOCK_SIZE - prod, prod);
-                    kind[ne] = EXT_LZ4;
-                    count[ne] = 1;
-                    produced[ne] = prod;
+                    ext.add(Extent.compressed(pos, nb, 1, prod));
                     pos += n;
                     nb++;
-                    ne++;
                     continue;
                 }
                 n = BLOCK_SIZE - clusterOfs;
             }
             System.arraycopy(raw, pos, blocks, nb * BLOCK_SIZE, n);
-            kind[ne] = EXT_PLAIN;
-            count[ne] = 1;
+            ext.add(Extent.plain(pos, nb));
             pos += n;
             nb++;
-            ne++;
         }
-        r.blocks = blocks;
-        r.nBlocks = nb;
-        r.extStart = starts;
-        r.extKind = kind;
-        r.extBlock = first;
-        r.extBlocks = count;
-        r.extProduced = produced;
-        r.nExt = ne;
+        return new Clusters(blocks, nb, ext, fragStart);
     }
 
     // per-file state of the in-order writer
     private MessageDigest recheck;
-    private final java.io.ByteArrayOutputStream pendingCrcs = new java.io.ByteArrayOutputStream();
+    private final ByteArrayOutputStream pendingCrcs = new ByteArrayOutputStream();
     /** Uncompressed dedupe: the first file (in inode order) of each size and SHA-256. */
-    private final Map<String, Ino> canonical = new HashMap<>();
+    private final Map<String, Inode.File> canonical = new HashMap<>();
     private long fileFirstBlock;
-    /** {start, blkaddr (or fragment offset), kind, blocks} of the current file's extents. */
-    private final List<long[]> extents = new ArrayList<>();
+    /** The current file's extents (in the image). */
+    private final List<Extent> extents = new ArrayList<>();
     private byte[] inlineTail;
-    private byte[] packedBuf = new byte[0];
-    private int packedLen;
+    private final PackedInode packedData = new PackedInode();
 
     private void writeFileData() throws IOException {
-        List<Ino> files = new ArrayList<>();
-        for (Ino i : inodes) {
-            if (i.node instanceof RegularFile) {
-                files.add(i);
+        List<Inode.File> files = new ArrayList<>();
+        for (Inode i : inodes) {
+            if (i instanceof Inode.File f) {
+                files.add(f);
             }
         }
         runPipeline(files);
         // empty files and duplicates
-        for (Ino i : inodes) {
-            if (i.node instanceof RegularFile && i.size == 0) {
-                i.layout = LAYOUT_FLAT_PLAIN;
-                i.iu = 0;
+        for (Inode.File i : files) {
+            if (i.size == 0) {
+                i.setBody(Inode.Body.EMPTY);
                 contentDigest.update(new byte[4]);
             } else if (i.dupOf != null) {
-                Ino c = i.dupOf;
-                i.layout = c.layout;
-                i.iu = c.iu;
-                i.inline = c.inline;
-                i.inlineLen = c.inlineLen;
-                contentDigest.update(c.sha);
+                i.setBody(i.dupOf.body());
+                contentDigest.update(i.dupOf.sha);
             }
         }
-        if (packedLen > 0) {
+        if (!packedData.isEmpty()) {
             // the packed inode: every fragment in inode order, compressed like a file (no fragments of its own);
             // it is in no directory, the superblock names it
-            Ino p = new Ino(null, null, "(packed inode)");
-            p.index = inodes.size();
-            p.mode = S_IFREG;
-            p.size = packedLen;
-            p.packedBytes = Arrays.copyOf(packedBuf, packedLen);
-            packedBuf = null;
+            byte[] content = packedData.take();
+            Inode.File p = new Inode.File(inodes.size(), S_IFREG, null, content.length);
+            p.packedBytes = content;
             inodes.add(p);
             packed = p;
             runPipeline(List.of(p));
@@ -889,9 +721,9 @@ public final class ErofsWriter {
         }
     }
 
-    private Ino packed;
+    private Inode.File packed;
 
-    private void runPipeline(List<Ino> files) throws IOException {
+    private void runPipeline(List<Inode.File> files) throws IOException {
         try (Pipeline<SegmentResult> p = new Pipeline<>(opt.threads(), Math.max(4, opt.threads() * 4), (seq, r) -> sink(r))) {
             for (Iterator<Segment> it = segments(files); it.hasNext(); ) {
                 Segment s = it.next();
@@ -903,7 +735,7 @@ public final class ErofsWriter {
 
     private void sink(SegmentResult r) throws IOException {
         Segment s = r.seg;
-        Ino i = s.ino();
+        Inode.File i = s.ino();
         if (s.offset() == 0) {
             fileFirstBlock = nextBlock;
             extents.clear();
@@ -923,7 +755,7 @@ public final class ErofsWriter {
             pendingCrcs.writeBytes(crc);
             if (s.last()) {
                 i.sha = recheck.digest();
-                Ino c = canonical.putIfAbsent(i.size + ":" + java.util.HexFormat.of().formatHex(i.sha), i);
+                Inode.File c = canonical.putIfAbsent(i.size + ":" + HexFormat.of().formatHex(i.sha), i);
                 if (c != null) {
                     i.dupOf = c;
                     dedupedFiles++;
@@ -939,96 +771,60 @@ public final class ErofsWriter {
             writeRaw(i, r.raw, s.last());
             return;
         }
-        if (r.fragStart >= 0 && (long) packedLen + (r.raw.length - r.fragStart) > MAX_PACKED) {
+        Clusters c = r.clusters();
+        if (c.fragStart() >= 0 && !packedData.fits(r.raw().length - c.fragStart())) {
             // the packed inode is full: this remainder goes to the file's own pclusters after all
-            int f = r.fragStart;
-            r.fragStart = -1;
-            SegmentResult more = new SegmentResult();
-            more.seg = s;
-            compress(more, r.raw, f, false);
-            appendExtents(r, more);
+            c = c.append(compress(s, r.raw(), c.fragStart(), false));
         }
-        int ne = r.nExt;
+        List<Extent> ext = c.extents();
+        int ne = ext.size();
         long size = i.size;
         long nIdx = (size + BLOCK_SIZE - 1) / BLOCK_SIZE;
         // ztailpacking: the file's last pcluster (one block, compressed) inline after the inode and its indexes,
         // when inode, map header, indexes and tail fit in one block
-        boolean inline = s.last() && r.fragStart < 0 && opt.ztailpacking() && ne > 0 && r.extKind[ne - 1] == EXT_LZ4 && r.extBlocks[ne - 1] == 1
-                && i.isize + 8 + compactIndexSize(nIdx) + r.extProduced[ne - 1] <= BLOCK_SIZE;
-        int written = inline ? r.nBlocks - 1 : r.nBlocks;
+        boolean inline = s.last() && c.fragStart() < 0 && opt.ztailpacking() && ne > 0 && c.last().kind() == Extent.Kind.COMPRESSED
+                && c.last().blocks() == 1 && i.isize() + 8 + CompactIndex.size(nIdx) + c.last().produced() <= BLOCK_SIZE;
+        int written = inline ? c.nBlocks() - 1 : c.nBlocks();
         boolean single = s.offset() == 0 && s.last();
-        if (single && r.fragStart < 0 && written >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE) {
-            writeRaw(i, r.raw, true);
+        if (single && c.fragStart() < 0 && written >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE) {
+            writeRaw(i, r.raw(), true);
             return;
         }
-        if (!inline && s.last() && opt.pclusterSize() > BLOCK_SIZE && ne > 0 && r.fragStart < 0 && r.extKind[ne - 1] == EXT_LZ4
-                && (s.offset() + r.extStart[ne - 1]) / BLOCK_SIZE == (size - 1) / BLOCK_SIZE) {
+        if (!inline && s.last() && opt.pclusterSize() > BLOCK_SIZE && ne > 0 && c.fragStart() < 0 && c.last().kind() == Extent.Kind.COMPRESSED
+                && (s.offset() + c.last().start()) / BLOCK_SIZE == (size - 1) / BLOCK_SIZE) {
             // With big pclusters, Linux 6.1 reads a compressed head's block count from the next lcluster, which
             // the last lcluster does not have (-EINVAL): store that extent (at most one block) raw instead.
-            int st = r.extStart[ne - 1];
-            int blk = r.extBlock[ne - 1];
-            Arrays.fill(r.blocks, blk * BLOCK_SIZE, (blk + 1) * BLOCK_SIZE, (byte) 0);
-            System.arraycopy(r.raw, st, r.blocks, blk * BLOCK_SIZE, r.raw.length - st);
-            r.extKind[ne - 1] = EXT_PLAIN;
+            int st = (int) c.last().start();
+            int blk = (int) c.last().addr();
+            Arrays.fill(c.blocks(), blk * BLOCK_SIZE, (blk + 1) * BLOCK_SIZE, (byte) 0);
+            System.arraycopy(r.raw(), st, c.blocks(), blk * BLOCK_SIZE, r.raw().length - st);
+            c = c.withLast(Extent.plain(st, blk));
+            ext = c.extents();
         }
-        writeFully(ByteBuffer.wrap(r.blocks, 0, written * BLOCK_SIZE), nextBlock * BLOCK_SIZE);
+        writeFully(ByteBuffer.wrap(c.blocks(), 0, written * BLOCK_SIZE), nextBlock * BLOCK_SIZE);
         for (int k = 0; k < ne; k++) {
-            long start = s.offset() + r.extStart[k];
+            Extent x = ext.get(k);
             if (inline && k == ne - 1) {
-                int blk = r.extBlock[k];
-                int prod = r.extProduced[k];
-                inlineTail = Arrays.copyOfRange(r.blocks, (blk + 1) * BLOCK_SIZE - prod, (blk + 1) * BLOCK_SIZE);
-                extents.add(new long[] {start, 0, EXT_INLINE, 0});
+                int blk = (int) x.addr();
+                int prod = x.produced();
+                inlineTail = Arrays.copyOfRange(c.blocks(), (blk + 1) * BLOCK_SIZE - prod, (blk + 1) * BLOCK_SIZE);
+                extents.add(new Extent(s.offset() + x.start(), Extent.Kind.INLINE, 0, 0, prod));
             } else {
-                extents.add(new long[] {start, nextBlock + r.extBlock[k], r.extKind[k], r.extBlocks[k]});
+                extents.add(x.moved(s.offset(), nextBlock));
             }
         }
         nextBlock += written;
-        if (r.fragStart >= 0) {
-            int flen = r.raw.length - r.fragStart;
-            if (packedLen + flen > packedBuf.length) {
-                packedBuf = Arrays.copyOf(packedBuf, (int) Math.min(MAX_PACKED, Math.max((long) packedBuf.length * 2, packedLen + (long) flen)));
-            }
-            System.arraycopy(r.raw, r.fragStart, packedBuf, packedLen, flen);
-            extents.add(new long[] {s.offset() + r.fragStart, packedLen, EXT_FRAGMENT, 0});
-            packedLen += flen;
+        if (c.fragStart() >= 0) {
+            long at = packedData.append(r.raw(), c.fragStart(), r.raw().length - c.fragStart());
+            extents.add(new Extent(s.offset() + c.fragStart(), Extent.Kind.FRAGMENT, at, 0, 0));
         }
         if (s.last()) {
             finishCompressed(i);
         }
     }
 
-    /** Bytes of the compact index packs of {@code n} lclusters (see compactIndexes). */
-    static long compactIndexSize(long n) {
-        long rest = Math.max(0, n - 6);
-        long c2b = n > 6 ? rest / 16 * 16 : 0;
-        long end4b = n > 6 ? rest - c2b : 0;
-        return (Math.min(n, 6) + 1) / 2 * 8 + c2b * 2 + (end4b + 1) / 2 * 8;
-    }
-
-    private static void appendExtents(SegmentResult r, SegmentResult more) {
-        int ne = r.nExt + more.nExt;
-        int nb = r.nBlocks + more.nBlocks;
-        r.blocks = Arrays.copyOf(r.blocks, Math.max(r.blocks.length, nb * BLOCK_SIZE));
-        System.arraycopy(more.blocks, 0, r.blocks, r.nBlocks * BLOCK_SIZE, more.nBlocks * BLOCK_SIZE);
-        r.extStart = Arrays.copyOf(r.extStart, ne);
-        r.extKind = Arrays.copyOf(r.extKind, ne);
-        r.extBlock = Arrays.copyOf(r.extBlock, ne);
-        r.extBlocks = Arrays.copyOf(r.extBlocks, ne);
-        r.extProduced = Arrays.copyOf(r.extProduced, ne);
-        for (int k = 0; k < more.nExt; k++) {
-            r.extStart[r.nExt + k] = more.extStart[k];
-            r.extKind[r.nExt + k] = more.extKind[k];
-            r.extBlock[r.nExt + k] = r.nBlocks + more.extBlock[k];
-            r.extBlocks[r.nExt + k] = more.extBlocks[k];
-            r.extProduced[r.nExt + k] = more.extProduced[k];
-        }
-        r.nExt = ne;
-        r.nBlocks = nb;
-    }
-
     /** Uncompressed data: full blocks now, the tail inline (or in its own block when it cannot be inlined). */
-    private void writeRaw(Ino i, byte[] raw, boolean last) throws IOException {
+    private void writeRaw(Inode.File i, byte[] raw, boolean last) throws IOException {
         int full = last ? raw.length / BLOCK_SIZE * BLOCK_SIZE : raw.length;
         if (full > 0) {
             writeFully(ByteBuffer.wrap(raw, 0, full), nextBlock * BLOCK_SIZE);
@@ -1038,22 +834,20 @@ public final class ErofsWriter {
             return;
         }
         int tail = raw.length - full;
-        i.iu = i.size >= BLOCK_SIZE ? fileFirstBlock : 0;
+        long iu = i.size >= BLOCK_SIZE ? fileFirstBlock : 0;
         if (tail == 0) {
-            i.layout = LAYOUT_FLAT_PLAIN;
-        } else if (i.isize + tail <= BLOCK_SIZE) {
-            i.layout = LAYOUT_FLAT_INLINE;
-            i.inline = Arrays.copyOfRange(raw, full, raw.length);
-            i.inlineLen = tail;
+            i.setBody(new Inode.Body(LAYOUT_FLAT_PLAIN, iu, null, false));
+        } else if (i.isize() + tail <= BLOCK_SIZE) {
+            i.setBody(new Inode.Body(LAYOUT_FLAT_INLINE, iu, Arrays.copyOfRange(raw, full, raw.length), false));
         } else {
-            i.layout = LAYOUT_FLAT_PLAIN;
             byte[] blk = new byte[BLOCK_SIZE];
             System.arraycopy(raw, full, blk, 0, tail);
             writeFully(ByteBuffer.wrap(blk), nextBlock * BLOCK_SIZE);
             if (i.size < BLOCK_SIZE) {
-                i.iu = nextBlock;
+                iu = nextBlock;
             }
             nextBlock++;
+            i.setBody(new Inode.Body(LAYOUT_FLAT_PLAIN, iu, null, false));
         }
     }
 
@@ -1063,155 +857,42 @@ public final class ErofsWriter {
      * the inline tail pcluster if any. A file that is one fragment gets only the 8-byte header (bit 63 set,
      * the rest its offset in the packed inode).
      */
-    private void finishCompressed(Ino i) {
+    private void finishCompressed(Inode.File i) {
         compressedFiles++;
         long size = i.size;
-        i.iu = nextBlock - fileFirstBlock;
-        long[] lastExt = extents.get(extents.size() - 1);
-        if (extents.size() == 1 && lastExt[2] == EXT_FRAGMENT) {
+        long blocks = nextBlock - fileFirstBlock;
+        Extent lastExt = extents.get(extents.size() - 1);
+        boolean fragment = lastExt.kind() == Extent.Kind.FRAGMENT;
+        if (extents.size() == 1 && fragment) {
             byte[] z = new byte[8];
-            ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN).putLong(0, lastExt[1] | Long.MIN_VALUE);
-            i.zindex = z;
-            i.layout = LAYOUT_COMPRESSED_FULL;
+            ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN).putLong(0, lastExt.addr() | Long.MIN_VALUE);
+            i.setBody(new Inode.Body(LAYOUT_COMPRESSED_FULL, blocks, z, true));
             return;
         }
         boolean big = opt.pclusterSize() > BLOCK_SIZE;
         int n = (int) ((size + BLOCK_SIZE - 1) / BLOCK_SIZE);
-        byte[] area = compactIndexes(n, big);
+        byte[] area = CompactIndex.encode(extents, n, big);
         int idata = inlineTail == null ? 0 : inlineTail.length;
         byte[] z = new byte[8 + area.length + idata];
         ByteBuffer b = ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN);
         int advise = ADVISE_COMPACTED_2B | (big ? ADVISE_BIG_PCLUSTER_1 | ADVISE_BIG_PCLUSTER_2 : 0)
-                | (idata > 0 ? ADVISE_INLINE_PCLUSTER : 0) | (lastExt[2] == EXT_FRAGMENT ? ADVISE_FRAGMENT_PCLUSTER : 0);
-        if (lastExt[2] == EXT_FRAGMENT) {
-            if (lastExt[1] > 0xFFFFFFFFL) {
+                | (idata > 0 ? ADVISE_INLINE_PCLUSTER : 0) | (fragment ? ADVISE_FRAGMENT_PCLUSTER : 0);
+        if (fragment) {
+            if (lastExt.addr() > 0xFFFFFFFFL) {
                 throw new IllegalStateException("fragment offset beyond 4 GiB");
             }
-            b.putInt(0, (int) lastExt[1]); // h_fragmentoff
+            b.putInt(0, (int) lastExt.addr()); // h_fragmentoff
         } else {
             b.putShort(2, (short) idata); // h_idata_size
         }
         b.putShort(4, (short) advise);
-        b.put(6, (byte) COMPRESSION_LZ4);
+        b.put(6, (byte) codec.algorithm());
         b.put(7, (byte) 0); // lclusterbits 12
         System.arraycopy(area, 0, z, 8, area.length);
         if (idata > 0) {
             System.arraycopy(inlineTail, 0, z, 8 + area.length, idata);
         }
-        i.zindex = z;
-        i.layout = LAYOUT_COMPRESSED_COMPACT;
-    }
-
-    /**
-     * The packs of a compact index for {@code n} lclusters. The map header starts 32-aligned (an inode is 32 or
-     * 64 bytes at a 32-byte slot), so the packs start 8 bytes past a 32-byte boundary: six lclusters in 4-byte
-     * packs (2 per pack), then 2-byte packs (16 per pack, 14 bits each) while 16 remain, then 4-byte packs.
-     * Each pack ends with a block address from which Linux counts the pack's heads (zmap.c
-     * unpack_compacted_index); it is derived by decoding the pack as the kernel does, and every head's block
-     * is checked against the extent's.
-     */
-    private byte[] compactIndexes(int n, boolean big) {
-        final long ebase = 8; // the index area's offset modulo 32, as in the image
-        int initial4b = (int) ((32 - ebase % 32) / 4);
-        int c2b = initial4b < n ? (n - initial4b) / 16 * 16 : 0;
-        int lastShift = ErofsReader.compactShift(initial4b, c2b, n - 1);
-        long lastPos = ErofsReader.compactPos(ebase, initial4b, c2b, n - 1);
-        int lastPack = lastShift == 2 ? 8 : 32;
-        byte[] area = new byte[(int) (lastPos / lastPack * lastPack + lastPack - ebase)];
-        int[] headLcn = new int[extents.size()];
-        for (int k = 0; k < extents.size(); k++) {
-            headLcn[k] = (int) (extents.get(k)[0] / BLOCK_SIZE);
-        }
-        long[] wantBlk = new long[n]; // -1: not a head with blocks
-        int e = 0;
-        for (int lcn = 0; lcn < n; lcn++) {
-            while (e + 1 < extents.size() && headLcn[e + 1] <= lcn) {
-                e++;
-            }
-            long[] ex = extents.get(e);
-            int shift = ErofsReader.compactShift(initial4b, c2b, lcn);
-            long pos = ErofsReader.compactPos(ebase, initial4b, c2b, lcn);
-            int vcnt = shift == 2 ? 2 : 16;
-            int packSize = vcnt << shift;
-            int encodebits = (packSize - 4) * 8 / vcnt;
-            long base = pos / packSize * packSize;
-            int idx = (int) ((pos - base) >> shift);
-            int type;
-            int lo;
-            wantBlk[lcn] = -1;
-            if (headLcn[e] == lcn) {
-                int kind = (int) ex[2];
-                type = kind == EXT_PLAIN ? CLUSTER_TYPE_PLAIN : CLUSTER_TYPE_HEAD;
-                lo = (int) (ex[0] % BLOCK_SIZE);
-                if (kind == EXT_PLAIN || kind == EXT_LZ4) {
-                    wantBlk[lcn] = ex[1];
-                }
-            } else {
-                type = CLUSTER_TYPE_NONHEAD;
-                int d0 = lcn - headLcn[e];
-                if (big && d0 == 1) {
-                    // the first non-head lcluster of a pcluster holds its compressed block count
-                    lo = D0_CBLKCNT | (int) Math.max(1, ex[3]);
-                } else if (idx + 1 == vcnt) {
-                    // the last lcluster of a pack keeps delta[1] (the kernel derives its delta[0])
-                    int next = e + 1 < extents.size() ? headLcn[e + 1] : n;
-                    lo = Math.min(next - lcn, D0_CBLKCNT - 1);
-                } else {
-                    lo = d0;
-                }
-                if (lo >= BLOCK_SIZE || (!(big && d0 == 1) && (lo & D0_CBLKCNT) != 0)) {
-                    throw new IllegalStateException("lcluster distance " + d0 + " does not fit a compact index");
-                }
-            }
-            putBits(area, (int) (base - ebase), encodebits * idx, (type << 12) | lo);
-        }
-        // block addresses: decode each pack with address 0, then set it so that its first head lands on its block
-        int[] type = new int[n];
-        int[] lo = new int[n];
-        int[] cblk = new int[n];
-        long[] pblk = new long[n];
-        try {
-            for (int lcn = 0; lcn < n; lcn++) {
-                ErofsReader.unpackCompacted(area, ebase, ErofsReader.compactPos(ebase, initial4b, c2b, lcn),
-                        ErofsReader.compactShift(initial4b, c2b, lcn), big, lcn, type, lo, cblk, pblk);
-            }
-            long[] packAddr = new long[area.length / 8 + 1];
-            boolean[] set = new boolean[packAddr.length];
-            for (int lcn = 0; lcn < n; lcn++) {
-                if (wantBlk[lcn] >= 0) {
-                    int shift = ErofsReader.compactShift(initial4b, c2b, lcn);
-                    long pos = ErofsReader.compactPos(ebase, initial4b, c2b, lcn);
-                    int packSize = (shift == 2 ? 2 : 16) << shift;
-                    int pack = (int) ((pos / packSize * packSize - ebase) / 8);
-                    if (!set[pack]) {
-                        set[pack] = true;
-                        packAddr[pack] = wantBlk[lcn] - pblk[lcn];
-                        int end = (int) (pos / packSize * packSize - ebase) + packSize - 4;
-                        ByteBuffer.wrap(area, end, 4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) packAddr[pack]);
-                    }
-                }
-            }
-            for (int lcn = 0; lcn < n; lcn++) {
-                ErofsReader.unpackCompacted(area, ebase, ErofsReader.compactPos(ebase, initial4b, c2b, lcn),
-                        ErofsReader.compactShift(initial4b, c2b, lcn), big, lcn, type, lo, cblk, pblk);
-                if (wantBlk[lcn] >= 0 && pblk[lcn] != wantBlk[lcn]) {
-                    throw new IllegalStateException("compact index: lcluster " + lcn + " decodes to block " + pblk[lcn] + ", expected " + wantBlk[lcn]);
-                }
-            }
-        } catch (IOException ex) {
-            throw new IllegalStateException("compact index does not decode: " + ex.getMessage(), ex);
-        }
-        return area;
-    }
-
-    private static void putBits(byte[] a, int byteBase, int bitPos, int v) {
-        int p = byteBase + bitPos / 8;
-        int sh = bitPos & 7;
-        a[p] |= (byte) (v << sh);
-        a[p + 1] |= (byte) (v >>> (8 - sh));
-        if (sh > 2) {
-            a[p + 2] |= (byte) (v >>> (16 - sh));
-        }
+        i.setBody(new Inode.Body(LAYOUT_COMPRESSED_COMPACT, blocks, z, true));
     }
 
     // ---------------------------------------------------------------- dedupe (uncompressed)
@@ -1222,10 +903,10 @@ public final class ErofsWriter {
      * keeps the blocks, whatever the thread count.
      */
     private void markCandidates() {
-        Map<Long, Ino> firstOfSize = new HashMap<>();
-        for (Ino i : inodes) {
-            if (i.node instanceof RegularFile && i.size >= BLOCK_SIZE) {
-                Ino prev = firstOfSize.putIfAbsent(i.size, i);
+        Map<Long, Inode.File> firstOfSize = new HashMap<>();
+        for (Inode n : inodes) {
+            if (n instanceof Inode.File i && i.size >= BLOCK_SIZE) {
+                Inode.File prev = firstOfSize.putIfAbsent(i.size, i);
                 if (prev != null) {
                     prev.candidate = true;
                     i.candidate = true;

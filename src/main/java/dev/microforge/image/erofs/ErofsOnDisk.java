@@ -4,8 +4,8 @@ package dev.microforge.image.erofs;
  * On-disk constants of EROFS as the Linux 6.1 kernel reads it ({@code fs/erofs/erofs_fs.h} of v6.1). Only the
  * subset microforge writes is listed; see docs/erofs.md for why each feature is safe for 6.1.
  */
-final class ErofsFormat {
-    private ErofsFormat() {}
+final class ErofsOnDisk {
+    private ErofsOnDisk() {}
 
     static final int BLOCK_SIZE = 4096;
     static final int BLOCK_BITS = 12;
