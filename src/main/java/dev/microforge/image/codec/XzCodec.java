@@ -26,9 +26,9 @@ import org.tukaani.xz.XZOutputStream;
  * to {@link #DENSE_ENTROPY} bits per byte) get level 6, mksquashfs' level; blocks outside that band (sparse
  * data below it, binary data above it) get level 3, xz's fast mode, which comes within a few tenths of a
  * percent of level 6 on them for a fraction of its CPU. Blocks too short to judge (metadata) get level 6.
- * mksquashfs uses level 6 without BCJ for every block. On a closure of x86-64 code the image is 1-2% smaller
- * than mksquashfs' for less CPU: BCJ turns relative call/jump targets into absolute ones, which repeat, and
- * wins back more than the shorter match search loses; on text and data it is within a few tenths of a percent
+ * mksquashfs uses level 6 without BCJ for every block. On a closure with x86-64 code the image is about 2%
+ * smaller than mksquashfs' for less CPU: BCJ turns relative call/jump targets into absolute ones, which
+ * repeat, and wins back more than the shorter match search loses; on text and data it is within half a percent
  * of mksquashfs' size. An explicit {@code --level N} uses preset N for every block;
  * {@code --level 6 --xz-bcj none} gives mksquashfs' exact settings.
  */
@@ -62,7 +62,7 @@ public final class XzCodec implements Codec {
 
     private final Bcj bcj;
 
-    /** Level 4 with BCJ where blocks look like x86 code. */
+    /** BCJ where blocks look like x86 code ({@link Bcj#AUTO}). */
     public XzCodec() {
         this(Bcj.AUTO);
     }
@@ -103,7 +103,7 @@ public final class XzCodec implements Codec {
     static final double SPARSE_ENTROPY = 4.0;
     /**
      * Non-code blocks whose order-0 entropy is from {@link #SPARSE_ENTROPY} up to this many bits per byte (text,
-     * source, tables, catalogs) get {@link #DENSE_LEVEL}: on them level 4 was 3-10% and fast mode 5-18% larger
+     * source, tables, catalogs) get {@link #DENSE_LEVEL}: on them level 4 is 3-10% and fast mode 5-18% larger
      * than level 6. Above it (binary data, images, partly compressed files) fast mode is within 0.1-1%.
      */
     static final double DENSE_ENTROPY = 7.0;
@@ -140,9 +140,9 @@ public final class XzCodec implements Codec {
 
     /**
      * Without a level, per block: x86 code with BCJ at {@link #CODE_LEVEL}; other blocks at the level of
-     * {@link #defaultLevel(double)}. On sampled 1 MiB blocks (docs/benchmarks.md) this came to 0.98x level 6's
-     * bytes on the bench corpus and 1.001x on /usr/share, where the previous policy (level 3 below 5.5 bits per
-     * byte, else level 4) gave 0.996x and 1.037x.
+     * {@link #defaultLevel(double)}. On sampled 1 MiB blocks (docs/benchmarks.md) this came to 0.981x level 6's
+     * bytes at 0.80x its CPU on the bench corpus (x86 code, text, data) and 1.001x at 0.98x on /usr/share (text
+     * and data, no code).
      */
     @Override
     public Compressor newDefaultCompressor(int blockSize) {
@@ -162,7 +162,8 @@ public final class XzCodec implements Codec {
         BoundedOut sink = new BoundedOut();
         Precheck precheck = new Precheck(blockSize);
         return (src, off, len, dst) -> {
-            // blocks too short to judge (metadata) are not measured (NaN): never incompressible, never BCJ
+            // blocks too short to judge (metadata) are not measured (NaN): never incompressible; AUTO gives
+            // them no BCJ (looksLikeX86)
             double entropy = len >= Precheck.MIN_LENGTH ? precheck.entropy(src, off, len) : Double.NaN;
             if (precheck.incompressible(src, off, len, entropy)) {
                 return -1;
