@@ -16,6 +16,8 @@ K612=6.12.117+deb12-cloud-amd64
 PKGS+=("linux-image-$K612")
 # systemd-analyze and systemd-escape (the host units tests), socat (the QMP stand-in of the unit sequence test)
 PKGS+=(systemd socat)
+# cc for Lz4FastDestSizeTest (a C caller of liblz4's LZ4_compress_destSize; liblz4-1 comes with lz4)
+PKGS+=(gcc)
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

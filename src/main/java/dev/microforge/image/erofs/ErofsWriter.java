@@ -33,6 +33,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
@@ -252,7 +253,9 @@ public final class ErofsWriter {
             markCandidates();
         }
         events.start("erofs: writing file data", totalBytes);
-        writeFileData();
+        try (PackedInode p = packedData) {
+            writeFileData();
+        }
         events.finish("erofs: writing file data");
         for (Inode i : inodes) {
             if (i instanceof Inode.Directory d) {
@@ -293,15 +296,9 @@ public final class ErofsWriter {
         if (metaSize > Integer.MAX_VALUE - BLOCK_SIZE) {
             throw new UserError("image metadata would exceed 2 GiB; too many files");
         }
-        byte[] meta = new byte[(int) (metaBlocks * BLOCK_SIZE)];
-        ByteBuffer mb = ByteBuffer.wrap(meta).order(ByteOrder.LITTLE_ENDIAN);
-        for (Inode i : inodes) {
-            i.encode(mb, opt.mtime(), Reproducible.UID, Reproducible.GID);
-        }
-        writeFully(ByteBuffer.wrap(meta), metaBlkaddr * BLOCK_SIZE);
         MessageDigest idDigest = sha256();
         idDigest.update(contentDigest.digest());
-        idDigest.update(meta);
+        writeMetadata(metaBlkaddr * BLOCK_SIZE, metaBlocks * BLOCK_SIZE, idDigest);
         for (int k = 0; k < withBlocks.size(); k++) {
             writeFully(ByteBuffer.wrap(extraBlocks.get(k)), withBlocks.get(k).body().iu() * BLOCK_SIZE);
             idDigest.update(extraBlocks.get(k));
@@ -316,6 +313,44 @@ public final class ErofsWriter {
         out.truncate(totalBlocks * BLOCK_SIZE);
         return new Result(totalBlocks, inodes.size(), uuid, metaBlkaddr - 1, metaSize, compressedFiles, dedupedFiles);
     }
+
+    /**
+     * Encodes every inode into the metadata area {@code [start, start + length)} of the image and feeds the area's
+     * bytes, in order, to {@code digest}: through a window of 1 MiB (more for an inode whose record is longer) that
+     * moves forward in whole blocks, so that the area is never in memory at once.
+     */
+    private void writeMetadata(long start, long length, MessageDigest digest) throws IOException {
+        List<Inode> order = new ArrayList<>(inodes);
+        order.sort(Comparator.comparingLong(i -> i.metaOff));
+        byte[] win = new byte[(int) Math.min(length, METADATA_WINDOW)];
+        long winStart = 0;
+        for (Inode i : order) {
+            long end = i.metaOff + i.isize() + i.tailLength();
+            if (end - winStart > win.length) {
+                long to = i.metaOff / BLOCK_SIZE * BLOCK_SIZE;
+                int n = (int) (to - winStart);
+                writeFully(ByteBuffer.wrap(win, 0, n), start + winStart);
+                digest.update(win, 0, n);
+                System.arraycopy(win, n, win, 0, win.length - n);
+                Arrays.fill(win, win.length - n, win.length, (byte) 0);
+                winStart = to;
+                if (end - winStart > win.length) {
+                    win = Arrays.copyOf(win, (int) ((end - winStart + BLOCK_SIZE - 1) / BLOCK_SIZE * BLOCK_SIZE));
+                }
+            }
+            i.encode(ByteBuffer.wrap(win).order(ByteOrder.LITTLE_ENDIAN), winStart, opt.mtime(), Reproducible.UID, Reproducible.GID);
+        }
+        for (long at = winStart; at < length; ) {
+            int n = (int) Math.min(win.length, length - at);
+            writeFully(ByteBuffer.wrap(win, 0, n), start + at);
+            digest.update(win, 0, n);
+            Arrays.fill(win, (byte) 0);
+            at += n;
+        }
+    }
+
+    /** The metadata area's window (see writeMetadata). */
+    private static final int METADATA_WINDOW = 1 << 20;
 
     private static MessageDigest sha256() {
         try {
@@ -542,8 +577,8 @@ public final class ErofsWriter {
 
     private static byte[] readSegment(Segment s) throws IOException {
         byte[] buf = new byte[s.length()];
-        if (s.ino().packedBytes != null) {
-            System.arraycopy(s.ino().packedBytes, (int) s.offset(), buf, 0, s.length());
+        if (s.ino().packedContent != null) {
+            s.ino().packedContent.read(s.offset(), buf);
             return buf;
         }
         RegularFile f = s.file();
@@ -606,7 +641,7 @@ public final class ErofsWriter {
         crc.update(raw);
         Clusters c = null;
         if (opt.compression() != Compression.NONE) {
-            c = compress(s, raw, 0, opt.fragments() && s.ino().packedBytes == null);
+            c = compress(s, raw, 0, opt.fragments() && s.ino().packedContent == null);
         }
         return new SegmentResult(s, raw, (int) crc.getValue(), c);
     }
@@ -711,13 +746,12 @@ public final class ErofsWriter {
         if (!packedData.isEmpty()) {
             // the packed inode: every fragment in inode order, compressed like a file (no fragments of its own);
             // it is in no directory, the superblock names it
-            byte[] content = packedData.take();
-            Inode.File p = new Inode.File(inodes.size(), S_IFREG, null, content.length);
-            p.packedBytes = content;
+            Inode.File p = new Inode.File(inodes.size(), S_IFREG, null, packedData.length());
+            p.packedContent = packedData;
             inodes.add(p);
             packed = p;
             runPipeline(List.of(p));
-            p.packedBytes = null;
+            p.packedContent = null;
         }
     }
 
@@ -744,7 +778,7 @@ public final class ErofsWriter {
             pendingCrcs.reset();
         }
         byte[] crc = {(byte) r.crc, (byte) (r.crc >>> 8), (byte) (r.crc >>> 16), (byte) (r.crc >>> 24)};
-        if (i.packedBytes == null) {
+        if (i.packedContent == null) {
             events.advance(s.length());
         }
         if (recheck != null) {
