@@ -9,6 +9,8 @@ import dev.microforge.fs.RegularFile;
 import dev.microforge.fs.Reproducible;
 import dev.microforge.fs.Symlink;
 import dev.microforge.image.Pipeline;
+import dev.microforge.image.source.DuplicateFinder;
+import dev.microforge.image.source.SourceFile;
 import dev.microforge.util.AtomicOutput;
 import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
@@ -16,18 +18,11 @@ import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
@@ -35,7 +30,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -586,53 +580,13 @@ public final class ErofsWriter {
             System.arraycopy(f.data(), (int) s.offset(), buf, 0, s.length());
             return buf;
         }
-        try (FileChannel ch = openSource(f)) {
-            ByteBuffer bb = ByteBuffer.wrap(buf);
-            long pos = s.offset();
-            while (bb.hasRemaining()) {
-                int n = ch.read(bb, pos);
-                if (n < 0) {
-                    throw new UserError(f.origin() + ": file changed size during the build (expected " + s.ino().size
-                            + " bytes, it ends at " + pos + ")");
-                }
-                pos += n;
+        try (SourceFile in = SourceFile.open(f, s.offset())) {
+            in.readFully(buf, 0, s.length());
+            if (s.last()) {
+                in.expectEnd();
             }
-            if (s.last() && ch.size() != s.ino().size) {
-                throw new UserError(f.origin() + ": file changed size during the build (expected " + s.ino().size
-                        + " bytes, now " + ch.size() + ")");
-            }
-        } catch (NoSuchFileException e) {
-            throw new UserError(f.origin() + ": file vanished during the build");
-        } catch (UserError e) {
-            throw e;
-        } catch (IOException e) {
-            throw new UserError(f.origin() + ": cannot read: " + e.getMessage());
         }
         return buf;
-    }
-
-    /**
-     * Opens a source file without following links, refusing anything that is no longer a regular file (a FIFO would
-     * block forever, a symlink would read another file).
-     */
-    private static FileChannel openSource(RegularFile f) throws IOException {
-        BasicFileAttributes a;
-        try {
-            a = Files.readAttributes(f.source(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            throw new UserError(f.origin() + ": file vanished during the build");
-        }
-        if (!a.isRegularFile()) {
-            throw new UserError(f.origin() + ": no longer a regular file");
-        }
-        try {
-            return FileChannel.open(f.source(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-        } catch (FileSystemException e) {
-            if (Files.isSymbolicLink(f.source())) {
-                throw new UserError(f.origin() + ": no longer a regular file");
-            }
-            throw e;
-        }
     }
 
     private SegmentResult work(Segment s) throws IOException {
@@ -717,8 +671,12 @@ public final class ErofsWriter {
     // per-file state of the in-order writer
     private MessageDigest recheck;
     private final ByteArrayOutputStream pendingCrcs = new ByteArrayOutputStream();
-    /** Uncompressed dedupe: the first file (in inode order) of each size and SHA-256. */
-    private final Map<String, Inode.File> canonical = new HashMap<>();
+    /**
+     * Uncompressed dedupe: the first file (in inode order) of each content; a later file of the same size and
+     * SHA-256 (its first 8 bytes as the checksum) is a duplicate only when its bytes equal the earlier file's.
+     */
+    private final DuplicateFinder<Inode.File> duplicates =
+            new DuplicateFinder<>((c, later) -> DuplicateFinder.sameBytes(c.file, later.file));
     private long fileFirstBlock;
     /** The current file's extents (in the image). */
     private final List<Extent> extents = new ArrayList<>();
@@ -789,7 +747,7 @@ public final class ErofsWriter {
             pendingCrcs.writeBytes(crc);
             if (s.last()) {
                 i.sha = recheck.digest();
-                Inode.File c = canonical.putIfAbsent(i.size + ":" + HexFormat.of().formatHex(i.sha), i);
+                Inode.File c = duplicates.canonicalOf(i, i.size, ByteBuffer.wrap(i.sha).getLong()).orElse(null);
                 if (c != null) {
                     i.dupOf = c;
                     dedupedFiles++;
