@@ -5,6 +5,7 @@
 #
 #   bench/erofs-bench.sh                 # RUNS=2 THREADS=2 by default
 #   RUNS=3 THREADS=2 LEVELS="7 9" bench/erofs-bench.sh
+#   RUNS=3 STAT=median bench/erofs-bench.sh   # median wall and CPU time of the runs instead of the best
 #   EROFS_BENCH_SUBSET='host-(bin|man)' VARIANTS="zstd lzma" bench/erofs-bench.sh   # a part of the corpus
 #
 # mkfs.erofs reads a staging copy of the closure's store paths (cp -a, no hard links) because it can only
@@ -16,7 +17,8 @@
 # microforge fsyncs its image before renaming it into place; so that both deliver a durable image, the
 # peer's time includes `sync FILE` of its image.
 # Besides wall time the table gives CPU time (user+sys): on a shared machine wall time mostly measures the
-# other load, CPU time what each tool costs.
+# other load, CPU time what each tool costs; and peak RSS (the largest of the runs, MiB; for the peer, that of
+# mkfs.erofs or mksquashfs, not of sync).
 # The zstd, lzma and deflate variants (VARIANTS="zstd zstd-plain lzma deflate") compare against SquashFS with
 # the same codec, level and block size (mksquashfs -comp zstd/xz/gzip -b 128K; Debian 12's mkfs.erofs 1.5 has
 # none of them): EROFS 128 KiB pclusters with --tail-packing --fragments (the counterpart of SquashFS' tail
@@ -64,12 +66,15 @@ if [ -n "${EROFS_BENCH_SUBSET:-}" ]; then
 fi
 
 now() { date +%s.%N; }
-# "wall cpu" of one run of a command (cpu = user + sys of it and its children)
+# "wall cpu rss" of one run of a command (cpu = user + sys of it and its children; rss = the largest peak resident
+# set of it and its children, MiB)
 timed() {
-  /usr/bin/time -f "%e %U %S" -o "$work/last.time" "$@" >/dev/null 2>"$work/last.err" \
+  /usr/bin/time -f "%e %U %S %M" -o "$work/last.time" "$@" >/dev/null 2>"$work/last.err" \
     || { cat "$work/last.err" >&2; echo "erofs-bench: failed: $*" >&2; exit 1; }
-  awk '{printf "%.2f %.2f\n", $1, $2 + $3}' "$work/last.time"
+  awk '{printf "%.2f %.2f %d\n", $1, $2 + $3, $4 / 1024}' "$work/last.time"
 }
+med() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+max() { if [ -z "$1" ] || [ "$2" -gt "$1" ]; then echo "$2"; else echo "$1"; fi; }
 min() { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc)" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 peer_build() { rm -f "$2"; mkfs.erofs "${@:3}" "$2" "$1" && sync "$2"; }
 sqfs_build() { rm -f "$2"; mksquashfs "$1" "$2" -noappend -all-root -no-xattrs -quiet -no-progress "${@:3}" >/dev/null && sync "$2"; }
@@ -77,8 +82,9 @@ zl=${ZSTD_LEVEL:-15}
 dl=${DEFLATE_LEVEL:-9}
 
 echo "corpus: $(grep -E '^(members|nar bytes|entries)' "$out/corpus.info" | tr '\n' ' ')${EROFS_BENCH_SUBSET:+; subset $EROFS_BENCH_SUBSET: ${#paths[@]} paths, $(du -sb "$stage" | cut -f1) bytes}"
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); microforge --threads $threads; runs: $runs (best)"
-printf '%-9s %8s %8s %6s %8s %8s %6s %13s %13s %6s\n' variant mf_wall mkfs_wall wall_x mf_cpu mkfs_cpu cpu_x mf_bytes mkfs_bytes size_x
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); microforge --threads $threads; runs: $runs (${STAT:-best})"
+printf '%-9s %8s %8s %6s %8s %8s %6s %13s %13s %6s %7s %7s\n' variant mf_wall mkfs_wall wall_x mf_cpu mkfs_cpu cpu_x \
+  mf_bytes mkfs_bytes size_x mf_rss mkfs_rss
 
 variants="${VARIANTS:-none lz4 lz4hc microvm}"   # VARIANTS="none lz4" for a quicker run; also: ztail pc64k
 for l in $levels; do variants="$variants lz4hc-$l"; done
@@ -113,14 +119,19 @@ for v in $variants; do
     "${mfcmd[@]}" >/dev/null 2>&1 || true
     "${peercmd[@]}" >/dev/null 2>&1 || true
   fi
-  bm=""; bp=""; cm=""; cp=""
+  bm=""; bp=""; cm=""; cp=""; rssm=""; rssp=""; wms=(); wps=(); cms=(); cps=()
   for ((i = 0; i < runs; i++)); do
-    rm -f "$mfimg"; read -r w c < <(timed "${mfcmd[@]}"); bm=$(min "$bm" "$w"); cm=$(min "$cm" "$c")
-    read -r w c < <(timed bash -c "$(declare -f "$builder"); $builder \"\$@\"" _ "$stage" "$peerimg" "${peer[@]}")
-    bp=$(min "$bp" "$w"); cp=$(min "$cp" "$c")
+    rm -f "$mfimg"; read -r w c r < <(timed "${mfcmd[@]}"); bm=$(min "$bm" "$w"); cm=$(min "$cm" "$c"); rssm=$(max "$rssm" "$r")
+    wms+=("$w"); cms+=("$c")
+    read -r w c r < <(timed bash -c "$(declare -f "$builder"); $builder \"\$@\"" _ "$stage" "$peerimg" "${peer[@]}")
+    bp=$(min "$bp" "$w"); cp=$(min "$cp" "$c"); rssp=$(max "$rssp" "$r")
+    wps+=("$w"); cps+=("$c")
   done
+  if [ "${STAT:-best}" = median ]; then
+    bm=$(med "${wms[@]}"); bp=$(med "${wps[@]}"); cm=$(med "${cms[@]}"); cp=$(med "${cps[@]}")
+  fi
   sm=$(stat -c %s "$mfimg"); sp=$(stat -c %s "$peerimg")
-  printf '%-9s %8.2f %8.2f %6.2f %8.2f %8.2f %6.2f %13d %13d %6.3f\n' "$v" "$bm" "$bp" "$(echo "$bm / $bp" | bc -l)" \
-    "$cm" "$cp" "$(echo "$cm / $cp" | bc -l)" "$sm" "$sp" "$(echo "$sm / $sp" | bc -l)"
+  printf '%-9s %8.2f %8.2f %6.2f %8.2f %8.2f %6.2f %13d %13d %6.3f %7d %7d\n' "$v" "$bm" "$bp" "$(echo "$bm / $bp" | bc -l)" \
+    "$cm" "$cp" "$(echo "$cm / $cp" | bc -l)" "$sm" "$sp" "$(echo "$sm / $sp" | bc -l)" "$rssm" "$rssp"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

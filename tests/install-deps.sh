@@ -16,6 +16,8 @@ K612=6.12.117+deb12-cloud-amd64
 PKGS+=("linux-image-$K612")
 # systemd-analyze and systemd-escape (the host units tests), socat (the QMP stand-in of the unit sequence test)
 PKGS+=(systemd socat)
+# cc for Lz4FastDestSizeTest (a C caller of liblz4's LZ4_compress_destSize; liblz4-1 comes with lz4)
+PKGS+=(gcc)
 # zstd, gzip and xz decode the EROFS zstd/deflate/lzma pclusters (PclusterOracleTest)
 PKGS+=(zstd gzip xz-utils)
 for p in "${PKGS[@]}"; do

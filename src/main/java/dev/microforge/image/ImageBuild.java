@@ -30,7 +30,8 @@ public final class ImageBuild {
      */
     public static void build(ClosureGraph closure, Path storeOnDisk, String type, ImageOptions options,
             Map<String, byte[]> extraRootFiles, Path out, Events events) throws IOException {
-        ImageFormat format = ImageFormats.byType(type);
+        ImageFormat<?> format = ImageFormats.byType(type);
+        Prepared<?> prepared = prepare(format, options);
         if (!Files.isDirectory(storeOnDisk)) {
             throw new UserError(storeOnDisk + ": store directory does not exist");
         }
@@ -41,7 +42,7 @@ public final class ImageBuild {
         events.start("scanning store paths", paths.size());
         Dir root = TreeBuilder.fromStore(storeOnDisk, paths, extraRootFiles, events, options.threads());
         events.finish("scanning store paths");
-        write(format, root, options, out, events);
+        prepared.write(root, out, events);
     }
 
     /** An image whose root is the directory {@code dir} on disk (tests, and the kernel mount tests). */
@@ -50,23 +51,30 @@ public final class ImageBuild {
         if (!(n instanceof Dir root)) {
             throw new UserError(dir + ": not a directory");
         }
-        write(ImageFormats.byType(type), root, options, out, Events.NONE);
+        prepare(ImageFormats.byType(type), options).write(root, out, Events.NONE);
     }
 
-    /** Writes {@code root} with {@code format} to {@code out} atomically. */
-    public static void write(ImageFormat format, Dir root, ImageOptions options, Path out, Events events) throws IOException {
-        try (AtomicOutput ao = AtomicOutput.create(out)) {
-            try {
-                format.write(root, options, ao.channel(), ao.tempPath(), events);
-            } catch (UserError e) {
-                throw e;
-            } catch (IOException e) {
-                if (e instanceof CorruptImageException) {
+    /** A format with its validated options ({@link ImageFormat#options}): checked before any scanning. */
+    private record Prepared<O extends Record>(ImageFormat<O> format, O options) {
+        /** Writes {@code root} to {@code out} atomically. */
+        void write(Dir root, Path out, Events events) throws IOException {
+            try (AtomicOutput ao = AtomicOutput.create(out)) {
+                try {
+                    format.write(root, options, ao.channel(), ao.tempPath(), events);
+                } catch (UserError e) {
                     throw e;
+                } catch (IOException e) {
+                    if (e instanceof CorruptImageException) {
+                        throw e;
+                    }
+                    throw new IOException(out + ": cannot write image: " + ao.describe(e), e);
                 }
-                throw new IOException(out + ": cannot write image: " + ao.describe(e), e);
+                ao.commit();
             }
-            ao.commit();
         }
+    }
+
+    private static <O extends Record> Prepared<O> prepare(ImageFormat<O> format, ImageOptions options) {
+        return new Prepared<>(format, format.options(options));
     }
 }

@@ -2,13 +2,18 @@ package dev.microforge.image;
 
 import dev.microforge.fs.Dir;
 import dev.microforge.util.Events;
+import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.List;
 
-/** One image type: its writer, its reader, and how to recognize it. Registered in {@link ImageFormats}. */
-public interface ImageFormat {
+/**
+ * One image type: its options, its writer, its reader, and how to recognize it. Registered in
+ * {@link ImageFormats}. {@code O} is the format's own validated options: the generic {@link ImageOptions} go
+ * through {@link #options} once, before any work, and the writer takes only {@code O}.
+ */
+public interface ImageFormat<O extends Record> {
     /** The {@code --type} name: "squashfs" or "erofs". */
     String type();
 
@@ -18,20 +23,20 @@ public interface ImageFormat {
     /** True when {@code head} (the first bytes of a file, up to 4096 of them) starts an image of this type. */
     boolean detect(byte[] head);
 
-    /**
-     * Writes the image of {@code root} to {@code out} (an empty file, positioned at 0), validating
-     * {@code options} first (a {@link dev.microforge.util.UserError} for options that do not apply).
-     * Writers stream file contents and must fail with a {@link dev.microforge.util.UserError} naming the
-     * file when a file's size differs from the scanned size.
-     */
-    void write(Dir root, ImageOptions options, FileChannel out, Events events) throws IOException;
+    /** This format's options from the generic ones: a {@link UserError} naming the first one that does not apply. */
+    O options(ImageOptions options);
 
     /**
-     * As {@link #write(Dir, ImageOptions, FileChannel, Events)}, also given the path of the file behind {@code out}
-     * (the temporary output file), which a writer may open a second time (squashfs: for direct I/O).
+     * Writes the image of {@code root} to {@code out} (an empty file, positioned at 0); {@code outPath} is the file
+     * behind {@code out} (the temporary output file) or null, which a writer may open a second time (squashfs: for
+     * direct I/O). Writers stream file contents and must fail with a {@link UserError} naming the file when a
+     * file's size differs from the scanned size.
      */
-    default void write(Dir root, ImageOptions options, FileChannel out, Path outPath, Events events) throws IOException {
-        write(root, options, out, events);
+    void write(Dir root, O options, FileChannel out, Path outPath, Events events) throws IOException;
+
+    /** Validates {@code options} ({@link #options}) and writes the image ({@link #write(Dir, Record, FileChannel, Path, Events)}). */
+    default void write(Dir root, ImageOptions options, FileChannel out, Events events) throws IOException {
+        write(root, options(options), out, null, events);
     }
 
     /** Opens an image for reading; {@link CorruptImageException} when it is not a valid image of this type. */

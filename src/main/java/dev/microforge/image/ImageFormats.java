@@ -14,26 +14,26 @@ import java.util.List;
 
 /** The registry of image types, keyed by {@code --type} name. Each format adds one entry to {@link #ALL}. */
 public final class ImageFormats {
-    private static final List<ImageFormat> ALL = List.of(
+    private static final List<ImageFormat<?>> ALL = List.of(
             new SquashfsImageFormat(),
             new ErofsImageFormat());
 
     private ImageFormats() {}
 
-    public static List<ImageFormat> all() {
+    public static List<ImageFormat<?>> all() {
         return ALL;
     }
 
     public static List<String> types() {
         List<String> t = new ArrayList<>();
-        for (ImageFormat f : ALL) {
+        for (ImageFormat<?> f : ALL) {
             t.add(f.type());
         }
         return t;
     }
 
-    public static ImageFormat byType(String type) {
-        for (ImageFormat f : ALL) {
+    public static ImageFormat<?> byType(String type) {
+        for (ImageFormat<?> f : ALL) {
             if (f.type().equals(type)) {
                 return f;
             }
@@ -42,7 +42,7 @@ public final class ImageFormats {
     }
 
     /** The format of an existing image, recognized by its magic number. */
-    public static ImageFormat detect(Path image) throws IOException {
+    public static ImageFormat<?> detect(Path image) throws IOException {
         InputFiles.requireRegular(image);
         byte[] head;
         try (InputStream in = Files.newInputStream(image)) {
@@ -50,7 +50,7 @@ public final class ImageFormats {
         } catch (NoSuchFileException e) {
             throw new UserError(image + ": no such file");
         }
-        for (ImageFormat f : ALL) {
+        for (ImageFormat<?> f : ALL) {
             if (f.detect(head)) {
                 return f;
             }

@@ -38,6 +38,7 @@ class LauncherTest {
         Files.setPosixFilePermissions(dir.resolve("microforge"), PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.copy(SH.resolve("hashing.jit.json"), dir.resolve("hashing.jit.json"));
         Files.copy(SH.resolve("squashfs-lz4.jit.json"), dir.resolve("squashfs-lz4.jit.json"));
+        Files.copy(SH.resolve("erofs-lz4.jit.json"), dir.resolve("erofs-lz4.jit.json"));
         Files.writeString(dir.resolve("microforge.jar"), "");
     }
 
@@ -96,9 +97,23 @@ class LauncherTest {
         assertTrue(javaArgs("--stacktrace", "image", "build", "--level", "9", "--compression", "lz4", "--type", "squashfs").contains(lz4));
         assertFalse(profiled(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x")));
         assertFalse(profiled(javaArgs("image", "build", "--type", "squashfs", "-o", "lz4")));
-        assertFalse(profiled(javaArgs("image", "build", "--type", "erofs", "--compression", "lz4", "-o", "x")));
         assertFalse(profiled(javaArgs("image", "ls", "--type", "squashfs", "--compression", "lz4")));
         assertFalse(profiled(javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "squashfs", "--compression", "lz4")));
+    }
+
+    @Test
+    void erofsLz4Lz4hcAndUncompressedBuildsGetTheirProfile() throws Exception {
+        String erofs = PROFILE_FLAG + dir.resolve("erofs-lz4.jit.json");
+        for (String comp : new String[] {"lz4", "lz4hc", "none"}) {
+            List<String> a = javaArgs("image", "build", "--type", "erofs", "--closure", "c", "--compression", comp, "-o", "x");
+            assertTrue(a.contains(erofs) && a.contains("-XX:+UseSerialGC") && a.contains("-XX:-DisplayVMOutput"), comp + ": " + a);
+        }
+        // the default compression (lz4hc)
+        assertTrue(javaArgs("image", "build", "--type=erofs", "--closure", "c", "-o", "x").contains(erofs));
+        assertFalse(profiled(javaArgs("image", "build", "--type", "erofs", "--compression", "zstd", "-o", "x")));
+        assertFalse(javaArgs("image", "build", "--type", "erofs", "--compression", "zstd", "-o", "x").contains("-XX:+UseSerialGC"));
+        assertFalse(profiled(javaArgs("image", "verify", "--type", "erofs", "--compression", "lz4")));
+        assertFalse(profiled(javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "erofs", "--compression", "lz4")));
     }
 
     @Test

@@ -26,11 +26,14 @@ import org.tukaani.xz.XZOutputStream;
  * (mksquashfs -Xbcj x86).
  *
  * <p>Defaults, chosen per block from its bytes when no level is given ({@link #newDefaultCompressor}): x86
- * machine code gets the BCJ filter and level 4; text-like blocks (order-0 entropy below {@link #FAST_ENTROPY})
- * get level 3, xz's fast mode; everything else level 4. mksquashfs uses level 6 without BCJ for every block. On
- * a NixOS-shaped closure (three quarters x86-64 ELF) the result is slightly smaller than mksquashfs' for well
- * under its CPU: BCJ turns relative call/jump targets into absolute ones, which repeat, and wins back more than
- * the shorter match search loses. An explicit {@code --level N} uses preset N for every block;
+ * machine code gets the BCJ filter and level 4; text and tables (order-0 entropy from {@link #SPARSE_ENTROPY}
+ * to {@link #DENSE_ENTROPY} bits per byte) get level 6, mksquashfs' level; blocks outside that band (sparse
+ * data below it, binary data above it) get level 3, xz's fast mode, which comes within a few tenths of a
+ * percent of level 6 on them for a fraction of its CPU. Blocks too short to judge (metadata) get level 6.
+ * mksquashfs uses level 6 without BCJ for every block. On a closure with x86-64 code the image is about 2%
+ * smaller than mksquashfs' for less CPU: BCJ turns relative call/jump targets into absolute ones, which
+ * repeat, and wins back more than the shorter match search loses; on text and data it is within half a percent
+ * of mksquashfs' size. An explicit {@code --level N} uses preset N for every block;
  * {@code --level 6 --xz-bcj none} gives mksquashfs' exact settings.
  */
 public final class XzCodec implements Codec {
@@ -63,7 +66,7 @@ public final class XzCodec implements Codec {
 
     private final Bcj bcj;
 
-    /** Level 4 with BCJ where blocks look like x86 code. */
+    /** BCJ where blocks look like x86 code ({@link Bcj#AUTO}). */
     public XzCodec() {
         this(Bcj.AUTO);
     }
@@ -97,13 +100,31 @@ public final class XzCodec implements Codec {
     }
 
     /**
-     * Non-code blocks whose order-0 entropy is below this many bits per byte (text, tables, sparse data) get
-     * xz's fast mode ({@link #FAST_LEVEL}) when no level was given: their long repeats are found nearly as well
-     * by the fast parser, at about a third of the normal parser's CPU.
+     * Non-code blocks whose order-0 entropy is below this many bits per byte (sparse data: zero-filled tables,
+     * padding, a few distinct values) get {@link #FAST_LEVEL}: level 6's optimal parse costs up to 15x the fast
+     * parser's CPU on them for a few percent of their small compressed size.
      */
-    static final double FAST_ENTROPY = 5.5;
-    /** The level of such blocks: preset 3, fast mode with the HC4 match finder. */
+    static final double SPARSE_ENTROPY = 4.0;
+    /**
+     * Non-code blocks whose order-0 entropy is from {@link #SPARSE_ENTROPY} up to this many bits per byte (text,
+     * source, tables, catalogs) get {@link #DENSE_LEVEL}: on them level 4 is 3-10% and fast mode 5-18% larger
+     * than level 6. Above it (binary data, images, partly compressed files) fast mode is within 0.1-1%.
+     */
+    static final double DENSE_ENTROPY = 7.0;
+    /** The level of text-like blocks and of blocks too short to judge: mksquashfs' (xz's default preset). */
+    static final int DENSE_LEVEL = 6;
+    /** The level of x86 code (with BCJ). */
+    static final int CODE_LEVEL = 4;
+    /** The level of sparse and of binary blocks: preset 3, fast mode with the HC4 match finder. */
     static final int FAST_LEVEL = 3;
+
+    /**
+     * The preset the default policy gives a non-code block: {@link #DENSE_LEVEL} for text-like entropy and for
+     * blocks too short to measure ({@code entropy} NaN), else {@link #FAST_LEVEL}.
+     */
+    static int defaultLevel(double entropy) {
+        return Double.isNaN(entropy) || entropy >= SPARSE_ENTROPY && entropy < DENSE_ENTROPY ? DENSE_LEVEL : FAST_LEVEL;
+    }
 
     private static LZMA2Options options(int level, int blockSize) {
         try {
@@ -117,36 +138,42 @@ public final class XzCodec implements Codec {
 
     @Override
     public Compressor newCompressor(int level, int blockSize) {
-        return compressor(level, false, blockSize);
+        checkLevel(level);
+        return compressor(level, blockSize);
     }
 
     /**
-     * Without a level, per block: x86 code with BCJ at level 4; other blocks at level 4, or at
-     * {@link #FAST_LEVEL} when their entropy is below {@link #FAST_ENTROPY}. How this policy was chosen against
-     * level 6 without BCJ (mksquashfs' setting): docs/benchmarks.md, "What closed xz".
+     * Without a level, per block: x86 code with BCJ at {@link #CODE_LEVEL}; other blocks at the level of
+     * {@link #defaultLevel(double)}. How this policy was chosen against level 6 without BCJ
+     * (mksquashfs' setting): docs/benchmarks.md, session 6.
      */
     @Override
     public Compressor newDefaultCompressor(int blockSize) {
-        return compressor(defaultLevel(), true, blockSize);
+        return compressor(-1, blockSize);
     }
 
-    private Compressor compressor(int level, boolean adaptive, int blockSize) {
-        LZMA2Options opts = options(level, blockSize);
-        LZMA2Options fast = options(FAST_LEVEL, blockSize);
-        FilterOptions[] plain = {opts};
-        FilterOptions[] withBcj = {new X86Options(), opts};
-        FilterOptions[] fastPlain = {fast};
+    /** A compressor at {@code level} for every block, or ({@code level} -1) the per-block default policy. */
+    private Compressor compressor(int level, int blockSize) {
+        FilterOptions[][] plain = new FilterOptions[10][];
+        FilterOptions[][] withBcj = new FilterOptions[10][];
+        for (int l : level >= 0 ? new int[] {level} : new int[] {FAST_LEVEL, CODE_LEVEL, DENSE_LEVEL}) {
+            LZMA2Options opts = options(l, blockSize);
+            plain[l] = new FilterOptions[] {opts};
+            withBcj[l] = new FilterOptions[] {new X86Options(), opts};
+        }
         ArrayCache cache = new BasicArrayCache();
         BoundedOut sink = new BoundedOut();
         Precheck precheck = new Precheck(blockSize);
         return (src, off, len, dst) -> {
-            // blocks too short to judge (metadata) are not measured and count as high entropy: never fast mode
-            double entropy = len >= Precheck.MIN_LENGTH ? precheck.entropy(src, off, len) : 8;
+            // blocks too short to judge (metadata) are not measured (NaN): never incompressible; AUTO gives
+            // them no BCJ (looksLikeX86)
+            double entropy = len >= Precheck.MIN_LENGTH ? precheck.entropy(src, off, len) : Double.NaN;
             if (precheck.incompressible(src, off, len, entropy)) {
                 return -1;
             }
             boolean x86 = bcj == Bcj.X86 || bcj == Bcj.AUTO && looksLikeX86(src, off, len);
-            FilterOptions[] filters = x86 ? withBcj : adaptive && entropy < FAST_ENTROPY ? fastPlain : plain;
+            FilterOptions[] filters = level >= 0 ? (x86 ? withBcj : plain)[level]
+                    : x86 ? withBcj[CODE_LEVEL] : plain[defaultLevel(entropy)];
             sink.reset(dst, len - 1);
             try {
                 XZOutputStream xz = new XZOutputStream(sink, filters, XZ.CHECK_CRC32, cache);

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.UUID;
 
 /** EROFS as the Linux 6.1 kernel reads it: the registry entry ({@code --type erofs}). */
-public final class ErofsImageFormat implements ImageFormat {
+public final class ErofsImageFormat implements ImageFormat<ErofsWriter.Options> {
     static final List<String> COMPRESSIONS = List.of("lz4hc", "lz4", "none", "zstd", "lzma", "deflate");
 
     @Override
@@ -33,8 +33,8 @@ public final class ErofsImageFormat implements ImageFormat {
     }
 
     @Override
-    public void write(Dir root, ImageOptions options, FileChannel out, Events events) throws IOException {
-        ErofsWriter.write(root, out, options(options), events);
+    public void write(Dir root, ErofsWriter.Options options, FileChannel out, Path outPath, Events events) throws IOException {
+        ErofsWriter.write(root, out, options, events);
     }
 
     @Override
@@ -43,7 +43,8 @@ public final class ErofsImageFormat implements ImageFormat {
     }
 
     /** The writer's options from the generic ones; options that do not apply to EROFS are refused. */
-    public static ErofsWriter.Options options(ImageOptions o) {
+    @Override
+    public ErofsWriter.Options options(ImageOptions o) {
         Compression c = o.compression() == null ? Compression.LZ4HC : Compression.parse(o.compression());
         int level = c.defaultLevel();
         if (o.level() != null) {

@@ -10,6 +10,8 @@ import dev.microforge.fs.Reproducible;
 import dev.microforge.fs.Symlink;
 import dev.microforge.image.Pipeline;
 import dev.microforge.image.erofs.compress.PclusterCodec;
+import dev.microforge.image.source.DuplicateFinder;
+import dev.microforge.image.source.SourceFile;
 import dev.microforge.util.AtomicOutput;
 import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
@@ -17,25 +19,18 @@ import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -275,7 +270,9 @@ public final class ErofsWriter {
             markCandidates();
         }
         events.start("erofs: writing file data", totalBytes);
-        writeFileData();
+        try (PackedInode p = packedData) {
+            writeFileData();
+        }
         events.finish("erofs: writing file data");
         for (Inode i : inodes) {
             if (i instanceof Inode.Directory d) {
@@ -316,15 +313,9 @@ public final class ErofsWriter {
         if (metaSize > Integer.MAX_VALUE - BLOCK_SIZE) {
             throw new UserError("image metadata would exceed 2 GiB; too many files");
         }
-        byte[] meta = new byte[(int) (metaBlocks * BLOCK_SIZE)];
-        ByteBuffer mb = ByteBuffer.wrap(meta).order(ByteOrder.LITTLE_ENDIAN);
-        for (Inode i : inodes) {
-            i.encode(mb, opt.mtime(), Reproducible.UID, Reproducible.GID);
-        }
-        writeFully(ByteBuffer.wrap(meta), metaBlkaddr * BLOCK_SIZE);
         MessageDigest idDigest = sha256();
         idDigest.update(contentDigest.digest());
-        idDigest.update(meta);
+        writeMetadata(metaBlkaddr * BLOCK_SIZE, metaBlocks * BLOCK_SIZE, idDigest);
         for (int k = 0; k < withBlocks.size(); k++) {
             writeFully(ByteBuffer.wrap(extraBlocks.get(k)), withBlocks.get(k).body().iu() * BLOCK_SIZE);
             idDigest.update(extraBlocks.get(k));
@@ -339,6 +330,44 @@ public final class ErofsWriter {
         out.truncate(totalBlocks * BLOCK_SIZE);
         return new Result(totalBlocks, inodes.size(), uuid, metaBlkaddr - 1, metaSize, compressedFiles, dedupedFiles);
     }
+
+    /**
+     * Encodes every inode into the metadata area {@code [start, start + length)} of the image and feeds the area's
+     * bytes, in order, to {@code digest}: through a window of 1 MiB (more for an inode whose record is longer) that
+     * moves forward in whole blocks, so that the area is never in memory at once.
+     */
+    private void writeMetadata(long start, long length, MessageDigest digest) throws IOException {
+        List<Inode> order = new ArrayList<>(inodes);
+        order.sort(Comparator.comparingLong(i -> i.metaOff));
+        byte[] win = new byte[(int) Math.min(length, METADATA_WINDOW)];
+        long winStart = 0;
+        for (Inode i : order) {
+            long end = i.metaOff + i.isize() + i.tailLength();
+            if (end - winStart > win.length) {
+                long to = i.metaOff / BLOCK_SIZE * BLOCK_SIZE;
+                int n = (int) (to - winStart);
+                writeFully(ByteBuffer.wrap(win, 0, n), start + winStart);
+                digest.update(win, 0, n);
+                System.arraycopy(win, n, win, 0, win.length - n);
+                Arrays.fill(win, win.length - n, win.length, (byte) 0);
+                winStart = to;
+                if (end - winStart > win.length) {
+                    win = Arrays.copyOf(win, (int) ((end - winStart + BLOCK_SIZE - 1) / BLOCK_SIZE * BLOCK_SIZE));
+                }
+            }
+            i.encode(ByteBuffer.wrap(win).order(ByteOrder.LITTLE_ENDIAN), winStart, opt.mtime(), Reproducible.UID, Reproducible.GID);
+        }
+        for (long at = winStart; at < length; ) {
+            int n = (int) Math.min(win.length, length - at);
+            writeFully(ByteBuffer.wrap(win, 0, n), start + at);
+            digest.update(win, 0, n);
+            Arrays.fill(win, (byte) 0);
+            at += n;
+        }
+    }
+
+    /** The metadata area's window (see writeMetadata). */
+    private static final int METADATA_WINDOW = 1 << 20;
 
     private static MessageDigest sha256() {
         try {
@@ -565,8 +594,8 @@ public final class ErofsWriter {
 
     private static byte[] readSegment(Segment s) throws IOException {
         byte[] buf = new byte[s.length()];
-        if (s.ino().packedBytes != null) {
-            System.arraycopy(s.ino().packedBytes, (int) s.offset(), buf, 0, s.length());
+        if (s.ino().packedContent != null) {
+            s.ino().packedContent.read(s.offset(), buf);
             return buf;
         }
         RegularFile f = s.file();
@@ -574,53 +603,13 @@ public final class ErofsWriter {
             System.arraycopy(f.data(), (int) s.offset(), buf, 0, s.length());
             return buf;
         }
-        try (FileChannel ch = openSource(f)) {
-            ByteBuffer bb = ByteBuffer.wrap(buf);
-            long pos = s.offset();
-            while (bb.hasRemaining()) {
-                int n = ch.read(bb, pos);
-                if (n < 0) {
-                    throw new UserError(f.origin() + ": file changed size during the build (expected " + s.ino().size
-                            + " bytes, it ends at " + pos + ")");
-                }
-                pos += n;
+        try (SourceFile in = SourceFile.open(f, s.offset())) {
+            in.readFully(buf, 0, s.length());
+            if (s.last()) {
+                in.expectEnd();
             }
-            if (s.last() && ch.size() != s.ino().size) {
-                throw new UserError(f.origin() + ": file changed size during the build (expected " + s.ino().size
-                        + " bytes, now " + ch.size() + ")");
-            }
-        } catch (NoSuchFileException e) {
-            throw new UserError(f.origin() + ": file vanished during the build");
-        } catch (UserError e) {
-            throw e;
-        } catch (IOException e) {
-            throw new UserError(f.origin() + ": cannot read: " + e.getMessage());
         }
         return buf;
-    }
-
-    /**
-     * Opens a source file without following links, refusing anything that is no longer a regular file (a FIFO would
-     * block forever, a symlink would read another file).
-     */
-    private static FileChannel openSource(RegularFile f) throws IOException {
-        BasicFileAttributes a;
-        try {
-            a = Files.readAttributes(f.source(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            throw new UserError(f.origin() + ": file vanished during the build");
-        }
-        if (!a.isRegularFile()) {
-            throw new UserError(f.origin() + ": no longer a regular file");
-        }
-        try {
-            return FileChannel.open(f.source(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-        } catch (FileSystemException e) {
-            if (Files.isSymbolicLink(f.source())) {
-                throw new UserError(f.origin() + ": no longer a regular file");
-            }
-            throw e;
-        }
     }
 
     private SegmentResult work(Segment s) throws IOException {
@@ -629,7 +618,7 @@ public final class ErofsWriter {
         crc.update(raw);
         Clusters c = null;
         if (opt.compression() != Compression.NONE) {
-            c = compress(s, raw, 0, opt.fragments() && s.ino().packedBytes == null);
+            c = compress(s, raw, 0, opt.fragments() && s.ino().packedContent == null);
         }
         return new SegmentResult(s, raw, (int) crc.getValue(), c);
     }
@@ -709,8 +698,12 @@ public final class ErofsWriter {
     // per-file state of the in-order writer
     private MessageDigest recheck;
     private final ByteArrayOutputStream pendingCrcs = new ByteArrayOutputStream();
-    /** Uncompressed dedupe: the first file (in inode order) of each size and SHA-256. */
-    private final Map<String, Inode.File> canonical = new HashMap<>();
+    /**
+     * Uncompressed dedupe: the first file (in inode order) of each content; a later file of the same size and
+     * SHA-256 (its first 8 bytes as the checksum) is a duplicate only when its bytes equal the earlier file's.
+     */
+    private final DuplicateFinder<Inode.File> duplicates =
+            new DuplicateFinder<>((c, later) -> DuplicateFinder.sameBytes(c.file, later.file));
     private long fileFirstBlock;
     /** The current file's extents (in the image). */
     private final List<Extent> extents = new ArrayList<>();
@@ -738,13 +731,12 @@ public final class ErofsWriter {
         if (!packedData.isEmpty()) {
             // the packed inode: every fragment in inode order, compressed like a file (no fragments of its own);
             // it is in no directory, the superblock names it
-            byte[] content = packedData.take();
-            Inode.File p = new Inode.File(inodes.size(), S_IFREG, null, content.length);
-            p.packedBytes = content;
+            Inode.File p = new Inode.File(inodes.size(), S_IFREG, null, packedData.length());
+            p.packedContent = packedData;
             inodes.add(p);
             packed = p;
             runPipeline(List.of(p));
-            p.packedBytes = null;
+            p.packedContent = null;
         }
     }
 
@@ -771,7 +763,7 @@ public final class ErofsWriter {
             pendingCrcs.reset();
         }
         byte[] crc = {(byte) r.crc, (byte) (r.crc >>> 8), (byte) (r.crc >>> 16), (byte) (r.crc >>> 24)};
-        if (i.packedBytes == null) {
+        if (i.packedContent == null) {
             events.advance(s.length());
         }
         if (recheck != null) {
@@ -782,7 +774,7 @@ public final class ErofsWriter {
             pendingCrcs.writeBytes(crc);
             if (s.last()) {
                 i.sha = recheck.digest();
-                Inode.File c = canonical.putIfAbsent(i.size + ":" + HexFormat.of().formatHex(i.sha), i);
+                Inode.File c = duplicates.canonicalOf(i, i.size, ByteBuffer.wrap(i.sha).getLong()).orElse(null);
                 if (c != null) {
                     i.dupOf = c;
                     dedupedFiles++;

@@ -77,10 +77,10 @@ abstract sealed class Inode permits Inode.Directory, Inode.File, Inode.Link {
         return metaOff / 32;
     }
 
-    /** Writes the inode and what follows it at its offset in {@code b}, the metadata area. */
-    void encode(ByteBuffer b, long mtime, int uid, int gid) {
+    /** Writes the inode and what follows it at its offset in {@code b}, which holds the metadata area from byte {@code base}. */
+    void encode(ByteBuffer b, long base, long mtime, int uid, int gid) {
         Body d = body();
-        int p = (int) metaOff;
+        int p = (int) (metaOff - base);
         boolean ext = isize() == INODE_EXTENDED_SIZE;
         b.putShort(p, (short) ((d.layout() << 1) | (ext ? 1 : 0)));
         b.putShort(p + 2, (short) 0);
@@ -112,8 +112,8 @@ abstract sealed class Inode permits Inode.Directory, Inode.File, Inode.Link {
         /** The source, or null for the packed inode. */
         final RegularFile file;
         final long size;
-        /** The packed inode's content while it is written. */
-        byte[] packedBytes;
+        /** The packed inode's content while it is written; null for other files. */
+        PackedInode packedContent;
         /** Uncompressed dedupe: shares its size with another file, hashed while written. */
         boolean candidate;
         byte[] sha;

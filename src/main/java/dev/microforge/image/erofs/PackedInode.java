@@ -1,17 +1,25 @@
 package dev.microforge.image.erofs;
 
-import java.util.Arrays;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The content of the packed inode (fragments, erofs-utils' fragments.c): the tails of compressed files, appended
- * in inode order, kept in memory up to {@link #MAX} bytes. The writer then compresses it like a file; the
- * superblock's packed_nid names it.
+ * in inode order, up to {@link #MAX} bytes. The writer then compresses it like a file; the superblock's packed_nid
+ * names it. The content is kept in a temporary file (created at the first append, deleted by {@link #close}), so
+ * that the writer's memory does not grow with the closure.
  */
-final class PackedInode {
-    /** The most kept in memory; a tail that does not fit stays in its file's own pclusters. */
+final class PackedInode implements Closeable {
+    /** The most it holds; a tail that does not fit stays in its file's own pclusters. */
     static final int MAX = 1 << 30;
 
-    private byte[] buf = new byte[0];
+    private Path path;
+    private FileChannel spill;
     private int len;
 
     /** Whether {@code n} more bytes fit. */
@@ -20,15 +28,19 @@ final class PackedInode {
     }
 
     /** Appends {@code src[off, off+n)}; returns its offset in the packed inode (h_fragmentoff). */
-    long append(byte[] src, int off, int n) {
+    long append(byte[] src, int off, int n) throws IOException {
         if (!fits(n)) {
             throw new IllegalStateException("packed inode full");
         }
-        if (len + n > buf.length) {
-            buf = Arrays.copyOf(buf, (int) Math.min(MAX, Math.max((long) buf.length * 2, len + (long) n)));
+        if (spill == null) {
+            path = Files.createTempFile("microforge-erofs-packed-", ".tmp");
+            spill = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         }
-        System.arraycopy(src, off, buf, len, n);
+        ByteBuffer b = ByteBuffer.wrap(src, off, n);
         long at = len;
+        for (long pos = at; b.hasRemaining(); ) {
+            pos += spill.write(b, pos);
+        }
         len += n;
         return at;
     }
@@ -37,10 +49,36 @@ final class PackedInode {
         return len == 0;
     }
 
-    /** The content so far; the buffer is released. */
-    byte[] take() {
-        byte[] b = Arrays.copyOf(buf, len);
-        buf = null;
-        return b;
+    /** The bytes appended so far. */
+    int length() {
+        return len;
+    }
+
+    /** Reads {@code dst.length} bytes of the content from {@code pos}. */
+    void read(long pos, byte[] dst) throws IOException {
+        if (pos < 0 || pos + dst.length > len) {
+            throw new IndexOutOfBoundsException("packed inode range " + pos + "+" + dst.length + " of " + len);
+        }
+        ByteBuffer b = ByteBuffer.wrap(dst);
+        while (b.hasRemaining()) {
+            int n = spill.read(b, pos);
+            if (n < 0) {
+                throw new IOException(path + ": temporary file of the packed inode shorter than written");
+            }
+            pos += n;
+        }
+    }
+
+    /** Deletes the temporary file. */
+    @Override
+    public void close() throws IOException {
+        if (spill != null) {
+            try {
+                spill.close();
+            } finally {
+                Files.deleteIfExists(path);
+                spill = null;
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** SquashFS 4.0: the registry entry ({@code --type squashfs}). */
-public final class SquashfsImageFormat implements ImageFormat {
+public final class SquashfsImageFormat implements ImageFormat<SquashfsOptions> {
     static final List<String> COMPRESSIONS = List.of("zstd", "xz", "gzip", "lz4", "none");
 
     @Override
@@ -30,12 +30,12 @@ public final class SquashfsImageFormat implements ImageFormat {
     }
 
     @Override
-    public void write(Dir root, ImageOptions options, FileChannel out, Events events) throws IOException {
-        new SquashfsWriter(options, events).write(root, out);
+    public SquashfsOptions options(ImageOptions options) {
+        return SquashfsOptions.of(options);
     }
 
     @Override
-    public void write(Dir root, ImageOptions options, FileChannel out, Path outPath, Events events) throws IOException {
+    public void write(Dir root, SquashfsOptions options, FileChannel out, Path outPath, Events events) throws IOException {
         new SquashfsWriter(options, events).write(root, out, outPath);
     }
 

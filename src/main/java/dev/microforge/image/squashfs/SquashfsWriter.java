@@ -12,7 +12,6 @@ import dev.microforge.image.squashfs.InodeTree.FileInode;
 import dev.microforge.image.squashfs.InodeTree.Inode;
 import dev.microforge.image.squashfs.InodeTree.SymlinkInode;
 import dev.microforge.util.Events;
-import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -32,7 +31,7 @@ import java.util.List;
  * called again, the images are the same.
  */
 public final class SquashfsWriter {
-    static final int DEFAULT_BLOCK_SIZE = 128 * 1024;
+    static final int DEFAULT_BLOCK_SIZE = SquashfsOptions.DEFAULT_BLOCK_SIZE;
     /** Duplicate candidates up to this size are read into memory once; larger ones are hashed in a pass of their own. */
     static final long CANDIDATE_BUFFER_LIMIT = 32L << 20;
     private final long candidateBufferLimit;
@@ -55,32 +54,24 @@ public final class SquashfsWriter {
 
     /** With another limit for reading duplicate candidates into memory (tests: both ways give the same image). */
     SquashfsWriter(ImageOptions options, Events events, long candidateBufferLimit) {
+        this(SquashfsOptions.of(options), events, candidateBufferLimit);
+    }
+
+    public SquashfsWriter(SquashfsOptions options, Events events) {
+        this(options, events, CANDIDATE_BUFFER_LIMIT);
+    }
+
+    private SquashfsWriter(SquashfsOptions options, Events events, long candidateBufferLimit) {
         this.candidateBufferLimit = candidateBufferLimit;
-        ImageOptions.rejectIfGiven("squashfs", "--pcluster", options.pcluster());
-        ImageOptions.rejectIfGiven("squashfs", "--label", options.label());
-        ImageOptions.rejectIfGiven("squashfs", "--uuid", options.uuid());
-        String c = options.compression() == null ? "zstd" : options.compression();
-        if (!SquashfsImageFormat.COMPRESSIONS.contains(c)) {
-            throw new UserError("--compression " + c + " is not available for squashfs (expected one of "
-                    + String.join(", ", SquashfsImageFormat.COMPRESSIONS) + ")");
-        }
-        if (options.xzBcj() != null && !c.equals("xz")) {
-            throw new UserError("--xz-bcj applies to --compression xz only (got " + c + ")");
-        }
-        this.codec = c.equals("xz") && options.xzBcj() != null ? new XzCodec(XzCodec.Bcj.named(options.xzBcj())) : Codec.named(c);
-        this.levelGiven = options.level() != null;
-        this.level = levelGiven ? options.level() : codec.defaultLevel();
-        codec.checkLevel(level);
-        long bs = options.blockSize() == null ? DEFAULT_BLOCK_SIZE : options.blockSize();
-        if (bs < 4096 || bs > 1 << 20 || Long.bitCount(bs) != 1) {
-            throw new UserError("--block-size " + bs + " is invalid for squashfs: a power of two from 4K to 1M");
-        }
-        this.blockSize = (int) bs;
+        this.codec = options.codec();
+        this.levelGiven = options.levelGiven();
+        this.level = options.level();
+        this.blockSize = options.blockSize();
         this.blockLog = Integer.numberOfTrailingZeros(blockSize);
         this.threads = options.threads();
-        this.fragments = options.fragments() == null || options.fragments();
-        this.tailPacking = options.tailPacking() == null || options.tailPacking();
-        this.mtime = (int) options.mtime();
+        this.fragments = options.fragments();
+        this.tailPacking = options.tailPacking();
+        this.mtime = options.mtime();
         this.events = events;
     }
 

@@ -5,12 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.microforge.image.ImageBuild;
+import dev.microforge.image.ImageOptions;
+import dev.microforge.image.TreeAssert;
+import dev.microforge.testkit.Exec;
 import dev.microforge.testkit.TestTrees;
+import dev.microforge.testkit.Tools;
 import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** xz's pre-check skips only blocks xz cannot shrink; everything else still compresses and reads back. */
+/**
+ * xz's pre-check skips only blocks xz cannot shrink; everything else still compresses and reads back; the
+ * per-block default policy (BCJ, levels) by block class, and real unsquashfs reading its images.
+ */
 class XzCodecTest {
     private static final int BLOCK = 1 << 20;
 
@@ -114,34 +126,130 @@ class XzCodecTest {
         return java.util.Arrays.copyOf(dst, n);
     }
 
-    /** Without --level, xz chooses per block: BCJ + level 4 for code, level 3 for text, level 4 otherwise. */
+    /** Text-like bytes with a larger vocabulary than {@link TestTrees#text}: order-0 entropy about 4.5 bits. */
+    static byte[] prose(long seed, int size) {
+        java.util.Random r = new java.util.Random(seed);
+        String[] words = new String[300];
+        for (int i = 0; i < words.length; i++) {
+            StringBuilder w = new StringBuilder();
+            for (int k = 2 + r.nextInt(8); k > 0; k--) {
+                w.append((char) ('a' + r.nextInt(26)));
+            }
+            words[i] = w.toString();
+        }
+        StringBuilder sb = new StringBuilder(size + 16);
+        while (sb.length() < size) {
+            sb.append(words[r.nextInt(words.length)]).append(r.nextInt(12) == 0 ? ".\n" : r.nextInt(8) == 0 ? ", " : " ");
+        }
+        return sb.substring(0, size).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    /** Sparse bytes: mostly zeros, some small counters (order-0 entropy about 1-2 bits). */
+    static byte[] sparse(long seed, int size) {
+        java.util.Random r = new java.util.Random(seed);
+        byte[] b = new byte[size];
+        for (int i = 0; i < size; i += 4) {
+            if (r.nextInt(3) == 0) {
+                b[i] = (byte) r.nextInt(16);
+            }
+        }
+        return b;
+    }
+
+    /** Binary data: random bytes with every eighth a zero (entropy about 7.5 bits; compressible, barely). */
+    static byte[] binary(long seed, int size) {
+        byte[] b = TestTrees.random(seed, size);
+        for (int i = 0; i < size; i += 8) {
+            b[i] = 0;
+        }
+        return b;
+    }
+
+    private static byte[] plain(int level, byte[] src) {
+        return compress(new XzCodec(XzCodec.Bcj.NONE).newCompressor(level, BLOCK), src);
+    }
+
+    /**
+     * Without --level, xz chooses per block: BCJ + level 4 for code, level 6 for text-like entropy, level 3 for
+     * sparse and binary blocks, level 6 for blocks too short to judge; the choice depends on the bytes alone.
+     */
     @Test
     void defaultChoosesPerBlock() throws Exception {
         XzCodec xz = new XzCodec();
         byte[] code = TestTrees.x86Code(3, BLOCK);
-        byte[] text = TestTrees.text(4, BLOCK);
-        // neither code nor text-like: entropy between FAST_ENTROPY and the incompressible threshold
-        byte[] mixed = new byte[BLOCK];
-        byte[] random = TestTrees.random(5, BLOCK);
-        for (int i = 0; i < BLOCK; i++) {
-            mixed[i] = i % 3 == 0 ? random[i] : text[i];
-        }
-        double h = new XzCodec.Precheck(BLOCK).entropy(mixed, 0, BLOCK);
-        assertTrue(h > XzCodec.FAST_ENTROPY && h < XzCodec.Precheck.MIN_ENTROPY, "entropy " + h);
-        assertTrue(new XzCodec.Precheck(BLOCK).entropy(text, 0, BLOCK) < XzCodec.FAST_ENTROPY);
+        byte[] text = prose(4, BLOCK);
+        byte[] sparse = sparse(5, BLOCK);
+        byte[] binary = binary(6, BLOCK);
+        XzCodec.Precheck p = new XzCodec.Precheck(BLOCK);
+        double ht = p.entropy(text, 0, BLOCK);
+        double hs = p.entropy(sparse, 0, BLOCK);
+        double hb = p.entropy(binary, 0, BLOCK);
+        assertTrue(ht >= XzCodec.SPARSE_ENTROPY && ht < XzCodec.DENSE_ENTROPY, "text entropy " + ht);
+        assertTrue(hs < XzCodec.SPARSE_ENTROPY, "sparse entropy " + hs);
+        assertTrue(hb >= XzCodec.DENSE_ENTROPY && hb < XzCodec.Precheck.MIN_ENTROPY, "binary entropy " + hb);
+        assertFalse(p.incompressible(binary, 0, BLOCK));
+        assertEquals(6, XzCodec.defaultLevel(ht));
+        assertEquals(3, XzCodec.defaultLevel(hs));
+        assertEquals(3, XzCodec.defaultLevel(hb));
+        assertEquals(6, XzCodec.defaultLevel(Double.NaN));
 
         Codec.Compressor def = xz.newDefaultCompressor(BLOCK);
-        assertArrayEquals(compress(xz.newCompressor(4, BLOCK), code), compress(def, code), "code: level 4 with BCJ");
-        assertArrayEquals(compress(new XzCodec(XzCodec.Bcj.NONE).newCompressor(XzCodec.FAST_LEVEL, BLOCK), text),
-                compress(def, text), "text: fast mode");
-        assertArrayEquals(compress(new XzCodec(XzCodec.Bcj.NONE).newCompressor(4, BLOCK), mixed), compress(def, mixed),
-                "other: level 4");
+        byte[] c = compress(def, code);
+        assertArrayEquals(compress(xz.newCompressor(4, BLOCK), code), c, "code: level 4 with BCJ");
+        assertArrayEquals(new int[] {2, 0x04}, filters(c), "code: x86 BCJ, then LZMA2");
+        assertArrayEquals(plain(6, text), compress(def, text), "text: level 6");
+        assertArrayEquals(plain(3, sparse), compress(def, sparse), "sparse: fast mode");
+        assertArrayEquals(plain(3, binary), compress(def, binary), "binary: fast mode");
+        // a metadata-sized block is too short to measure: level 6
+        byte[] meta = java.util.Arrays.copyOf(sparse, 8192);
+        assertArrayEquals(plain(6, meta), compress(def, meta), "short block: level 6");
+        // why text gets level 6: fast mode leaves several percent on the table
+        assertTrue(plain(6, text).length < plain(3, text).length * 0.97, "level 6 wins on text");
         // an explicit level applies to every block
-        assertArrayEquals(compress(new XzCodec(XzCodec.Bcj.NONE).newCompressor(4, BLOCK), text),
-                compress(xz.newCompressor(4, BLOCK), text));
-        byte[] back = new byte[BLOCK];
-        byte[] packed = compress(def, text);
-        assertEquals(BLOCK, xz.newDecompressor().decompress(packed, 0, packed.length, back, 0, BLOCK));
-        assertArrayEquals(text, back);
+        assertArrayEquals(plain(4, text), compress(xz.newCompressor(4, BLOCK), text));
+        assertArrayEquals(plain(4, sparse), compress(xz.newCompressor(4, BLOCK), sparse));
+        // a fresh compressor and a reused one give the same bytes, whatever came before
+        Codec.Compressor other = xz.newDefaultCompressor(BLOCK);
+        compress(other, binary);
+        compress(other, code);
+        assertArrayEquals(compress(def, text), compress(other, text), "same bytes from a reused compressor");
+        for (byte[] b : java.util.List.of(code, text, sparse, binary)) {
+            byte[] packed = compress(def, b);
+            byte[] back = new byte[BLOCK];
+            assertEquals(BLOCK, xz.newDecompressor().decompress(packed, 0, packed.length, back, 0, BLOCK));
+            assertArrayEquals(b, back);
+        }
+    }
+
+    /**
+     * Every class of block in one image built with the default policy: unsquashfs (squashfs-tools, liblzma)
+     * extracts the tree byte for byte, and the image bytes do not depend on the thread count.
+     */
+    @Test
+    @Tag("oracle")
+    void unsquashfsReadsDefaultPolicyImages(@TempDir Path tmp) throws Exception {
+        Path unsquashfs = Tools.require("unsquashfs");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.write(src.resolve("code"), TestTrees.x86Code(7, 2 * BLOCK + 12345));
+        Files.write(src.resolve("text"), prose(8, 2 * BLOCK + 999));
+        Files.write(src.resolve("sparse"), sparse(9, BLOCK + 4321));
+        Files.write(src.resolve("binary"), binary(10, BLOCK + 77));
+        Files.write(src.resolve("random"), TestTrees.random(11, BLOCK + 5));
+        for (int i = 0; i < 40; i++) {
+            Files.write(src.resolve("small-" + i), prose(100 + i, 1000 + 997 * i));
+        }
+        Path one = tmp.resolve("one.sqfs");
+        Path two = tmp.resolve("two.sqfs");
+        ImageOptions o = ImageOptions.defaults().withCompression("xz").withBlockSize((long) BLOCK).withMtime(1700000000L);
+        ImageBuild.fromDirectory(src, "squashfs", o.withThreads(1), one);
+        ImageBuild.fromDirectory(src, "squashfs", o.withThreads(2), two);
+        assertArrayEquals(Files.readAllBytes(one), Files.readAllBytes(two), "same image at 1 and 2 threads");
+
+        Path out = tmp.resolve("out");
+        Exec.ok(unsquashfs.toString(), "-no-progress", "-d", out.toString(), one.toString());
+        TreeAssert.sameTree(src, out);
+        Exec.Result s = Exec.ok(unsquashfs.toString(), "-s", one.toString());
+        assertTrue(s.out().contains("Compression xz"), s.out());
+        assertTrue(s.out().contains("Filters selected: x86"), s.out());
     }
 }
