@@ -18,6 +18,8 @@ PKGS+=("linux-image-$K612")
 PKGS+=(systemd socat)
 # cc for Lz4FastDestSizeTest (a C caller of liblz4's LZ4_compress_destSize; liblz4-1 comes with lz4)
 PKGS+=(gcc)
+# zstd, gzip and xz decode the EROFS zstd/deflate/lzma pclusters (PclusterOracleTest)
+PKGS+=(zstd gzip xz-utils)
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

@@ -15,7 +15,7 @@ import java.util.UUID;
 
 /** EROFS as the Linux 6.1 kernel reads it: the registry entry ({@code --type erofs}). */
 public final class ErofsImageFormat implements ImageFormat<ErofsWriter.Options> {
-    static final List<String> COMPRESSIONS = List.of("lz4hc", "lz4", "none");
+    static final List<String> COMPRESSIONS = List.of("lz4hc", "lz4", "none", "zstd", "lzma", "deflate");
 
     @Override
     public String type() {
@@ -46,10 +46,10 @@ public final class ErofsImageFormat implements ImageFormat<ErofsWriter.Options> 
     @Override
     public ErofsWriter.Options options(ImageOptions o) {
         Compression c = o.compression() == null ? Compression.LZ4HC : Compression.parse(o.compression());
-        int level = ErofsWriter.DEFAULT_HC_LEVEL;
+        int level = c.defaultLevel();
         if (o.level() != null) {
-            if (c != Compression.LZ4HC) {
-                throw new UserError("--level applies to --compression lz4hc only (erofs)");
+            if (c != Compression.LZ4HC && c.codec() == null) {
+                throw new UserError("--level applies to --compression lz4hc, zstd, lzma and deflate (erofs)");
             }
             level = o.level();
         }
@@ -65,11 +65,11 @@ public final class ErofsImageFormat implements ImageFormat<ErofsWriter.Options> 
         boolean fragments = Boolean.TRUE.equals(o.fragments());
         if (c == Compression.NONE) {
             if (pcluster != 4096) {
-                throw new UserError("--pcluster applies to compressed erofs images (--compression lz4 or lz4hc)");
+                throw new UserError("--pcluster applies to compressed erofs images (--compression lz4, lz4hc, zstd, lzma or deflate)");
             }
             if (ztail || fragments) {
                 throw new UserError((ztail ? "--tail-packing" : "--fragments")
-                        + " applies to compressed erofs images (--compression lz4 or lz4hc); uncompressed tails are always inlined");
+                        + " applies to compressed erofs images (--compression lz4, lz4hc, zstd, lzma or deflate); uncompressed tails are always inlined");
             }
         }
         UUID uuid = null;

@@ -4,6 +4,10 @@ import static dev.microforge.image.erofs.ErofsOnDisk.*;
 
 import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.ImageFs;
+import dev.microforge.image.erofs.compress.AlgorithmConfig;
+import dev.microforge.image.erofs.compress.ErofsAlgorithm;
+import dev.microforge.image.erofs.compress.PclusterCodec;
+import dev.microforge.image.erofs.compress.PclusterDecoder;
 import dev.microforge.image.lz4.Lz4Decompressor;
 import dev.microforge.util.RawNames;
 import java.io.IOException;
@@ -44,6 +48,19 @@ public final class ErofsReader implements ImageFs {
     private final long rootNid;
     private final long buildTime;
     private final int incompat;
+    /** available_compr_algs (lz4 alone without COMPR_CFGS) and the records of its algorithms. */
+    private final int algBits;
+    private final Map<ErofsAlgorithm, AlgorithmConfig> configs;
+    private final ThreadLocal<PclusterDecoder[]> decoders = ThreadLocal.withInitial(() -> new PclusterDecoder[ErofsAlgorithm.values().length]);
+
+    /** This thread's decoder of algorithm {@code alg} (one of {@link #algBits}). */
+    private PclusterDecoder decoder(int alg) {
+        PclusterDecoder[] d = decoders.get();
+        if (d[alg] == null) {
+            d[alg] = PclusterCodec.decoder(configs.get(ErofsAlgorithm.ofId(alg)));
+        }
+        return d[alg];
+    }
     private final long packedNid;
     private final Map<String, String> summary = new LinkedHashMap<>();
     /** Directory nid to the nid of the one directory that lists it (loop detection); shared by all threads. */
@@ -64,6 +81,13 @@ public final class ErofsReader implements ImageFs {
         }
         rootNid = sb.rootNid();
         packedNid = (incompat & FEATURE_INCOMPAT_FRAGMENTS) != 0 ? sb.packedNid() : 0;
+        if ((incompat & FEATURE_INCOMPAT_COMPR_CFGS) != 0) {
+            algBits = sb.comprAlgs();
+            configs = AlgorithmConfig.decodeArea(algBits, block0, SUPER_OFFSET + SUPER_SIZE, BLOCK_SIZE);
+        } else {
+            algBits = ErofsAlgorithm.LZ4.bit();
+            configs = Map.of(ErofsAlgorithm.LZ4, new AlgorithmConfig(ErofsAlgorithm.LZ4, sb.comprAlgs(), 1));
+        }
         long inodes = sb.inodes();
         buildTime = sb.buildTime();
         long blocks = sb.blocks();
@@ -76,7 +100,11 @@ public final class ErofsReader implements ImageFs {
         }
         metaBase = metaBlk * BLOCK_SIZE;
         UUID uuid = sb.uuid();
-        summary.put("compression", (incompat & FEATURE_INCOMPAT_ZERO_PADDING) != 0 ? "lz4" : "none");
+        StringBuilder algs = new StringBuilder();
+        for (ErofsAlgorithm a : configs.keySet()) {
+            algs.append(algs.length() > 0 ? "," : "").append(a.label());
+        }
+        summary.put("compression", (incompat & FEATURE_INCOMPAT_ZERO_PADDING) != 0 ? algs.toString() : "none");
         summary.put("label", sb.labelString());
         summary.put("uuid", uuid.toString());
         summary.put("blocks", Long.toString(blocks));
@@ -515,6 +543,7 @@ public final class ErofsReader implements ImageFs {
         final int[] kinds;
         final long[] addrs; // image offset (blocks, inline data) or offset in the packed inode (fragment)
         final int[] plens; // physical length in bytes (0 for fragments)
+        final byte[] algs; // the algorithm of compressed extents (their head's nibble of h_algorithmtype)
         /** The last extent decoded, as one immutable value: the packed inode's map is read by many threads. */
         private volatile Decoded cache;
 
@@ -533,6 +562,7 @@ public final class ErofsReader implements ImageFs {
                 kinds = new int[] {KIND_FRAGMENT};
                 addrs = new long[] {fragOff};
                 plens = new int[] {0};
+                algs = new byte[1];
                 return;
             }
             int advise = h.getShort(4) & 0xFFFF;
@@ -652,6 +682,7 @@ public final class ErofsReader implements ImageFs {
             kinds = new int[ne];
             addrs = new long[ne];
             plens = new int[ne];
+            algs = new byte[ne];
             for (int k = 0; k < ne; k++) {
                 int lcn = heads.get(k);
                 starts[k] = (long) lcn * BLOCK_SIZE + lo[lcn];
@@ -702,10 +733,13 @@ public final class ErofsReader implements ImageFs {
                 }
                 if (t != CLUSTER_TYPE_PLAIN) {
                     int a = t == CLUSTER_TYPE_HEAD ? algo & 0xF : algo >>> 4;
-                    if (a != COMPRESSION_LZ4) {
-                        throw new CorruptImageException(ino.where() + ": compression algorithm " + a + " is not supported (only lz4)");
+                    if (a >= ErofsAlgorithm.values().length || ((algBits >>> a) & 1) == 0) {
+                        throw new CorruptImageException(ino.where() + ": compression algorithm " + a + " is not in available_compr_algs (0x"
+                                + Integer.toHexString(algBits) + ")");
                     }
-                    if (llen > (long) plens[k] * 256 + BLOCK_SIZE || llen > MAX_EXTENT_BYTES) {
+                    algs[k] = (byte) a;
+                    // LZ4 expands at most 255-fold; the other algorithms are bounded by the extent size only
+                    if ((a == COMPRESSION_LZ4 && llen > (long) plens[k] * 256 + BLOCK_SIZE) || llen > MAX_EXTENT_BYTES) {
                         throw new CorruptImageException(ino.where() + ": extent " + k + " decodes to " + llen + " bytes from " + plens[k]);
                     }
                 } else {
@@ -766,9 +800,15 @@ public final class ErofsReader implements ImageFs {
                     }
                     out = new byte[llen];
                     try {
-                        Lz4Decompressor.decompress(src, z, src.length - z, out, 0, llen);
+                        if (algs[k] == COMPRESSION_LZ4) {
+                            Lz4Decompressor.decompress(src, z, src.length - z, out, 0, llen);
+                        } else {
+                            decoder(algs[k]).decode(src, z, src.length - z, out, 0, llen);
+                        }
                     } catch (Lz4Decompressor.Lz4FormatException e) {
                         throw new CorruptImageException(ino.where() + ": extent " + k + " (at " + addrs[k] + "): " + e.getMessage());
+                    } catch (CorruptImageException e) {
+                        throw new CorruptImageException(ino.where() + ": extent " + k + " (at " + addrs[k] + "): " + e.detail());
                     }
                 }
                 default -> throw new IllegalStateException("fragments are read, not decoded");

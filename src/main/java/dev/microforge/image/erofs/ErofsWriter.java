@@ -9,6 +9,7 @@ import dev.microforge.fs.RegularFile;
 import dev.microforge.fs.Reproducible;
 import dev.microforge.fs.Symlink;
 import dev.microforge.image.Pipeline;
+import dev.microforge.image.erofs.compress.PclusterCodec;
 import dev.microforge.image.source.DuplicateFinder;
 import dev.microforge.image.source.SourceFile;
 import dev.microforge.util.AtomicOutput;
@@ -47,15 +48,34 @@ import java.util.zip.CRC32C;
  */
 public final class ErofsWriter {
     public enum Compression {
-        NONE, LZ4, LZ4HC;
+        NONE, LZ4, LZ4HC, ZSTD, LZMA, DEFLATE;
 
         public static Compression parse(String s) {
             return switch (s) {
                 case "none" -> NONE;
                 case "lz4" -> LZ4;
                 case "lz4hc" -> LZ4HC;
-                default -> throw new UserError("unknown erofs compression '" + s + "' (expected none, lz4 or lz4hc)");
+                case "zstd" -> ZSTD;
+                case "lzma" -> LZMA;
+                case "deflate" -> DEFLATE;
+                default -> throw new UserError("unknown erofs compression '" + s + "' (expected none, lz4, lz4hc, zstd, lzma or deflate)");
             };
+        }
+
+        /** The codec of zstd, lzma and deflate; null for none, lz4 and lz4hc. */
+        public PclusterCodec codec() {
+            return switch (this) {
+                case ZSTD -> PclusterCodec.ZSTD;
+                case LZMA -> PclusterCodec.LZMA;
+                case DEFLATE -> PclusterCodec.DEFLATE;
+                default -> null;
+            };
+        }
+
+        /** The level used when none is given: the codec's default, else {@link #DEFAULT_HC_LEVEL}. */
+        public int defaultLevel() {
+            PclusterCodec c = codec();
+            return c != null ? c.defaultLevel() : DEFAULT_HC_LEVEL;
         }
     }
 
@@ -79,6 +99,9 @@ public final class ErofsWriter {
             }
             if (compression == Compression.LZ4HC && (level < 1 || level > 12)) {
                 throw new UserError("--level " + level + ": lz4hc levels are 1..12");
+            }
+            if (compression.codec() != null) {
+                compression.codec().checkLevel(level);
             }
             if (pclusterSize < BLOCK_SIZE || pclusterSize > MAX_PCLUSTER || pclusterSize % BLOCK_SIZE != 0) {
                 throw new UserError("--pcluster " + pclusterSize + ": expected a multiple of 4096 from 4096 to " + MAX_PCLUSTER);
@@ -619,6 +642,10 @@ public final class ErofsWriter {
         int nb = 0;
         boolean last = seg.last();
         while (pos < len) {
+            if (fragments && last && len - pos <= c.wholeFitLimit(pcluster)) {
+                fragStart = pos; // the remainder surely fits in one pcluster: no need to compress it to know
+                break;
+            }
             long res = c.compressDestSize(raw, pos, len - pos, tmp, 0, pcluster);
             int consumed = PclusterCompressor.consumed(res);
             int prod = PclusterCompressor.produced(res);

@@ -27,6 +27,15 @@ interface PclusterCompressor {
      */
     long compressDestSize(byte[] src, int off, int len, byte[] dst, int dstOff, int dstCap);
 
+    /**
+     * Inputs of at most this many bytes are always consumed whole within {@code dstCap} bytes (whatever their
+     * content), so the writer need not compress a file's remainder of that size to know that it fits (with
+     * fragments). 0: no such promise (lz4, whose decisions stay those of a compression).
+     */
+    default int wholeFitLimit(int dstCap) {
+        return 0;
+    }
+
     static long result(int consumed, int produced) {
         return (long) consumed << 32 | (produced & 0xFFFFFFFFL);
     }
@@ -44,6 +53,7 @@ interface PclusterCompressor {
         return switch (o.compression()) {
             case LZ4 -> Lz4Pcluster.fast();
             case LZ4HC -> Lz4Pcluster.hc(o.level());
+            case ZSTD, LZMA, DEFLATE -> new CodecPcluster(o.compression().codec(), o.level(), o.pclusterSize());
             case NONE -> throw new IllegalArgumentException("no compressor for an uncompressed image");
         };
     }

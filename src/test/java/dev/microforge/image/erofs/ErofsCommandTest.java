@@ -42,7 +42,8 @@ class ErofsCommandTest {
     @Test
     void buildLsExtractVerifyEveryCompression() throws Exception {
         StoreFixture fx = StoreFixture.create(tmp.resolve("fx"), 3);
-        for (String c : new String[] {"none", "lz4", "lz4hc", "lz4hc --tail-packing --fragments", "lz4 --pcluster 64K --tail-packing"}) {
+        for (String c : new String[] {"none", "lz4", "lz4hc", "lz4hc --tail-packing --fragments", "lz4 --pcluster 64K --tail-packing",
+            "zstd --level 3 --pcluster 128K --tail-packing --fragments", "lzma --level 1", "deflate --level 1 --pcluster 16K --tail-packing"}) {
             Path img = tmp.resolve("store-" + c.replace(' ', '_') + ".erofs");
             List<String> args = new java.util.ArrayList<>(List.of("-o", img.toString(), "--compression"));
             args.addAll(List.of(c.split(" ")));
@@ -85,7 +86,10 @@ class ErofsCommandTest {
         StoreFixture fx = StoreFixture.create(tmp.resolve("fx"), 1);
         Path img = tmp.resolve("store.erofs");
         String[][] cases = {
-            {"--compression", "zstd"}, {"zstd"},
+            {"--compression", "brotli"}, {"brotli"},
+            {"--compression", "zstd", "--level", "23"}, {"--level 23 is out of range for zstd (1 to 22)"},
+            {"--compression", "lzma", "--level", "10"}, {"--level 10 is out of range for lzma (0 to 9)"},
+            {"--compression", "deflate", "--level", "0"}, {"--level 0 is out of range for deflate (1 to 9)"},
             {"--pcluster", "6K"}, {"--pcluster 6144"},
             {"--pcluster", "2M"}, {"--pcluster 2097152"},
             {"--compression", "none", "--pcluster", "64K"}, {"--pcluster applies to compressed"},

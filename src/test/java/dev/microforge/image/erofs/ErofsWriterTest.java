@@ -297,7 +297,10 @@ class ErofsWriterTest {
         assertThrows(UserError.class, () -> opts(Compression.LZ4).withLabel("a-label-that-is-too-long"));
         assertThrows(UserError.class, () -> opts(Compression.LZ4HC).withLevel(13));
         assertThrows(UserError.class, () -> new Options(Compression.LZ4, 9, 6144, "x", null, 1, 0, true));
-        assertThrows(UserError.class, () -> Compression.parse("zstd"));
+        assertThrows(UserError.class, () -> Compression.parse("brotli"));
+        assertThrows(UserError.class, () -> opts(Compression.ZSTD).withLevel(23));
+        assertThrows(UserError.class, () -> opts(Compression.LZMA).withLevel(10));
+        assertThrows(UserError.class, () -> opts(Compression.DEFLATE).withLevel(0));
     }
 
     /** Bounded mutation fuzzing of the reader (the shared driver): corrupt images are rejected cleanly. */

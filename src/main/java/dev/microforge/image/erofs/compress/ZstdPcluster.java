@@ -1,0 +1,219 @@
+package dev.microforge.image.erofs.compress;
+
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
+import com.github.luben.zstd.ZstdException;
+import com.github.luben.zstd.EndDirective;
+import dev.microforge.image.CorruptImageException;
+import java.nio.ByteBuffer;
+
+/**
+ * Zstandard physical clusters (zstd-jni, the reference library): one zstd frame per pcluster, no checksum, the
+ * content size in the header, a window of at most the configured size ({@code windowLog} is set on the encoder,
+ * so a frame larger than the window carries a window descriptor within it). The frame's magic number makes the
+ * first byte 0x28, never zero. The kernel (6.10+, {@code decompressor_zstd.c}) decodes with a stream decoder
+ * sized for the configured window and refuses a frame that ends before the extent's length.
+ */
+final class ZstdPcluster {
+    private ZstdPcluster() {
+    }
+
+    static final class Compressor extends FitSearch {
+        private final ZstdCompressCtx ctx = new ZstdCompressCtx();
+
+        Compressor(int level, AlgorithmConfig cfg) {
+            super(3.0, 8);
+            ctx.setLevel(level);
+            ctx.setChecksum(false);
+            ctx.setContentSize(true);
+            ctx.setDictID(false);
+            ctx.setWindowLog(Integer.numberOfTrailingZeros(cfg.window()));
+        }
+
+        @Override
+        public ErofsAlgorithm algorithm() {
+            return ErofsAlgorithm.ZSTD;
+        }
+
+        /** Stored raw, zstd adds at most 18 bytes of frame header and 3 per 128 KiB block (and 3 to close). */
+        @Override
+        public int wholeFitLimit(int dstCap) {
+            return Math.max(0, dstCap - 64);
+        }
+
+        @Override
+        int trial(byte[] src, int off, int len, byte[] out, int outCap) {
+            try {
+                return ctx.compressByteArray(out, 0, outCap, src, off, len);
+            } catch (ZstdException e) {
+                if (e.getErrorCode() == com.github.luben.zstd.Zstd.errDstSizeTooSmall()) {
+                    return -1;
+                }
+                throw new IllegalStateException("zstd: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * One pass per pcluster: the input goes into a streaming frame in chunks, each flushed as its own block, the
+     * first chunk as long as the capacity less a margin for the headers, each later one sized (by the ratio so far) to fill half of the room
+     * left; the first chunk whose blocks overflow the capacity is dropped (the stream is cut before it) and the
+     * frame is closed with an empty last block (3 bytes). The search stops when less than
+     * {@code cap >> toleranceShift} bytes are left. So each input byte is compressed about once (plus the dropped
+     * chunk, which the next pcluster compresses again), where a search by whole trials compresses it 3 to 5
+     * times. The frame carries no content size (the kernel and our reader do not need it). When even the first
+     * chunk overflows (data that does not compress) the trial search takes over.
+     */
+    static final class StreamCompressor implements DestSizeCompressor {
+        private static final int END_BLOCK = 3;
+        private static final int FIRST_CHUNK_MARGIN = 64;
+        /** Capacities from which the stream is used; below it the block overhead of the flushes costs over 2%. */
+        static final int STREAM_MIN_CAP = 64 << 10;
+        /** At most this many times the capacity is consumed per pcluster (the size pledged to zstd). */
+        static final int PLEDGE_RATIO = 4;
+        private final ZstdCompressCtx ctx = new ZstdCompressCtx();
+        private final int level;
+        private final int windowLog;
+        private final int toleranceShift;
+        private final Compressor fallback;
+        private ByteBuffer in = ByteBuffer.allocateDirect(0);
+        private ByteBuffer out = ByteBuffer.allocateDirect(0);
+
+        StreamCompressor(int level, AlgorithmConfig cfg, int toleranceShift) {
+            this.level = level;
+            this.windowLog = Integer.numberOfTrailingZeros(cfg.window());
+            this.toleranceShift = toleranceShift;
+            this.fallback = new Compressor(level, cfg);
+        }
+
+        @Override
+        public ErofsAlgorithm algorithm() {
+            return ErofsAlgorithm.ZSTD;
+        }
+
+        /** Stored raw, zstd adds at most 18 bytes of frame header and 3 per 128 KiB block (and 3 to close). */
+        @Override
+        public int wholeFitLimit(int dstCap) {
+            return Math.max(0, dstCap - 64);
+        }
+
+        @Override
+        public long compressDestSize(byte[] src, int off, int len, byte[] dst, int dstOff, int dstCap) {
+            if (off < 0 || len < 0 || off + len > src.length || off + len < 0 || dstOff < 0 || dstCap < 0 || dstOff + dstCap > dst.length
+                    || dstOff + dstCap < 0) {
+                throw new IndexOutOfBoundsException("source or destination range");
+            }
+            if (len == 0 || dstCap < STREAM_MIN_CAP) {
+                return fallback.compressDestSize(src, off, len, dst, dstOff, dstCap);
+            }
+            if (in.capacity() < len) {
+                in = ByteBuffer.allocateDirect(Math.max(len, in.capacity() * 2));
+            }
+            int outCap = dstCap * 2 + 1024;
+            if (out.capacity() < outCap) {
+                out = ByteBuffer.allocateDirect(outCap);
+            }
+            in.clear();
+            in.put(src, off, len);
+            in.flip();
+            out.clear();
+            ctx.reset();
+            ctx.setLevel(level);
+            ctx.setChecksum(false);
+            ctx.setContentSize(false);
+            ctx.setDictID(false);
+            ctx.setWindowLog(windowLog);
+            int pledge = (int) Math.min(len, (long) dstCap * PLEDGE_RATIO);
+            ctx.setPledgedSrcSize(pledge);
+            int limit = dstCap - END_BLOCK;
+            int tolerance = Math.max(1, dstCap >> toleranceShift);
+            int goodIn = 0;
+            int goodOut = 0;
+            int fed = 0;
+            // the first chunk fits even stored raw (zstd's raw blocks add 3 bytes per 128 KiB, the frame header
+            // at most 18), so incompressible data costs one compression, not a search
+            long chunk = Math.min(pledge, dstCap - FIRST_CHUNK_MARGIN);
+            while (true) {
+                fed += (int) chunk;
+                in.limit(fed);
+                while (!ctx.compressDirectByteBufferStream(out, in, EndDirective.FLUSH)) {
+                    if (!out.hasRemaining()) {
+                        break;
+                    }
+                }
+                int produced = out.position();
+                if (produced > limit || (in.hasRemaining() && !out.hasRemaining())) {
+                    break;
+                }
+                goodIn = fed;
+                goodOut = produced;
+                int room = limit - produced;
+                if (fed == pledge || room < tolerance) {
+                    break;
+                }
+                chunk = Math.min(pledge - fed, Math.max(1, (long) room * goodIn / goodOut / 2));
+            }
+            if (goodIn == 0) {
+                return fallback.compressDestSize(src, off, len, dst, dstOff, dstCap);
+            }
+            out.get(0, dst, dstOff, goodOut);
+            // an empty raw block with Last_Block set: header bits 0 (last), 1-2 (type 0 = raw), 3.. (size 0)
+            dst[dstOff + goodOut] = 1;
+            dst[dstOff + goodOut + 1] = 0;
+            dst[dstOff + goodOut + 2] = 0;
+            return DestSizeCompressor.result(goodIn, goodOut + END_BLOCK);
+        }
+    }
+
+    static final class Decoder implements PclusterDecoder {
+        private final ZstdDecompressCtx ctx = new ZstdDecompressCtx();
+        private final long window;
+
+        Decoder(AlgorithmConfig cfg) {
+            this.window = cfg.window();
+        }
+
+        @Override
+        public void decode(byte[] src, int off, int len, byte[] dst, int dstOff, int outLen) throws CorruptImageException {
+            long w = frameWindow(src, off, len);
+            if (w > window) {
+                throw new CorruptImageException("zstd: frame window of " + w + " bytes is over the configured " + window);
+            }
+            int n;
+            try {
+                n = ctx.decompressByteArray(dst, dstOff, outLen, src, off, len);
+            } catch (ZstdException | ArrayIndexOutOfBoundsException e) {
+                throw new CorruptImageException("zstd: " + e.getMessage());
+            }
+            if (n != outLen) {
+                throw new CorruptImageException("zstd: frame decodes to " + n + " bytes, the extent has " + outLen);
+            }
+        }
+
+        /** The window a frame asks for (RFC 8878 3.1.1.1): its window descriptor, or its content size. */
+        static long frameWindow(byte[] b, int off, int len) throws CorruptImageException {
+            if (len < 6 || (b[off] & 0xFF) != 0x28 || (b[off + 1] & 0xFF) != 0xB5 || (b[off + 2] & 0xFF) != 0x2F || (b[off + 3] & 0xFF) != 0xFD) {
+                throw new CorruptImageException("zstd: no frame header (" + len + " bytes)");
+            }
+            int fhd = b[off + 4] & 0xFF;
+            boolean single = (fhd & 0x20) != 0;
+            if (!single) {
+                int wd = b[off + 5] & 0xFF;
+                long base = 1L << (10 + (wd >>> 3));
+                return base + (base >>> 3) * (wd & 7);
+            }
+            int didSize = new int[] {0, 1, 2, 4}[fhd & 3];
+            int fcsCode = fhd >>> 6;
+            int fcsSize = new int[] {1, 2, 4, 8}[fcsCode];
+            int p = off + 5 + didSize;
+            if (p + fcsSize > off + len) {
+                throw new CorruptImageException("zstd: frame header longer than the cluster");
+            }
+            long fcs = 0;
+            for (int i = fcsSize - 1; i >= 0; i--) {
+                fcs = fcs << 8 | (b[p + i] & 0xFF);
+            }
+            return fcsCode == 1 ? fcs + 256 : fcs < 0 ? Long.MAX_VALUE : fcs;
+        }
+    }
+}
