@@ -1,7 +1,7 @@
 package dev.microforge.image;
 
 import dev.microforge.image.erofs.ErofsImageFormat;
-import dev.microforge.image.squashfs.SquashfsFormat;
+import dev.microforge.image.squashfs.SquashfsImageFormat;
 import dev.microforge.util.InputFiles;
 import dev.microforge.util.UserError;
 import java.io.IOException;
@@ -15,7 +15,7 @@ import java.util.List;
 /** The registry of image types, keyed by {@code --type} name. Each format adds one entry to {@link #ALL}. */
 public final class ImageFormats {
     private static final List<ImageFormat> ALL = List.of(
-            new SquashfsFormat(),
+            new SquashfsImageFormat(),
             new ErofsImageFormat());
 
     private ImageFormats() {}

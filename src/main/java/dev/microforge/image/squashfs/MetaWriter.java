@@ -2,6 +2,8 @@ package dev.microforge.image.squashfs;
 
 import dev.microforge.image.codec.Codec;
 import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A metadata stream (inode table, directory table, lookup tables) chopped into 8 KiB blocks, each compressed
@@ -11,10 +13,10 @@ import java.io.ByteArrayOutputStream;
 final class MetaWriter {
     private final Codec.Compressor compressor;
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final byte[] cur = new byte[Sqfs.META_SIZE];
-    private final byte[] packed = new byte[Sqfs.META_SIZE];
+    private final byte[] cur = new byte[SquashfsOnDisk.META_SIZE];
+    private final byte[] packed = new byte[SquashfsOnDisk.META_SIZE];
     private int curLen;
-    private final java.util.List<Long> blockStarts = new java.util.ArrayList<>();
+    private final List<Long> blockStarts = new ArrayList<>();
 
     MetaWriter(Codec.Compressor compressor) {
         this.compressor = compressor;
@@ -37,12 +39,12 @@ final class MetaWriter {
 
     void write(byte[] b, int off, int len) {
         while (len > 0) {
-            int n = Math.min(len, Sqfs.META_SIZE - curLen);
+            int n = Math.min(len, SquashfsOnDisk.META_SIZE - curLen);
             System.arraycopy(b, off, cur, curLen, n);
             curLen += n;
             off += n;
             len -= n;
-            if (curLen == Sqfs.META_SIZE) {
+            if (curLen == SquashfsOnDisk.META_SIZE) {
                 flushBlock();
             }
         }
@@ -60,7 +62,7 @@ final class MetaWriter {
             out.write(n >>> 8);
             out.write(packed, 0, n);
         } else {
-            int h = curLen | Sqfs.META_UNCOMPRESSED;
+            int h = curLen | SquashfsOnDisk.META_UNCOMPRESSED;
             out.write(h & 0xff);
             out.write(h >>> 8);
             out.write(cur, 0, curLen);
@@ -77,7 +79,7 @@ final class MetaWriter {
     }
 
     /** Starts of the blocks written so far, relative to the table start. */
-    java.util.List<Long> blockStarts() {
+    List<Long> blockStarts() {
         return blockStarts;
     }
 }

@@ -3,6 +3,7 @@ package dev.microforge.image.squashfs;
 import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.ImageFs;
 import dev.microforge.image.codec.Codec;
+import dev.microforge.util.RawNames;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -11,9 +12,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -72,32 +75,30 @@ public final class SquashfsReader implements ImageFs {
 
     private SquashfsReader(Source src) throws IOException {
         this.src = src;
-        if (src.size() < Sqfs.SUPERBLOCK_SIZE) {
+        if (src.size() < SquashfsOnDisk.SUPERBLOCK_SIZE) {
             throw corrupt("file is shorter than a superblock (" + src.size() + " bytes)");
         }
-        byte[] sb = new byte[Sqfs.SUPERBLOCK_SIZE];
-        src.read(0, sb, 0, sb.length);
-        if (Sqfs.getInt(sb, 0) != Sqfs.MAGIC) {
-            throw corrupt("bad magic (not a SquashFS image)");
-        }
-        inodes = Sqfs.getInt(sb, 4);
-        mtime = Sqfs.getInt(sb, 8) & 0xffffffffL;
-        blockSize = Sqfs.getInt(sb, 12);
-        fragCount = Sqfs.getInt(sb, 16);
-        compressor = Sqfs.getShort(sb, 20);
-        blockLog = Sqfs.getShort(sb, 22);
-        flags = Sqfs.getShort(sb, 24);
-        idCount = Sqfs.getShort(sb, 26);
-        int major = Sqfs.getShort(sb, 28);
-        int minor = Sqfs.getShort(sb, 30);
-        rootRef = Sqfs.getLong(sb, 32);
-        bytesUsed = Sqfs.getLong(sb, 40);
-        idTableStart = Sqfs.getLong(sb, 48);
-        xattrTableStart = Sqfs.getLong(sb, 56);
-        inodeTable = Sqfs.getLong(sb, 64);
-        dirTable = Sqfs.getLong(sb, 72);
-        fragTableStart = Sqfs.getLong(sb, 80);
-        exportTableStart = Sqfs.getLong(sb, 88);
+        byte[] raw = new byte[Superblock.SIZE];
+        src.read(0, raw, 0, raw.length);
+        Superblock sb = Superblock.decode(raw);
+        inodes = sb.inodeCount();
+        mtime = sb.mtime();
+        blockSize = sb.blockSize();
+        fragCount = sb.fragmentCount();
+        compressor = sb.compressor();
+        blockLog = sb.blockLog();
+        flags = sb.flags();
+        idCount = sb.idCount();
+        int major = sb.versionMajor();
+        int minor = sb.versionMinor();
+        rootRef = sb.rootInodeRef();
+        bytesUsed = sb.bytesUsed();
+        idTableStart = sb.idTableStart();
+        xattrTableStart = sb.xattrTableStart();
+        inodeTable = sb.inodeTableStart();
+        dirTable = sb.directoryTableStart();
+        fragTableStart = sb.fragmentTableStart();
+        exportTableStart = sb.exportTableStart();
         if (major != 4 || minor != 0) {
             throw corrupt("unsupported SquashFS version " + major + "." + minor + " (only 4.0)");
         }
@@ -107,19 +108,19 @@ public final class SquashfsReader implements ImageFs {
         if (1 << blockLog != blockSize) {
             throw corrupt("block log " + blockLog + " does not match block size " + blockSize);
         }
-        if (bytesUsed < Sqfs.SUPERBLOCK_SIZE || bytesUsed > src.size()) {
+        if (bytesUsed < SquashfsOnDisk.SUPERBLOCK_SIZE || bytesUsed > src.size()) {
             throw corrupt("bytes used " + bytesUsed + " is outside the file (" + src.size() + " bytes)");
         }
         String cname = switch (compressor) {
-            case Sqfs.GZIP -> "gzip";
-            case Sqfs.XZ -> "xz";
-            case Sqfs.LZ4 -> "lz4";
-            case Sqfs.ZSTD -> "zstd";
-            default -> throw corrupt("unsupported compressor " + Sqfs.compressorName(compressor));
+            case SquashfsOnDisk.GZIP -> "gzip";
+            case SquashfsOnDisk.XZ -> "xz";
+            case SquashfsOnDisk.LZ4 -> "lz4";
+            case SquashfsOnDisk.ZSTD -> "zstd";
+            default -> throw corrupt("unsupported compressor " + SquashfsOnDisk.compressorName(compressor));
         };
         codec = Codec.named(cname);
         decompressor = ThreadLocal.withInitial(codec::newDecompressor);
-        if (Long.compareUnsigned(inodeTable, Sqfs.SUPERBLOCK_SIZE) < 0 || Long.compareUnsigned(inodeTable, dirTable) >= 0
+        if (Long.compareUnsigned(inodeTable, SquashfsOnDisk.SUPERBLOCK_SIZE) < 0 || Long.compareUnsigned(inodeTable, dirTable) >= 0
                 || Long.compareUnsigned(dirTable, bytesUsed) >= 0) {
             throw corrupt("inode table (" + inodeTable + ") and directory table (" + dirTable + ") are out of order");
         }
@@ -128,19 +129,19 @@ public final class SquashfsReader implements ImageFs {
         }
         // the tables after the directory table: the first of their metadata blocks ends the directory table
         long end = bytesUsed;
-        long[] idIndex = readIndex(idTableStart, ((long) idCount * 4 + Sqfs.META_SIZE - 1) / Sqfs.META_SIZE, "id table");
+        long[] idIndex = readIndex(idTableStart, ((long) idCount * 4 + SquashfsOnDisk.META_SIZE - 1) / SquashfsOnDisk.META_SIZE, "id table");
         end = Math.min(end, idIndex[0]);
         if (fragCount == 0) {
             fragIndex = null;
         } else {
-            fragIndex = readIndex(fragTableStart, ((fragCount & 0xffffffffL) * 16 + Sqfs.META_SIZE - 1) / Sqfs.META_SIZE, "fragment table");
+            fragIndex = readIndex(fragTableStart, ((fragCount & 0xffffffffL) * 16 + SquashfsOnDisk.META_SIZE - 1) / SquashfsOnDisk.META_SIZE, "fragment table");
             end = Math.min(end, fragIndex[0]);
         }
-        if (exportTableStart != Sqfs.INVALID) {
-            long[] ex = readIndex(exportTableStart, ((inodes & 0xffffffffL) * 8 + Sqfs.META_SIZE - 1) / Sqfs.META_SIZE, "export table");
+        if (exportTableStart != SquashfsOnDisk.INVALID) {
+            long[] ex = readIndex(exportTableStart, ((inodes & 0xffffffffL) * 8 + SquashfsOnDisk.META_SIZE - 1) / SquashfsOnDisk.META_SIZE, "export table");
             end = Math.min(end, ex[0]);
         }
-        if (xattrTableStart != Sqfs.INVALID) {
+        if (xattrTableStart != SquashfsOnDisk.INVALID) {
             if (Long.compareUnsigned(xattrTableStart, bytesUsed) >= 0) {
                 throw corrupt("xattr table start " + xattrTableStart + " is outside the image");
             }
@@ -158,9 +159,9 @@ public final class SquashfsReader implements ImageFs {
                 c = new Cursor(idIndex[i / 2048], bytesUsed, 0);
             }
             c.read(four, 4);
-            ids[i] = Sqfs.getInt(four, 0);
+            ids[i] = SquashfsOnDisk.getInt(four, 0);
         }
-        if ((rootRef >>> 16) >= dirTable - inodeTable || (rootRef & 0xffff) >= Sqfs.META_SIZE) {
+        if ((rootRef >>> 16) >= dirTable - inodeTable || (rootRef & 0xffff) >= SquashfsOnDisk.META_SIZE) {
             throw corrupt("root inode reference " + Long.toHexString(rootRef) + " is outside the inode table");
         }
     }
@@ -192,7 +193,7 @@ public final class SquashfsReader implements ImageFs {
         src.read(start, b, 0, b.length);
         long[] r = new long[(int) count];
         for (int i = 0; i < count; i++) {
-            r[i] = Sqfs.getLong(b, i * 8);
+            r[i] = SquashfsOnDisk.getLong(b, i * 8);
             if (Long.compareUnsigned(r[i], dirTable) < 0 || Long.compareUnsigned(r[i], start) >= 0) {
                 throw corrupt(what + " block " + i + " at " + r[i] + " is outside its table");
             }
@@ -208,7 +209,7 @@ public final class SquashfsReader implements ImageFs {
     @Override
     public Map<String, String> summary() {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("compression", Sqfs.compressorName(compressor));
+        m.put("compression", SquashfsOnDisk.compressorName(compressor));
         m.put("block size", Integer.toString(blockSize));
         m.put("inodes", Integer.toUnsignedString(inodes));
         m.put("fragments", Integer.toUnsignedString(fragCount));
@@ -218,9 +219,9 @@ public final class SquashfsReader implements ImageFs {
         m.put("flags", String.format("0x%04x", flags));
         m.put("inode table", Long.toString(inodeTable));
         m.put("directory table", Long.toString(dirTable));
-        m.put("fragment table", fragTableStart == Sqfs.INVALID ? "none" : Long.toString(fragTableStart));
+        m.put("fragment table", fragTableStart == SquashfsOnDisk.INVALID ? "none" : Long.toString(fragTableStart));
         m.put("id table", Long.toString(idTableStart));
-        m.put("export table", exportTableStart == Sqfs.INVALID ? "none" : Long.toString(exportTableStart));
+        m.put("export table", exportTableStart == SquashfsOnDisk.INVALID ? "none" : Long.toString(exportTableStart));
         return m;
     }
 
@@ -251,15 +252,15 @@ public final class SquashfsReader implements ImageFs {
                 return m;
             }
         }
-        if (pos < Sqfs.SUPERBLOCK_SIZE || pos + 2 > limit) {
+        if (pos < SquashfsOnDisk.SUPERBLOCK_SIZE || pos + 2 > limit) {
             throw corrupt("metadata block at " + pos + " is outside its table");
         }
         byte[] h = new byte[2];
         src.read(pos, h, 0, 2);
-        int hdr = Sqfs.getShort(h, 0);
+        int hdr = SquashfsOnDisk.getShort(h, 0);
         int len = hdr & 0x7fff;
-        boolean raw = (hdr & Sqfs.META_UNCOMPRESSED) != 0;
-        if (len == 0 || len > Sqfs.META_SIZE || pos + 2 + len > limit) {
+        boolean raw = (hdr & SquashfsOnDisk.META_UNCOMPRESSED) != 0;
+        if (len == 0 || len > SquashfsOnDisk.META_SIZE || pos + 2 + len > limit) {
             throw corrupt("metadata block at " + pos + " has invalid size " + len);
         }
         byte[] disk = new byte[len];
@@ -270,9 +271,9 @@ public final class SquashfsReader implements ImageFs {
             data = disk;
             n = len;
         } else {
-            data = new byte[Sqfs.META_SIZE];
+            data = new byte[SquashfsOnDisk.META_SIZE];
             try {
-                n = decompressor.get().decompress(disk, 0, len, data, 0, Sqfs.META_SIZE);
+                n = decompressor.get().decompress(disk, 0, len, data, 0, SquashfsOnDisk.META_SIZE);
             } catch (CorruptImageException e) {
                 throw corrupt("metadata block at " + pos + ": " + e.detail());
             }
@@ -322,19 +323,19 @@ public final class SquashfsReader implements ImageFs {
         int u16() throws IOException {
             byte[] b = new byte[2];
             read(b, 2);
-            return Sqfs.getShort(b, 0);
+            return SquashfsOnDisk.getShort(b, 0);
         }
 
         int u32() throws IOException {
             byte[] b = new byte[4];
             read(b, 4);
-            return Sqfs.getInt(b, 0);
+            return SquashfsOnDisk.getInt(b, 0);
         }
 
         long u64() throws IOException {
             byte[] b = new byte[8];
             read(b, 8);
-            return Sqfs.getLong(b, 0);
+            return SquashfsOnDisk.getLong(b, 0);
         }
     }
 
@@ -376,7 +377,7 @@ public final class SquashfsReader implements ImageFs {
     Node inode(long ref) throws IOException {
         long blk = ref >>> 16;
         int off = (int) (ref & 0xffff);
-        if (blk >= dirTable - inodeTable || off >= Sqfs.META_SIZE) {
+        if (blk >= dirTable - inodeTable || off >= SquashfsOnDisk.META_SIZE) {
             throw corrupt("inode reference " + Long.toHexString(ref) + " is outside the inode table");
         }
         Cursor c = new Cursor(inodeTable + blk, dirTable, off);
@@ -393,7 +394,7 @@ public final class SquashfsReader implements ImageFs {
         int gid = ids[gidIdx];
         Base b;
         switch (type) {
-            case Sqfs.DIR: {
+            case SquashfsOnDisk.DIR: {
                 long start = c.u32() & 0xffffffffL;
                 c.u32(); // nlink
                 int size = c.u16();
@@ -402,7 +403,7 @@ public final class SquashfsReader implements ImageFs {
                 b = new Directory(mode, uid, gid, number, mt, ref, start, offset, size);
                 break;
             }
-            case Sqfs.LDIR: {
+            case SquashfsOnDisk.LDIR: {
                 c.u32(); // nlink
                 long size = c.u32() & 0xffffffffL;
                 long start = c.u32() & 0xffffffffL;
@@ -413,7 +414,7 @@ public final class SquashfsReader implements ImageFs {
                 b = new Directory(mode, uid, gid, number, mt, ref, start, offset, size);
                 break;
             }
-            case Sqfs.FILE: {
+            case SquashfsOnDisk.FILE: {
                 long start = c.u32() & 0xffffffffL;
                 int frag = c.u32();
                 int fragOff = c.u32();
@@ -421,7 +422,7 @@ public final class SquashfsReader implements ImageFs {
                 b = file(c, mode, uid, gid, number, mt, start, frag, fragOff, size);
                 break;
             }
-            case Sqfs.LREG: {
+            case SquashfsOnDisk.LREG: {
                 long start = c.u64();
                 long size = c.u64();
                 c.u64(); // sparse
@@ -435,8 +436,8 @@ public final class SquashfsReader implements ImageFs {
                 b = file(c, mode, uid, gid, number, mt, start, frag, fragOff, size);
                 break;
             }
-            case Sqfs.SYMLINK:
-            case Sqfs.LSYMLINK: {
+            case SquashfsOnDisk.SYMLINK:
+            case SquashfsOnDisk.LSYMLINK: {
                 c.u32(); // nlink
                 int size = c.u32();
                 if (size <= 0 || size > 4096) {
@@ -461,7 +462,7 @@ public final class SquashfsReader implements ImageFs {
     }
 
     private Base file(Cursor c, int mode, int uid, int gid, int number, long mt, long start, int frag, int fragOff, long size) throws IOException {
-        boolean hasFrag = frag != Sqfs.INVALID_FRAG;
+        boolean hasFrag = frag != SquashfsOnDisk.INVALID_FRAG;
         long nblocks = hasFrag ? size >>> blockLog : (size + blockSize - 1) >>> blockLog;
         if (hasFrag) {
             if (Integer.compareUnsigned(frag, fragCount) >= 0) {
@@ -487,9 +488,9 @@ public final class SquashfsReader implements ImageFs {
                 sizes = Arrays.copyOf(sizes, (int) Math.min(Integer.MAX_VALUE - 16, (long) sizes.length * 2));
             }
             c.read(four, 4);
-            int s = Sqfs.getInt(four, 0);
-            int len = s & ~Sqfs.DATA_UNCOMPRESSED;
-            if ((s & ~(Sqfs.DATA_UNCOMPRESSED | 0xFFFFFF)) != 0 || len > blockSize) {
+            int s = SquashfsOnDisk.getInt(four, 0);
+            int len = s & ~SquashfsOnDisk.DATA_UNCOMPRESSED;
+            if ((s & ~(SquashfsOnDisk.DATA_UNCOMPRESSED | 0xFFFFFF)) != 0 || len > blockSize) {
                 throw corrupt("inode " + Integer.toUnsignedString(number) + ": block " + i + " has invalid size " + Integer.toHexString(s));
             }
             pos += len;
@@ -532,11 +533,11 @@ public final class SquashfsReader implements ImageFs {
         @Override
         public List<Child> children() throws IOException {
             List<Child> out = new ArrayList<>();
-            java.util.Set<Long> subdirs = new java.util.HashSet<>(); // each directory is listed once: a tree, not a DAG
+            Set<Long> subdirs = new HashSet<>(); // each directory is listed once: a tree, not a DAG
             if (size <= 3) {
                 return out;
             }
-            if (start >= dirTableEnd - dirTable || offset >= Sqfs.META_SIZE) {
+            if (start >= dirTableEnd - dirTable || offset >= SquashfsOnDisk.META_SIZE) {
                 throw corrupt("directory inode " + Integer.toUnsignedString(number) + ": listing is outside the directory table");
             }
             Cursor c = new Cursor(dirTable + start, dirTableEnd, offset);
@@ -550,10 +551,10 @@ public final class SquashfsReader implements ImageFs {
                 }
                 c.read(hdr, 12);
                 left -= 12;
-                long count = (Sqfs.getInt(hdr, 0) & 0xffffffffL) + 1;
-                long blk = Sqfs.getInt(hdr, 4) & 0xffffffffL;
-                int base = Sqfs.getInt(hdr, 8);
-                if (count > Sqfs.MAX_DIR_RUN) {
+                long count = (SquashfsOnDisk.getInt(hdr, 0) & 0xffffffffL) + 1;
+                long blk = SquashfsOnDisk.getInt(hdr, 4) & 0xffffffffL;
+                int base = SquashfsOnDisk.getInt(hdr, 8);
+                if (count > SquashfsOnDisk.MAX_DIR_RUN) {
                     throw corrupt("directory inode " + Integer.toUnsignedString(number) + ": header with " + count + " entries (at most 256)");
                 }
                 for (int i = 0; i < count; i++) {
@@ -561,10 +562,10 @@ public final class SquashfsReader implements ImageFs {
                         throw corrupt("directory inode " + Integer.toUnsignedString(number) + ": truncated listing");
                     }
                     c.read(ent, 8);
-                    int off = Sqfs.getShort(ent, 0);
-                    int delta = (short) Sqfs.getShort(ent, 2);
-                    int type = Sqfs.getShort(ent, 4);
-                    int nameLen = Sqfs.getShort(ent, 6) + 1;
+                    int off = SquashfsOnDisk.getShort(ent, 0);
+                    int delta = (short) SquashfsOnDisk.getShort(ent, 2);
+                    int type = SquashfsOnDisk.getShort(ent, 4);
+                    int nameLen = SquashfsOnDisk.getShort(ent, 6) + 1;
                     if (nameLen > 256 || left < 8 + nameLen) {
                         throw corrupt("directory inode " + Integer.toUnsignedString(number) + ": bad entry name length " + nameLen);
                     }
@@ -574,19 +575,19 @@ public final class SquashfsReader implements ImageFs {
                     checkName(name);
                     if (prev != null && Arrays.compareUnsigned(prev, name) >= 0) {
                         throw corrupt("directory inode " + Integer.toUnsignedString(number) + ": entries not sorted or duplicated at "
-                                + dev.microforge.util.RawNames.display(name));
+                                + RawNames.display(name));
                     }
                     prev = name;
                     long childRef = blk << 16 | off;
                     Node n = inode(childRef);
-                    int expectType = n instanceof DirNode ? Sqfs.DIR : n instanceof FileNode ? Sqfs.FILE : Sqfs.SYMLINK;
+                    int expectType = n instanceof DirNode ? SquashfsOnDisk.DIR : n instanceof FileNode ? SquashfsOnDisk.FILE : SquashfsOnDisk.SYMLINK;
                     if (type != expectType) {
                         throw corrupt("directory inode " + Integer.toUnsignedString(number) + ": entry "
-                                + dev.microforge.util.RawNames.display(name) + " has type " + type + " but its inode has type " + expectType);
+                                + RawNames.display(name) + " has type " + type + " but its inode has type " + expectType);
                     }
                     if (((Base) n).number != base + delta) {
                         throw corrupt("directory inode " + Integer.toUnsignedString(number) + ": entry "
-                                + dev.microforge.util.RawNames.display(name) + " inode number mismatch");
+                                + RawNames.display(name) + " inode number mismatch");
                     }
                     if (n instanceof Directory) {
                         if (!subdirs.add(childRef)) {
@@ -608,7 +609,7 @@ public final class SquashfsReader implements ImageFs {
     private void checkName(byte[] name) throws CorruptImageException {
         for (byte b : name) {
             if (b == '/' || b == 0) {
-                throw corrupt("entry name contains '/' or NUL: " + dev.microforge.util.RawNames.display(name));
+                throw corrupt("entry name contains '/' or NUL: " + RawNames.display(name));
             }
         }
         if ((name.length == 1 && name[0] == '.') || (name.length == 2 && name[0] == '.' && name[1] == '.')) {
@@ -695,7 +696,7 @@ public final class SquashfsReader implements ImageFs {
                 if (expect > n - skipped) {
                     break;
                 }
-                blockPos += f.sizes[nextBlock] & ~Sqfs.DATA_UNCOMPRESSED;
+                blockPos += f.sizes[nextBlock] & ~SquashfsOnDisk.DATA_UNCOMPRESSED;
                 nextBlock++;
                 delivered += expect;
                 skipped += expect;
@@ -717,7 +718,7 @@ public final class SquashfsReader implements ImageFs {
                 int i = nextBlock++;
                 int expect = (int) Math.min(blockSize, f.size - (long) i * blockSize);
                 int s = f.sizes[i];
-                int len = s & ~Sqfs.DATA_UNCOMPRESSED;
+                int len = s & ~SquashfsOnDisk.DATA_UNCOMPRESSED;
                 if (len == 0) {
                     Arrays.fill(buf, 0, expect, (byte) 0);
                 } else {
@@ -747,11 +748,11 @@ public final class SquashfsReader implements ImageFs {
 
     /** Reads a data block stored with size field {@code s} at {@code pos}; it must expand to exactly {@code expect} bytes. */
     private void readBlock(long pos, int s, byte[] dst, int expect, String what) throws IOException {
-        int len = s & ~Sqfs.DATA_UNCOMPRESSED;
-        if (pos < Sqfs.SUPERBLOCK_SIZE || pos + len > inodeTable) {
+        int len = s & ~SquashfsOnDisk.DATA_UNCOMPRESSED;
+        if (pos < SquashfsOnDisk.SUPERBLOCK_SIZE || pos + len > inodeTable) {
             throw corrupt(what + " at " + pos + " is outside the data area");
         }
-        if ((s & Sqfs.DATA_UNCOMPRESSED) != 0) {
+        if ((s & SquashfsOnDisk.DATA_UNCOMPRESSED) != 0) {
             if (len != expect) {
                 throw corrupt(what + ": stored size " + len + " but " + expect + " expected");
             }
@@ -788,23 +789,23 @@ public final class SquashfsReader implements ImageFs {
             }
         }
         long entryPos = (long) index * 16;
-        Cursor c = new Cursor(fragIndex[(int) (entryPos / Sqfs.META_SIZE)], bytesUsed, (int) (entryPos % Sqfs.META_SIZE));
+        Cursor c = new Cursor(fragIndex[(int) (entryPos / SquashfsOnDisk.META_SIZE)], bytesUsed, (int) (entryPos % SquashfsOnDisk.META_SIZE));
         long start = c.u64();
         int s = c.u32();
-        int len = s & ~Sqfs.DATA_UNCOMPRESSED;
-        if ((s & ~(Sqfs.DATA_UNCOMPRESSED | 0xFFFFFF)) != 0 || len == 0 || len > blockSize) {
+        int len = s & ~SquashfsOnDisk.DATA_UNCOMPRESSED;
+        if ((s & ~(SquashfsOnDisk.DATA_UNCOMPRESSED | 0xFFFFFF)) != 0 || len == 0 || len > blockSize) {
             throw corrupt("fragment " + index + " has invalid size " + Integer.toHexString(s));
         }
         byte[] out = new byte[blockSize];
         int n;
-        if ((s & Sqfs.DATA_UNCOMPRESSED) != 0) {
-            if (start < Sqfs.SUPERBLOCK_SIZE || start + len > inodeTable) {
+        if ((s & SquashfsOnDisk.DATA_UNCOMPRESSED) != 0) {
+            if (start < SquashfsOnDisk.SUPERBLOCK_SIZE || start + len > inodeTable) {
                 throw corrupt("fragment " + index + " is outside the data area");
             }
             src.read(start, out, 0, len);
             n = len;
         } else {
-            if (start < Sqfs.SUPERBLOCK_SIZE || start + len > inodeTable) {
+            if (start < SquashfsOnDisk.SUPERBLOCK_SIZE || start + len > inodeTable) {
                 throw corrupt("fragment " + index + " is outside the data area");
             }
             byte[] disk = new byte[len];

@@ -26,7 +26,7 @@ class SquashfsImageFuzzTest {
         // keep seeds small so that many cases fit in the budget
         Files.delete(src.resolve("pkg-1.0/bin/big-exe"));
         Files.delete(src.resolve("pkg-1.0/share/compressible-1m"));
-        ImageFuzz fuzz = ImageFuzz.reader("squashfs", p -> new SquashfsFormat().open(p)).budget(Duration.ofSeconds(10));
+        ImageFuzz fuzz = ImageFuzz.reader("squashfs", p -> new SquashfsImageFormat().open(p)).budget(Duration.ofSeconds(10));
         for (String c : new String[] {"zstd", "xz", "gzip", "lz4", "none"}) {
             Path img = tmp.resolve(c + ".img");
             ImageBuild.fromDirectory(src, "squashfs", ImageOptions.defaults().withCompression(c).withBlockSize(4096L).withThreads(1), img);

@@ -1,5 +1,6 @@
 package dev.microforge.image.squashfs;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.microforge.image.Extract;
@@ -10,6 +11,7 @@ import dev.microforge.image.ImageOptions;
 import dev.microforge.image.TreeAssert;
 import dev.microforge.testkit.TestTrees;
 import dev.microforge.util.Events;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -46,19 +48,19 @@ class SquashfsRoundTripTest {
             Extract.extract(fs, tmp.resolve("out"), Events.NONE);
         }
         TreeAssert.sameTree(src, tmp.resolve("out"));
-        byte[] head = java.nio.file.Files.readAllBytes(img);
-        boolean options = (Sqfs.getShort(head, 24) & Sqfs.COMP_OPT) != 0;
+        byte[] head = Files.readAllBytes(img);
+        boolean options = (SquashfsOnDisk.getShort(head, 24) & SquashfsOnDisk.COMP_OPT) != 0;
         assertEquals(!bcj.equals("none"), options, "compressor options block");
         if (options) {
-            assertEquals(8 | Sqfs.META_UNCOMPRESSED, Sqfs.getShort(head, Sqfs.SUPERBLOCK_SIZE));
-            assertEquals(1 << 20, Sqfs.getInt(head, Sqfs.SUPERBLOCK_SIZE + 2), "dictionary size");
-            assertEquals(1, Sqfs.getInt(head, Sqfs.SUPERBLOCK_SIZE + 6), "flags: x86");
+            assertEquals(8 | SquashfsOnDisk.META_UNCOMPRESSED, SquashfsOnDisk.getShort(head, SquashfsOnDisk.SUPERBLOCK_SIZE));
+            assertEquals(1 << 20, SquashfsOnDisk.getInt(head, SquashfsOnDisk.SUPERBLOCK_SIZE + 2), "dictionary size");
+            assertEquals(1, SquashfsOnDisk.getInt(head, SquashfsOnDisk.SUPERBLOCK_SIZE + 6), "flags: x86");
         }
         if (bcj.equals("auto")) {
             Path plain = tmp.resolve("plain.sqfs");
             ImageBuild.fromDirectory(src, "squashfs", o.withXzBcj("none"), plain);
-            long a = java.nio.file.Files.size(img);
-            long n = java.nio.file.Files.size(plain);
+            long a = Files.size(img);
+            long n = Files.size(plain);
             // libcode.so is 1.2 MB of x86-like code; BCJ saves far more than the 4 KiB padding granularity
             org.junit.jupiter.api.Assertions.assertTrue(a + 64 * 1024 < n, "auto " + a + " vs none " + n);
         }
@@ -71,7 +73,7 @@ class SquashfsRoundTripTest {
         ImageOptions o = ImageOptions.defaults().withCompression("xz").withBlockSize(1L << 20).withMtime(0);
         ImageBuild.fromDirectory(src, "squashfs", o.withThreads(1), tmp.resolve("one.sqfs"));
         ImageBuild.fromDirectory(src, "squashfs", o.withThreads(8), tmp.resolve("eight.sqfs"));
-        org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(tmp.resolve("one.sqfs")),
-                java.nio.file.Files.readAllBytes(tmp.resolve("eight.sqfs")));
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("one.sqfs")),
+                Files.readAllBytes(tmp.resolve("eight.sqfs")));
     }
 }

@@ -1,7 +1,7 @@
 package dev.microforge.image.squashfs;
 
 /** SquashFS 4.0 on-disk constants (see squashfs-tools-ng doc/format.adoc and the kernel's squashfs_fs.h). */
-final class Sqfs {
+final class SquashfsOnDisk {
     static final int MAGIC = 0x73717368;
     static final int SUPERBLOCK_SIZE = 96;
     static final int META_SIZE = 8192;
@@ -42,7 +42,7 @@ final class Sqfs {
     static final int LREG = 9;
     static final int LSYMLINK = 10;
 
-    private Sqfs() {}
+    private SquashfsOnDisk() {}
 
     static int compressorId(String codec) {
         return switch (codec) {

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** SquashFS 4.0: the registry entry ({@code --type squashfs}). */
-public final class SquashfsFormat implements ImageFormat {
+public final class SquashfsImageFormat implements ImageFormat {
     static final List<String> COMPRESSIONS = List.of("zstd", "xz", "gzip", "lz4", "none");
 
     @Override
@@ -26,7 +26,7 @@ public final class SquashfsFormat implements ImageFormat {
 
     @Override
     public boolean detect(byte[] head) {
-        return head.length >= 4 && Sqfs.getInt(head, 0) == Sqfs.MAGIC;
+        return head.length >= 4 && SquashfsOnDisk.getInt(head, 0) == SquashfsOnDisk.MAGIC;
     }
 
     @Override
