@@ -30,6 +30,15 @@ public final class ImageBuild {
      */
     public static void build(ClosureGraph closure, Path storeOnDisk, String type, ImageOptions options,
             Map<String, byte[]> extraRootFiles, Path out, Events events) throws IOException {
+        build(closure, storeOnDisk, type, options, extraRootFiles, out, events, null);
+    }
+
+    /**
+     * As above; {@code reuse}: an earlier image (or null) whose store paths with the same narHash and options
+     * are copied instead of compressed (squashfs), the image being the same as a build without it.
+     */
+    public static void build(ClosureGraph closure, Path storeOnDisk, String type, ImageOptions options,
+            Map<String, byte[]> extraRootFiles, Path out, Events events, Path reuse) throws IOException {
         ImageFormat format = ImageFormats.byType(type);
         if (!Files.isDirectory(storeOnDisk)) {
             throw new UserError(storeOnDisk + ": store directory does not exist");
@@ -41,7 +50,13 @@ public final class ImageBuild {
         events.start("scanning store paths", paths.size());
         Dir root = TreeBuilder.fromStore(storeOnDisk, paths, extraRootFiles, events, options.threads());
         events.finish("scanning store paths");
-        write(format, root, options, out, events);
+        Map<String, String> narHashes = new java.util.HashMap<>();
+        for (PathInfo pi : closure.paths()) {
+            if (pi.narHash() != null) {
+                narHashes.put(pi.path().baseName(), pi.narHash().toSri());
+            }
+        }
+        write(format, root, options, out, events, narHashes, reuse);
     }
 
     /** An image whose root is the directory {@code dir} on disk (tests, and the kernel mount tests). */
@@ -55,9 +70,15 @@ public final class ImageBuild {
 
     /** Writes {@code root} with {@code format} to {@code out} atomically. */
     public static void write(ImageFormat format, Dir root, ImageOptions options, Path out, Events events) throws IOException {
+        write(format, root, options, out, events, Map.of(), null);
+    }
+
+    /** As above, with the store paths' narHashes and an earlier image to reuse (see {@link ImageFormat}). */
+    public static void write(ImageFormat format, Dir root, ImageOptions options, Path out, Events events,
+            Map<String, String> narHashes, Path reuse) throws IOException {
         try (AtomicOutput ao = AtomicOutput.create(out)) {
             try {
-                format.write(root, options, ao.channel(), ao.tempPath(), events);
+                format.write(root, options, ao.channel(), ao.tempPath(), events, narHashes, reuse);
             } catch (UserError e) {
                 throw e;
             } catch (IOException e) {

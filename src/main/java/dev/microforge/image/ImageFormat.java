@@ -2,10 +2,12 @@ package dev.microforge.image;
 
 import dev.microforge.fs.Dir;
 import dev.microforge.util.Events;
+import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** One image type: its writer, its reader, and how to recognize it. Registered in {@link ImageFormats}. */
 public interface ImageFormat {
@@ -32,6 +34,20 @@ public interface ImageFormat {
      */
     default void write(Dir root, ImageOptions options, FileChannel out, Path outPath, Events events) throws IOException {
         write(root, options, out, events);
+    }
+
+    /**
+     * As {@link #write(Dir, ImageOptions, FileChannel, Path, Events)}, also given the narHash of each top-level
+     * entry that is a store path (by name) and {@code reuse}, an earlier image whose unchanged store paths a
+     * writer may copy (null: none); the image must be the same as without {@code reuse}. Writers that cannot
+     * reuse refuse a non-null {@code reuse}.
+     */
+    default void write(Dir root, ImageOptions options, FileChannel out, Path outPath, Events events,
+            Map<String, String> narHashes, Path reuse) throws IOException {
+        if (reuse != null) {
+            throw new UserError("--reuse is not available for --type " + type());
+        }
+        write(root, options, out, outPath, events);
     }
 
     /** Opens an image for reading; {@link CorruptImageException} when it is not a valid image of this type. */
