@@ -358,7 +358,7 @@ final class DataWriter {
                 if (why == null) {
                     copied[g] = old;
                 } else {
-                    events.info(reuse.name() + ": " + keys[g].split(" ")[0] + ": " + why + "; compressed again");
+                    events.warn(reuse.name() + ": " + keys[g].split(" ")[0] + ": " + why + "; compressed again");
                 }
             }
             from = to;

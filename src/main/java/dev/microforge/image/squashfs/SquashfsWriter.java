@@ -110,7 +110,8 @@ public final class SquashfsWriter {
      * name) that has one; they key the reuse table (an entry without one is never copied from an earlier image).
      * {@code reuse}: an earlier image (or null) whose store paths with the same name, narHash and options are
      * copied instead of compressed; the image is the same as without it. {@code reuse} not being a SquashFS
-     * image is bad input; an image without a usable reuse table, or built with other options, is only noted.
+     * image is bad input; an image without a usable reuse table, or built with other options, is a warning
+     * (nothing reused), as is a store path whose extent fails its checksum (compressed again).
      */
     public void write(Dir root, FileChannel channel, Path path, Map<String, String> narHashes, Path reuse)
             throws IOException {
@@ -130,7 +131,7 @@ public final class SquashfsWriter {
             if (old != null) {
                 ReuseTable table = readTable(reuse, old);
                 if (table != null && !Arrays.equals(table.optionsDigest, optionsDigest)) {
-                    events.info(reuse + ": built with other image options; nothing reused");
+                    events.warn(reuse + ": built with other image options; nothing reused");
                 } else if (table != null) {
                     from = new DataWriter.Reuse(reuse.toString(), old, table);
                 }
@@ -237,7 +238,7 @@ public final class SquashfsWriter {
             why[0] = e.getMessage();
         }
         if (t == null) {
-            events.info(reuse + ": " + why[0] + "; nothing reused");
+            events.warn(reuse + ": " + why[0] + "; nothing reused");
         }
         return t;
     }

@@ -104,12 +104,17 @@ class SquashfsReuseTest {
                 .withMtime(0);
     }
 
-    /** Events that keep the info lines (the reuse notes). */
+    /** Events that keep the info and warning lines (the reuse notes). */
     private static final class Notes implements Events {
         final List<String> lines = new ArrayList<>();
 
         @Override
         public synchronized void info(String message) {
+            lines.add(message);
+        }
+
+        @Override
+        public synchronized void warn(String message) {
             lines.add(message);
         }
     }
