@@ -143,10 +143,25 @@ let
       referenceFree ? true,
       # false (default): built locally, never substituted (see `localBuild`); true: an ordinary derivation
       cacheable ? false,
+      # squashfs: an earlier store disk (from mkStoreDisk) whose unchanged store paths are copied instead
+      # of compressed again (`image build --reuse`); the image is byte for byte the one built without it.
+      # This makes the new disk's build depend on the old disk's bytes (an input of the derivation), not
+      # only on its closure. Store paths are matched by name and narHash, which only the structured
+      # closure (structuredAttrs, the default) carries: with the plain text closure nothing is reused.
+      previous ? null,
       extraArgs ? [ ],
     }:
     let
       useStructured = structuredAttrs || discardReferences;
+      reuseArgs =
+        if previous == null then
+          [ ]
+        else if type != "squashfs" then
+          throw "mkStoreDisk: previous applies to type \"squashfs\" only"
+        else if (previous.storeDiskType or "squashfs") != "squashfs" then
+          throw "mkStoreDisk: previous must be a squashfs store disk"
+        else
+          [ "--reuse" "${previous}" ];
       masked = !discardReferences && referenceFree;
       typeArgs =
         if type == "erofs" then
@@ -177,6 +192,7 @@ let
         ++ (if level == null then [ ] else [ "--level" (toString level) ])
         ++ typeArgs
         ++ (if registration == null then [ ] else [ "--registration" registration ])
+        ++ reuseArgs
         ++ extraArgs;
       argv = builtins.concatStringsSep " " (map shellQuote args);
       closureFile = if useStructured then "closure.json" else "closure";

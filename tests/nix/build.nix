@@ -114,6 +114,21 @@ rec {
     type = "squashfs";
     structuredAttrs = false;
   };
+  # squashfs with the structured closure (narHashes), and the same closure rebuilt from it with
+  # `previous` (image build --reuse): the two images must be the same bytes
+  disk-squashfs-structured = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    type = "squashfs";
+    name = "nix-store-structured.squashfs";
+  };
+  disk-squashfs-reuse = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    type = "squashfs";
+    previous = disk-squashfs-structured;
+    name = "nix-store-reuse.squashfs";
+  };
   # with references kept (what Nix < 2.18 does without the masking), uncompressed so that the store
   # path hashes are plainly in the image: for comparison in the test
   disk-with-references = mf.mkStoreDisk {

@@ -89,6 +89,11 @@ public final class ImageBuildCommand implements Callable<Integer> {
                     + "that look like x86 machine code), x86 (every block), none (as mksquashfs without -Xbcj).")
     String xzBcj;
 
+    @Option(names = "--reuse", paramLabel = "OLD",
+            description = "squashfs: an earlier image; its store paths with the same narHash and options are copied "
+                    + "instead of compressed again. The image is byte for byte the one built without --reuse.")
+    Path reuse;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -136,13 +141,13 @@ public final class ImageBuildCommand implements Callable<Integer> {
             extra.put(registration, Registration.write(withHashes, false));
         }
         if (output != null) {
-            ImageBuild.build(graph, store, type, options, extra, output, term);
+            ImageBuild.build(graph, store, type, options, extra, output, term, reuse);
             return 0;
         }
         Path tmpDir = Files.createTempDirectory(buildDir, "microforge-image-");
         try {
             Path img = tmpDir.resolve("image");
-            ImageBuild.build(graph, store, type, options, extra, img, term);
+            ImageBuild.build(graph, store, type, options, extra, img, term, reuse);
             DeviceOutput.copy(img, toDevice);
         } finally {
             Files.deleteIfExists(tmpDir.resolve("image"));

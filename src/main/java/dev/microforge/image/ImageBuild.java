@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -30,8 +31,16 @@ public final class ImageBuild {
      */
     public static void build(ClosureGraph closure, Path storeOnDisk, String type, ImageOptions options,
             Map<String, byte[]> extraRootFiles, Path out, Events events) throws IOException {
-        ImageFormat<?> format = ImageFormats.byType(type);
-        Prepared<?> prepared = prepare(format, options);
+        build(closure, storeOnDisk, type, options, extraRootFiles, out, events, null);
+    }
+
+    /**
+     * As above; {@code reuse}: an earlier image (or null) whose store paths with the same narHash and options
+     * are copied instead of compressed (squashfs), the image being the same as a build without it.
+     */
+    public static void build(ClosureGraph closure, Path storeOnDisk, String type, ImageOptions options,
+            Map<String, byte[]> extraRootFiles, Path out, Events events, Path reuse) throws IOException {
+        Prepared<?> prepared = prepare(ImageFormats.byType(type), options);
         if (!Files.isDirectory(storeOnDisk)) {
             throw new UserError(storeOnDisk + ": store directory does not exist");
         }
@@ -42,7 +51,13 @@ public final class ImageBuild {
         events.start("scanning store paths", paths.size());
         Dir root = TreeBuilder.fromStore(storeOnDisk, paths, extraRootFiles, events, options.threads());
         events.finish("scanning store paths");
-        prepared.write(root, out, events);
+        Map<String, String> narHashes = new HashMap<>();
+        for (PathInfo pi : closure.paths()) {
+            if (pi.narHash() != null) {
+                narHashes.put(pi.path().baseName(), pi.narHash().toSri());
+            }
+        }
+        prepared.write(root, out, events, narHashes, reuse);
     }
 
     /** An image whose root is the directory {@code dir} on disk (tests, and the kernel mount tests). */
@@ -51,16 +66,16 @@ public final class ImageBuild {
         if (!(n instanceof Dir root)) {
             throw new UserError(dir + ": not a directory");
         }
-        prepare(ImageFormats.byType(type), options).write(root, out, Events.NONE);
+        prepare(ImageFormats.byType(type), options).write(root, out, Events.NONE, Map.of(), null);
     }
 
     /** A format with its validated options ({@link ImageFormat#options}): checked before any scanning. */
     private record Prepared<O extends Record>(ImageFormat<O> format, O options) {
-        /** Writes {@code root} to {@code out} atomically. */
-        void write(Dir root, Path out, Events events) throws IOException {
+        /** Writes {@code root} to {@code out} atomically (narHashes and reuse: {@link ImageFormat}). */
+        void write(Dir root, Path out, Events events, Map<String, String> narHashes, Path reuse) throws IOException {
             try (AtomicOutput ao = AtomicOutput.create(out)) {
                 try {
-                    format.write(root, options, ao.channel(), ao.tempPath(), events);
+                    format.write(root, options, ao.channel(), ao.tempPath(), events, narHashes, reuse);
                 } catch (UserError e) {
                     throw e;
                 } catch (IOException e) {

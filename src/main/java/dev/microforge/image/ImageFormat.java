@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One image type: its options, its writer, its reader, and how to recognize it. Registered in
@@ -37,6 +38,20 @@ public interface ImageFormat<O extends Record> {
     /** Validates {@code options} ({@link #options}) and writes the image ({@link #write(Dir, Record, FileChannel, Path, Events)}). */
     default void write(Dir root, ImageOptions options, FileChannel out, Events events) throws IOException {
         write(root, options(options), out, null, events);
+    }
+
+    /**
+     * As {@link #write(Dir, Record, FileChannel, Path, Events)}, also given the narHash of each top-level
+     * entry that is a store path (by name) and {@code reuse}, an earlier image whose unchanged store paths a
+     * writer may copy (null: none); the image must be the same as without {@code reuse}. Writers that cannot
+     * reuse refuse a non-null {@code reuse}.
+     */
+    default void write(Dir root, O options, FileChannel out, Path outPath, Events events,
+            Map<String, String> narHashes, Path reuse) throws IOException {
+        if (reuse != null) {
+            throw new UserError("--reuse is not available for --type " + type());
+        }
+        write(root, options, out, outPath, events);
     }
 
     /** Opens an image for reading; {@link CorruptImageException} when it is not a valid image of this type. */

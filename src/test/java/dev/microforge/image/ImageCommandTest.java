@@ -114,6 +114,63 @@ class ImageCommandTest {
         assertTrue(r.err().contains("not a SquashFS or EROFS image"), r.err());
     }
 
+    /**
+     * --reuse through the CLI: after a store path changed (new narHash), the build from the earlier image is
+     * the fresh build byte for byte and verifies against the new closure; a missing or junk OLD, and --reuse
+     * with EROFS, are one line, exit 2, no output.
+     */
+    @Test
+    void reuseGivesTheFreshImage() throws Exception {
+        Path old = tmp.resolve("old.img");
+        assertEquals(0, build("-o", old.toString()).exitCode());
+        String pkg4 = fx.graph().paths().stream().map(pi -> pi.path().baseName()).filter(n -> n.endsWith("-pkg4"))
+                .findFirst().orElseThrow();
+        Path tool = fx.store().resolve(pkg4).resolve("bin/tool4");
+        Files.writeString(tool, "changed\n");
+        StoreFixture fx2 = StoreFixture.rehash(fx, tmp.resolve("closure2"));
+        String[] base = {"image", "build", "--type", "squashfs", "--closure", fx2.closureFile().toString(),
+            "--store-dir", fx2.storeDir(), "--threads", "2", "--compression", "zstd"};
+        Path fresh = tmp.resolve("fresh.img");
+        Path inc = tmp.resolve("inc.img");
+        assertEquals(0, Cli.run(Stream.concat(Stream.of(base), Stream.of("-o", fresh.toString())).toArray(String[]::new)).exitCode());
+        Cli.Result r = Cli.run(Stream.concat(Stream.of(base), Stream.of("-o", inc.toString(), "--reuse", old.toString()))
+                .toArray(String[]::new));
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals("", r.err(), "a clean reuse warns of nothing");
+        // the same build from an image without a reuse table warns once, and still gives the fresh image
+        byte[] cut = Files.readAllBytes(old);
+        Path noTable = tmp.resolve("no-table.img");
+        Files.write(noTable, java.util.Arrays.copyOf(cut, cut.length - 4096));
+        Path inc2 = tmp.resolve("inc2.img");
+        Cli.Result w = Cli.run(Stream.concat(Stream.of(base), Stream.of("-o", inc2.toString(), "--reuse",
+                noTable.toString())).toArray(String[]::new));
+        assertEquals(0, w.exitCode(), w.err());
+        assertTrue(w.err().contains("warning: " + noTable) && w.err().contains("nothing reused"), w.err());
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(fresh), Files.readAllBytes(inc2)), "incremental != fresh");
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(fresh), Files.readAllBytes(inc)), "incremental != fresh");
+        Cli.Result v = Cli.run("image", "verify", inc.toString(), "--closure", fx2.closureFile().toString(),
+                "--store-dir", fx2.storeDir());
+        assertEquals(0, v.exitCode(), v.err() + v.out());
+
+        Path out = tmp.resolve("bad.img");
+        Path junk = tmp.resolve("junk.img");
+        Files.writeString(junk, "not an image at all");
+        for (String[] extra : java.util.List.of(new String[] {"--reuse", tmp.resolve("missing.img").toString()},
+                new String[] {"--reuse", junk.toString()})) {
+            Cli.Result b = Cli.run(Stream.concat(Stream.of(base), Stream.concat(Stream.of("-o", out.toString()),
+                    Stream.of(extra))).toArray(String[]::new));
+            assertEquals(2, b.exitCode(), b.err());
+            assertEquals(1, b.err().strip().lines().count(), b.err());
+            assertTrue(b.err().contains(extra[1]), b.err());
+            assertNoOutput(out);
+        }
+        Cli.Result e = Cli.run("image", "build", "--type", "erofs", "--closure", fx2.closureFile().toString(),
+                "--store-dir", fx2.storeDir(), "-o", out.toString(), "--reuse", old.toString());
+        assertEquals(2, e.exitCode(), e.err());
+        assertTrue(e.err().contains("--reuse is not available for --type erofs"), e.err());
+        assertNoOutput(out);
+    }
+
     public static void assertNoOutput(Path img) throws Exception {
         assertFalse(Files.exists(img), "output left behind");
         try (Stream<Path> s = Files.list(img.getParent())) {

@@ -1,5 +1,6 @@
 package dev.microforge.image.squashfs;
 
+import dev.microforge.fs.RegularFile;
 import dev.microforge.image.Pipeline;
 import dev.microforge.image.codec.Codec;
 import dev.microforge.image.source.DuplicateFinder;
@@ -10,11 +11,14 @@ import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 
@@ -25,10 +29,19 @@ import java.util.zip.CRC32C;
  * compressed in parallel, placed in order). The result says where each file's data is ({@link FileData}) and
  * where each fragment block is ({@link Fragment}).
  *
+ * <p>Per store path (a group: the files under one top-level entry, {@link FileInode#group}): a group's data
+ * blocks and fragment blocks form one contiguous extent that holds nothing of any other group (its last
+ * fragment block is closed before the next group starts). A file identical to a file of an earlier group
+ * refers to that file's data and has none in its own extent; so the extent's bytes depend only on the
+ * group's contents, the options and which of its files have an identical file in an earlier group. With a
+ * {@link Reuse} (an earlier image and its {@link ReuseTable}), a group whose key, file sizes and that set
+ * are the same as in the earlier image is copied from it, not compressed: the same bytes.
+ *
  * <p>Duplicates (a {@link DuplicateFinder}): a file whose size another shares is a candidate; its CRC32C is
  * computed while it is read (into memory when at most {@code candidateBufferLimit} bytes, else in a pass of its
  * own), and a file whose size and CRC32C equal an earlier file's (in tree order) is compared byte for byte with
  * it (the earlier one is read again): when equal it shares the earlier file's data, whatever the thread count.
+ * With a {@link Reuse}, the same decisions are taken before the data pass ({@link DuplicateFinder#resolve}).
  * Single use: one {@link #write} per object.
  */
 final class DataWriter {
@@ -38,13 +51,20 @@ final class DataWriter {
     /** A fragment block: its start in the image and its stored size (with the uncompressed flag). */
     record Fragment(long start, int size) {}
 
-    /** The data area's layout: one {@link FileData} per file (by {@link FileInode#index}), the fragment table. */
-    record Layout(List<FileData> files, List<Fragment> fragments) {
+    /**
+     * The data area's layout: one {@link FileData} per file (by {@link FileInode#index}), the fragment table,
+     * and the groups' entries of the reuse table (in image order).
+     */
+    record Layout(List<FileData> files, List<Fragment> fragments, List<ReuseTable.Group> groups) {
         Layout {
             files = List.copyOf(files);
             fragments = List.copyOf(fragments);
+            groups = List.copyOf(groups);
         }
     }
+
+    /** An earlier image to copy unchanged groups from: its path (for messages), its channel, its reuse table. */
+    record Reuse(String name, FileChannel channel, ReuseTable table) {}
 
     /** A file's data as it is being placed (producer thread only). */
     private static final class Placement {
@@ -60,8 +80,16 @@ final class DataWriter {
         }
     }
 
-    /** What a pipeline result is for: a block of {@code file}, or fragment block {@code fragment}. */
-    private record Done(FileInode file, int block, int fragment, byte[] data, int len, boolean raw, boolean sparse) {}
+    /**
+     * What a pipeline result is for: a block of {@code file}, fragment block {@code fragment}, or (when
+     * {@code copy}) bytes of a group's extent copied from the earlier image; {@code group} is the group it belongs to.
+     */
+    private record Done(FileInode file, int block, int fragment, byte[] data, int len, boolean raw, boolean sparse,
+            int group, boolean copy) {
+        Done(FileInode file, int block, int fragment, byte[] data, int len, boolean raw, boolean sparse, int group) {
+            this(file, block, fragment, data, len, raw, sparse, group, false);
+        }
+    }
 
     private static final ThreadLocal<byte[]> READ_BUF = ThreadLocal.withInitial(() -> new byte[1 << 17]);
 
@@ -83,14 +111,35 @@ final class DataWriter {
     private int fragLen;
     private final List<long[]> fragTable = new ArrayList<>(); // {start, size}
     private boolean used;
+    /** Per group: its key (empty: never reused), the earlier image's entry it is copied from (or null). */
+    private final String[] keys;
+    private final Reuse reuse;
+    private final ReuseTable.Group[] copied;
+    /** Per group, written by the sink: extent start (-1 before its first byte), end, CRC32C; first fragment. */
+    private final long[] groupStart;
+    private final long[] groupEnd;
+    private final CRC32C[] groupCrc;
+    private final int[] groupFragFirst;
+    private int fragGroup = -1;
+    private int currentGroup = -1;
 
     /**
      * {@code fragments}: tails into fragment blocks; {@code tailPacking}: also the tails of files of one block or
      * more (else only files smaller than a block).
      */
     DataWriter(List<FileInode> files, Supplier<Codec.Compressor> compressors, int blockSize, int threads,
-            boolean fragments, boolean tailPacking, long candidateBufferLimit, ImageOutput out, Events events) {
+            boolean fragments, boolean tailPacking, long candidateBufferLimit, ImageOutput out, Events events,
+            String[] keys, Reuse reuse) {
         this.files = files;
+        this.keys = keys;
+        this.reuse = reuse;
+        int groups = files.isEmpty() ? 0 : files.get(files.size() - 1).group() + 1;
+        this.copied = new ReuseTable.Group[groups];
+        this.groupStart = new long[groups];
+        Arrays.fill(groupStart, -1);
+        this.groupEnd = new long[groups];
+        this.groupCrc = new CRC32C[groups];
+        this.groupFragFirst = new int[groups];
         this.compressors = compressors;
         this.blockSize = blockSize;
         this.threads = threads;
@@ -123,11 +172,50 @@ final class DataWriter {
         events.start("writing squashfs data", total);
         ThreadLocal<Codec.Compressor> comp = ThreadLocal.withInitial(compressors);
         int inFlight = Math.max(4, threads * 4);
-        try (Pipeline<Done> pipeline = new Pipeline<>(threads, inFlight, (seq, d) -> place(d));
-                ReadAhead ahead = new ReadAhead(files, this::readsAhead, pool, threads)) {
-            DuplicateFinder<FileInode> duplicates = new DuplicateFinder<>((o, f) -> sameBytes(o, f, null));
-            CRC32C crc = new CRC32C();
+        if (reuse != null) {
+            // the duplicates first (the same decisions as the streaming search below), then the groups to copy
+            List<RegularFile> regular = new ArrayList<>(files.size());
             for (FileInode f : files) {
+                regular.add(f.file());
+            }
+            int[] canonical = DuplicateFinder.resolve(regular, threads);
+            for (int i = 0; i < canonical.length; i++) {
+                if (canonical[i] != i) {
+                    placed[i].dupOf = files.get(canonical[i]);
+                }
+            }
+            planReuse();
+        }
+        Predicate<FileInode> covered = reuse == null ? this::readsAhead
+                : f -> copied[f.group()] == null && placed[f.index()].dupOf == null && f.file().size() > 0
+                        && f.file().source() != null;
+        try (Pipeline<Done> pipeline = new Pipeline<>(threads, inFlight, (seq, d) -> place(d));
+                ReadAhead ahead = new ReadAhead(files, covered, pool, threads)) {
+            DuplicateFinder<FileInode> duplicates = new DuplicateFinder<>((o, l) -> sameBytes(o, l, null));
+            CRC32C crc = new CRC32C();
+            for (int i = 0; i < files.size(); i++) {
+                FileInode f = files.get(i);
+                if (f.group() != currentGroup) {
+                    // a store path's data and fragment blocks are its own: close the previous path's fragment
+                    // block before the next path's data
+                    currentGroup = f.group();
+                    if (fragLen > 0) {
+                        flushFragment(pipeline, comp);
+                    }
+                    groupFragFirst[currentGroup] = fragTable.size();
+                    if (copied[currentGroup] != null) {
+                        submitCopy(currentGroup, copied[currentGroup], pipeline);
+                    }
+                }
+                if (reuse != null) {
+                    // duplicates decided above
+                    if (copied[currentGroup] != null || placed[i].dupOf != null) {
+                        events.advance(f.file().size());
+                    } else {
+                        writeFile(f, pipeline, comp, null, ahead);
+                    }
+                    continue;
+                }
                 if (!candidate[f.index()]) {
                     writeFile(f, pipeline, comp, null, ahead);
                     continue;
@@ -163,15 +251,207 @@ final class DataWriter {
             pipeline.finish();
         }
         events.finish("writing squashfs data");
-        List<FileData> data = new ArrayList<>(files.size());
-        for (Placement p : placed) {
-            data.add(p.dupOf != null ? placed[p.dupOf.index()].data() : p.data());
+        FileData[] data = new FileData[files.size()];
+        for (int i = 0; i < data.length; i++) {
+            if (copied[files.get(i).group()] == null && placed[i].dupOf == null) {
+                data[i] = placed[i].data();
+            }
+        }
+        List<ReuseTable.Group> groups = new ArrayList<>();
+        for (int from = 0; from < files.size(); ) {
+            int g = files.get(from).group();
+            int to = from;
+            while (to < files.size() && files.get(to).group() == g) {
+                to++;
+            }
+            int nfrag = nextFragFirst(to) - groupFragFirst[g];
+            long start = groupStart[g] < 0 ? 0 : groupStart[g];
+            ReuseTable.Group old = copied[g];
+            if (old != null) {
+                for (int k = 0; k < nfrag; k++) {
+                    long[] e = fragTable.get(groupFragFirst[g] + k);
+                    e[0] = start + old.fragRelStarts()[k];
+                    e[1] = old.fragSizes()[k];
+                }
+                for (int k = from; k < to; k++) {
+                    if (!old.external()[k - from]) {
+                        FileData o = old.files().get(k - from);
+                        data[k] = new FileData(o.sizes().length > 0 ? start + o.start() : 0, o.sizes(),
+                                o.fragIndex() == SquashfsOnDisk.INVALID_FRAG ? o.fragIndex() : groupFragFirst[g] + o.fragIndex(),
+                                o.fragOffset(), o.sparse());
+                    }
+                }
+            }
+            from = to;
+        }
+        for (int i = 0; i < data.length; i++) {
+            if (data[i] == null) {
+                // a duplicate of an earlier file (its canonical copy is never a duplicate itself)
+                data[i] = data[placed[i].dupOf.index()];
+            }
+        }
+        for (int from = 0; from < files.size(); ) {
+            int g = files.get(from).group();
+            int to = from;
+            while (to < files.size() && files.get(to).group() == g) {
+                to++;
+            }
+            int nfrag = nextFragFirst(to) - groupFragFirst[g];
+            long start = groupStart[g] < 0 ? 0 : groupStart[g];
+            long[] fragStarts = new long[nfrag];
+            int[] fragSizes = new int[nfrag];
+            for (int k = 0; k < nfrag; k++) {
+                long[] e = fragTable.get(groupFragFirst[g] + k);
+                fragStarts[k] = e[0] - start;
+                fragSizes[k] = (int) e[1];
+            }
+            long[] sizes = new long[to - from];
+            boolean[] external = new boolean[to - from];
+            List<FileData> rel = new ArrayList<>(to - from);
+            for (int k = from; k < to; k++) {
+                FileData d = data[k];
+                sizes[k - from] = files.get(k).file().size();
+                FileInode dup = placed[k].dupOf;
+                external[k - from] = dup != null && dup.group() != g;
+                rel.add(external[k - from] ? new FileData(0, new int[0], SquashfsOnDisk.INVALID_FRAG, 0, 0)
+                        : new FileData(d.sizes().length > 0 ? d.start() - start : 0, d.sizes(),
+                                d.fragIndex() == SquashfsOnDisk.INVALID_FRAG ? d.fragIndex() : d.fragIndex() - groupFragFirst[g],
+                                d.fragOffset(), d.sparse()));
+            }
+            groups.add(new ReuseTable.Group(keys[g], start, groupStart[g] < 0 ? 0 : groupEnd[g] - start,
+                    groupCrc[g] == null ? 0 : groupCrc[g].getValue(), fragStarts, fragSizes, sizes, external, rel));
+            from = to;
         }
         List<Fragment> frags = new ArrayList<>(fragTable.size());
         for (long[] e : fragTable) {
             frags.add(new Fragment(e[0], (int) e[1]));
         }
-        return new Layout(data, frags);
+        return new Layout(Arrays.asList(data), frags, groups);
+    }
+    /** The first fragment index of the group of file {@code i} (the fragment count when {@code i} is past the end). */
+    private int nextFragFirst(int i) {
+        return i < files.size() ? groupFragFirst[files.get(i).group()] : fragTable.size();
+    }
+
+    /**
+     * Decides which groups are copied from the earlier image: same key (store path name and narHash), same
+     * file count and sizes, an extent inside the earlier image whose bytes have the recorded CRC32C, and
+     * placements that stay inside the extent. Any other group is compressed again, with a note when the
+     * earlier image had its key.
+     */
+    private void planReuse() throws IOException {
+        java.util.Map<String, ReuseTable.Group> byKey = new java.util.HashMap<>();
+        for (ReuseTable.Group g : reuse.table().groups) {
+            if (!g.key().isEmpty()) {
+                byKey.putIfAbsent(g.key(), g);
+            }
+        }
+        for (int from = 0; from < files.size(); ) {
+            int g = files.get(from).group();
+            int to = from;
+            while (to < files.size() && files.get(to).group() == g) {
+                to++;
+            }
+            ReuseTable.Group old = keys[g].isEmpty() ? null : byKey.get(keys[g]);
+            if (old != null) {
+                String why = unusable(old, from, to);
+                if (why == null) {
+                    copied[g] = old;
+                } else {
+                    events.warn(reuse.name() + ": " + keys[g].split(" ")[0] + ": " + why + "; compressed again");
+                }
+            }
+            from = to;
+        }
+        boolean[] hasFiles = new boolean[copied.length];
+        for (FileInode f : files) {
+            hasFiles[f.group()] = true;
+        }
+        int groups = 0;
+        int copies = 0;
+        for (int g = 0; g < copied.length; g++) {
+            groups += hasFiles[g] ? 1 : 0;
+            copies += copied[g] != null ? 1 : 0;
+        }
+        events.info(reuse.name() + ": " + copies + " of " + groups + " store paths with data copied, "
+                + (groups - copies) + " compressed");
+    }
+
+    /** Why the earlier image's group {@code old} cannot stand for files {@code from..to}, or null when it can. */
+    private String unusable(ReuseTable.Group old, int from, int to) throws IOException {
+        if (old.files().size() != to - from) {
+            return "other files";
+        }
+        long len = old.extentLength();
+        if (old.extentStart() < SquashfsOnDisk.SUPERBLOCK_SIZE || len < 0 || old.extentStart() + len > reuse.channel().size()) {
+            return "extent outside the earlier image";
+        }
+        for (int k = 0; k < old.fragSizes().length; k++) {
+            int s = old.fragSizes()[k] & ~SquashfsOnDisk.DATA_UNCOMPRESSED;
+            if (s > blockSize || old.fragRelStarts()[k] < 0 || old.fragRelStarts()[k] + s > len) {
+                return "fragment outside its extent";
+            }
+        }
+        for (int k = from; k < to; k++) {
+            FileData d = old.files().get(k - from);
+            if (old.fileSizes()[k - from] != files.get(k).file().size()) {
+                return "other file sizes";
+            }
+            FileInode dup = placed[k].dupOf;
+            if (old.external()[k - from] != (dup != null && dup.group() != files.get(k).group())) {
+                return "other duplicates in earlier store paths";
+            }
+            long end = d.start();
+            for (int s : d.sizes()) {
+                int n = s & ~SquashfsOnDisk.DATA_UNCOMPRESSED;
+                if ((s & ~(SquashfsOnDisk.DATA_UNCOMPRESSED | 0xFFFFFF)) != 0 || n > blockSize) {
+                    return "invalid block size";
+                }
+                end += n;
+            }
+            if (d.start() < 0 || end > len || (d.fragIndex() != SquashfsOnDisk.INVALID_FRAG
+                    && (d.fragIndex() < 0 || d.fragIndex() >= old.fragSizes().length || d.fragOffset() < 0
+                    || d.fragOffset() >= blockSize))) {
+                return "placement outside its extent";
+            }
+        }
+        CRC32C c = new CRC32C();
+        byte[] buf = READ_BUF.get();
+        for (long done = 0; done < len; ) {
+            int n = (int) Math.min(buf.length, len - done);
+            ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+            while (bb.hasRemaining()) {
+                if (reuse.channel().read(bb, old.extentStart() + done + bb.position()) < 0) {
+                    return "extent past the end of the earlier image";
+                }
+            }
+            c.update(buf, 0, n);
+            done += n;
+        }
+        return c.getValue() == old.extentCrc32c() ? null : "data differs from its checksum (corrupt)";
+    }
+
+    /** Queues the copy of group {@code g}'s extent from the earlier image, in block-sized chunks, read on workers. */
+    private void submitCopy(int g, ReuseTable.Group old, Pipeline<Done> pipeline) throws IOException {
+        for (int k = 0; k < old.fragSizes().length; k++) {
+            fragTable.add(new long[2]);
+        }
+        long len = old.extentLength();
+        FileChannel ch = reuse.channel();
+        for (long done = 0; done < len; done += blockSize) {
+            long at = old.extentStart() + done;
+            int n = (int) Math.min(blockSize, len - done);
+            pipeline.submit(() -> {
+                byte[] b = pool.take();
+                ByteBuffer bb = ByteBuffer.wrap(b, 0, n);
+                while (bb.hasRemaining()) {
+                    if (ch.read(bb, at + bb.position()) < 0) {
+                        throw new UserError(reuse.name() + ": shortened while it was read");
+                    }
+                }
+                return new Done(null, -1, -1, b, n, false, false, g, true);
+            });
+        }
     }
 
     /** Whether the read-ahead reads {@code f}: not empty, on disk, and not a candidate too large to buffer. */
@@ -274,12 +554,12 @@ final class DataWriter {
             pipeline.submit(() -> {
                 if (allZero(buf)) {
                     pool.give(buf);
-                    return new Done(f, block, -1, null, 0, false, true);
+                    return new Done(f, block, -1, null, 0, false, true, f.group());
                 }
-                return compress(f, block, -1, buf, len, comp.get());
+                return compress(f, block, -1, buf, len, comp.get(), f.group());
             });
         } else {
-            pipeline.submit(() -> compress(f, block, -1, buf, len, comp.get()));
+            pipeline.submit(() -> compress(f, block, -1, buf, len, comp.get(), f.group()));
         }
         events.advance(len);
     }
@@ -292,6 +572,7 @@ final class DataWriter {
         }
         p.fragIndex = fragTable.size();
         p.fragOffset = fragLen;
+        fragGroup = currentGroup;
         fragLen += tail;
         events.advance(tail);
     }
@@ -301,20 +582,21 @@ final class DataWriter {
         System.arraycopy(fragBuf, 0, buf, 0, fragLen);
         int len = fragLen;
         int index = fragTable.size();
+        int g = fragGroup;
         fragTable.add(new long[2]);
-        pipeline.submit(() -> compress(null, -1, index, buf, len, comp.get()));
+        pipeline.submit(() -> compress(null, -1, index, buf, len, comp.get(), g));
         fragLen = 0;
     }
 
-    private Done compress(FileInode f, int block, int fragment, byte[] buf, int len, Codec.Compressor c) {
+    private Done compress(FileInode f, int block, int fragment, byte[] buf, int len, Codec.Compressor c, int group) {
         byte[] dst = pool.take();
         int n = c.compress(buf, 0, len, dst);
         if (n > 0) {
             pool.give(buf);
-            return new Done(f, block, fragment, dst, n, false, false);
+            return new Done(f, block, fragment, dst, n, false, false, group);
         }
         pool.give(dst);
-        return new Done(f, block, fragment, buf, len, true, false);
+        return new Done(f, block, fragment, buf, len, true, false, group);
     }
 
     /** True when the whole (block-sized) buffer is zero. */
@@ -336,6 +618,23 @@ final class DataWriter {
     /** Pipeline sink: runs in order on the producer thread. */
     private void place(Done d) throws IOException {
         long pos = out.position();
+        int g = d.group;
+        if (groupStart[g] < 0) {
+            groupStart[g] = pos;
+            groupCrc[g] = new CRC32C();
+        }
+        if (d.copy) {
+            out.write(d.data, 0, d.len);
+            groupCrc[g].update(d.data, 0, d.len);
+            pool.give(d.data);
+            groupEnd[g] = pos + d.len;
+            if (groupEnd[g] - groupStart[g] == copied[g].extentLength()
+                    && groupCrc[g].getValue() != copied[g].extentCrc32c()) {
+                throw new UserError(reuse.name() + ": changed while it was read (store path "
+                        + keys[g].split(" ")[0] + ")");
+            }
+            return;
+        }
         int sizeField = d.sparse ? 0 : d.len | (d.raw ? SquashfsOnDisk.DATA_UNCOMPRESSED : 0);
         if (d.fragment >= 0) {
             long[] e = fragTable.get(d.fragment);
@@ -353,7 +652,9 @@ final class DataWriter {
         }
         if (!d.sparse) {
             out.write(d.data, 0, d.len);
+            groupCrc[g].update(d.data, 0, d.len);
             pool.give(d.data);
         }
+        groupEnd[g] = out.position();
     }
 }

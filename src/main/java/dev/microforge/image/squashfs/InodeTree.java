@@ -32,8 +32,11 @@ record InodeTree(DirInode root, List<FileInode> files, int inodeCount) {
         }
     }
 
-    /** A regular file, {@code index} in {@link InodeTree#files}. */
-    record FileInode(int number, int index, RegularFile file) implements Inode {}
+    /**
+     * A regular file, {@code index} in {@link InodeTree#files}; {@code group} is the position of its top-level
+     * entry (its store path) among the root's entries: files of one group are consecutive in {@link #files}.
+     */
+    record FileInode(int number, int index, int group, RegularFile file) implements Inode {}
 
     /** A symbolic link; its target is 1 to 4096 bytes. */
     record SymlinkInode(int number, byte[] target) implements Inode {}
@@ -48,18 +51,25 @@ record InodeTree(DirInode root, List<FileInode> files, int inodeCount) {
     private static final class Numbering {
         final List<FileInode> files = new ArrayList<>();
         int count;
+        int group = -1;
+        boolean atRoot = true;
 
         /** {@code path}, the directory's path in the image, only names it in errors. */
         DirInode dir(Dir dir, String path) {
             List<byte[]> names = new ArrayList<>();
             List<Inode> children = new ArrayList<>();
+            boolean root = atRoot;
+            atRoot = false;
             for (Entry e : dir.entries()) {
+                if (root) {
+                    group++;
+                }
                 Node n = e.node();
                 Inode child;
                 if (n instanceof Dir sub) {
                     child = dir(sub, path + "/" + e.displayName());
                 } else if (n instanceof RegularFile f) {
-                    FileInode fi = new FileInode(++count, files.size(), f);
+                    FileInode fi = new FileInode(++count, files.size(), group, f);
                     files.add(fi);
                     child = fi;
                 } else if (n instanceof Symlink s) {

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** SquashFS 4.0: the registry entry ({@code --type squashfs}). */
 public final class SquashfsImageFormat implements ImageFormat<SquashfsOptions> {
@@ -37,6 +38,12 @@ public final class SquashfsImageFormat implements ImageFormat<SquashfsOptions> {
     @Override
     public void write(Dir root, SquashfsOptions options, FileChannel out, Path outPath, Events events) throws IOException {
         new SquashfsWriter(options, events).write(root, out, outPath);
+    }
+
+    @Override
+    public void write(Dir root, SquashfsOptions options, FileChannel out, Path outPath, Events events,
+            Map<String, String> narHashes, Path reuse) throws IOException {
+        new SquashfsWriter(options, events).write(root, out, outPath, narHashes, reuse);
     }
 
     @Override

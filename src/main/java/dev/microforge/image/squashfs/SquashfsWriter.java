@@ -1,6 +1,7 @@
 package dev.microforge.image.squashfs;
 
 import dev.microforge.fs.Dir;
+import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.ImageOptions;
 import dev.microforge.image.codec.Codec;
 import dev.microforge.image.codec.XzCodec;
@@ -12,11 +13,17 @@ import dev.microforge.image.squashfs.InodeTree.FileInode;
 import dev.microforge.image.squashfs.InodeTree.Inode;
 import dev.microforge.image.squashfs.InodeTree.SymlinkInode;
 import dev.microforge.util.Events;
+import dev.microforge.util.UserError;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Writes a SquashFS 4.0 image as the Linux kernel reads it. Layout (as mksquashfs): superblock, compressor
@@ -87,9 +94,40 @@ public final class SquashfsWriter {
      * the file system refuses that way, goes through {@code channel}.
      */
     public void write(Dir root, FileChannel channel, Path path) throws IOException {
+        write(root, channel, path, Map.of(), null);
+    }
+
+    /**
+     * As {@link #write(Dir, FileChannel, Path)}. {@code narHashes}: the narHash of each top-level entry (store path
+     * name) that has one; they key the reuse table (an entry without one is never copied from an earlier image).
+     * {@code reuse}: an earlier image (or null) whose store paths with the same name, narHash and options are
+     * copied instead of compressed; the image is the same as without it. {@code reuse} not being a SquashFS
+     * image is bad input; an image without a usable reuse table, or built with other options, is a warning
+     * (nothing reused), as is a store path whose extent fails its checksum (compressed again).
+     */
+    public void write(Dir root, FileChannel channel, Path path, Map<String, String> narHashes, Path reuse)
+            throws IOException {
         InodeTree tree = InodeTree.of(root);
+        List<byte[]> topNames = tree.root().names();
+        String[] keys = new String[topNames.size()];
+        for (int i = 0; i < keys.length; i++) {
+            String name = new String(topNames.get(i), StandardCharsets.ISO_8859_1);
+            String nar = narHashes.get(name);
+            keys[i] = nar == null ? "" : name + " " + nar;
+        }
+        byte[] optionsDigest = optionsDigest();
         ImageOutput out = new ImageOutput(channel, path);
+        FileChannel old = reuse == null ? null : openReuse(reuse);
         try {
+            DataWriter.Reuse from = null;
+            if (old != null) {
+                ReuseTable table = readTable(reuse, old);
+                if (table != null && !Arrays.equals(table.optionsDigest, optionsDigest)) {
+                    events.warn(reuse + ": built with other image options; nothing reused");
+                } else if (table != null) {
+                    from = new DataWriter.Reuse(reuse.toString(), old, table);
+                }
+            }
             byte[] compOpts = compressorOptions();
             out.write(new byte[Superblock.SIZE]);
             if (compOpts != null) {
@@ -99,7 +137,7 @@ public final class SquashfsWriter {
                 out.write(compOpts);
             }
             Layout data = new DataWriter(tree.files(), this::newCompressor, blockSize, threads, fragments, tailPacking,
-                    candidateBufferLimit, out, events).write();
+                    candidateBufferLimit, out, events, keys, from).write();
 
             Codec.Compressor metaCompressor = codec.name().equals("none") ? null : newCompressor();
             MetaWriter inodes = new MetaWriter(metaCompressor);
@@ -130,6 +168,7 @@ public final class SquashfsWriter {
             long bytesUsed = out.position();
             int pad = (int) ((SquashfsOnDisk.DEVICE_BLOCK - bytesUsed % SquashfsOnDisk.DEVICE_BLOCK) % SquashfsOnDisk.DEVICE_BLOCK);
             out.write(new byte[pad]);
+            out.write(new ReuseTable(optionsDigest, data.groups()).withTrailer());
             out.close();
             events.finish("writing squashfs metadata");
 
@@ -144,7 +183,56 @@ public final class SquashfsWriter {
             }
         } finally {
             out.abandon();
+            if (old != null) {
+                old.close();
+            }
         }
+    }
+
+    /** Every option that decides the data area's bytes, and the layout version, as a SHA-256. */
+    private byte[] optionsDigest() {
+        String s = ReuseTable.LAYOUT_VERSION + "\n" + codec.name() + "\n" + (levelGiven ? level : "default") + "\n"
+                + (codec instanceof XzCodec x ? x.bcj() : "-") + "\n" + blockSize + "\n" + fragments + "\n" + tailPacking;
+        return ReuseTable.sha256(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Opens the earlier image for --reuse: it must exist and start with the SquashFS magic. */
+    private static FileChannel openReuse(Path reuse) throws IOException {
+        if (!Files.isRegularFile(reuse)) {
+            throw new UserError(reuse + ": --reuse image does not exist or is not a regular file");
+        }
+        FileChannel ch = FileChannel.open(reuse, StandardOpenOption.READ);
+        try {
+            if (ch.size() < Superblock.SIZE || SquashfsOnDisk.getInt(ReuseTable.readAt(ch, 0, 4), 0) != SquashfsOnDisk.MAGIC) {
+                throw new UserError(reuse + ": --reuse image is not a SquashFS image");
+            }
+            return ch;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** The earlier image's reuse table, or null (with a note) when it has no usable one. */
+    private ReuseTable readTable(Path reuse, FileChannel ch) throws IOException {
+        String[] why = new String[1];
+        ReuseTable t = null;
+        try {
+            Superblock sb = Superblock.decode(ReuseTable.readAt(ch, 0, Superblock.SIZE));
+            long used = sb.bytesUsed();
+            long fsEnd = (used + SquashfsOnDisk.DEVICE_BLOCK - 1) / SquashfsOnDisk.DEVICE_BLOCK * SquashfsOnDisk.DEVICE_BLOCK;
+            if (used < Superblock.SIZE || fsEnd > ch.size()) {
+                why[0] = "bytes used " + used + " is outside the file";
+            } else {
+                t = ReuseTable.read(ch, fsEnd, why);
+            }
+        } catch (CorruptImageException e) {
+            why[0] = e.getMessage();
+        }
+        if (t == null) {
+            events.warn(reuse + ": " + why[0] + "; nothing reused");
+        }
+        return t;
     }
 
     /**

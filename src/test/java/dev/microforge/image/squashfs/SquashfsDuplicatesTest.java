@@ -1,6 +1,7 @@
 package dev.microforge.image.squashfs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.microforge.fs.Dir;
@@ -28,8 +29,12 @@ class SquashfsDuplicatesTest {
     @TempDir
     Path tmp;
 
-    /** Incompressible content, so a duplicate stored twice would show in the image size. */
-    private Path tree(Path dir, boolean withCopies) throws Exception {
+    /**
+     * Incompressible content, so a duplicate stored twice would show in the image size; one top-level entry
+     * (one store path), as duplicates are found within a store path.
+     */
+    private Path tree(Path top, boolean withCopies) throws Exception {
+        Path dir = top.resolve("p");
         Files.createDirectories(dir.resolve("x/y"));
         byte[] small = TestTrees.random(1, 5000);
         byte[] multi = TestTrees.random(2, 3 * BLOCK + 777); // three blocks and a tail
@@ -49,7 +54,7 @@ class SquashfsDuplicatesTest {
             Files.write(dir.resolve("x/empty2"), new byte[0]);
             Files.write(dir.resolve("x/zeros2"), new byte[2 * BLOCK]);
         }
-        return dir;
+        return top;
     }
 
     private byte[] write(Dir root, int threads, long candidateLimit, String name) throws Exception {
@@ -92,15 +97,16 @@ class SquashfsDuplicatesTest {
     @Test
     void crcCollisionsAreNotDuplicates() throws Exception {
         Path src = tmp.resolve("crc");
-        Files.createDirectories(src);
+        Path p = src.resolve("p");
+        Files.createDirectories(p);
         byte[] a = TestTrees.random(11, 3 * BLOCK + 100);
         byte[] b = TestTrees.random(12, a.length);
         forceCrc(b, crc(a));
         assertTrue(crc(a) == crc(b) && !java.util.Arrays.equals(a, b));
-        Files.write(src.resolve("a"), a);
-        Files.write(src.resolve("b"), b);
-        Files.write(src.resolve("c-copy-of-b"), b);
-        Files.write(src.resolve("d-copy-of-a"), a);
+        Files.write(p.resolve("a"), a);
+        Files.write(p.resolve("b"), b);
+        Files.write(p.resolve("c-copy-of-b"), b);
+        Files.write(p.resolve("d-copy-of-a"), a);
         Dir root = (Dir) TreeBuilder.scan(src);
         byte[] reference = write(root, 1, SquashfsWriter.CANDIDATE_BUFFER_LIMIT, "crc1.img");
         assertArrayEquals(reference, write(root, 8, 0, "crc8-no-buffer.img"));
@@ -110,6 +116,33 @@ class SquashfsDuplicatesTest {
         TreeAssert.sameTree(src, tmp.resolve("crc-out"));
         // a and b once each (incompressible): the two copies add no data
         assertTrue(reference.length < 2 * a.length + 8192, reference.length + " bytes");
+    }
+
+    /**
+     * Per store path: small files of several paths that one fragment block would hold get one fragment block
+     * per path; identical files in several top-level entries are still stored once (the later paths refer to
+     * the first one's blocks); the image reads back to the source tree.
+     */
+    @Test
+    void storePathsKeepTheirOwnBlocksAndFragments() throws Exception {
+        Path src = tmp.resolve("paths");
+        byte[] shared = TestTrees.random(21, 2 * BLOCK + 300);
+        for (int i = 0; i < 3; i++) {
+            Path p = Files.createDirectories(src.resolve("p" + i + "/lib"));
+            Files.write(p.resolve("shared"), shared);
+            Files.write(p.resolve("small"), TestTrees.random(30 + i, 100 + i));
+        }
+        Dir root = (Dir) TreeBuilder.scan(src);
+        byte[] image = write(root, 1, SquashfsWriter.CANDIDATE_BUFFER_LIMIT, "paths1.img");
+        assertArrayEquals(image, write(root, 8, 0, "paths8.img"));
+        Superblock sb = Superblock.decode(java.util.Arrays.copyOf(image, Superblock.SIZE));
+        assertEquals(3, sb.fragmentCount(), "one fragment block per store path");
+        assertTrue(sb.inodeTableStart() < 2L * shared.length, "the shared file is stored once: "
+                + sb.inodeTableStart() + " bytes of data");
+        try (SquashfsReader r = SquashfsReader.open(tmp.resolve("paths1.img"))) {
+            Extract.extract(r, tmp.resolve("paths-out"), Events.NONE);
+        }
+        TreeAssert.sameTree(src, tmp.resolve("paths-out"));
     }
 
     private static int crc(byte[] b) {
