@@ -34,7 +34,9 @@ class ErofsOracleTest {
     }
 
     @ParameterizedTest
-    @EnumSource(Compression.class)
+    // fsck.erofs 1.5 (Debian 12) reads lz4 only; zstd, lzma and deflate are proven by Erofs612MountTest and
+    // refused by this fsck as ErofsCodecsTest checks
+    @EnumSource(value = Compression.class, names = {"NONE", "LZ4", "LZ4HC"})
     void fsckExtractEqualsSource(Compression c) throws Exception {
         Path fsck = Tools.require("fsck.erofs");
         Path img = tmp.resolve("img-" + c + ".erofs");
