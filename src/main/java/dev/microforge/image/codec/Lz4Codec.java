@@ -3,14 +3,75 @@ package dev.microforge.image.codec;
 import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.lz4.Lz4Compressor;
 import dev.microforge.image.lz4.Lz4Fast;
+import java.util.Arrays;
+import net.jpountz.lz4.LZ4Exception;
+import net.jpountz.lz4.LZ4Factory;
 
 /**
  * Raw LZ4 blocks (no frame), what SquashFS's lz4 compressor and the kernel's LZ4_decompress_safe use.
- * Compression by {@link Lz4Fast} (level 1) or {@link Lz4Compressor} (HC, levels 2 to 12); decompression here,
- * bounds-checked.
+ * Compression by liblz4's LZ4_compress_default through lz4-java's JNI binding or {@link Lz4Fast} (level 1; the
+ * same bytes, see {@link #NATIVE}) or {@link Lz4Compressor} (HC, levels 2 to 12); decompression here, bounds-checked.
  */
 public final class Lz4Codec implements Codec {
     private static final int MIN_MATCH = 4;
+
+    /**
+     * liblz4's LZ4_compress_default (lz4-java's JNI compressor), used for level 1 when its native library loads
+     * (lz4-java unpacks it into java.io.tmpdir: a tmpdir that is not writable or mounted noexec means no native
+     * compressor) and when it writes the same bytes as {@link Lz4Fast} on a sample of text, binary-like and
+     * incompressible data; otherwise null, and level 1 uses {@link Lz4Fast}. The property
+     * {@code microforge.lz4.native=false} turns it off.
+     */
+    static final net.jpountz.lz4.LZ4Compressor NATIVE = loadNative();
+
+    private static net.jpountz.lz4.LZ4Compressor loadNative() {
+        if ("false".equals(System.getProperty("microforge.lz4.native"))) {
+            return null;
+        }
+        try {
+            net.jpountz.lz4.LZ4Compressor c = LZ4Factory.nativeInstance().fastCompressor();
+            return sameAsLz4Fast(c) ? c : null;
+        } catch (Throwable e) { // the native library did not load: UnsatisfiedLinkError, ExceptionInInitializerError...
+            return null;
+        }
+    }
+
+    /** Whether c writes the bytes {@link Lz4Fast} writes (or also gives up) on a fixed sample. */
+    static boolean sameAsLz4Fast(net.jpountz.lz4.LZ4Compressor c) {
+        byte[] sample = new byte[96 << 10];
+        long x = 0x9E3779B97F4A7C15L;
+        for (int i = 0; i < sample.length; i++) {
+            x ^= x << 13;
+            x ^= x >>> 7;
+            x ^= x << 17;
+            int region = i >> 14; // 16 KiB regions: text, repeats with noise, random
+            sample[i] = switch (region % 3) {
+                case 0 -> (byte) ("the quick brown fox jumps over the lazy dog " + (i / 97)).charAt(i % 40);
+                case 1 -> (x & 7) == 0 ? (byte) x : (byte) (i & 0x3f);
+                default -> (byte) x;
+            };
+        }
+        Lz4Fast f = new Lz4Fast();
+        byte[] a = new byte[sample.length];
+        byte[] b = new byte[sample.length];
+        for (int[] r : new int[][] {{0, sample.length}, {1, 5000}, {32 << 10, 16 << 10}, {64 << 10, 16 << 10}, {0, 1 << 10}}) {
+            int n = f.compress(sample, r[0], r[1], a, 0, r[1] - 1);
+            int m = compressNative(c, sample, r[0], r[1], b);
+            if (n != m || (n > 0 && !Arrays.equals(a, 0, n, b, 0, m))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** LZ4_compress_default into at most len - 1 bytes; -1 when it does not fit. */
+    private static int compressNative(net.jpountz.lz4.LZ4Compressor c, byte[] src, int off, int len, byte[] dst) {
+        try {
+            return c.compress(src, off, len, dst, 0, len - 1);
+        } catch (LZ4Exception e) { // the output does not fit
+            return -1;
+        }
+    }
 
     @Override
     public String name() {
@@ -33,6 +94,10 @@ public final class Lz4Codec implements Codec {
      */
     @Override
     public Compressor newCompressor(int level, int blockSize) {
+        if (level <= 1 && NATIVE != null) {
+            net.jpountz.lz4.LZ4Compressor n = NATIVE;
+            return (src, off, len, dst) -> len < 2 ? -1 : compressNative(n, src, off, len, dst);
+        }
         if (level <= 1) {
             Lz4Fast c = new Lz4Fast();
             return (src, off, len, dst) -> len < 2 ? -1 : c.compress(src, off, len, dst, 0, len - 1);

@@ -1,0 +1,30 @@
+package dev.microforge.image.codec;
+
+import java.security.MessageDigest;
+import java.util.HexFormat;
+
+/**
+ * Run in a JVM of its own by {@link Lz4CodecTest} (the native compressor loads once per JVM): prints which level-1
+ * compressor {@link Lz4Codec} chose ("native" or "java") and the SHA-256 of the blocks it writes for
+ * {@link Lz4CodecTest#sample()} in 128 KiB blocks (-1 counted as the raw block).
+ */
+public final class Lz4NativeProbe {
+    public static void main(String[] args) throws Exception {
+        byte[] in = Lz4CodecTest.sample();
+        int bs = 128 << 10;
+        Codec.Compressor c = new Lz4Codec().newCompressor(1, bs);
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        byte[] dst = new byte[bs];
+        for (int off = 0; off < in.length; off += bs) {
+            int len = Math.min(bs, in.length - off);
+            int n = c.compress(in, off, len, dst);
+            if (n < 0) {
+                md.update(in, off, len);
+            } else {
+                md.update(dst, 0, n);
+            }
+            md.update((byte) (n < 0 ? 0 : 1));
+        }
+        System.out.println((Lz4Codec.NATIVE != null ? "native " : "java ") + HexFormat.of().formatHex(md.digest()));
+    }
+}
