@@ -4,8 +4,9 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 
 /**
- * Run in a JVM of its own by {@link Lz4CodecTest} (the native compressor loads once per JVM): prints which level-1
- * compressor {@link Lz4Codec} chose ("native" or "java") and the SHA-256 of the blocks it writes for
+ * Run in a JVM of its own by {@link Lz4CodecTest} (the native compressor loads once per JVM): prints whether the
+ * native level-1 compressor of {@link Lz4Codec} loaded ("native" or "java") and the SHA-256 of the blocks level 1
+ * writes (from the first block on, while the native library may still be loading) for
  * {@link Lz4CodecTest#sample()} in 128 KiB blocks (-1 counted as the raw block).
  */
 public final class Lz4NativeProbe {
@@ -25,6 +26,6 @@ public final class Lz4NativeProbe {
             }
             md.update((byte) (n < 0 ? 0 : 1));
         }
-        System.out.println((Lz4Codec.NATIVE != null ? "native " : "java ") + HexFormat.of().formatHex(md.digest()));
+        System.out.println((Lz4Codec.awaitNative() != null ? "native " : "java ") + HexFormat.of().formatHex(md.digest()));
     }
 }
