@@ -82,24 +82,34 @@ class LauncherTest {
     }
 
     @Test
-    void squashfsLz4AndUncompressedBuildsGetTheirProfile() throws Exception {
+    void squashfsLz4AndUncompressedBuildsRunOnC1AndLz4HcGetsItsProfile() throws Exception {
         String lz4 = PROFILE_FLAG + dir.resolve("squashfs-lz4.jit.json");
-        List<String> a = javaArgs("image", "build", "--type", "squashfs", "--closure", "c", "--compression", "lz4", "-o", "x");
-        assertTrue(a.contains(lz4) && a.contains("-XX:+UnlockDiagnosticVMOptions") && a.contains("-XX:-DisplayVMOutput"), a.toString());
-        assertTrue(a.contains("-XX:+UseSerialGC"), "serial collector for the fast builds: " + a);
+        String c1 = "-XX:TieredStopAtLevel=1";
+        // lz4 level 1 (liblz4 by JNI) and no compression: C1 alone and the serial collector
+        for (List<String> a : List.of(javaArgs("image", "build", "--type", "squashfs", "--closure", "c", "--compression", "lz4", "-o", "x"),
+                javaArgs("image", "build", "--compression=lz4", "--level=1", "--type=squashfs"),
+                javaArgs("image", "build", "--compression=none", "-o", "x", "--type=squashfs"),
+                javaArgs("--stacktrace", "image", "build", "--level", "1", "--compression", "lz4", "--type", "squashfs"))) {
+            assertTrue(a.contains(c1) && a.contains("-XX:+UseSerialGC") && !profiled(a), a.toString());
+            assertTrue(a.indexOf(c1) < a.indexOf("-jar"), a.toString());
+        }
+        // LZ4 HC (levels 2 to 12) is Java code: C2 for it by the profile
+        for (List<String> a : List.of(javaArgs("--stacktrace", "image", "build", "--level", "9", "--compression", "lz4", "--type", "squashfs"),
+                javaArgs("image", "build", "--type", "squashfs", "--compression", "lz4", "--level=12", "-o", "x"))) {
+            assertTrue(a.contains(lz4) && a.contains("-XX:+UnlockDiagnosticVMOptions") && a.contains("-XX:-DisplayVMOutput"), a.toString());
+            assertTrue(a.contains("-XX:+UseSerialGC") && !a.contains(c1), a.toString());
+        }
         assertFalse(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x").contains("-XX:+UseSerialGC"));
+        assertFalse(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x").contains(c1));
         // one large graph of big arrays: the serial collector (a million paths fit in 256 MiB, MillionPathsTest)
         assertTrue(javaArgs("closure", "show", "--closure", "c").contains("-XX:+UseSerialGC"));
         assertTrue(javaArgs("audit", "size", "--closure", "c").contains("-XX:+UseSerialGC"));
         assertFalse(javaArgs("closure", "scan", "--closure", "c").contains("-XX:+UseSerialGC"));
-        assertFalse(javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "squashfs", "--compression", "lz4")
-                .contains("-XX:+UseSerialGC"));
-        assertTrue(javaArgs("image", "build", "--compression=none", "-o", "x", "--type=squashfs").contains(lz4));
-        assertTrue(javaArgs("--stacktrace", "image", "build", "--level", "9", "--compression", "lz4", "--type", "squashfs").contains(lz4));
+        List<String> off = javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "squashfs", "--compression", "lz4");
+        assertFalse(off.contains("-XX:+UseSerialGC") || off.contains(c1) || profiled(off), off.toString());
         assertFalse(profiled(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x")));
-        assertFalse(profiled(javaArgs("image", "build", "--type", "squashfs", "-o", "lz4")));
-        assertFalse(profiled(javaArgs("image", "ls", "--type", "squashfs", "--compression", "lz4")));
-        assertFalse(profiled(javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "squashfs", "--compression", "lz4")));
+        assertFalse(javaArgs("image", "build", "--type", "squashfs", "-o", "lz4").contains(c1));
+        assertFalse(javaArgs("image", "ls", "--type", "squashfs", "--compression", "lz4").contains(c1));
     }
 
     @Test
@@ -318,13 +328,13 @@ class LauncherTest {
         assertTrue(shown.startsWith("2 compiler directives added\n") && shown.endsWith(expected), shown);
     }
 
-    /** The squashfs lz4 profile with the real JVM: the JVM parses it, and the image has the same bytes as in-process. */
+    /** The squashfs lz4 profile (LZ4 HC) with the real JVM: the JVM parses it, and the image has the same bytes as in-process. */
     @Test
     void realJvmWithTheSquashfsProfileWritesTheSameImage() throws Exception {
         Path wrapper = classPathJava();
         Path example = Tools.projectRoot().resolve("tests/example");
         List<String> args = List.of("image", "build", "--type", "squashfs", "--closure", example.resolve("closure.json").toString(),
-                "--real-store", example.resolve("store").toString(), "--compression", "lz4");
+                "--real-store", example.resolve("store").toString(), "--compression", "lz4", "--level", "9");
         Path inProcess = tmp.resolve("in-process.img");
         List<String> a = new java.util.ArrayList<>(args);
         a.addAll(List.of("-o", inProcess.toString()));
