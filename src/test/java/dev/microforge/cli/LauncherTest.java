@@ -169,6 +169,13 @@ class LauncherTest {
             assertTrue(a.contains(flag) && a.indexOf(flag) < a.indexOf("-jar"), a.toString());
         }
         assertFalse(javaArgs(Map.of("MICROFORGE_CDS", "off"), "--version").contains(flag));
+        // a jar newer than the archive (rebuilt or copied): left out
+        Files.setLastModifiedTime(dir.resolve("microforge.jar"), java.nio.file.attribute.FileTime.fromMillis(
+                Files.getLastModifiedTime(dir.resolve("microforge.jsa")).toMillis() + 5000));
+        assertFalse(javaArgs("--version").contains(flag));
+        Files.setLastModifiedTime(dir.resolve("microforge.jsa"), java.nio.file.attribute.FileTime.fromMillis(
+                Files.getLastModifiedTime(dir.resolve("microforge.jar")).toMillis()));
+        assertTrue(javaArgs("--version").contains(flag), "same mtime (as in the Nix store): used");
         // the user's options come after it: MICROFORGE_JAVA_OPTS=-Xshare:off turns it off as well
         List<String> u = javaArgs(Map.of("MICROFORGE_JAVA_OPTS", "-Xshare:off"), "--version");
         assertTrue(u.indexOf("-Xshare:off") > u.indexOf(flag), u.toString());
@@ -228,9 +235,10 @@ class LauncherTest {
         assertEquals("shared objects file", mainSource(log));
         assertEquals(-1L, Files.mismatch(tmp.resolve("off.img"), tmp.resolve("on.img")));
 
-        // stale: the jar is not the one the archive was written for
+        // stale: the jar is not the one the archive was written for (older than the archive, so the launcher
+        // passes it: the JVM refuses it)
         Files.setLastModifiedTime(inst.resolve("microforge.jar"), java.nio.file.attribute.FileTime.fromMillis(
-                Files.getLastModifiedTime(inst.resolve("microforge.jar")).toMillis() + 10_000));
+                Files.getLastModifiedTime(inst.resolve("microforge.jar")).toMillis() - 10_000));
         Exec.Result stale = launch(inst, Map.of("MICROFORGE_JAVA_OPTS", "-Xlog:class+load:file=" + log), build.apply("stale.img"));
         assertEquals(0, stale.exitCode(), stale.stderr());
         assertEquals("", stale.stderr());
