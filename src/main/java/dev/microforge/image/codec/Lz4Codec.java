@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4Factory;
 
@@ -34,6 +36,19 @@ public final class Lz4Codec implements Codec {
             Thread t = new Thread(TASK, "microforge-lz4-load");
             t.setDaemon(true);
             t.start();
+            // lz4-java has the unpacked library deleted at exit (File.deleteOnExit, which runs after the shutdown
+            // hooks): a JVM exiting during the load waits for it (at most 10 s), so that the file is registered
+            // in time and nothing stays in the tmpdir
+            try {
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    try {
+                        TASK.get(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException | ExecutionException | TimeoutException e) {
+                        // exit anyway
+                    }
+                }, "microforge-lz4-load-wait"));
+            } catch (IllegalStateException e) { // already shutting down
+            }
         }
     }
 
