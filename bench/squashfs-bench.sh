@@ -73,9 +73,13 @@ fi
 # the launcher and what it finds beside the jar (JIT profiles, CDS archives), insulated from rebuilds
 cp "$root/target/microforge.jar" "$work/microforge.jar"
 cp "$root/target/microforge" "$work/microforge"
-for extra in "$root"/target/*.json "$root"/target/*.jsa; do
+for extra in "$root"/target/*.json; do
   if [ -f "$extra" ]; then cp "$extra" "$work/"; fi
 done
+# the class-data sharing archive holds the jar's path: one for the copy (as `mvn package` writes it for target/)
+if [ -f "$root/target/microforge.jsa" ]; then
+  sh "$root/src/main/cds/train.sh" "${JAVA:-java}" "$work/microforge.jar" "$work/microforge.jsa"
+fi
 # gensquashfs packs one directory: a copy of the store paths (same bytes, same page cache state)
 # (not made when gensquashfs runs for none of the compressors)
 stage=$work/stage

@@ -144,7 +144,8 @@ let
 
   # stdenv.mkDerivation, reduced to what nix/package.nix uses: the setup hooks of nativeBuildInputs
   # sourced, the source copied to ./source, buildPhase and installPhase run with runHook for the
-  # pre/post hooks given as attributes; no fixup (the host's /bin/sh serves the #!/bin/sh lines)
+  # pre/post hooks given as attributes (no src: nothing copied, as with dontUnpack); no fixup (the host's
+  # /bin/sh serves the #!/bin/sh lines)
   mkDerivation =
     attrs:
     let
@@ -164,9 +165,11 @@ let
       ''
       + hooks
       + ''
-        cp -r "$src" source
-        chmod -R u+w source
-        cd source
+        if [ -n "''${src:-}" ]; then
+          cp -r "$src" source
+          chmod -R u+w source
+          cd source
+        fi
         eval "''${buildPhase:-}"
         eval "''${installPhase:-}"
       ''

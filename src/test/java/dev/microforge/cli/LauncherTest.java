@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -81,24 +82,34 @@ class LauncherTest {
     }
 
     @Test
-    void squashfsLz4AndUncompressedBuildsGetTheirProfile() throws Exception {
+    void squashfsLz4AndUncompressedBuildsRunOnC1AndLz4HcGetsItsProfile() throws Exception {
         String lz4 = PROFILE_FLAG + dir.resolve("squashfs-lz4.jit.json");
-        List<String> a = javaArgs("image", "build", "--type", "squashfs", "--closure", "c", "--compression", "lz4", "-o", "x");
-        assertTrue(a.contains(lz4) && a.contains("-XX:+UnlockDiagnosticVMOptions") && a.contains("-XX:-DisplayVMOutput"), a.toString());
-        assertTrue(a.contains("-XX:+UseSerialGC"), "serial collector for the fast builds: " + a);
+        String c1 = "-XX:TieredStopAtLevel=1";
+        // lz4 level 1 (liblz4 by JNI) and no compression: C1 alone and the serial collector
+        for (List<String> a : List.of(javaArgs("image", "build", "--type", "squashfs", "--closure", "c", "--compression", "lz4", "-o", "x"),
+                javaArgs("image", "build", "--compression=lz4", "--level=1", "--type=squashfs"),
+                javaArgs("image", "build", "--compression=none", "-o", "x", "--type=squashfs"),
+                javaArgs("--stacktrace", "image", "build", "--level", "1", "--compression", "lz4", "--type", "squashfs"))) {
+            assertTrue(a.contains(c1) && a.contains("-XX:+UseSerialGC") && !profiled(a), a.toString());
+            assertTrue(a.indexOf(c1) < a.indexOf("-jar"), a.toString());
+        }
+        // LZ4 HC (levels 2 to 12) is Java code: C2 for it by the profile
+        for (List<String> a : List.of(javaArgs("--stacktrace", "image", "build", "--level", "9", "--compression", "lz4", "--type", "squashfs"),
+                javaArgs("image", "build", "--type", "squashfs", "--compression", "lz4", "--level=12", "-o", "x"))) {
+            assertTrue(a.contains(lz4) && a.contains("-XX:+UnlockDiagnosticVMOptions") && a.contains("-XX:-DisplayVMOutput"), a.toString());
+            assertTrue(a.contains("-XX:+UseSerialGC") && !a.contains(c1), a.toString());
+        }
         assertFalse(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x").contains("-XX:+UseSerialGC"));
+        assertFalse(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x").contains(c1));
         // one large graph of big arrays: the serial collector (a million paths fit in 256 MiB, MillionPathsTest)
         assertTrue(javaArgs("closure", "show", "--closure", "c").contains("-XX:+UseSerialGC"));
         assertTrue(javaArgs("audit", "size", "--closure", "c").contains("-XX:+UseSerialGC"));
         assertFalse(javaArgs("closure", "scan", "--closure", "c").contains("-XX:+UseSerialGC"));
-        assertFalse(javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "squashfs", "--compression", "lz4")
-                .contains("-XX:+UseSerialGC"));
-        assertTrue(javaArgs("image", "build", "--compression=none", "-o", "x", "--type=squashfs").contains(lz4));
-        assertTrue(javaArgs("--stacktrace", "image", "build", "--level", "9", "--compression", "lz4", "--type", "squashfs").contains(lz4));
+        List<String> off = javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "squashfs", "--compression", "lz4");
+        assertFalse(off.contains("-XX:+UseSerialGC") || off.contains(c1) || profiled(off), off.toString());
         assertFalse(profiled(javaArgs("image", "build", "--type", "squashfs", "--compression", "xz", "-o", "x")));
-        assertFalse(profiled(javaArgs("image", "build", "--type", "squashfs", "-o", "lz4")));
-        assertFalse(profiled(javaArgs("image", "ls", "--type", "squashfs", "--compression", "lz4")));
-        assertFalse(profiled(javaArgs(Map.of("MICROFORGE_JIT", "default"), "image", "build", "--type", "squashfs", "--compression", "lz4")));
+        assertFalse(javaArgs("image", "build", "--type", "squashfs", "-o", "lz4").contains(c1));
+        assertFalse(javaArgs("image", "ls", "--type", "squashfs", "--compression", "lz4").contains(c1));
     }
 
     @Test
@@ -145,6 +156,125 @@ class LauncherTest {
         List<String> a = javaArgs(Map.of("MICROFORGE_JAVA_OPTS", "-Xmx1g -XX:+DisplayVMOutput"), "nar", "hash", "p");
         int user = a.indexOf("-XX:+DisplayVMOutput");
         assertTrue(user > a.indexOf("-XX:-DisplayVMOutput") && a.indexOf("-Xmx1g") == user - 1 && a.get(user + 1).equals("-jar"), a.toString());
+    }
+
+    @Test
+    void classDataSharingArchiveBesideTheJarIsMappedUnlessTurnedOff() throws Exception {
+        String flag = "-XX:SharedArchiveFile=" + dir.resolve("microforge.jsa");
+        assertFalse(javaArgs("--version").stream().anyMatch(a -> a.startsWith("-XX:SharedArchiveFile")));
+        Files.writeString(dir.resolve("microforge.jsa"), "");
+        for (List<String> a : List.of(javaArgs("--version"), javaArgs("image", "build", "--type", "squashfs", "--compression", "lz4"),
+                javaArgs("image", "build", "--type", "squashfs", "--compression", "xz"), javaArgs("nar", "hash", "p"),
+                javaArgs(Map.of("MICROFORGE_JIT", "default"), "audit", "size"))) {
+            assertTrue(a.contains(flag) && a.indexOf(flag) < a.indexOf("-jar"), a.toString());
+        }
+        assertFalse(javaArgs(Map.of("MICROFORGE_CDS", "off"), "--version").contains(flag));
+        // a jar newer than the archive (rebuilt or copied): left out
+        Files.setLastModifiedTime(dir.resolve("microforge.jar"), java.nio.file.attribute.FileTime.fromMillis(
+                Files.getLastModifiedTime(dir.resolve("microforge.jsa")).toMillis() + 5000));
+        assertFalse(javaArgs("--version").contains(flag));
+        Files.setLastModifiedTime(dir.resolve("microforge.jsa"), java.nio.file.attribute.FileTime.fromMillis(
+                Files.getLastModifiedTime(dir.resolve("microforge.jar")).toMillis()));
+        assertTrue(javaArgs("--version").contains(flag), "same mtime (as in the Nix store): used");
+        // the user's options come after it: MICROFORGE_JAVA_OPTS=-Xshare:off turns it off as well
+        List<String> u = javaArgs(Map.of("MICROFORGE_JAVA_OPTS", "-Xshare:off"), "--version");
+        assertTrue(u.indexOf("-Xshare:off") > u.indexOf(flag), u.toString());
+    }
+
+    /** Runs the launcher in {@code where} with the real JVM. */
+    private Exec.Result launch(Path where, Map<String, String> env, List<String> args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("sh", where.resolve("microforge").toString()));
+        cmd.addAll(args);
+        Map<String, String> e = new HashMap<>(Map.of("JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "MICROFORGE_JAVA_OPTS", "", "MICROFORGE_JIT", "", "MICROFORGE_CDS", ""));
+        e.putAll(env);
+        return Exec.run(cmd, tmp, e, 120);
+    }
+
+    /** Where the JVM took dev.microforge.cli.Main from, by its class-loading log. */
+    private static String mainSource(Path log) throws IOException {
+        return Files.readAllLines(log).stream().filter(l -> l.contains(" dev.microforge.cli.Main source: ")).findFirst()
+                .map(l -> l.substring(l.indexOf(" source: ") + 9)).orElseThrow(() -> new AssertionError("Main not loaded: " + log));
+    }
+
+    /**
+     * The archive as src/main/cds/train.sh writes it for the packaged jar, with the real JVM: the launcher maps it
+     * (-Xshare:on fails when it cannot), the classes come from it, the image has the bytes of a run without it;
+     * after the jar changes (its mtime), or with a corrupt, truncated or empty archive, the launcher runs without it
+     * and prints nothing more. The install directory has no space in its name: the JDK 17 JVM maps no class of a jar
+     * whose path has one (only the JDK's classes then come from the archive).
+     */
+    @Test
+    @Tag("packaged")
+    void realJvmMapsTheTrainedArchiveAndSilentlyRunsWithoutAStaleOne() throws Exception {
+        Path jar = Path.of(System.getProperty("microforge.jar", Tools.projectRoot().resolve("target/microforge.jar").toString()));
+        assertTrue(Files.isRegularFile(jar), jar + ": run mvn package first");
+        Path inst = Files.createDirectories(tmp.resolve("cds-install"));
+        for (Path f : List.of(dir.resolve("microforge"), dir.resolve("squashfs-lz4.jit.json"))) {
+            Files.copy(f, inst.resolve(f.getFileName().toString()), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        Files.copy(jar, inst.resolve("microforge.jar"));
+        Path archive = inst.resolve("microforge.jsa");
+        List<String> train = List.of("sh", Tools.projectRoot().resolve("src/main/cds/train.sh").toString(),
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), inst.resolve("microforge.jar").toString(), archive.toString());
+        Exec.Result t = Exec.run(train, tmp, null, 300).check(train);
+        assertEquals("", t.out() + t.stderr());
+        assertTrue(Files.size(archive) > 1 << 20, "archive of " + Files.size(archive) + " bytes");
+
+        Path example = Tools.projectRoot().resolve("tests/example");
+        Path log = tmp.resolve("classes.log");
+        java.util.function.Function<String, List<String>> build = out -> List.of("image", "build", "--type", "squashfs",
+                "--compression", "lz4", "--closure", example.resolve("closure.json").toString(), "--real-store",
+                example.resolve("store").toString(), "-o", tmp.resolve(out).toString());
+        Exec.Result off = launch(inst, Map.of("MICROFORGE_CDS", "off"), build.apply("off.img"));
+        assertEquals(0, off.exitCode(), off.stderr());
+        Exec.Result on = launch(inst, Map.of("MICROFORGE_JAVA_OPTS", "-Xshare:on -Xlog:class+load:file=" + log), build.apply("on.img"));
+        assertEquals(0, on.exitCode(), on.stderr());
+        assertEquals("", on.stderr());
+        assertEquals(off.out(), on.out());
+        assertEquals("shared objects file", mainSource(log));
+        assertEquals(-1L, Files.mismatch(tmp.resolve("off.img"), tmp.resolve("on.img")));
+
+        // stale: the jar is not the one the archive was written for (older than the archive, so the launcher
+        // passes it: the JVM refuses it)
+        Files.setLastModifiedTime(inst.resolve("microforge.jar"), java.nio.file.attribute.FileTime.fromMillis(
+                Files.getLastModifiedTime(inst.resolve("microforge.jar")).toMillis() - 10_000));
+        Exec.Result stale = launch(inst, Map.of("MICROFORGE_JAVA_OPTS", "-Xlog:class+load:file=" + log), build.apply("stale.img"));
+        assertEquals(0, stale.exitCode(), stale.stderr());
+        assertEquals("", stale.stderr());
+        assertEquals(off.out(), stale.out());
+        assertTrue(mainSource(log).startsWith("file:"), mainSource(log));
+        assertEquals(-1L, Files.mismatch(tmp.resolve("off.img"), tmp.resolve("stale.img")));
+
+        // corrupt, truncated, empty
+        byte[] bytes = Files.readAllBytes(archive);
+        Files.delete(archive);
+        byte[] flipped = bytes.clone();
+        for (int i = 0; i < flipped.length; i += 4096) {
+            flipped[i] ^= 0x5a;
+        }
+        for (byte[] bad : List.of(flipped, java.util.Arrays.copyOf(bytes, 4096), new byte[0])) {
+            Files.write(archive, bad);
+            Exec.Result r = launch(inst, Map.of(), List.of("--version"));
+            assertEquals(0, r.exitCode(), r.stderr());
+            assertEquals("", r.stderr());
+            assertTrue(r.out().startsWith("microforge "), r.out());
+        }
+    }
+
+    /** `mvn package` writes target/microforge.jsa for target/microforge.jar, and target/microforge maps it. */
+    @Test
+    @Tag("packaged")
+    void packagedLauncherMapsTheArchiveMavenBuilt() throws Exception {
+        Path target = Path.of(System.getProperty("microforge.jar", Tools.projectRoot().resolve("target/microforge.jar").toString())).getParent();
+        assertTrue(Files.isRegularFile(target.resolve("microforge.jsa")), target + "/microforge.jsa: not built by mvn package");
+        Path log = tmp.resolve("classes.log");
+        List<String> cmd = List.of("sh", target.resolve("microforge").toString(), "--version");
+        Exec.Result r = Exec.run(cmd, tmp, Map.of("MICROFORGE_JAVA_OPTS", "-Xshare:on -Xlog:class+load:file=" + log,
+                "MICROFORGE_CDS", ""), 60);
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertEquals("", r.stderr());
+        assertEquals("shared objects file", mainSource(log));
     }
 
     @Test
@@ -206,13 +336,13 @@ class LauncherTest {
         assertTrue(shown.startsWith("2 compiler directives added\n") && shown.endsWith(expected), shown);
     }
 
-    /** The squashfs lz4 profile with the real JVM: the JVM parses it, and the image has the same bytes as in-process. */
+    /** The squashfs lz4 profile (LZ4 HC) with the real JVM: the JVM parses it, and the image has the same bytes as in-process. */
     @Test
     void realJvmWithTheSquashfsProfileWritesTheSameImage() throws Exception {
         Path wrapper = classPathJava();
         Path example = Tools.projectRoot().resolve("tests/example");
         List<String> args = List.of("image", "build", "--type", "squashfs", "--closure", example.resolve("closure.json").toString(),
-                "--real-store", example.resolve("store").toString(), "--compression", "lz4");
+                "--real-store", example.resolve("store").toString(), "--compression", "lz4", "--level", "9");
         Path inProcess = tmp.resolve("in-process.img");
         List<String> a = new java.util.ArrayList<>(args);
         a.addAll(List.of("-o", inProcess.toString()));

@@ -87,7 +87,8 @@ class NixPackageOracleTest {
         List<DepsLockTest.Locked> lock = DepsLockTest.lock(Files.readString(ROOT.resolve("nix/deps.json")));
 
         // launcher and JIT profiles: every file of src/main/sh, same bytes, the launcher executable
-        TreeSet<String> expected = new TreeSet<>(List.of("microforge.jar"));
+        // and the class-data sharing archive (its use: installedPackageMapsItsClassDataArchive)
+        TreeSet<String> expected = new TreeSet<>(List.of("microforge.jar", "microforge.jsa"));
         try (Stream<Path> s = Files.list(ROOT.resolve("src/main/sh"))) {
             for (Path f : s.toList()) {
                 String name = f.getFileName().toString();
@@ -163,6 +164,35 @@ class NixPackageOracleTest {
         }
     }
 
+    /**
+     * The installed package's launcher maps the class-data sharing archive built for the jar at its store path
+     * (-Xshare:on fails when the JVM cannot map it): microforge's classes and those of a lib/ jar come from it, and
+     * the image has the bytes the Maven-built jar writes.
+     */
+    @Test
+    void installedPackageMapsItsClassDataArchive() throws Exception {
+        Path out = buildPackage();
+        Path log = tmp.resolve("classes.log");
+        Path img = tmp.resolve("nix.img");
+        List<String> build = List.of(out.resolve("bin/microforge").toString(), "image", "build", "--type", "squashfs",
+                "--compression", "lz4", "--closure", EXAMPLE.resolve("closure.json").toString(), "--real-store",
+                EXAMPLE.resolve("store").toString(), "-o", img.toString());
+        Exec.Result r = Exec.run(build, tmp, Map.of("MICROFORGE_JAVA_OPTS", "-Xshare:on -Xlog:class+load:file=" + log), 120);
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertEquals("", r.stderr());
+        List<String> lines = Files.readAllLines(log);
+        for (String cls : List.of("dev.microforge.cli.Main", "dev.microforge.image.squashfs.SquashfsWriter",
+                "com.fasterxml.jackson.core.JsonFactory")) {
+            assertTrue(lines.stream().anyMatch(l -> l.contains(" " + cls + " source: shared objects file")), cls + " not from the archive");
+        }
+        Path ref = tmp.resolve("maven.img");
+        List<String> viaMaven = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                mavenJar().toString(), "image", "build", "--type", "squashfs", "--compression", "lz4", "--closure",
+                EXAMPLE.resolve("closure.json").toString(), "--real-store", EXAMPLE.resolve("store").toString(), "-o", ref.toString());
+        Exec.run(viaMaven, tmp, null, 120).check(viaMaven);
+        assertEquals(-1L, Files.mismatch(ref, img));
+    }
+
     @Test
     void jarsAreFixedOutputFetchesOfTheLock() throws Exception {
         NixTestSupport.Launcher l = NixTestSupport.launcher();
@@ -181,6 +211,14 @@ class NixPackageOracleTest {
         });
         List<DepsLockTest.Locked> lock = DepsLockTest.lock(Files.readString(ROOT.resolve("nix/deps.json")));
         assertEquals(lock.size(), fetches.size(), fetches.keySet().toString());
+        String unwrapped = null;
+        for (var it = all.fieldNames(); it.hasNext();) {
+            String k = it.next();
+            if (k.endsWith("-microforge-unwrapped-" + pomValue("version") + ".drv")) {
+                unwrapped = k;
+            }
+        }
+        assertTrue(unwrapped != null && all.get(drv).toString().contains(unwrapped), "no microforge-unwrapped input: " + all.fieldNames());
         for (DepsLockTest.Locked e : lock) {
             JsonNode d = fetches.get("mirror://maven/" + NixTestSupport.mavenPath(e));
             assertTrue(d != null, e + " not fetched: " + fetches.keySet());
@@ -188,8 +226,8 @@ class NixPackageOracleTest {
             // flat sha256 of the file, as in the lock
             assertEquals("sha256", o.get("hashAlgo").asText(), d.toString());
             assertEquals(e.sha256(), o.get("hash").asText(), d.toString());
-            // the package derivation depends on it directly
-            assertTrue(all.get(drv).get("inputDrvs").has(findKey(all, d)), e.toString());
+            // the package's jar derivation (passthru.unwrapped) depends on it directly
+            assertTrue(all.get(unwrapped).get("inputDrvs").has(findKey(all, d)), e.toString());
         }
     }
 
@@ -216,10 +254,12 @@ class NixPackageOracleTest {
         Exec.Result sr = Exec.run(seed, ROOT, Map.of("MVN_ARGS", "-o"), 300).check(seed);
         assertEquals(new TreeSet<>(jarPaths.values()), new TreeSet<>(NixTestSupport.lines(sr.stdout())));
 
-        // --check builds the package again, which needs the jars; without mavenRepo the stub's fetchurl would fail,
-        // so they can only come from the seeded store. And it fails when any output byte differs from the first build.
+        // --check builds the jar derivation and the package again; the jar derivation needs the jars, and without
+        // mavenRepo the stub's fetchurl would fail, so they can only come from the seeded store. And it fails when any
+        // output byte differs from the first build. (Not the class-data sharing archive, package.cds: JDK 17 dumps
+        // different bytes on every run, which is why it is a derivation of its own.)
         List<String> args = new ArrayList<>(List.of("--argstr", "jdkHome", arg("jdkHome"), "--check"));
-        Exec.Result r = NixTestSupport.nixBuild(BUILD, List.of("package"), args);
+        Exec.Result r = NixTestSupport.nixBuild(BUILD, List.of("package.unwrapped", "package"), args);
         assertEquals(0, r.exitCode(), r.stderr());
         assertTrue(!r.stderr().contains(".jar.drv"), "a jar was fetched:\n" + r.stderr());
     }
