@@ -284,13 +284,13 @@ final class DataWriter {
                 data[i] = placed[i].data();
             }
         }
+        // per group in image order: the placements of a copied group (its earlier entry moved to its new extent
+        // start), then its duplicates (whose canonical copy is earlier, never a duplicate itself, and placed by
+        // now), then its reuse table entry
         List<ReuseTable.Group> groups = new ArrayList<>();
-        for (int from = 0; from < files.size(); ) {
+        for (int from = 0, to; from < files.size(); from = to) {
             int g = files.get(from).group();
-            int to = from;
-            while (to < files.size() && files.get(to).group() == g) {
-                to++;
-            }
+            to = groupTo(from);
             int nfrag = nextFragFirst(to) - groupFragFirst[g];
             long start = groupStart[g] < 0 ? 0 : groupStart[g];
             ReuseTable.Group old = copied[g];
@@ -309,22 +309,11 @@ final class DataWriter {
                     }
                 }
             }
-            from = to;
-        }
-        for (int i = 0; i < data.length; i++) {
-            if (data[i] == null) {
-                // a duplicate of an earlier file (its canonical copy is never a duplicate itself)
-                data[i] = data[placed[i].dupOf.index()];
+            for (int k = from; k < to; k++) {
+                if (data[k] == null) {
+                    data[k] = data[placed[k].dupOf.index()];
+                }
             }
-        }
-        for (int from = 0; from < files.size(); ) {
-            int g = files.get(from).group();
-            int to = from;
-            while (to < files.size() && files.get(to).group() == g) {
-                to++;
-            }
-            int nfrag = nextFragFirst(to) - groupFragFirst[g];
-            long start = groupStart[g] < 0 ? 0 : groupStart[g];
             long[] fragStarts = new long[nfrag];
             int[] fragSizes = new int[nfrag];
             for (int k = 0; k < nfrag; k++) {
@@ -345,12 +334,11 @@ final class DataWriter {
                         : new FileData(d.sizes().length > 0 ? d.start() - start : 0, d.sizes(),
                                 d.fragIndex() == SquashfsOnDisk.INVALID_FRAG ? d.fragIndex() : d.fragIndex() - groupFragFirst[g],
                                 d.fragOffset(), d.sparse()));
-                crcs.add(dup != null ? new int[0] : copied[g] != null ? copied[g].blockCrcs().get(k - from) : placed[k].crcs);
+                crcs.add(dup != null ? new int[0] : old != null ? old.blockCrcs().get(k - from) : placed[k].crcs);
             }
             groups.add(new ReuseTable.Group(keys[g], start, groupStart[g] < 0 ? 0 : groupEnd[g] - start,
                     groupCrc[g] == null ? 0 : groupCrc[g].getValue(), fragStarts, fragSizes, sizes, external, rel,
                     crcs));
-            from = to;
         }
         List<Fragment> frags = new ArrayList<>(fragTable.size());
         for (long[] e : fragTable) {
@@ -358,6 +346,17 @@ final class DataWriter {
         }
         return new Layout(Arrays.asList(data), frags, groups);
     }
+
+    /** The end (exclusive) of the run of files of the group of file {@code from} (a group's files are consecutive). */
+    private int groupTo(int from) {
+        int g = files.get(from).group();
+        int to = from;
+        while (to < files.size() && files.get(to).group() == g) {
+            to++;
+        }
+        return to;
+    }
+
     /** The first fragment index of the group of file {@code i} (the fragment count when {@code i} is past the end). */
     private int nextFragFirst(int i) {
         return i < files.size() ? groupFragFirst[files.get(i).group()] : fragTable.size();
@@ -376,12 +375,9 @@ final class DataWriter {
                 byKey.putIfAbsent(g.key(), g);
             }
         }
-        for (int from = 0; from < files.size(); ) {
+        for (int from = 0, to; from < files.size(); from = to) {
             int g = files.get(from).group();
-            int to = from;
-            while (to < files.size() && files.get(to).group() == g) {
-                to++;
-            }
+            to = groupTo(from);
             ReuseTable.Group old = keys[g].isEmpty() ? null : byKey.get(keys[g]);
             if (old != null) {
                 String why = unusable(old, from, to);
@@ -391,7 +387,6 @@ final class DataWriter {
                     events.warn(reuse.name() + ": " + keys[g].split(" ")[0] + ": " + why + "; compressed again");
                 }
             }
-            from = to;
         }
         boolean[] hasFiles = new boolean[copied.length];
         for (FileInode f : files) {
