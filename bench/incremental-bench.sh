@@ -5,9 +5,11 @@
 #   none  the same closure (targets: incremental <= 0.05x fresh)
 #   1%    one store path of about 1% of the NAR bytes replaced by another of the same size (<= 0.1x)
 #   10%   one store path of about 10% replaced (<= 0.25x)
-# A replaced path is a copy of the original under another hash part with the first byte of every file changed,
-# and another narHash in the closure (a new version of the package); the store is staged under $work with hard
-# links (--real-store), so nothing is added to /nix/store.
+# A replaced path is a copy of the original under another hash part with one byte in every 64 KiB of every file
+# changed (so no data block of it is in OLD: --reuse finds blocks by content), and another narHash in the closure
+# (a new version of the package); the store is staged under $work with hard links (--real-store), so nothing is
+# added to /nix/store. INCREMENTAL_BENCH_EDIT=first changes only the first byte of every file (then the blocks
+# after a file's first are found in OLD).
 #
 #   bench/incremental-bench.sh                               # zstd (128 KiB blocks) and xz (1 MiB blocks)
 #   INCREMENTAL_BENCH_COMPRESSORS=zstd bench/incremental-bench.sh
@@ -59,9 +61,16 @@ replace() {
   new=$store_dir/${alphabet:$(( (${#i} + 1) % 32 )):1}${base:1}
   cp -a "$old" "$work/store/$(basename "$new")"
   chmod -R u+w "$work/store/$(basename "$new")"
-  find "$work/store/$(basename "$new")" -type f -size +0 -print0 | while IFS= read -r -d '' f; do
-    printf '\x5a' | dd of="$f" bs=1 count=1 conv=notrunc status=none
-  done
+  local step=65536
+  if [ "${INCREMENTAL_BENCH_EDIT:-}" = first ]; then step=0; fi
+  find "$work/store/$(basename "$new")" -type f -size +0 -print0 | STEP=$step perl -0 -ne '
+    chomp; my $f = $_; my $size = -s $f; my $step = $ENV{STEP} || $size;
+    open(my $h, "+<:raw", $f) or die "$f: $!";
+    for (my $p = 0; $p < $size; $p += $step) {
+      seek($h, $p, 0); read($h, my $c, 1); seek($h, $p, 0); print $h chr(ord($c) ^ 0x5a);
+    }
+    close($h) or die "$f: $!";'
+
   awk -v old="$old" -v new="$new" '
     $0 == old {print new; changed = 1; next}
     changed && length($0) == 64 {s = ""; for (k = 64; k > 0; k--) s = s substr($0, k, 1); print s; changed = 0; next}

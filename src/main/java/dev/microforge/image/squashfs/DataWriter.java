@@ -1,6 +1,7 @@
 package dev.microforge.image.squashfs;
 
 import dev.microforge.fs.RegularFile;
+import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.Pipeline;
 import dev.microforge.image.codec.Codec;
 import dev.microforge.image.source.DuplicateFinder;
@@ -35,7 +36,8 @@ import java.util.zip.CRC32C;
  * refers to that file's data and has none in its own extent; so the extent's bytes depend only on the
  * group's contents, the options and which of its files have an identical file in an earlier group. With a
  * {@link Reuse} (an earlier image and its {@link ReuseTable}), a group whose key, file sizes and that set
- * are the same as in the earlier image is copied from it, not compressed: the same bytes.
+ * are the same as in the earlier image is copied from it, not compressed: the same bytes. Every data block of
+ * the other groups is looked up in the earlier image by content ({@link #fromEarlier}) before it is compressed.
  *
  * <p>Duplicates (a {@link DuplicateFinder}): a file whose size another shares is a candidate; its CRC32C is
  * computed while it is read (into memory when at most {@code candidateBufferLimit} bytes, else in a pass of its
@@ -63,13 +65,18 @@ final class DataWriter {
         }
     }
 
-    /** An earlier image to copy unchanged groups from: its path (for messages), its channel, its reuse table. */
-    record Reuse(String name, FileChannel channel, ReuseTable table) {}
+    /**
+     * An earlier image to copy from: its path (for messages), its channel, its reuse table, and decompressors of
+     * its codec (to compare an earlier block with a block to write).
+     */
+    record Reuse(String name, FileChannel channel, ReuseTable table, Supplier<Codec.Decompressor> decompressors) {}
 
     /** A file's data as it is being placed (producer thread only). */
     private static final class Placement {
         long start;
         int[] sizes = new int[0];
+        /** Per data block: CRC32C of its bytes, CRC32C of its stored bytes (0, 0 when sparse). */
+        int[] crcs = new int[0];
         int fragIndex = SquashfsOnDisk.INVALID_FRAG;
         int fragOffset;
         long sparse;
@@ -82,12 +89,14 @@ final class DataWriter {
 
     /**
      * What a pipeline result is for: a block of {@code file}, fragment block {@code fragment}, or (when
-     * {@code copy}) bytes of a group's extent copied from the earlier image; {@code group} is the group it belongs to.
+     * {@code copy}) bytes of a group's extent copied from the earlier image; {@code group} is the group it belongs
+     * to. A file's block has {@code crc} (CRC32C of its bytes) and {@code storedCrc} (of {@code data[0, len)});
+     * {@code fromEarlier}: its stored bytes are a block of the earlier image found by content.
      */
     private record Done(FileInode file, int block, int fragment, byte[] data, int len, boolean raw, boolean sparse,
-            int group, boolean copy) {
+            int group, boolean copy, int crc, int storedCrc, boolean fromEarlier) {
         Done(FileInode file, int block, int fragment, byte[] data, int len, boolean raw, boolean sparse, int group) {
-            this(file, block, fragment, data, len, raw, sparse, group, false);
+            this(file, block, fragment, data, len, raw, sparse, group, false, 0, 0, false);
         }
     }
 
@@ -122,6 +131,19 @@ final class DataWriter {
     private final int[] groupFragFirst;
     private int fragGroup = -1;
     private int currentGroup = -1;
+    /**
+     * The earlier image's data blocks by content (with a {@link Reuse}, else null): key {@link #contentKey},
+     * values {position in the earlier image, stored size field, CRC32C of the stored bytes}, in image order.
+     */
+    private java.util.Map<Long, List<long[]>> byContent;
+    private ThreadLocal<Codec.Decompressor> decompressors;
+    /**
+     * Data blocks of compressed groups whose stored bytes came from the earlier image, their stored bytes, and
+     * the data blocks compressed (sink only).
+     */
+    private long blocksFromEarlier;
+    private long bytesFromEarlier;
+    private long blocksCompressed;
 
     /**
      * {@code fragments}: tails into fragment blocks; {@code tailPacking}: also the tails of files of one block or
@@ -185,6 +207,7 @@ final class DataWriter {
                 }
             }
             planReuse();
+            indexEarlierBlocks();
         }
         Predicate<FileInode> covered = reuse == null ? this::readsAhead
                 : f -> copied[f.group()] == null && placed[f.index()].dupOf == null && f.file().size() > 0
@@ -250,6 +273,10 @@ final class DataWriter {
             }
             pipeline.finish();
         }
+        if (reuse != null) {
+            events.info(reuse.name() + ": " + blocksFromEarlier + " data blocks (" + bytesFromEarlier
+                    + " bytes) of compressed store paths copied by content, " + blocksCompressed + " compressed");
+        }
         events.finish("writing squashfs data");
         FileData[] data = new FileData[files.size()];
         for (int i = 0; i < data.length; i++) {
@@ -257,13 +284,13 @@ final class DataWriter {
                 data[i] = placed[i].data();
             }
         }
+        // per group in image order: the placements of a copied group (its earlier entry moved to its new extent
+        // start), then its duplicates (whose canonical copy is earlier, never a duplicate itself, and placed by
+        // now), then its reuse table entry
         List<ReuseTable.Group> groups = new ArrayList<>();
-        for (int from = 0; from < files.size(); ) {
+        for (int from = 0, to; from < files.size(); from = to) {
             int g = files.get(from).group();
-            int to = from;
-            while (to < files.size() && files.get(to).group() == g) {
-                to++;
-            }
+            to = groupTo(from);
             int nfrag = nextFragFirst(to) - groupFragFirst[g];
             long start = groupStart[g] < 0 ? 0 : groupStart[g];
             ReuseTable.Group old = copied[g];
@@ -282,22 +309,11 @@ final class DataWriter {
                     }
                 }
             }
-            from = to;
-        }
-        for (int i = 0; i < data.length; i++) {
-            if (data[i] == null) {
-                // a duplicate of an earlier file (its canonical copy is never a duplicate itself)
-                data[i] = data[placed[i].dupOf.index()];
+            for (int k = from; k < to; k++) {
+                if (data[k] == null) {
+                    data[k] = data[placed[k].dupOf.index()];
+                }
             }
-        }
-        for (int from = 0; from < files.size(); ) {
-            int g = files.get(from).group();
-            int to = from;
-            while (to < files.size() && files.get(to).group() == g) {
-                to++;
-            }
-            int nfrag = nextFragFirst(to) - groupFragFirst[g];
-            long start = groupStart[g] < 0 ? 0 : groupStart[g];
             long[] fragStarts = new long[nfrag];
             int[] fragSizes = new int[nfrag];
             for (int k = 0; k < nfrag; k++) {
@@ -308,6 +324,7 @@ final class DataWriter {
             long[] sizes = new long[to - from];
             boolean[] external = new boolean[to - from];
             List<FileData> rel = new ArrayList<>(to - from);
+            List<int[]> crcs = new ArrayList<>(to - from);
             for (int k = from; k < to; k++) {
                 FileData d = data[k];
                 sizes[k - from] = files.get(k).file().size();
@@ -317,10 +334,11 @@ final class DataWriter {
                         : new FileData(d.sizes().length > 0 ? d.start() - start : 0, d.sizes(),
                                 d.fragIndex() == SquashfsOnDisk.INVALID_FRAG ? d.fragIndex() : d.fragIndex() - groupFragFirst[g],
                                 d.fragOffset(), d.sparse()));
+                crcs.add(dup != null ? new int[0] : old != null ? old.blockCrcs().get(k - from) : placed[k].crcs);
             }
             groups.add(new ReuseTable.Group(keys[g], start, groupStart[g] < 0 ? 0 : groupEnd[g] - start,
-                    groupCrc[g] == null ? 0 : groupCrc[g].getValue(), fragStarts, fragSizes, sizes, external, rel));
-            from = to;
+                    groupCrc[g] == null ? 0 : groupCrc[g].getValue(), fragStarts, fragSizes, sizes, external, rel,
+                    crcs));
         }
         List<Fragment> frags = new ArrayList<>(fragTable.size());
         for (long[] e : fragTable) {
@@ -328,6 +346,17 @@ final class DataWriter {
         }
         return new Layout(Arrays.asList(data), frags, groups);
     }
+
+    /** The end (exclusive) of the run of files of the group of file {@code from} (a group's files are consecutive). */
+    private int groupTo(int from) {
+        int g = files.get(from).group();
+        int to = from;
+        while (to < files.size() && files.get(to).group() == g) {
+            to++;
+        }
+        return to;
+    }
+
     /** The first fragment index of the group of file {@code i} (the fragment count when {@code i} is past the end). */
     private int nextFragFirst(int i) {
         return i < files.size() ? groupFragFirst[files.get(i).group()] : fragTable.size();
@@ -346,12 +375,9 @@ final class DataWriter {
                 byKey.putIfAbsent(g.key(), g);
             }
         }
-        for (int from = 0; from < files.size(); ) {
+        for (int from = 0, to; from < files.size(); from = to) {
             int g = files.get(from).group();
-            int to = from;
-            while (to < files.size() && files.get(to).group() == g) {
-                to++;
-            }
+            to = groupTo(from);
             ReuseTable.Group old = keys[g].isEmpty() ? null : byKey.get(keys[g]);
             if (old != null) {
                 String why = unusable(old, from, to);
@@ -361,7 +387,6 @@ final class DataWriter {
                     events.warn(reuse.name() + ": " + keys[g].split(" ")[0] + ": " + why + "; compressed again");
                 }
             }
-            from = to;
         }
         boolean[] hasFiles = new boolean[copied.length];
         for (FileInode f : files) {
@@ -401,6 +426,9 @@ final class DataWriter {
             if (old.external()[k - from] != (dup != null && dup.group() != files.get(k).group())) {
                 return "other duplicates in earlier store paths";
             }
+            if (old.blockCrcs().get(k - from).length != (dup != null ? 0 : 2 * d.sizes().length)) {
+                return "other block checksums";
+            }
             long end = d.start();
             for (int s : d.sizes()) {
                 int n = s & ~SquashfsOnDisk.DATA_UNCOMPRESSED;
@@ -431,6 +459,109 @@ final class DataWriter {
         return c.getValue() == old.extentCrc32c() ? null : "data differs from its checksum (corrupt)";
     }
 
+    /** The key of a data block by content: its length and the CRC32C of its bytes. */
+    private static long contentKey(int len, int crc) {
+        return (long) len << 32 | (crc & 0xffffffffL);
+    }
+
+    /**
+     * Indexes the earlier image's data blocks by content ({@link #byContent}): every block of a file that holds
+     * its own data, with the checksums of its table entry, whose stored bytes lie inside its group's extent and
+     * the earlier image. A block of a group compressed again is looked up there ({@link #fromEarlier}).
+     */
+    private void indexEarlierBlocks() throws IOException {
+        byContent = new java.util.HashMap<>();
+        decompressors = ThreadLocal.withInitial(reuse.decompressors());
+        long size = reuse.channel().size();
+        for (ReuseTable.Group g : reuse.table().groups) {
+            long len = g.extentLength();
+            if (g.extentStart() < SquashfsOnDisk.SUPERBLOCK_SIZE || len < 0 || g.extentStart() + len > size) {
+                continue;
+            }
+            for (int i = 0; i < g.files().size(); i++) {
+                FileData d = g.files().get(i);
+                int[] crcs = g.blockCrcs().get(i);
+                if (g.external()[i] || crcs.length != 2 * d.sizes().length) {
+                    continue;
+                }
+                long rel = d.start();
+                for (int b = 0; b < d.sizes().length && rel >= 0; b++) {
+                    int field = d.sizes()[b];
+                    int n = field & ~SquashfsOnDisk.DATA_UNCOMPRESSED;
+                    if ((field & ~(SquashfsOnDisk.DATA_UNCOMPRESSED | 0xFFFFFF)) != 0 || n > blockSize || rel + n > len) {
+                        break;
+                    }
+                    long plain = Math.min(blockSize, g.fileSizes()[i] - (long) b * blockSize);
+                    if (n > 0 && plain > 0) {
+                        byContent.computeIfAbsent(contentKey((int) plain, crcs[2 * b]), k -> new ArrayList<>(1))
+                                .add(new long[] {g.extentStart() + rel, field, crcs[2 * b + 1]});
+                    }
+                    rel += n;
+                }
+            }
+        }
+    }
+
+    /**
+     * The stored bytes of a block with the bytes {@code buf[0, len)} (CRC32C {@code crc}) taken from the earlier
+     * image, or null when it has none. A candidate counts only when its stored bytes have their recorded CRC32C
+     * and decompress to exactly {@code buf[0, len)}: the earlier image was built with the same options (its
+     * options digest), and a block's stored bytes are a function of its bytes and the options, so they are the
+     * bytes compressing {@code buf} gives. Runs on a worker.
+     */
+    private Done fromEarlier(FileInode f, int block, byte[] buf, int len, int crc) {
+        List<long[]> candidates = byContent.get(contentKey(len, crc));
+        if (candidates == null) {
+            return null;
+        }
+        for (long[] e : candidates) {
+            int field = (int) e[1];
+            int n = field & ~SquashfsOnDisk.DATA_UNCOMPRESSED;
+            boolean raw = (field & SquashfsOnDisk.DATA_UNCOMPRESSED) != 0;
+            byte[] stored = pool.take();
+            if (sameContent(e[0], n, raw, (int) e[2], stored, buf, len)) {
+                return new Done(f, block, -1, stored, n, raw, false, f.group(), false, crc, (int) e[2], true);
+            }
+            pool.give(stored);
+        }
+        return null;
+    }
+
+    /**
+     * Reads {@code n} stored bytes at {@code at} of the earlier image into {@code stored}; whether they have the
+     * CRC32C {@code storedCrc} and stand for {@code buf[0, len)} (raw, or decompressed). A read error, a short
+     * file or a corrupt block is "no".
+     */
+    private boolean sameContent(long at, int n, boolean raw, int storedCrc, byte[] stored, byte[] buf, int len) {
+        try {
+            ByteBuffer bb = ByteBuffer.wrap(stored, 0, n);
+            while (bb.hasRemaining()) {
+                if (reuse.channel().read(bb, at + bb.position()) < 0) {
+                    return false;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        CRC32C c = new CRC32C();
+        c.update(stored, 0, n);
+        if ((int) c.getValue() != storedCrc) {
+            return false;
+        }
+        if (raw) {
+            return n == len && Arrays.equals(stored, 0, n, buf, 0, len);
+        }
+        byte[] plain = pool.take();
+        try {
+            int m = decompressors.get().decompress(stored, 0, n, plain, 0, blockSize);
+            return m == len && Arrays.equals(plain, 0, len, buf, 0, len);
+        } catch (CorruptImageException | RuntimeException e) {
+            return false;
+        } finally {
+            pool.give(plain);
+        }
+    }
+
     /** Queues the copy of group {@code g}'s extent from the earlier image, in block-sized chunks, read on workers. */
     private void submitCopy(int g, ReuseTable.Group old, Pipeline<Done> pipeline) throws IOException {
         for (int k = 0; k < old.fragSizes().length; k++) {
@@ -449,7 +580,7 @@ final class DataWriter {
                         throw new UserError(reuse.name() + ": shortened while it was read");
                     }
                 }
-                return new Done(null, -1, -1, b, n, false, false, g, true);
+                return new Done(null, -1, -1, b, n, false, false, g, true, 0, 0, false);
             });
         }
     }
@@ -532,6 +663,7 @@ final class DataWriter {
         }
         Placement p = placed[f.index()];
         p.sizes = new int[(int) nblocks];
+        p.crcs = new int[2 * (int) nblocks];
         try (Blocks in = preRead != null ? Blocks.of(preRead, pool) : ahead.blocks(f)) {
             for (int i = 0; i < nblocks; i++) {
                 int len = (int) Math.min(blockSize, size - (long) i * blockSize);
@@ -549,18 +681,25 @@ final class DataWriter {
 
     private void submitBlock(FileInode f, int block, byte[] buf, int len, Pipeline<Done> pipeline,
             ThreadLocal<Codec.Compressor> comp) throws IOException {
-        if (len == blockSize) {
-            // the all-zero test runs on the worker, off the reading thread
-            pipeline.submit(() -> {
-                if (allZero(buf)) {
-                    pool.give(buf);
-                    return new Done(f, block, -1, null, 0, false, true, f.group());
-                }
-                return compress(f, block, -1, buf, len, comp.get(), f.group());
-            });
-        } else {
-            pipeline.submit(() -> compress(f, block, -1, buf, len, comp.get(), f.group()));
-        }
+        // the all-zero test, the checksums and the search in the earlier image run on the worker
+        pipeline.submit(() -> {
+            if (len == blockSize && allZero(buf)) {
+                pool.give(buf);
+                return new Done(f, block, -1, null, 0, false, true, f.group());
+            }
+            CRC32C c = new CRC32C();
+            c.update(buf, 0, len);
+            int crc = (int) c.getValue();
+            Done earlier = byContent == null ? null : fromEarlier(f, block, buf, len, crc);
+            if (earlier != null) {
+                pool.give(buf);
+                return earlier;
+            }
+            Done d = compress(f, block, -1, buf, len, comp.get(), f.group());
+            c.reset();
+            c.update(d.data, 0, d.len);
+            return new Done(f, block, -1, d.data, d.len, d.raw, false, f.group(), false, crc, (int) c.getValue(), false);
+        });
         events.advance(len);
     }
 
@@ -646,8 +785,16 @@ final class DataWriter {
                 p.start = pos;
             }
             p.sizes[d.block] = sizeField;
+            p.crcs[2 * d.block] = d.crc;
+            p.crcs[2 * d.block + 1] = d.storedCrc;
             if (d.sparse) {
                 p.sparse += blockSize;
+            }
+            if (d.fromEarlier) {
+                blocksFromEarlier++;
+                bytesFromEarlier += d.len;
+            } else if (!d.sparse) {
+                blocksCompressed++;
             }
         }
         if (!d.sparse) {

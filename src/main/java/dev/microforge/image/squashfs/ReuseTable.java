@@ -32,20 +32,23 @@ import java.util.zip.Inflater;
  * bytes: it detects a corrupt copy; that the content is the same is the key's narHash), its fragment blocks
  * (start relative to the extent, stored size) and, per regular file in tree order, its size, whether it is a
  * duplicate of a file of an earlier group (then it has no data of its own here), and its {@link FileData}
- * relative to the extent (block start minus the extent's start, fragment index minus the group's first).
- * Everything in it is a function of the tree and the options, so a fresh and an incremental build write the
+ * relative to the extent (block start minus the extent's start, fragment index minus the group's first)
+ * and, for a file that holds its own data (no duplicate), per data block two CRC32Cs: of the block's bytes and of
+ * its stored bytes (0 and 0 for a sparse block). The first finds a block of the same content in this image
+ * (the data of a file that a later build compresses again: {@code DataWriter}), the second checks the stored
+ * bytes before they are copied. Everything in it is a function of the tree and the options, so a fresh and an incremental build write the
  * same table.
  */
 final class ReuseTable {
-    /** Bump whenever the bytes a compressor writes for a given input may change. */
-    static final String LAYOUT_VERSION = "microforge-squashfs-per-path-1";
+    /** Bump whenever the bytes a compressor writes for a given input, or this table's encoding, may change. */
+    static final String LAYOUT_VERSION = "microforge-squashfs-per-path-2";
     static final byte[] MAGIC = "MFSQREU1".getBytes(StandardCharsets.US_ASCII);
     static final int TRAILER = 48;
     /** Tables larger than this are not read (a corrupt trailer must not make us allocate). */
     static final long MAX_TABLE = 1L << 30;
 
     record Group(String key, long extentStart, long extentLength, long extentCrc32c, long[] fragRelStarts,
-            int[] fragSizes, long[] fileSizes, boolean[] external, List<FileData> files) {}
+            int[] fragSizes, long[] fileSizes, boolean[] external, List<FileData> files, List<int[]> blockCrcs) {}
 
     final byte[] optionsDigest;
     final List<Group> groups;
@@ -102,6 +105,11 @@ final class ReuseTable {
                     for (int s : d.sizes()) {
                         varint(o, s & 0xffffffffL);
                     }
+                    int[] crcs = g.blockCrcs.get(i);
+                    varint(o, crcs.length);
+                    for (int c : crcs) {
+                        o.writeInt(c);
+                    }
                 }
             }
             o.flush();
@@ -144,9 +152,10 @@ final class ReuseTable {
 
     /**
      * The table of the image in {@code ch}, or null when it has none (an image of another tool, or truncated);
-     * {@code why[0]} then says why. A table whose checksum or structure is wrong is also null.
+     * {@code why[0]} then says why. A table whose checksum or structure is wrong is also null. A table whose
+     * options digest is not {@code digest} has no groups (its encoding may be another layout version's).
      */
-    static ReuseTable read(FileChannel ch, long fsEnd, String[] why) throws IOException {
+    static ReuseTable read(FileChannel ch, long fsEnd, byte[] digest, String[] why) throws IOException {
         long size = ch.size();
         if (size < fsEnd + TRAILER) {
             why[0] = "no reuse table after the file system (" + size + " bytes)";
@@ -168,14 +177,14 @@ final class ReuseTable {
             return null;
         }
         try {
-            return decode(t);
+            return decode(t, digest);
         } catch (IOException | RuntimeException e) {
             why[0] = "reuse table unreadable";
             return null;
         }
     }
 
-    private static ReuseTable decode(byte[] packed) throws IOException {
+    private static ReuseTable decode(byte[] packed, byte[] digest) throws IOException {
         if (packed.length < 4) {
             throw new IOException("short table");
         }
@@ -203,6 +212,9 @@ final class ReuseTable {
         DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(t));
         byte[] opts = new byte[32];
         in.readFully(opts);
+        if (!Arrays.equals(opts, digest)) {
+            return new ReuseTable(opts, List.of());
+        }
         int n = count(in, t.length);
         List<Group> groups = new ArrayList<>(n);
         for (int gi = 0; gi < n; gi++) {
@@ -222,6 +234,7 @@ final class ReuseTable {
             long[] sizes = new long[files];
             boolean[] external = new boolean[files];
             List<FileData> data = new ArrayList<>(files);
+            List<int[]> crcs = new ArrayList<>(files);
             for (int i = 0; i < files; i++) {
                 sizes[i] = readVarint(in);
                 external[i] = in.readBoolean();
@@ -234,9 +247,17 @@ final class ReuseTable {
                     bs[j] = (int) readVarint(in);
                 }
                 data.add(new FileData(s, bs, fi, fo, sparse));
+                int[] c = new int[count(in, t.length)];
+                if (c.length != 0 && c.length != 2 * bs.length) {
+                    throw new IOException("bad block checksums");
+                }
+                for (int j = 0; j < c.length; j++) {
+                    c[j] = in.readInt();
+                }
+                crcs.add(c);
             }
             groups.add(new Group(new String(k, StandardCharsets.UTF_8), start, length, sha, fragStarts, fragSizes,
-                    sizes, external, data));
+                    sizes, external, data, crcs));
         }
         if (in.available() != 0) {
             throw new IOException("trailing bytes");

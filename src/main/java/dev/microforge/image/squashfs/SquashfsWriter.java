@@ -121,11 +121,11 @@ public final class SquashfsWriter {
         try {
             DataWriter.Reuse from = null;
             if (old != null) {
-                ReuseTable table = readTable(reuse, old);
+                ReuseTable table = readTable(reuse, old, optionsDigest);
                 if (table != null && !Arrays.equals(table.optionsDigest, optionsDigest)) {
-                    events.warn(reuse + ": built with other image options; nothing reused");
+                    events.warn(reuse + ": built with other image options (or another microforge layout version); nothing reused");
                 } else if (table != null) {
-                    from = new DataWriter.Reuse(reuse.toString(), old, table);
+                    from = new DataWriter.Reuse(reuse.toString(), old, table, codec::newDecompressor);
                 }
             }
             byte[] compOpts = compressorOptions();
@@ -214,7 +214,7 @@ public final class SquashfsWriter {
     }
 
     /** The earlier image's reuse table, or null (with a note) when it has no usable one. */
-    private ReuseTable readTable(Path reuse, FileChannel ch) throws IOException {
+    private ReuseTable readTable(Path reuse, FileChannel ch, byte[] digest) throws IOException {
         String[] why = new String[1];
         ReuseTable t = null;
         try {
@@ -224,7 +224,7 @@ public final class SquashfsWriter {
             if (used < Superblock.SIZE || fsEnd > ch.size()) {
                 why[0] = "bytes used " + used + " is outside the file";
             } else {
-                t = ReuseTable.read(ch, fsEnd, why);
+                t = ReuseTable.read(ch, fsEnd, digest, why);
             }
         } catch (CorruptImageException e) {
             why[0] = e.getMessage();

@@ -38,7 +38,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * randomized sequences of closure changes (store paths added, removed, replaced; small files whose tails one
  * fragment block would hold; files identical across store paths and within one), at 1, 2 and 8 threads, for
  * every compressor; a corrupt earlier image (truncated, bit flips in the data, the metadata, the reuse table)
- * still gives that image; bad earlier images are refused with one line; unsquashfs reads the results.
+ * still gives that image; bad earlier images are refused with one line; unsquashfs reads the results. When
+ * the store path that held the first copy of files that later paths also hold is replaced, the later paths'
+ * blocks are found in the earlier image by content and copied, not compressed (also when one of them is corrupt).
  */
 class SquashfsReuseTest {
     private static final int BLOCK = 4096;
@@ -73,6 +75,15 @@ class SquashfsReuseTest {
         }
         Files.write(dir.resolve("empty"), new byte[0]);
         Files.createSymbolicLink(dir.resolve("link"), Path.of("bin/prog"));
+    }
+
+    /** Whether the store path of {@code seed} holds one of {@link #SHARED} (the test's own view of its contents). */
+    private boolean holdsShared(long seed) throws IOException {
+        Path probe = tmp.resolve("probe");
+        storePath(probe, seed);
+        boolean holds = Files.exists(probe.resolve("share/shared"));
+        deleteTree(probe);
+        return holds;
     }
 
     /** A store directory holding {@code paths} (name to content seed); the narHashes stand for the seeds. */
@@ -151,12 +162,20 @@ class SquashfsReuseTest {
         int[] threads = {1, 2, 8};
         Path previous = null;
         int copiedTotal = 0;
+        long byContentTotal = 0;
         for (int step = 0; step < 7; step++) {
             if (step > 0) {
                 List<String> names = new ArrayList<>(paths.keySet());
                 switch (step % 4) {
-                    case 1 -> { // replace one path (new name, new content)
-                        paths.remove(names.get(r.nextInt(names.size())));
+                    case 1 -> { // replace one path (new name, new content): the first holder of a shared file if any
+                        String gone = names.get(r.nextInt(names.size()));
+                        for (String n : names) {
+                            if (holdsShared(paths.get(n))) {
+                                gone = n;
+                                break;
+                            }
+                        }
+                        paths.remove(gone);
                         long seed = nextSeed++;
                         paths.put(name(r, seed), seed);
                     }
@@ -180,6 +199,7 @@ class SquashfsReuseTest {
                 assertArrayEquals(Files.readAllBytes(fresh), Files.readAllBytes(inc),
                         "step " + step + " (" + compression + "): " + notes.lines);
                 copiedTotal += copied(notes);
+                byContentTotal += byContent(notes)[0];
                 Files.delete(previous);
                 previous = inc;
             } else {
@@ -198,6 +218,80 @@ class SquashfsReuseTest {
             deleteTree(store);
         }
         assertTrue(copiedTotal >= 20, "store paths copied over the sequence: " + copiedTotal);
+        // paths that lost the first holder of a shared file, or that were replaced, copy blocks by content
+        assertTrue(byContentTotal > 0, "blocks copied by content over the sequence: " + byContentTotal);
+    }
+
+    /** {data blocks copied by content, data blocks compressed}, from the note. */
+    private static long[] byContent(Notes notes) {
+        for (String l : notes.lines) {
+            int at = l.indexOf(" data blocks (");
+            if (at > 0 && l.endsWith(" compressed")) {
+                long copied = Long.parseLong(l.substring(l.lastIndexOf(": ", at) + 2, at));
+                String tail = l.substring(l.indexOf("copied by content, ") + "copied by content, ".length());
+                return new long[] {copied, Long.parseLong(tail.substring(0, tail.indexOf(' ')))};
+            }
+        }
+        throw new AssertionError("no content reuse summary in " + notes.lines);
+    }
+
+    /** Writes {@code files} (relative path to contents) under {@code dir}. */
+    private static void files(Path dir, Map<String, byte[]> files) throws IOException {
+        for (Map.Entry<String, byte[]> e : files.entrySet()) {
+            Path f = dir.resolve(e.getKey());
+            Files.createDirectories(f.getParent());
+            Files.write(f, e.getValue());
+        }
+    }
+
+    /**
+     * OLD: paths a (the first copy of a 5-block file), b and c (duplicates of it; b with 3 blocks of its own).
+     * NEW: a replaced by a path without data blocks. b now holds the 5-block file itself and is compressed again
+     * (its set of duplicates changed), c still refers to it and is copied: all 8 of b's blocks are found in OLD
+     * by content (5 in a's old extent, 3 in b's) and nothing is compressed. A bit flip in OLD's copy of the
+     * first shared block makes exactly that block compressed again, and the image is still the fresh one.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"zstd", "xz", "gzip", "lz4", "none"})
+    void replacedFirstHolderOfDuplicatesIsCopiedByContent(String compression) throws Exception {
+        byte[] shared = SHARED[2];
+        String a = "0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-a";
+        String a2 = "0bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-a";
+        String b = "1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-b";
+        String c = "2aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-c";
+        Path oldStore = Files.createDirectories(tmp.resolve("old-store"));
+        files(oldStore.resolve(a), Map.of("shared", shared, "doc", TestTrees.text(1, 300)));
+        files(oldStore.resolve(b), Map.of("lib/shared", shared, "own", TestTrees.random(2, 3 * BLOCK)));
+        files(oldStore.resolve(c), Map.of("share/shared", shared, "doc", TestTrees.text(3, 200)));
+        Map<String, Long> oldPaths = new TreeMap<>(Map.of(a, 1L, b, 2L, c, 3L));
+        Path store = Files.createDirectories(tmp.resolve("new-store"));
+        files(store.resolve(a2), Map.of("doc", TestTrees.text(4, 500)));
+        files(store.resolve(b), Map.of("lib/shared", shared, "own", TestTrees.random(2, 3 * BLOCK)));
+        files(store.resolve(c), Map.of("share/shared", shared, "doc", TestTrees.text(3, 200)));
+        Map<String, Long> paths = new TreeMap<>(Map.of(a2, 4L, b, 2L, c, 3L));
+        for (int t : new int[] {1, 2, 8}) {
+            ImageOptions o = options(compression, t);
+            Path old = build(oldStore, oldPaths, o, null, "old.img", Events.NONE);
+            byte[] fresh = Files.readAllBytes(build(store, paths, o, null, "fresh.img", Events.NONE));
+            Notes notes = new Notes();
+            assertArrayEquals(fresh, Files.readAllBytes(build(store, paths, o, old, "inc.img", notes)),
+                    compression + " " + t + ": " + notes.lines);
+            assertEquals(1, copied(notes), notes.lines.toString());
+            assertArrayEquals(new long[] {8, 0}, byContent(notes), notes.lines.toString());
+
+            // the first data block of the image is a's first block of the shared file
+            byte[] bad = Files.readAllBytes(old);
+            bad[Superblock.SIZE + 40] ^= 0x10;
+            Files.write(old, bad);
+            Notes badNotes = new Notes();
+            assertArrayEquals(fresh, Files.readAllBytes(build(store, paths, o, old, "inc.img", badNotes)),
+                    compression + " " + t + " corrupt: " + badNotes.lines);
+            assertArrayEquals(new long[] {7, 1}, byContent(badNotes), badNotes.lines.toString());
+        }
+        Path unsquashfs = Tools.require("unsquashfs");
+        Path out = tmp.resolve("out");
+        Exec.ok(unsquashfs.toString(), "-no-progress", "-d", out.toString(), tmp.resolve("inc.img").toString());
+        TreeAssert.sameTree(store, out);
     }
 
     /** The number of store paths the note says were copied. */
