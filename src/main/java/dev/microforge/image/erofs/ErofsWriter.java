@@ -222,6 +222,7 @@ public final class ErofsWriter {
             if (ino instanceof Inode.Directory d) {
                 for (Entry e : ((Dir) nodes.remove(d)).entries()) {
                     Inode c = inode(e.node(), d);
+                    c.group = d.group < 0 ? d.children.size() : d.group;
                     d.names.add(e.nameRef());
                     d.children.add(c);
                     queue.add(c);
@@ -510,8 +511,15 @@ public final class ErofsWriter {
 
     // ---------------------------------------------------------------- file data
 
-    /** One segment of one file: the unit of parallel work. */
-    private record Segment(Inode.File ino, RegularFile file, long offset, int length, boolean last) {}
+    /**
+     * One segment of one file: the unit of parallel work. {@code last}: the file's last segment; {@code end}: the
+     * last segment of a file or of one store path's part of the packed inode, which ends at {@code partEnd}.
+     */
+    private record Segment(Inode.File ino, RegularFile file, long offset, int length, boolean last, boolean end, long partEnd) {
+        Segment(Inode.File ino, RegularFile file, long offset, int length, boolean last) {
+            this(ino, file, offset, length, last, last, ino.size);
+        }
+    }
 
     /**
      * A segment's physical clusters: {@code blocks} holds {@code nBlocks} blocks, block after block; each extent's
@@ -592,6 +600,47 @@ public final class ErofsWriter {
         };
     }
 
+    /** The files in data order (store path after store path). */
+    private List<Inode.File> dataOrder;
+    /** The store paths' parts of the packed inode, in order: group, start, length (a multiple of 4 KiB). */
+    private final List<long[]> parts = new ArrayList<>();
+
+    /**
+     * Starts store path {@code group}'s part of the packed inode unless it is the current one: the previous part
+     * is padded with zeros to a 4 KiB boundary, so that every part starts an lcluster of its own and is
+     * compressed on its own (its pclusters hold nothing of another store path).
+     */
+    private void openPart(int group) throws IOException {
+        if (!parts.isEmpty() && parts.get(parts.size() - 1)[0] == group) {
+            return;
+        }
+        closePart();
+        parts.add(new long[] {group, packedData.length(), 0});
+    }
+
+    /** Pads the current part of the packed inode to a 4 KiB boundary and records its length. */
+    private void closePart() throws IOException {
+        if (parts.isEmpty()) {
+            return;
+        }
+        long[] p = parts.get(parts.size() - 1);
+        packedData.pad(BLOCK_SIZE);
+        p[2] = packedData.length() - p[1];
+    }
+
+    /** The packed inode's segments: each part in segments of at most 1 MiB, the part's last one ending it. */
+    private Iterator<Segment> packedSegments(Inode.File p) {
+        List<Segment> list = new ArrayList<>();
+        for (long[] part : parts) {
+            long end = part[1] + part[2];
+            for (long off = part[1]; off < end; off += SEGMENT) {
+                int len = (int) Math.min(SEGMENT, end - off);
+                list.add(new Segment(p, null, off, len, off + len == p.size, off + len == end, end));
+            }
+        }
+        return list.iterator();
+    }
+
     private static byte[] readSegment(Segment s) throws IOException {
         byte[] buf = new byte[s.length()];
         if (s.ino().packedContent != null) {
@@ -640,7 +689,8 @@ public final class ErofsWriter {
         byte[] tmp = new byte[pcluster];
         int pos = from;
         int nb = 0;
-        boolean last = seg.last();
+        boolean last = seg.end();
+        boolean packedPart = seg.ino().packedContent != null;
         while (pos < len) {
             if (fragments && last && len - pos <= c.wholeFitLimit(pcluster)) {
                 fragStart = pos; // the remainder surely fits in one pcluster: no need to compress it to know
@@ -662,7 +712,7 @@ public final class ErofsWriter {
                 cap = ncap;
             }
             // with ztailpacking, a file's last pcluster is kept compressed when it shrinks at all: it may go inline
-            boolean inlineCandidate = opt.ztailpacking() && last && rest && k == 1 && prod < consumed;
+            boolean inlineCandidate = opt.ztailpacking() && !packedPart && last && rest && k == 1 && prod < consumed;
             if (consumed > k * BLOCK_SIZE || inlineCandidate) {
                 // right-aligned in its blocks, zeros in front (the ZERO_PADDING feature)
                 System.arraycopy(tmp, 0, blocks, (nb + k) * BLOCK_SIZE - prod, prod);
@@ -717,7 +767,11 @@ public final class ErofsWriter {
                 files.add(f);
             }
         }
-        runPipeline(files);
+        // per store path: the files of one top-level entry together, in inode order
+        files.sort(Comparator.comparingInt((Inode.File f) -> f.group).thenComparingInt(f -> f.index));
+        dataOrder = files;
+        runPipeline(segments(files));
+        closePart();
         // empty files and duplicates
         for (Inode.File i : files) {
             if (i.size == 0) {
@@ -735,16 +789,16 @@ public final class ErofsWriter {
             p.packedContent = packedData;
             inodes.add(p);
             packed = p;
-            runPipeline(List.of(p));
+            runPipeline(packedSegments(p));
             p.packedContent = null;
         }
     }
 
     private Inode.File packed;
 
-    private void runPipeline(List<Inode.File> files) throws IOException {
+    private void runPipeline(Iterator<Segment> segments) throws IOException {
         try (Pipeline<SegmentResult> p = new Pipeline<>(opt.threads(), Math.max(4, opt.threads() * 4), (seq, r) -> sink(r))) {
-            for (Iterator<Segment> it = segments(files); it.hasNext(); ) {
+            for (Iterator<Segment> it = segments; it.hasNext(); ) {
                 Segment s = it.next();
                 p.submit(() -> work(s));
             }
@@ -791,6 +845,9 @@ public final class ErofsWriter {
             return;
         }
         Clusters c = r.clusters();
+        if (c.fragStart() >= 0) {
+            openPart(i.group);
+        }
         if (c.fragStart() >= 0 && !packedData.fits(r.raw().length - c.fragStart())) {
             // the packed inode is full: this remainder goes to the file's own pclusters after all
             c = c.append(compress(s, r.raw(), c.fragStart(), false));
@@ -801,18 +858,21 @@ public final class ErofsWriter {
         long nIdx = (size + BLOCK_SIZE - 1) / BLOCK_SIZE;
         // ztailpacking: the file's last pcluster (one block, compressed) inline after the inode and its indexes,
         // when inode, map header, indexes and tail fit in one block
-        boolean inline = s.last() && c.fragStart() < 0 && opt.ztailpacking() && ne > 0 && c.last().kind() == Extent.Kind.COMPRESSED
+        boolean isPacked = i.packedContent != null;
+        boolean inline = s.last() && !isPacked && c.fragStart() < 0 && opt.ztailpacking() && ne > 0 && c.last().kind() == Extent.Kind.COMPRESSED
                 && c.last().blocks() == 1 && i.isize() + 8 + CompactIndex.size(nIdx) + c.last().produced() <= BLOCK_SIZE;
         int written = inline ? c.nBlocks() - 1 : c.nBlocks();
         boolean single = s.offset() == 0 && s.last();
-        if (single && c.fragStart() < 0 && written >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE) {
+        if (single && !isPacked && c.fragStart() < 0 && written >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE) {
             writeRaw(i, r.raw(), true);
             return;
         }
-        if (!inline && s.last() && opt.pclusterSize() > BLOCK_SIZE && ne > 0 && c.fragStart() < 0 && c.last().kind() == Extent.Kind.COMPRESSED
-                && (s.offset() + c.last().start()) / BLOCK_SIZE == (size - 1) / BLOCK_SIZE) {
+        if (!inline && s.end() && opt.pclusterSize() > BLOCK_SIZE && ne > 0 && c.fragStart() < 0 && c.last().kind() == Extent.Kind.COMPRESSED
+                && (s.offset() + c.last().start()) / BLOCK_SIZE == (s.partEnd() - 1) / BLOCK_SIZE) {
             // With big pclusters, Linux 6.1 reads a compressed head's block count from the next lcluster, which
-            // the last lcluster does not have (-EINVAL): store that extent (at most one block) raw instead.
+            // the last lcluster does not have (-EINVAL): store that extent (at most one block) raw instead. The
+            // packed inode does so at the end of every store path's part too, so that a part's blocks do not
+            // depend on what follows it.
             int st = (int) c.last().start();
             int blk = (int) c.last().addr();
             Arrays.fill(c.blocks(), blk * BLOCK_SIZE, (blk + 1) * BLOCK_SIZE, (byte) 0);

@@ -45,6 +45,14 @@ final class PackedInode implements Closeable {
         return at;
     }
 
+    /** Appends zeros up to the next multiple of {@code align} (within {@link #MAX}, which is one). */
+    void pad(int align) throws IOException {
+        int n = (int) ((align - len % align) % align);
+        if (n > 0) {
+            append(new byte[n], 0, n);
+        }
+    }
+
     boolean isEmpty() {
         return len == 0;
     }
