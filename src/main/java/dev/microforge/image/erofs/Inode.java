@@ -121,6 +121,8 @@ abstract sealed class Inode permits Inode.Directory, Inode.File, Inode.Link {
         byte[] sha;
         /** The earlier equal file whose data this one shares. */
         File dupOf;
+        /** CRC32C of its data map relative to its store path's extents (the reuse table's check). */
+        int desc;
 
         File(int index, int mode, RegularFile file, long size) {
             super(index, mode);

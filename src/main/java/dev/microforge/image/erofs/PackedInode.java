@@ -53,6 +53,14 @@ final class PackedInode implements Closeable {
         }
     }
 
+    /** Extends the content by {@code n} bytes that are never read (a part copied from an earlier image). */
+    void skip(long n) {
+        if (len + n > MAX) {
+            throw new IllegalStateException("packed inode full");
+        }
+        len += (int) n;
+    }
+
     boolean isEmpty() {
         return len == 0;
     }

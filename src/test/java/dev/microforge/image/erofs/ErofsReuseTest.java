@@ -1,0 +1,347 @@
+package dev.microforge.image.erofs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.microforge.fs.Dir;
+import dev.microforge.fs.TreeBuilder;
+import dev.microforge.image.Extract;
+import dev.microforge.image.ImageBuild;
+import dev.microforge.image.ImageOptions;
+import dev.microforge.image.TreeAssert;
+import dev.microforge.image.erofs.ErofsWriter.Compression;
+import dev.microforge.image.erofs.ErofsWriter.Options;
+import dev.microforge.testkit.Exec;
+import dev.microforge.testkit.TestTrees;
+import dev.microforge.testkit.Tools;
+import dev.microforge.util.Events;
+import dev.microforge.util.UserError;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@code --reuse} for EROFS: an image built from an earlier image is byte for byte the image built without it,
+ * over randomized sequences of closure changes (store paths added, removed, replaced; small files whose tails
+ * share the packed inode; files identical across store paths and within one), at 1, 2 and 8 threads, for every
+ * compressor with and without tail packing, fragments and big pclusters; a corrupt earlier image (truncated, bit
+ * flips in the data, the metadata, the reuse table, the superblock) still gives that image; bad earlier images
+ * are refused with one line; our reader and fsck.erofs (lz4 family) read the results.
+ */
+class ErofsReuseTest {
+    private static final int BLOCK = 4096;
+    /** Contents that several store paths hold (cross-path duplicates). */
+    private static final byte[][] SHARED = {TestTrees.random(900, 3 * BLOCK + 17), TestTrees.text(901, 700),
+        TestTrees.random(902, 5 * BLOCK)};
+
+    @TempDir
+    Path tmp;
+
+    /** A store path's contents, all derived from {@code seed}. */
+    private static void storePath(Path dir, long seed) throws IOException {
+        Random r = new Random(seed);
+        Files.createDirectories(dir.resolve("bin"));
+        Files.createDirectories(dir.resolve("share/doc"));
+        Files.write(dir.resolve("bin/prog"), r.nextBoolean() ? TestTrees.random(seed, r.nextInt(4 * BLOCK))
+                : TestTrees.text(seed, r.nextInt(40 * BLOCK)));
+        int small = 1 + r.nextInt(5);
+        for (int i = 0; i < small; i++) {
+            Files.write(dir.resolve("share/doc/f" + i), TestTrees.text(seed * 31 + i, 1 + r.nextInt(3 * BLOCK)));
+        }
+        if (r.nextInt(3) == 0) {
+            Files.write(dir.resolve("share/zeros"), new byte[2 * BLOCK + r.nextInt(100)]);
+        }
+        if (r.nextInt(2) == 0) {
+            Files.write(dir.resolve("share/shared"), SHARED[r.nextInt(SHARED.length)]);
+        }
+        if (r.nextInt(3) == 0) {
+            byte[] twice = TestTrees.random(seed + 7, BLOCK + r.nextInt(2 * BLOCK));
+            Files.write(dir.resolve("bin/copy1"), twice);
+            Files.write(dir.resolve("share/copy2"), twice);
+        }
+        Files.write(dir.resolve("empty"), new byte[0]);
+        Files.createSymbolicLink(dir.resolve("link"), Path.of("bin/prog"));
+    }
+
+    private Path store(String name, Map<String, Long> paths) throws IOException {
+        Path s = Files.createDirectories(tmp.resolve(name));
+        for (Map.Entry<String, Long> e : paths.entrySet()) {
+            storePath(s.resolve(e.getKey()), e.getValue());
+        }
+        return s;
+    }
+
+    private static Map<String, String> narHashes(Map<String, Long> paths) {
+        Map<String, String> m = new TreeMap<>();
+        paths.forEach((n, seed) -> m.put(n, "sha256-content-" + seed));
+        return m;
+    }
+
+    private static String name(Random r, long seed) {
+        String alphabet = "0123456789abcdfghijklmnpqrsvwxyz";
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 32; i++) {
+            b.append(alphabet.charAt(r.nextInt(alphabet.length())));
+        }
+        return b + "-pkg-" + seed;
+    }
+
+    private static Options options(String compression, int pcluster, boolean ztail, boolean frags, int threads) {
+        Compression c = Compression.parse(compression);
+        return new Options(c, c.defaultLevel(), pcluster, "nix-store", null, threads, 0, true, ztail, frags);
+    }
+
+    /** Events that keep the info and warning lines (the reuse notes). */
+    private static final class Notes implements Events {
+        final List<String> lines = new ArrayList<>();
+
+        @Override
+        public synchronized void info(String message) {
+            lines.add(message);
+        }
+
+        @Override
+        public synchronized void warn(String message) {
+            lines.add(message);
+        }
+    }
+
+    private Path build(Path store, Map<String, Long> paths, Options o, Path reuse, String name, Events ev) throws IOException {
+        Path img = tmp.resolve(name);
+        Files.deleteIfExists(img);
+        Dir root = (Dir) TreeBuilder.scan(store);
+        try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ErofsWriter.write(root, ch, o, ev, narHashes(paths), reuse);
+        }
+        return img;
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} pcluster {1} tail-packing {2} fragments {3}")
+    @CsvSource({
+        "lz4hc, 4096, false, false",
+        "lz4hc, 4096, true, true",
+        "lz4hc, 65536, true, true",
+        "lz4, 4096, false, false",
+        "lz4, 16384, false, true",
+        "none, 4096, false, false",
+        "zstd, 4096, false, false",
+        "zstd, 131072, true, true",
+        "lzma, 65536, false, true",
+        "lzma, 4096, true, false",
+        "deflate, 4096, true, true",
+        "deflate, 32768, false, false",
+    })
+    void incrementalEqualsFreshOverRandomChanges(String compression, int pcluster, boolean ztail, boolean frags) throws Exception {
+        Random r = new Random((compression + pcluster + ztail + frags).hashCode());
+        Map<String, Long> paths = new TreeMap<>();
+        long nextSeed = 1;
+        for (int i = 0; i < 5; i++) {
+            long seed = nextSeed++;
+            paths.put(name(r, seed), seed);
+        }
+        int[] threads = {1, 2, 8};
+        Path previous = null;
+        int copiedTotal = 0;
+        for (int step = 0; step < 6; step++) {
+            if (step > 0) {
+                List<String> names = new ArrayList<>(paths.keySet());
+                switch (step % 4) {
+                    case 1 -> { // replace one path (new name, new content)
+                        paths.remove(names.get(r.nextInt(names.size())));
+                        long seed = nextSeed++;
+                        paths.put(name(r, seed), seed);
+                    }
+                    case 2 -> { // add two
+                        for (int k = 0; k < 2; k++) {
+                            long seed = nextSeed++;
+                            paths.put(name(r, seed), seed);
+                        }
+                    }
+                    case 3 -> paths.remove(names.get(r.nextInt(names.size()))); // remove one
+                    default -> { } // no change
+                }
+            }
+            Path store = store("store" + step, paths);
+            int t = threads[step % 3];
+            Path fresh = build(store, paths, options(compression, pcluster, ztail, frags, t), null, "fresh" + step + ".img", Events.NONE);
+            if (previous != null) {
+                Notes notes = new Notes();
+                Path inc = build(store, paths, options(compression, pcluster, ztail, frags, threads[(step + 1) % 3]), previous,
+                        "inc" + step + ".img", notes);
+                assertArrayEquals(Files.readAllBytes(fresh), Files.readAllBytes(inc), "step " + step + ": " + notes.lines);
+                copiedTotal += copied(notes);
+                Files.delete(previous);
+                previous = inc;
+            } else {
+                previous = fresh;
+            }
+            if (previous != fresh) {
+                Files.delete(fresh);
+            }
+            if (step == 5) {
+                // the last incremental result, extracted by our reader, is the store
+                Path out = tmp.resolve("out");
+                try (ErofsReader fs = ErofsReader.open(previous)) {
+                    Extract.extract(fs, out, Events.NONE);
+                }
+                TreeAssert.sameTree(store, out);
+                if (!frags && (compression.equals("lz4") || compression.equals("lz4hc") || compression.equals("none"))) {
+                    // fsck.erofs 1.5 reads the lz4 family without fragments (ErofsOracleTest)
+                    Path fsck = Tools.require("fsck.erofs");
+                    Path x = tmp.resolve("fsck-out");
+                    Exec.ok(fsck.toString(), "--extract=" + x, previous.toString());
+                    TreeAssert.sameTree(store, x);
+                }
+            }
+            deleteTree(store);
+        }
+        assertTrue(copiedTotal >= 15, "store paths copied over the sequence: " + copiedTotal);
+    }
+
+    /** The number of store paths the note says were copied. */
+    private static int copied(Notes notes) {
+        for (String l : notes.lines) {
+            int at = l.indexOf(" store paths with data copied");
+            if (at > 0) {
+                String head = l.substring(0, at);
+                String[] w = head.substring(head.lastIndexOf(": ") + 2).split(" of ");
+                return Integer.parseInt(w[0]);
+            }
+        }
+        throw new AssertionError("no reuse summary in " + notes.lines);
+    }
+
+    /** A store of 5 paths and the same store with one path replaced. */
+    private record Pair(Path oldStore, Map<String, Long> oldPaths, Path store, Map<String, Long> paths) {}
+
+    private Pair pair() throws IOException {
+        Random r = new Random(42);
+        Map<String, Long> a = new TreeMap<>();
+        for (long s = 100; s < 105; s++) {
+            a.put(name(r, s), s);
+        }
+        Map<String, Long> b = new TreeMap<>(a);
+        b.remove(b.keySet().iterator().next());
+        b.put(name(r, 200), 200L);
+        return new Pair(store("old-store", a), a, store("new-store", b), b);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"lz4hc, 4096, true, true", "none, 4096, false, false"})
+    void corruptEarlierImagesStillGiveTheFreshImage(String compression, int pcluster, boolean ztail, boolean frags) throws Exception {
+        Pair p = pair();
+        Options o = options(compression, pcluster, ztail, frags, 2);
+        Path old = build(p.oldStore, p.oldPaths, o, null, "old.img", Events.NONE);
+        byte[] fresh = Files.readAllBytes(build(p.store, p.paths, o, null, "fresh.img", Events.NONE));
+        byte[] good = Files.readAllBytes(old);
+        ByteBuffer sb = ByteBuffer.wrap(good, 1024, 128).order(ByteOrder.LITTLE_ENDIAN);
+        long blocks = sb.getInt(1024 + 36) & 0xFFFFFFFFL;
+        long metaBlk = sb.getInt(1024 + 40) & 0xFFFFFFFFL;
+        long fsEnd = blocks * BLOCK;
+        Notes clean = new Notes();
+        assertArrayEquals(fresh, Files.readAllBytes(build(p.store, p.paths, o, old, "inc.img", clean)));
+        assertEquals(4, copied(clean), clean.lines.toString());
+
+        Map<String, byte[]> corrupt = new TreeMap<>();
+        corrupt.put("truncated to the file system", Arrays.copyOf(good, (int) fsEnd));
+        corrupt.put("truncated by one byte", Arrays.copyOf(good, good.length - 1));
+        corrupt.put("truncated in the data", Arrays.copyOf(good, (int) metaBlk * BLOCK / 2));
+        Random r = new Random(7);
+        for (int i = 0; i < 12; i++) {
+            corrupt.put("data bit " + i, flip(good, BLOCK + r.nextInt((int) (metaBlk - 1) * BLOCK), r));
+        }
+        for (int i = 0; i < 8; i++) {
+            corrupt.put("metadata bit " + i, flip(good, (int) metaBlk * BLOCK + r.nextInt((int) (fsEnd - metaBlk * BLOCK)), r));
+        }
+        for (int i = 0; i < 6; i++) {
+            corrupt.put("reuse table bit " + i, flip(good, (int) fsEnd + r.nextInt((int) (good.length - fsEnd)), r));
+        }
+        corrupt.put("superblock block count", flip(good, 1024 + 36, r));
+        corrupt.put("superblock meta_blkaddr", flip(good, 1024 + 40, r));
+        corrupt.put("superblock magic", flip(good, 1024, r));
+        int dataNotes = 0;
+        for (Map.Entry<String, byte[]> e : corrupt.entrySet()) {
+            Path bad = tmp.resolve("bad.img");
+            Files.write(bad, e.getValue());
+            Notes notes = new Notes();
+            Path inc;
+            try {
+                inc = build(p.store, p.paths, o, bad, "inc-bad.img", notes);
+            } catch (UserError u) {
+                // only a wrong magic makes the earlier image no EROFS image at all: one line
+                assertTrue(e.getKey().equals("superblock magic") && u.getMessage().contains("not an EROFS image")
+                        && !u.getMessage().contains("\n"), e.getKey() + ": " + u.getMessage());
+                continue;
+            }
+            assertArrayEquals(fresh, Files.readAllBytes(inc), e.getKey() + ": " + notes.lines);
+            assertTrue(!notes.lines.isEmpty(), e.getKey());
+            if (e.getKey().startsWith("data bit")) {
+                dataNotes += notes.lines.stream().anyMatch(l -> l.contains("corrupt")) ? 1 : 0;
+            }
+        }
+        // a flip in a copied path's extent is found by its checksum (some flips land in the replaced path's data)
+        assertTrue(dataNotes >= 6, "data flips noticed: " + dataNotes);
+    }
+
+    private static byte[] flip(byte[] b, int at, Random r) {
+        byte[] c = b.clone();
+        c[at] ^= (byte) (1 << r.nextInt(8));
+        return c;
+    }
+
+    @Test
+    void otherOptionsReuseNothingAndStillAgree() throws Exception {
+        Pair p = pair();
+        Path old = build(p.oldStore, p.oldPaths, options("lz4hc", 4096, false, false, 2), null, "old.img", Events.NONE);
+        Options o = options("lz4hc", 4096, true, false, 2);
+        byte[] fresh = Files.readAllBytes(build(p.store, p.paths, o, null, "fresh.img", Events.NONE));
+        Notes notes = new Notes();
+        assertArrayEquals(fresh, Files.readAllBytes(build(p.store, p.paths, o, old, "inc.img", notes)));
+        assertTrue(notes.lines.stream().anyMatch(l -> l.contains("other image options")), notes.lines.toString());
+    }
+
+    @Test
+    void badEarlierImagesAreRefusedWithOneLine() throws Exception {
+        Pair p = pair();
+        Options o = options("lz4hc", 4096, false, false, 1);
+        UserError missing = assertThrows(UserError.class, () -> build(p.store, p.paths, o, tmp.resolve("nope.img"), "x.img", Events.NONE));
+        assertTrue(missing.getMessage().contains("nope.img") && missing.getMessage().contains("does not exist"), missing.getMessage());
+        Path junk = tmp.resolve("junk.img");
+        Files.write(junk, TestTrees.random(5, 10000));
+        UserError notImage = assertThrows(UserError.class, () -> build(p.store, p.paths, o, junk, "y.img", Events.NONE));
+        assertTrue(notImage.getMessage().contains("not an EROFS image"), notImage.getMessage());
+        Path sq = tmp.resolve("squashfs.img");
+        ImageBuild.fromDirectory(p.oldStore, "squashfs", ImageOptions.defaults().withThreads(1).withMtime(0), sq);
+        UserError other = assertThrows(UserError.class, () -> build(p.store, p.paths, o, sq, "z.img", Events.NONE));
+        assertTrue(other.getMessage().contains("not an EROFS image"), other.getMessage());
+        for (String m : List.of(missing.getMessage(), notImage.getMessage(), other.getMessage())) {
+            assertTrue(!m.contains("\n"), m);
+        }
+    }
+}
