@@ -339,6 +339,69 @@ final class ErofsReuse {
         }
     }
 
+    // ------------------------------------------------------------------ CRC32C
+
+    /** Reflected CRC32C (Castagnoli) polynomial. */
+    private static final int POLY = 0x82F63B78;
+
+    /**
+     * The CRC32C of A followed by B from {@code crcA} = CRC32C(A), {@code crcB} = CRC32C(B) and B's length: B's
+     * zero-extension operator applied to crcA by repeated squaring of the one-zero-bit operator (GF(2) 32x32
+     * matrices, as a column per bit), XOR crcB.
+     */
+    static long crc32cCombine(long crcA, long crcB, long lenB) {
+        if (lenB <= 0) {
+            return crcA;
+        }
+        int[] odd = new int[32];
+        int[] even = new int[32];
+        odd[0] = POLY; // one zero bit
+        int row = 1;
+        for (int n = 1; n < 32; n++) {
+            odd[n] = row;
+            row <<= 1;
+        }
+        square(even, odd); // two zero bits
+        square(odd, even); // four zero bits
+        int crc = (int) crcA;
+        long len = lenB;
+        while (true) {
+            square(even, odd); // first: one zero byte
+            if ((len & 1) != 0) {
+                crc = times(even, crc);
+            }
+            len >>>= 1;
+            if (len == 0) {
+                break;
+            }
+            square(odd, even);
+            if ((len & 1) != 0) {
+                crc = times(odd, crc);
+            }
+            len >>>= 1;
+            if (len == 0) {
+                break;
+            }
+        }
+        return (crc ^ (int) crcB) & 0xFFFFFFFFL;
+    }
+
+    private static int times(int[] mat, int vec) {
+        int sum = 0;
+        for (int i = 0; vec != 0; i++, vec >>>= 1) {
+            if ((vec & 1) != 0) {
+                sum ^= mat[i];
+            }
+        }
+        return sum;
+    }
+
+    private static void square(int[] dst, int[] mat) {
+        for (int n = 0; n < 32; n++) {
+            dst[n] = times(mat, mat[n]);
+        }
+    }
+
     // ------------------------------------------------------------------ encoding helpers
 
     private static int count(DataInputStream in, int limit) throws IOException {

@@ -748,31 +748,51 @@ public final class ErofsWriter {
             if (currentGroup >= 0) {
                 int c = currentGroup;
                 groupDataBlocks[c] = nextBlock - groupDataStart[c];
-                groupDataCrc[c] = plans[c] != null ? plans[c].old().dataCrc() : crcOf(groupDataStart[c], groupDataBlocks[c]);
+                groupDataCrc[c] = plans[c] != null ? plans[c].old().dataCrc() : runningCrc();
             }
             currentGroup++;
             if (currentGroup < groups) {
                 groupDataStart[currentGroup] = nextBlock;
+                resetCrc();
             }
         }
     }
 
-    /** CRC32C of {@code n} blocks of the image being written, from block {@code start}. */
-    private long crcOf(long start, long n) throws IOException {
-        CRC32C c = new CRC32C();
-        ByteBuffer b = ByteBuffer.allocate(SEGMENT);
-        for (long pos = start * BLOCK_SIZE, end = (start + n) * BLOCK_SIZE; pos < end; ) {
-            b.clear().limit((int) Math.min(SEGMENT, end - pos));
-            while (b.hasRemaining()) {
-                if (out.read(b, pos + b.position()) < 0) {
-                    throw new IOException("image shorter than written");
-                }
-            }
-            b.flip();
-            c.update(b);
-            pos += b.limit();
-        }
-        return c.getValue();
+    /**
+     * The CRC32C of the bytes {@link #emit}ted since {@link #resetCrc}: {@code committed} for those before
+     * {@link #commitCrc}, {@code running} for those after it (a possible duplicate's, discarded when it is one).
+     */
+    private long committedCrc;
+    private final CRC32C running = new CRC32C();
+    private long runningLen;
+
+    /** Writes {@code b[off, off+len)} at block {@link #nextBlock} (the caller advances it) and adds it to the CRC32C. */
+    private void emit(byte[] b, int off, int len) throws IOException {
+        writeFully(ByteBuffer.wrap(b, off, len), nextBlock * BLOCK_SIZE);
+        running.update(b, off, len);
+        runningLen += len;
+    }
+
+    private void resetCrc() {
+        committedCrc = 0;
+        running.reset();
+        runningLen = 0;
+    }
+
+    /** Folds the running CRC32C into the committed one: what follows may be discarded ({@link #discardCrc}). */
+    private void commitCrc() {
+        committedCrc = runningCrc();
+        running.reset();
+        runningLen = 0;
+    }
+
+    private void discardCrc() {
+        running.reset();
+        runningLen = 0;
+    }
+
+    private long runningCrc() {
+        return ErofsReuse.crc32cCombine(committedCrc, running.getValue(), runningLen);
     }
 
     /** The fragment offset of group {@code g}'s packed part (0 when it has none). */
@@ -811,6 +831,7 @@ public final class ErofsWriter {
         int g = (int) parts.get(k)[0];
         partBlock[g] = nextBlock;
         partExtFrom = extents.size();
+        resetCrc();
     }
 
     /** The packed sink finished part {@code k}: its blocks, their CRC32C and its extents' description. */
@@ -818,7 +839,7 @@ public final class ErofsWriter {
         long[] p = parts.get(k);
         int g = (int) p[0];
         partBlocks[g] = nextBlock - partBlock[g];
-        partCrc[g] = plans[g] != null ? plans[g].old().partCrc() : crcOf(partBlock[g], partBlocks[g]);
+        partCrc[g] = plans[g] != null ? plans[g].old().partCrc() : runningCrc();
         partMapsCrc[g] = describeExtents(extents.subList(partExtFrom, extents.size()), -p[1], -partBlock[g]);
     }
 
@@ -906,7 +927,7 @@ public final class ErofsWriter {
         if (c.first()) {
             copyCrc.reset();
         }
-        writeFully(ByteBuffer.wrap(raw, 0, c.blocks() * BLOCK_SIZE), nextBlock * BLOCK_SIZE);
+        emit(raw, 0, c.blocks() * BLOCK_SIZE);
         copyCrc.update(raw, 0, c.blocks() * BLOCK_SIZE);
         nextBlock += c.blocks();
         if (!c.last()) {
@@ -1393,6 +1414,9 @@ public final class ErofsWriter {
             extents.clear();
             inlineTail = null;
             recheck = i.candidate && old == null ? sha256() : null;
+            if (recheck != null) {
+                commitCrc();
+            }
         }
         if (i.packedContent == null) {
             events.advance(s.length());
@@ -1409,6 +1433,7 @@ public final class ErofsWriter {
                     i.dupOf = c;
                     dedupedFiles++;
                     nextBlock = fileFirstBlock;
+                    discardCrc();
                     return;
                 }
             }
@@ -1454,7 +1479,7 @@ public final class ErofsWriter {
             c = c.withLast(Extent.plain(st, blk));
             ext = c.extents();
         }
-        writeFully(ByteBuffer.wrap(c.blocks(), 0, written * BLOCK_SIZE), nextBlock * BLOCK_SIZE);
+        emit(c.blocks(), 0, written * BLOCK_SIZE);
         for (int k = 0; k < ne; k++) {
             Extent x = ext.get(k);
             if (inline && k == ne - 1) {
@@ -1484,7 +1509,7 @@ public final class ErofsWriter {
     private void writeRaw(Inode.File i, byte[] raw, boolean last) throws IOException {
         int full = last ? raw.length / BLOCK_SIZE * BLOCK_SIZE : raw.length;
         if (full > 0) {
-            writeFully(ByteBuffer.wrap(raw, 0, full), nextBlock * BLOCK_SIZE);
+            emit(raw, 0, full);
             nextBlock += full / BLOCK_SIZE;
         }
         if (!last) {
@@ -1499,7 +1524,7 @@ public final class ErofsWriter {
         } else {
             byte[] blk = new byte[BLOCK_SIZE];
             System.arraycopy(raw, full, blk, 0, tail);
-            writeFully(ByteBuffer.wrap(blk), nextBlock * BLOCK_SIZE);
+            emit(blk, 0, BLOCK_SIZE);
             if (i.size < BLOCK_SIZE) {
                 iu = nextBlock;
             }

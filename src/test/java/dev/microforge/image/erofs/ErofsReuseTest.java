@@ -10,9 +10,11 @@ import dev.microforge.fs.TreeBuilder;
 import dev.microforge.image.Extract;
 import dev.microforge.image.ImageBuild;
 import dev.microforge.image.ImageOptions;
+import dev.microforge.image.StoreFixture;
 import dev.microforge.image.TreeAssert;
 import dev.microforge.image.erofs.ErofsWriter.Compression;
 import dev.microforge.image.erofs.ErofsWriter.Options;
+import dev.microforge.testkit.Cli;
 import dev.microforge.testkit.Exec;
 import dev.microforge.testkit.TestTrees;
 import dev.microforge.testkit.Tools;
@@ -128,7 +130,7 @@ class ErofsReuseTest {
         Path img = tmp.resolve(name);
         Files.deleteIfExists(img);
         Dir root = (Dir) TreeBuilder.scan(store);
-        try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ErofsWriter.write(root, ch, o, ev, narHashes(paths), reuse);
         }
         return img;
@@ -312,6 +314,71 @@ class ErofsReuseTest {
     private static byte[] flip(byte[] b, int at, Random r) {
         byte[] c = b.clone();
         c[at] ^= (byte) (1 << r.nextInt(8));
+        return c;
+    }
+
+    /** The CRC32C of a concatenation from its parts' (what a store path's extent CRC is built from). */
+    @Test
+    void crc32cCombineEqualsTheConcatenationsCrc() {
+        Random r = new Random(3);
+        for (int len : new int[] {0, 1, 3, 4096, 65537, 1 << 20}) {
+            byte[] a = TestTrees.random(r.nextInt(1000), r.nextInt(5000));
+            byte[] b = TestTrees.random(r.nextInt(1000) + 1000, len);
+            java.util.zip.CRC32C ca = new java.util.zip.CRC32C();
+            ca.update(a);
+            java.util.zip.CRC32C cb = new java.util.zip.CRC32C();
+            cb.update(b);
+            java.util.zip.CRC32C all = new java.util.zip.CRC32C();
+            all.update(a);
+            all.update(b);
+            assertEquals(all.getValue(), ErofsReuse.crc32cCombine(ca.getValue(), cb.getValue(), len), "len " + len);
+        }
+    }
+
+    /** Through the CLI: --reuse of a changed closure gives the fresh image, and image verify passes on it. */
+    @Test
+    void cliReuseThenVerify() throws Exception {
+        StoreFixture fx = StoreFixture.create(tmp.resolve("fx"), 4);
+        String[] opts = {"--type", "erofs", "--compression", "lz4hc", "--tail-packing", "--fragments", "--threads", "2"};
+        Path old = tmp.resolve("old.erofs");
+        Cli.Result r = Cli.run(cat(new String[] {"image", "build", "--closure", fx.closureFile().toString(), "--store-dir", fx.storeDir(),
+            "-o", old.toString()}, opts));
+        assertEquals(0, r.exitCode(), r.err());
+        String changed = fx.graph().paths().stream().map(pi -> pi.path().baseName()).filter(n -> n.endsWith("-pkg4")).findFirst().orElseThrow();
+        Path tool = fx.store().resolve(changed).resolve("bin/tool4");
+        byte[] b = Files.readAllBytes(tool);
+        b[0] ^= 1;
+        Files.write(tool, b);
+        StoreFixture fx2 = StoreFixture.rehash(fx, tmp.resolve("closure2"));
+        Path fresh = tmp.resolve("fresh.erofs");
+        Path inc = tmp.resolve("inc.erofs");
+        r = Cli.run(cat(new String[] {"image", "build", "--closure", fx2.closureFile().toString(), "--store-dir", fx.storeDir(),
+            "-o", fresh.toString()}, opts));
+        assertEquals(0, r.exitCode(), r.err());
+        r = Cli.run(cat(new String[] {"image", "build", "--closure", fx2.closureFile().toString(), "--store-dir", fx.storeDir(),
+            "-o", inc.toString(), "--reuse", old.toString()}, opts));
+        assertEquals(0, r.exitCode(), r.err());
+        assertArrayEquals(Files.readAllBytes(fresh), Files.readAllBytes(inc));
+        Cli.Result v = Cli.run("image", "verify", inc.toString(), "--closure", fx2.closureFile().toString(), "--store-dir", fx.storeDir());
+        assertEquals(0, v.exitCode(), v.err() + v.out());
+        assertTrue(v.out().contains("ok: " + fx2.graph().size() + " store paths"), v.out());
+        // the changed path's name and narHash differ from OLD's: compressed; the others copied
+        Notes n = new Notes();
+        Dir root = dev.microforge.fs.TreeBuilder.fromStore(fx.store(), fx2.graph().paths().stream().map(pi -> pi.path()).toList(), Map.of(), n, 1);
+        Map<String, String> nar = new TreeMap<>();
+        fx2.graph().paths().forEach(pi -> nar.put(pi.path().baseName(), pi.narHash().toSri()));
+        Path again = tmp.resolve("again.erofs");
+        try (FileChannel ch = FileChannel.open(again, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ErofsWriter.write(root, ch, new ErofsImageFormat().options(ImageOptions.defaults().withCompression("lz4hc").withTailPacking(true)
+                    .withFragments(true).withThreads(2)), n, nar, old);
+        }
+        // 7 store paths, one a symlink (no files): the 5 unchanged ones with files are copied
+        assertTrue(n.lines.stream().anyMatch(l -> l.endsWith(": 5 of 6 store paths with data copied, 1 compressed")), n.lines.toString());
+    }
+
+    private static String[] cat(String[] a, String[] b) {
+        String[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
         return c;
     }
 
