@@ -986,8 +986,8 @@ public final class ErofsWriter {
                 } else {
                     t = ErofsReuse.read(ch, fsEnd, why);
                 }
-            } catch (CorruptImageException e) {
-                why[0] = e.getMessage();
+            } catch (CorruptImageException | RuntimeException e) {
+                why[0] = "superblock unreadable (" + e.getMessage() + ")";
             }
             if (t == null) {
                 events.warn(reuse + ": " + why[0] + "; nothing reused");
@@ -1060,7 +1060,7 @@ public final class ErofsWriter {
                 } else {
                     oldPacked = pm.extents();
                 }
-            } catch (CorruptImageException e) {
+            } catch (CorruptImageException | RuntimeException e) {
                 packedWhy = "packed inode unreadable (" + e.getMessage() + ")";
             }
         }
@@ -1143,7 +1143,7 @@ public final class ErofsWriter {
                     }
                     maps[k] = m;
                     desc = describe(m);
-                } catch (CorruptImageException e) {
+                } catch (CorruptImageException | RuntimeException e) {
                     return "inode unreadable (" + e.getMessage() + ")";
                 }
             }
