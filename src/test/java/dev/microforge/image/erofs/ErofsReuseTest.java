@@ -317,6 +317,32 @@ class ErofsReuseTest {
         return c;
     }
 
+    /**
+     * Uncompressed dedupe of files of several 1 MiB segments across and within store paths: the duplicate's
+     * blocks are written, then given back; its path's checksum must not count them, or the path would look
+     * corrupt to the next build.
+     */
+    @Test
+    void multiSegmentDuplicatesAreCopiedWithoutWarnings() throws Exception {
+        byte[] big = TestTrees.random(77, (5 << 20) / 2 + 123);
+        Map<String, Long> paths = new TreeMap<>();
+        Random r = new Random(9);
+        for (long seed = 300; seed < 304; seed++) {
+            paths.put(name(r, seed), seed);
+        }
+        Path s1 = store("dup-old", paths);
+        for (String n : paths.keySet()) {
+            Files.write(s1.resolve(n).resolve("share/big"), big);
+        }
+        Files.write(s1.resolve(paths.keySet().iterator().next()).resolve("share/big2"), big);
+        Options o = options("none", 4096, false, false, 2);
+        Path old = build(s1, paths, o, null, "dup-old.img", Events.NONE);
+        Notes notes = new Notes();
+        Path inc = build(s1, paths, o.withThreads(8), old, "dup-inc.img", notes);
+        assertArrayEquals(Files.readAllBytes(old), Files.readAllBytes(inc), notes.lines.toString());
+        assertEquals(List.of(old + ": 4 of 4 store paths with data copied, 0 compressed"), notes.lines);
+    }
+
     /** The CRC32C of a concatenation from its parts' (what a store path's extent CRC is built from). */
     @Test
     void crc32cCombineEqualsTheConcatenationsCrc() {
