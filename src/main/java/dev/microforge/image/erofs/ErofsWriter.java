@@ -1376,6 +1376,7 @@ public final class ErofsWriter {
             fileFirstBlock = nextBlock;
             extents.clear();
             inlineTail = null;
+            recheck = null;
             runPipeline(packedWork(p));
             finishCompressed(p);
             p.packedContent = null;
