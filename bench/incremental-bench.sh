@@ -11,8 +11,12 @@
 # added to /nix/store. INCREMENTAL_BENCH_EDIT=first changes only the first byte of every file (then the blocks
 # after a file's first are found in OLD).
 #
-#   bench/incremental-bench.sh                               # zstd (128 KiB blocks) and xz (1 MiB blocks)
+#   bench/incremental-bench.sh                               # squashfs zstd (128 KiB blocks), xz (1 MiB blocks)
+#                                                            # and erofs lz4hc (4 KiB pclusters)
 #   INCREMENTAL_BENCH_COMPRESSORS=zstd bench/incremental-bench.sh
+#   INCREMENTAL_BENCH_COMPRESSORS="erofs-lz4hc erofs-zstd erofs-lz4hc+frag" ...  # erofs rows (erofs-C: --type
+#                                                            # erofs --compression C; +frag: --tail-packing
+#                                                            # --fragments)
 #   INCREMENTAL_BENCH_BASE_JAR=/path/to/older/microforge.jar ...  # also the size of that jar's fresh image
 #                                                            # (the per-path layout's cost against it)
 #   INCREMENTAL_BENCH_FRESH_ONCE=1 ...                       # one fresh build per compressor (of the unchanged
@@ -25,7 +29,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 out=${MICROFORGE_BENCH_OUT:-$here/out}
-compressors=${INCREMENTAL_BENCH_COMPRESSORS:-zstd xz}
+compressors=${INCREMENTAL_BENCH_COMPRESSORS:-zstd xz erofs-lz4hc}
 threads=${INCREMENTAL_BENCH_THREADS:-2}
 MICROFORGE_BENCH_OUT=$out bash "$here/corpus.sh" >/dev/null
 [ -f "$root/target/microforge.jar" ] || (cd "$root" && mvn -q -B -DskipTests package)
@@ -77,13 +81,23 @@ replace() {
     {changed = 0; print}' "$out/corpus.closure" > "$work/$2.closure"
   echo "$new"
 }
-build() { # build IMAGE CLOSURE COMPRESSOR BLOCK [--reuse OLD]: prints the wall seconds
+# flags ROW BLOCK: the image options of a row (squashfs C, or erofs-C[+frag])
+flags() {
+  case $1 in
+    erofs-*) local c=${1#erofs-}
+      echo --type erofs --compression "${c%+frag}"
+      if [ "${c%+frag}" != "$c" ]; then echo --tail-packing --fragments; fi ;;
+    *) echo --type squashfs --compression "$1" --block-size "$2" ;;
+  esac
+}
+build() { # build IMAGE CLOSURE ROW BLOCK [--reuse OLD]: prints the wall seconds
   local img=$1 closure=$2 c=$3 bs=$4; shift 4
   rm -f "$img"
   local t0 t1
   t0=$(date +%s.%N)
-  "$work/microforge" image build --type squashfs --closure "$closure" --real-store "$work/store" --threads "$threads" \
-    --compression "$c" --block-size "$bs" -o "$img" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  # shellcheck disable=SC2046
+  "$work/microforge" image build $(flags "$c" "$bs") --closure "$closure" --real-store "$work/store" --threads "$threads" \
+    -o "$img" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
   t1=$(date +%s.%N)
   echo "$t1 - $t0" | bc
 }
@@ -115,8 +129,9 @@ for c in $compressors; do
   size=$(stat -c %s "$work/old.img")
   if [ -n "${INCREMENTAL_BENCH_BASE_JAR:-}" ]; then
     rm -f "$work/base.img"
-    java -jar "$INCREMENTAL_BENCH_BASE_JAR" image build --type squashfs --closure "$work/none.closure" \
-      --real-store "$work/store" --threads "$threads" --compression "$c" --block-size "$bs" -o "$work/base.img" >/dev/null 2>&1
+    # shellcheck disable=SC2046
+    java -jar "$INCREMENTAL_BENCH_BASE_JAR" image build $(flags "$c" "$bs") --closure "$work/none.closure" \
+      --real-store "$work/store" --threads "$threads" -o "$work/base.img" >/dev/null 2>&1
     base=$(stat -c %s "$work/base.img")
     echo "  $c: per-path layout $size bytes, base $base bytes: $(echo "scale=5; $size / $base" | bc)x" >&2
   else

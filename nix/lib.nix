@@ -143,8 +143,8 @@ let
       referenceFree ? true,
       # false (default): built locally, never substituted (see `localBuild`); true: an ordinary derivation
       cacheable ? false,
-      # squashfs: an earlier store disk (from mkStoreDisk) whose unchanged store paths are copied instead
-      # of compressed again (`image build --reuse`); the image is byte for byte the one built without it.
+      # an earlier store disk of the same type (from mkStoreDisk) whose unchanged store paths are copied
+      # instead of compressed again (`image build --reuse`); the image is byte for byte the one built without it.
       # This makes the new disk's build depend on the old disk's bytes (an input of the derivation), not
       # only on its closure. Store paths are matched by name and narHash, which only the structured
       # closure (structuredAttrs, the default) carries: with the plain text closure nothing is reused.
@@ -156,10 +156,8 @@ let
       reuseArgs =
         if previous == null then
           [ ]
-        else if type != "squashfs" then
-          throw "mkStoreDisk: previous applies to type \"squashfs\" only"
-        else if (previous.storeDiskType or "squashfs") != "squashfs" then
-          throw "mkStoreDisk: previous must be a squashfs store disk"
+        else if (previous.storeDiskType or type) != type then
+          throw "mkStoreDisk: previous must be a ${type} store disk (it is ${previous.storeDiskType})"
         else
           [ "--reuse" "${previous}" ];
       masked = !discardReferences && referenceFree;

@@ -129,6 +129,13 @@ rec {
     previous = disk-squashfs-structured;
     name = "nix-store-reuse.squashfs";
   };
+  # erofs (lz4hc) rebuilt from disk-erofs with `previous`: the same bytes as disk-erofs
+  disk-erofs-reuse = mf.mkStoreDisk {
+    inherit pkgs;
+    rootPaths = [ toplevel ];
+    previous = disk-erofs;
+    name = "nix-store-reuse.erofs";
+  };
   # with references kept (what Nix < 2.18 does without the masking), uncompressed so that the store
   # path hashes are plainly in the image: for comparison in the test
   disk-with-references = mf.mkStoreDisk {

@@ -90,7 +90,7 @@ public final class ImageBuildCommand implements Callable<Integer> {
     String xzBcj;
 
     @Option(names = "--reuse", paramLabel = "OLD",
-            description = "squashfs: an earlier image; its store paths with the same narHash and options are copied "
+            description = "An earlier image of the same type; its store paths with the same narHash and options are copied "
                     + "instead of compressed again. The image is byte for byte the one built without --reuse.")
     Path reuse;
 

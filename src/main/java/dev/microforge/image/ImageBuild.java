@@ -36,7 +36,7 @@ public final class ImageBuild {
 
     /**
      * As above; {@code reuse}: an earlier image (or null) whose store paths with the same narHash and options
-     * are copied instead of compressed (squashfs), the image being the same as a build without it.
+     * are copied instead of compressed (squashfs, erofs), the image being the same as a build without it.
      */
     public static void build(ClosureGraph closure, Path storeOnDisk, String type, ImageOptions options,
             Map<String, byte[]> extraRootFiles, Path out, Events events, Path reuse) throws IOException {

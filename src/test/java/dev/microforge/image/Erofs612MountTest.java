@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * series) mounts microforge's EROFS images: every compressor of {@link #CODECS} in every shape of {@link
  * #SHAPES} (4 KiB and big pclusters, ztailpacking, fragments), all on disks of ONE QEMU TCG boot; the guest
  * hashes every file and the manifest equals the host's and our reader's extraction (modes normalized), every
- * inode 0:0 with the image's mtime ({@code testkit.KernelMounts}, shared with the 6.1 test).
+ * inode 0:0 with the image's mtime ({@code testkit.KernelMounts}, shared with the 6.1 test). One zstd image
+ * with tail packing and fragments is an incremental build ({@code --reuse}, {@link ErofsKernelMountTest#incremental}).
  *
  * <p>Adding a compressor is one row of {@link #CODECS}. The rows of {@link #PENDING} are the compressors of
  * issue 20 (zstd, lzma, deflate) that the writer does not accept yet: when {@code image build --type erofs
@@ -74,6 +75,9 @@ class Erofs612MountTest {
         ErofsKernelMountTest.tailShapes(src.resolve("tails"));
         bigFiles(src.resolve("big"));
         Map<String, Path> images = ErofsKernelMountTest.build(src, variants(), tmp);
+        // one incremental build (--reuse), zstd with tail packing and fragments
+        images.put("zstd-ztail-frag-incremental", ErofsKernelMountTest.incremental(src, ImageOptions.defaults().withThreads(2).withMtime(MTIME)
+                .withCompression("zstd").withTailPacking(true).withFragments(true), tmp, "zstd-ztail-frag-incremental"));
         for (Map.Entry<String, Path> img : images.entrySet()) {
             Path out = tmp.resolve("extract-" + img.getKey());
             try (ImageFs fs = ImageFormats.byType("erofs").open(img.getValue())) {

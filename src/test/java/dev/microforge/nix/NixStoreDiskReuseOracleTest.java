@@ -15,9 +15,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * mkStoreDisk { previous = ...; } inside real Nix 2.8 builds: the squashfs store disk rebuilt from an earlier
- * one (image build --reuse) is the same bytes as the earlier one of the same closure, and unsquashfs extracts
- * the store paths from it.
+ * mkStoreDisk { previous = ...; } inside real Nix 2.8 builds: the squashfs and erofs store disks rebuilt from
+ * an earlier one (image build --reuse) are the same bytes as the earlier one of the same closure, and
+ * unsquashfs / fsck.erofs extract the store paths from them.
  */
 @Tag("oracle")
 class NixStoreDiskReuseOracleTest {
@@ -37,6 +37,25 @@ class NixStoreDiskReuseOracleTest {
         for (String p : NixIntegrationOracleTest.requisites(outs.get(2))) {
             String base = Path.of(p).getFileName().toString();
             TreeHash.assertSame(TreeHash.of(Path.of(p)), TreeHash.of(sx.resolve(base)), "unsquashfs " + base);
+        }
+    }
+
+    /** The same for erofs (lz4hc): fsck.erofs 1.5 extracts the store paths from the rebuilt disk. */
+    @Test
+    void previousGivesTheSameErofsDisk(@TempDir Path tmp) throws Exception {
+        Exec.Result r = NixTestSupport.nixBuild(NixIntegrationOracleTest.BUILD, List.of("disk-erofs", "disk-erofs-reuse", "toplevel"), List.of());
+        assertEquals(0, r.exitCode(), r.stderr());
+        List<String> outs = NixTestSupport.lines(r.stdout());
+        String fresh = outs.get(0);
+        String reused = outs.get(1);
+        assertFalse(fresh.equals(reused), "two derivations");
+        assertFalse(r.stderr().contains("microforge: warning"), r.stderr());
+        assertArrayEquals(Files.readAllBytes(Path.of(fresh)), Files.readAllBytes(Path.of(reused)));
+        Path x = tmp.resolve("x");
+        Exec.ok(Tools.require("fsck.erofs").toString(), "--extract=" + x, reused);
+        for (String p : NixIntegrationOracleTest.requisites(outs.get(2))) {
+            String base = Path.of(p).getFileName().toString();
+            TreeHash.assertSame(TreeHash.of(Path.of(p)), TreeHash.of(x.resolve(base)), "fsck.erofs " + base);
         }
     }
 }

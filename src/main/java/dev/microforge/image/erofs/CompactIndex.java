@@ -127,6 +127,67 @@ final class CompactIndex {
         return area;
     }
 
+    /** Bytes of the area {@link #encode} writes for {@code n} lclusters (its packs, the last one whole). */
+    static int areaSize(int n) {
+        final long ebase = 8;
+        int initial4b = (int) ((32 - ebase % 32) / 4);
+        int c2b = initial4b < n ? (n - initial4b) / 16 * 16 : 0;
+        int lastShift = shift(initial4b, c2b, n - 1);
+        long lastPos = pos(ebase, initial4b, c2b, n - 1);
+        int lastPack = lastShift == 2 ? 8 : 32;
+        return (int) (lastPos / lastPack * lastPack + lastPack - ebase);
+    }
+
+    /**
+     * The extents {@link #encode} was given, from its area: one per PLAIN or HEAD lcluster (start, kind, block,
+     * block count from CBLKCNT with big pclusters); the last one is {@code lastKind} when that is INLINE or
+     * FRAGMENT (address {@code fragOff} for a fragment, 0 and no blocks for both). The compressed length
+     * ({@code produced}) is not in the index: 0. {@link CorruptImageException} when the area does not decode to
+     * extents the writer could have written.
+     */
+    static List<Extent> decode(byte[] area, int n, boolean big, Extent.Kind lastKind, long fragOff) throws IOException {
+        final long ebase = 8;
+        int initial4b = (int) ((32 - ebase % 32) / 4);
+        int c2b = initial4b < n ? (n - initial4b) / 16 * 16 : 0;
+        if (n <= 0 || area.length < areaSize(n)) {
+            throw new CorruptImageException("compact index of " + n + " lclusters is " + area.length + " bytes");
+        }
+        int[] type = new int[n];
+        int[] lo = new int[n];
+        int[] cblk = new int[n];
+        long[] pblk = new long[n];
+        for (int lcn = 0; lcn < n; lcn++) {
+            unpack(area, ebase, pos(ebase, initial4b, c2b, lcn), shift(initial4b, c2b, lcn), big, lcn, type, lo, cblk, pblk);
+        }
+        List<Extent> out = new java.util.ArrayList<>();
+        for (int lcn = 0; lcn < n; lcn++) {
+            if (type[lcn] == CLUSTER_TYPE_NONHEAD) {
+                if (lcn == 0) {
+                    throw new CorruptImageException("compact index starts with a non-head lcluster");
+                }
+                continue;
+            }
+            if (type[lcn] != CLUSTER_TYPE_PLAIN && type[lcn] != CLUSTER_TYPE_HEAD) {
+                throw new CorruptImageException("lcluster " + lcn + " has type " + type[lcn]);
+            }
+            long start = (long) lcn * BLOCK_SIZE + lo[lcn];
+            if (type[lcn] == CLUSTER_TYPE_PLAIN) {
+                out.add(Extent.plain(start, pblk[lcn]));
+            } else {
+                int blocks = big && lcn + 1 < n && type[lcn + 1] == CLUSTER_TYPE_NONHEAD && cblk[lcn + 1] > 0 ? cblk[lcn + 1] : 1;
+                out.add(Extent.compressed(start, pblk[lcn], blocks, 0));
+            }
+        }
+        if (out.isEmpty()) {
+            throw new CorruptImageException("compact index without a head lcluster");
+        }
+        if (lastKind == Extent.Kind.INLINE || lastKind == Extent.Kind.FRAGMENT) {
+            Extent l = out.get(out.size() - 1);
+            out.set(out.size() - 1, new Extent(l.start(), lastKind, lastKind == Extent.Kind.FRAGMENT ? fragOff : 0, 0, 0));
+        }
+        return out;
+    }
+
     private static void putBits(byte[] a, int byteBase, int bitPos, int v) {
         int p = byteBase + bitPos / 8;
         int sh = bitPos & 7;

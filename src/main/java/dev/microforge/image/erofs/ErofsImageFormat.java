@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /** EROFS as the Linux 6.1 kernel reads it: the registry entry ({@code --type erofs}). */
@@ -35,6 +36,13 @@ public final class ErofsImageFormat implements ImageFormat<ErofsWriter.Options> 
     @Override
     public void write(Dir root, ErofsWriter.Options options, FileChannel out, Path outPath, Events events) throws IOException {
         ErofsWriter.write(root, out, options, events);
+    }
+
+    /** Writes the image, copying the unchanged store paths of {@code reuse} (see {@link ErofsWriter#write(Dir, FileChannel, ErofsWriter.Options, Events, Map, Path)}). */
+    @Override
+    public void write(Dir root, ErofsWriter.Options options, FileChannel out, Path outPath, Events events, Map<String, String> narHashes,
+            Path reuse) throws IOException {
+        ErofsWriter.write(root, out, options, events, narHashes, reuse);
     }
 
     @Override

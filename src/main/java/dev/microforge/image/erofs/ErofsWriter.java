@@ -8,7 +8,9 @@ import dev.microforge.fs.Node;
 import dev.microforge.fs.RegularFile;
 import dev.microforge.fs.Reproducible;
 import dev.microforge.fs.Symlink;
+import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.Pipeline;
+import dev.microforge.image.erofs.ErofsReuse.FileMap;
 import dev.microforge.image.erofs.compress.PclusterCodec;
 import dev.microforge.image.source.DuplicateFinder;
 import dev.microforge.image.source.SourceFile;
@@ -17,13 +19,14 @@ import dev.microforge.util.Events;
 import dev.microforge.util.RawNames;
 import dev.microforge.util.Threads;
 import dev.microforge.util.UserError;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
@@ -35,16 +38,21 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.zip.CRC32C;
 
 /**
  * Writes an EROFS image that the Linux 6.1 kernel mounts, from a normalized {@link Dir} tree.
  *
- * <p>Layout: block 0 holds the superblock (at 1024); file data follows from block 1, file after file in
- * inode order (written by a deterministic parallel pipeline: read, compress in parallel, write in order);
+ * <p>Layout: block 0 holds the superblock (at 1024); file data follows from block 1, store path after store
+ * path (the files of one top-level entry, in inode order; written by a deterministic parallel pipeline: read,
+ * compress in parallel, write in order), so that each store path's blocks are one extent; then the packed
+ * inode's pclusters (fragments), one part per store path, each part padded to 4 KiB and compressed on its own;
  * then the metadata area (inodes with their inline tails and compression indexes, packed so that no inline
- * tail crosses a block boundary); then the blocks of large directories and long symlinks. Everything is a
- * pure function of the tree and the options, so the bytes do not depend on thread count or input order.
+ * tail crosses a block boundary); then the blocks of large directories and long symlinks; after the file
+ * system's last block, the reuse table ({@link ErofsReuse}). Everything is a pure function of the tree and the
+ * options, so the bytes do not depend on thread count or input order, nor on whether an earlier image was
+ * reused ({@code --reuse}: unchanged store paths' extents and inode maps are copied from it).
  */
 public final class ErofsWriter {
     public enum Compression {
@@ -185,9 +193,11 @@ public final class ErofsWriter {
     /** The compressor's algorithm id and configuration (null for uncompressed images); the data is compressed by per-thread instances. */
     private final PclusterCompressor codec;
 
-    private ErofsWriter(Options opt, Events events) {
+    private ErofsWriter(Options opt, Events events, Map<String, String> narHashes, Path reuse) {
         this.opt = opt;
         this.events = events;
+        this.narHashes = narHashes;
+        this.reusePath = reuse;
         this.codec = opt.compression() == Compression.NONE ? null : PclusterCompressor.forOptions(opt);
         try {
             contentDigest = MessageDigest.getInstance("SHA-256");
@@ -207,7 +217,27 @@ public final class ErofsWriter {
 
     /** Writes the image into {@code channel} from position 0. */
     public static Result write(Dir root, FileChannel channel, Options opt, Events events) throws IOException {
-        return new ErofsWriter(opt, events).run(root, channel);
+        return write(root, channel, opt, events, Map.of(), null);
+    }
+
+    /**
+     * As {@link #write(Dir, FileChannel, Options, Events)}. {@code narHashes}: the narHash of each top-level entry
+     * (store path name) that has one; they key the reuse table (an entry without one is never copied from an
+     * earlier image). {@code reuse}: an earlier image (or null) whose store paths with the same name, narHash and
+     * options are copied instead of compressed; the image is the same as without it. {@code reuse} missing or not
+     * an EROFS image is bad input; an image without a usable reuse table, or built with other options, is a
+     * warning (nothing reused), as is a store path whose data or inodes fail their checksums (compressed again).
+     */
+    public static Result write(Dir root, FileChannel channel, Options opt, Events events, Map<String, String> narHashes, Path reuse)
+            throws IOException {
+        ErofsWriter w = new ErofsWriter(opt, events, narHashes, reuse);
+        try {
+            return w.run(root, channel);
+        } finally {
+            if (w.old != null) {
+                w.old.ch().close();
+            }
+        }
     }
 
     // ---------------------------------------------------------------- inodes
@@ -222,6 +252,7 @@ public final class ErofsWriter {
             if (ino instanceof Inode.Directory d) {
                 for (Entry e : ((Dir) nodes.remove(d)).entries()) {
                     Inode c = inode(e.node(), d);
+                    c.group = d.group < 0 ? d.children.size() : d.group;
                     d.names.add(e.nameRef());
                     d.children.add(c);
                     queue.add(c);
@@ -268,6 +299,11 @@ public final class ErofsWriter {
         }
         if (opt.dedupe() && opt.compression() == Compression.NONE) {
             markCandidates();
+        }
+        setUpGroups();
+        if (reusePath != null) {
+            old = openReuse(reusePath);
+            planReuse();
         }
         events.start("erofs: writing file data", totalBytes);
         try (PackedInode p = packedData) {
@@ -328,6 +364,7 @@ public final class ErofsWriter {
         byte[] block0 = superblock(inodes.get(0).nid(), metaBlkaddr, totalBlocks, uuid);
         writeFully(ByteBuffer.wrap(block0), 0);
         out.truncate(totalBlocks * BLOCK_SIZE);
+        writeFully(ByteBuffer.wrap(ErofsReuse.withTrailer(reuseTable())), totalBlocks * BLOCK_SIZE);
         return new Result(totalBlocks, inodes.size(), uuid, metaBlkaddr - 1, metaSize, compressedFiles, dedupedFiles);
     }
 
@@ -510,8 +547,15 @@ public final class ErofsWriter {
 
     // ---------------------------------------------------------------- file data
 
-    /** One segment of one file: the unit of parallel work. */
-    private record Segment(Inode.File ino, RegularFile file, long offset, int length, boolean last) {}
+    /**
+     * One segment of one file: the unit of parallel work. {@code last}: the file's last segment; {@code end}: the
+     * last segment of a file or of one store path's part of the packed inode, which ends at {@code partEnd}.
+     */
+    private record Segment(Inode.File ino, RegularFile file, long offset, int length, boolean last, boolean end, long partEnd, int part) {
+        Segment(Inode.File ino, RegularFile file, long offset, int length, boolean last) {
+            this(ino, file, offset, length, last, last, ino.size, -1);
+        }
+    }
 
     /**
      * A segment's physical clusters: {@code blocks} holds {@code nBlocks} blocks, block after block; each extent's
@@ -541,8 +585,18 @@ public final class ErofsWriter {
         }
     }
 
-    /** A segment read and, when compressed, its clusters (null for uncompressed images). */
-    private record SegmentResult(Segment seg, byte[] raw, int crc, Clusters clusters) {}
+    /**
+     * A segment read and, when compressed, its clusters (null for uncompressed images); or ({@code copy}) blocks
+     * of a store path's data or packed part read from the earlier image ({@code raw}).
+     */
+    private record SegmentResult(Segment seg, byte[] raw, int crc, Clusters clusters, CopyChunk copy) {
+        SegmentResult(Segment seg, byte[] raw, int crc, Clusters clusters) {
+            this(seg, raw, crc, clusters, null);
+        }
+    }
+
+    /** Blocks copied from the earlier image: of group {@code group}'s data extent, or of its packed part. */
+    private record CopyChunk(int group, boolean packed, boolean first, boolean last, int blocks) {}
 
     private final ThreadLocal<PclusterCompressor> compressors = new ThreadLocal<>();
 
@@ -590,6 +644,593 @@ public final class ErofsWriter {
                 return s;
             }
         };
+    }
+
+    // ---------------------------------------------------------------- store paths (groups) and reuse
+
+    /** Desc of an empty file; of a file that shares the data of a file of an earlier store path. */
+    private static final int EMPTY_DESC = describe(ErofsReuse.FileMap.EMPTY);
+    private static final int EXTERNAL_DESC = 0x45585431;
+    /** Blocks of one copy work item. */
+    private static final int COPY_CHUNK = SEGMENT / BLOCK_SIZE;
+
+    private static int describe(FileMap m) {
+        CRC32C c = new CRC32C();
+        m.describe(c);
+        return (int) c.getValue();
+    }
+
+    private final Map<String, String> narHashes;
+    private final Path reusePath;
+    /** The earlier image (--reuse) when it has a usable reuse table, else null. */
+    private Old old;
+    /** The top-level entries (groups): count, keys (name and narHash, or empty). */
+    private int groups;
+    private String[] keys;
+    /** The files in data order (store path after store path); group g's are [groupFrom[g], groupTo[g]). */
+    private List<Inode.File> dataOrder;
+    private int[] groupFrom;
+    private int[] groupTo;
+    /** Per group: its data extent (first block, blocks, CRC32C), its packed part (see {@link #parts}). */
+    private long[] groupDataStart;
+    private long[] groupDataBlocks;
+    private long[] groupDataCrc;
+    private long[] partStart;
+    private long[] partLength;
+    private long[] partBlock;
+    private long[] partBlocks;
+    private long[] partCrc;
+    private int[] partMapsCrc;
+    private int[] partIndex;
+    /** Per group: a tail did not fit the packed inode (never copied then). */
+    private boolean[] refused;
+    /** Per group: copied from the earlier image (null: compressed). */
+    private Plan[] plans;
+    private int currentGroup = -1;
+    /** Index of the packed inode's extents where the current part's start. */
+    private int partExtFrom;
+    /** CRC32C of the blocks copied so far for the current copied extent. */
+    private final CRC32C copyCrc = new CRC32C();
+    /** The store paths' parts of the packed inode, in order: group, start, length (a multiple of 4 KiB). */
+    private final List<long[]> parts = new ArrayList<>();
+
+    /** The earlier image: name (for messages), channel, where its metadata starts, its blocks, its table. */
+    private record Old(String name, FileChannel ch, long metaBase, long blocks, long packedNid, ErofsReuse.Table table) {}
+
+    /** A group copied from the earlier image: its entry there, its files' maps and its packed part's extents (relative). */
+    private record Plan(ErofsReuse.Group old, FileMap[] maps, List<Extent> partExtents) {}
+
+    /** Groups, keys and the data order: store path after store path, each one's files in inode order. */
+    private void setUpGroups() {
+        Inode.Directory root = (Inode.Directory) inodes.get(0);
+        groups = root.children.size();
+        keys = new String[groups];
+        for (int g = 0; g < groups; g++) {
+            String name = new String(root.names.get(g), StandardCharsets.ISO_8859_1);
+            String nar = narHashes.get(name);
+            keys[g] = nar == null ? "" : name + " " + nar;
+        }
+        List<Inode.File> files = new ArrayList<>();
+        for (Inode i : inodes) {
+            if (i instanceof Inode.File f) {
+                files.add(f);
+            }
+        }
+        files.sort(Comparator.comparingInt((Inode.File f) -> f.group).thenComparingInt(f -> f.index));
+        dataOrder = files;
+        groupFrom = new int[groups];
+        groupTo = new int[groups];
+        for (int k = 0, g = 0; g < groups; g++) {
+            groupFrom[g] = k;
+            while (k < files.size() && files.get(k).group == g) {
+                k++;
+            }
+            groupTo[g] = k;
+        }
+        groupDataStart = new long[groups];
+        groupDataBlocks = new long[groups];
+        groupDataCrc = new long[groups];
+        partStart = new long[groups];
+        partLength = new long[groups];
+        partBlock = new long[groups];
+        partBlocks = new long[groups];
+        partCrc = new long[groups];
+        partMapsCrc = new int[groups];
+        partIndex = new int[groups];
+        Arrays.fill(partIndex, -1);
+        refused = new boolean[groups];
+        plans = new Plan[groups];
+    }
+
+    /** The data sink reached group {@code g}: the groups before it are closed, their extents recorded. */
+    private void switchGroup(int g) throws IOException {
+        while (currentGroup < g) {
+            if (currentGroup >= 0) {
+                int c = currentGroup;
+                groupDataBlocks[c] = nextBlock - groupDataStart[c];
+                groupDataCrc[c] = plans[c] != null ? plans[c].old().dataCrc() : runningCrc();
+            }
+            currentGroup++;
+            if (currentGroup < groups) {
+                groupDataStart[currentGroup] = nextBlock;
+                resetCrc();
+            }
+        }
+    }
+
+    /**
+     * The CRC32C of the bytes {@link #emit}ted since {@link #resetCrc}: {@code committed} for those before
+     * {@link #commitCrc}, {@code running} for those after it (a possible duplicate's, discarded when it is one).
+     */
+    private long committedCrc;
+    private final CRC32C running = new CRC32C();
+    private long runningLen;
+
+    /** Writes {@code b[off, off+len)} at block {@link #nextBlock} (the caller advances it) and adds it to the CRC32C. */
+    private void emit(byte[] b, int off, int len) throws IOException {
+        writeFully(ByteBuffer.wrap(b, off, len), nextBlock * BLOCK_SIZE);
+        running.update(b, off, len);
+        runningLen += len;
+    }
+
+    private void resetCrc() {
+        committedCrc = 0;
+        running.reset();
+        runningLen = 0;
+    }
+
+    /** Folds the running CRC32C into the committed one: what follows may be discarded ({@link #discardCrc}). */
+    private void commitCrc() {
+        committedCrc = runningCrc();
+        running.reset();
+        runningLen = 0;
+    }
+
+    private void discardCrc() {
+        running.reset();
+        runningLen = 0;
+    }
+
+    private long runningCrc() {
+        return ErofsReuse.crc32cCombine(committedCrc, running.getValue(), runningLen);
+    }
+
+    /** The fragment offset of group {@code g}'s packed part (0 when it has none). */
+    private long partStartOf(int g) {
+        return partIndex[g] >= 0 ? partStart[g] : 0;
+    }
+
+    /**
+     * Starts store path {@code group}'s part of the packed inode unless it is the current one: the previous part
+     * is padded with zeros to a 4 KiB boundary, so that every part starts an lcluster of its own and is
+     * compressed on its own (its pclusters hold nothing of another store path).
+     */
+    private void openPart(int group) throws IOException {
+        if (!parts.isEmpty() && parts.get(parts.size() - 1)[0] == group) {
+            return;
+        }
+        closePart();
+        partIndex[group] = parts.size();
+        partStart[group] = packedData.length();
+        parts.add(new long[] {group, packedData.length(), 0});
+    }
+
+    /** Pads the current part of the packed inode to a 4 KiB boundary and records its length. */
+    private void closePart() throws IOException {
+        if (parts.isEmpty()) {
+            return;
+        }
+        long[] p = parts.get(parts.size() - 1);
+        packedData.pad(BLOCK_SIZE);
+        p[2] = packedData.length() - p[1];
+        partLength[(int) p[0]] = p[2];
+    }
+
+    /** The packed sink reached part {@code k}. */
+    private void startPart(int k) {
+        int g = (int) parts.get(k)[0];
+        partBlock[g] = nextBlock;
+        partExtFrom = extents.size();
+        resetCrc();
+    }
+
+    /** The packed sink finished part {@code k}: its blocks, their CRC32C and its extents' description. */
+    private void endPart(int k) throws IOException {
+        long[] p = parts.get(k);
+        int g = (int) p[0];
+        partBlocks[g] = nextBlock - partBlock[g];
+        partCrc[g] = plans[g] != null ? plans[g].old().partCrc() : runningCrc();
+        partMapsCrc[g] = describeExtents(extents.subList(partExtFrom, extents.size()), -p[1], -partBlock[g]);
+    }
+
+    /** CRC32C of extents (start and kind, address and blocks) moved by {@code startBy} bytes and {@code addrBy} blocks. */
+    private static int describeExtents(List<Extent> list, long startBy, long addrBy) {
+        List<Extent> moved = new ArrayList<>(list.size());
+        for (Extent e : list) {
+            moved.add(e.moved(startBy, addrBy));
+        }
+        return describe(new FileMap(LAYOUT_COMPRESSED_COMPACT, 0, false, moved, null));
+    }
+
+    /** The data pass's work: per group, its files' segments, or the copy of its extent from the earlier image. */
+    private Iterator<Callable<SegmentResult>> dataWork() {
+        List<Callable<SegmentResult>> items = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+            Plan p = plans[g];
+            if (p != null) {
+                addCopy(items, g, false, p.old().dataStart(), p.old().dataBlocks());
+            } else {
+                for (Iterator<Segment> it = segments(dataOrder.subList(groupFrom[g], groupTo[g])); it.hasNext(); ) {
+                    Segment s = it.next();
+                    items.add(() -> work(s));
+                }
+            }
+        }
+        return items.iterator();
+    }
+
+    /** The packed inode's work: each part in segments of at most 1 MiB (the part's last one ending it), or its copy. */
+    private Iterator<Callable<SegmentResult>> packedWork(Inode.File p) {
+        List<Callable<SegmentResult>> items = new ArrayList<>();
+        for (int k = 0; k < parts.size(); k++) {
+            long[] part = parts.get(k);
+            int g = (int) part[0];
+            if (part[2] == 0) {
+                continue;
+            }
+            if (plans[g] != null) {
+                addCopy(items, g, true, plans[g].old().partBlock(), plans[g].old().partBlocks());
+                continue;
+            }
+            long end = part[1] + part[2];
+            for (long off = part[1]; off < end; off += SEGMENT) {
+                int len = (int) Math.min(SEGMENT, end - off);
+                Segment s = new Segment(p, null, off, len, false, off + len == end, end, k);
+                items.add(() -> work(s));
+            }
+        }
+        return items.iterator();
+    }
+
+    /** Adds the copy of {@code blocks} blocks from block {@code start} of the earlier image, in chunks read on workers. */
+    private void addCopy(List<Callable<SegmentResult>> items, int g, boolean packed, long start, long blocks) {
+        if (blocks == 0) {
+            items.add(() -> new SegmentResult(null, new byte[0], 0, null, new CopyChunk(g, packed, true, true, 0)));
+            return;
+        }
+        for (long done = 0; done < blocks; done += COPY_CHUNK) {
+            long at = start + done;
+            int n = (int) Math.min(COPY_CHUNK, blocks - done);
+            boolean first = done == 0;
+            boolean last = done + n == blocks;
+            items.add(() -> {
+                byte[] b;
+                try {
+                    b = ErofsReuse.readAt(old.ch(), at * BLOCK_SIZE, n * BLOCK_SIZE);
+                } catch (CorruptImageException e) {
+                    throw new UserError(old.name() + ": shortened while it was read");
+                }
+                return new SegmentResult(null, b, 0, null, new CopyChunk(g, packed, first, last, n));
+            });
+        }
+    }
+
+    /** Writes copied blocks; at the end of a group's extent, checks them and gives its files their bodies. */
+    private void sinkCopy(CopyChunk c, byte[] raw) throws IOException {
+        int g = c.group();
+        Plan p = plans[g];
+        if (!c.packed()) {
+            switchGroup(g);
+        } else if (c.first()) {
+            startPart(partIndex[g]);
+        }
+        if (c.first()) {
+            copyCrc.reset();
+        }
+        emit(raw, 0, c.blocks() * BLOCK_SIZE);
+        copyCrc.update(raw, 0, c.blocks() * BLOCK_SIZE);
+        nextBlock += c.blocks();
+        if (!c.last()) {
+            return;
+        }
+        if (copyCrc.getValue() != (c.packed() ? p.old().partCrc() : p.old().dataCrc())) {
+            throw new UserError(old.name() + ": changed while it was read");
+        }
+        if (c.packed()) {
+            int k = partIndex[g];
+            for (Extent e : p.partExtents()) {
+                extents.add(e.moved(partStart[g], partBlock[g]));
+            }
+            endPart(k);
+            return;
+        }
+        long ps = 0;
+        if (p.old().partLength() > 0) {
+            openPart(g);
+            ps = partStart[g];
+            packedData.skip(p.old().partLength());
+        }
+        long bytes = 0;
+        for (int k = groupFrom[g]; k < groupTo[g]; k++) {
+            Inode.File f = dataOrder.get(k);
+            bytes += f.size;
+            if (f.size > 0 && f.dupOf == null) {
+                setMap(f, p.maps()[k - groupFrom[g]].moved(groupDataStart[g], ps));
+            }
+        }
+        events.advance(bytes);
+    }
+
+    /**
+     * Opens the earlier image: it must exist and be an EROFS image (else bad input); null, with a warning, when
+     * it has no usable reuse table or was built with other options.
+     */
+    private Old openReuse(Path reuse) throws IOException {
+        if (!Files.isRegularFile(reuse)) {
+            throw new UserError(reuse + ": --reuse image does not exist or is not a regular file");
+        }
+        FileChannel ch = FileChannel.open(reuse, StandardOpenOption.READ);
+        try {
+            byte[] head = ch.size() < BLOCK_SIZE ? new byte[0] : ErofsReuse.readAt(ch, 0, BLOCK_SIZE);
+            if (head.length < BLOCK_SIZE || !ErofsReader.detect(head)) {
+                throw new UserError(reuse + ": --reuse image is not an EROFS image");
+            }
+            String[] why = new String[1];
+            ErofsReuse.Table t = null;
+            Superblock sb = null;
+            try {
+                sb = Superblock.decode(head);
+                long fsEnd = sb.blocks() * BLOCK_SIZE;
+                if (sb.blocks() < 2 || fsEnd > ch.size() || sb.metaBlkaddr() >= sb.blocks()) {
+                    why[0] = "block count " + sb.blocks() + " does not fit the file";
+                } else {
+                    t = ErofsReuse.read(ch, fsEnd, why);
+                }
+            } catch (CorruptImageException | RuntimeException e) {
+                why[0] = "superblock unreadable (" + e.getMessage() + ")";
+            }
+            if (t == null) {
+                events.warn(reuse + ": " + why[0] + "; nothing reused");
+            } else if (!Arrays.equals(t.optionsDigest(), optionsDigest())) {
+                events.warn(reuse + ": built with other image options; nothing reused");
+                t = null;
+            }
+            if (t == null) {
+                ch.close();
+                return null;
+            }
+            return new Old(reuse.toString(), ch, sb.metaBlkaddr() * BLOCK_SIZE, sb.blocks(), sb.packedNid(), t);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** Every option that decides the data's bytes and the inodes' maps, and the layout version, as a SHA-256. */
+    private byte[] optionsDigest() {
+        String s = ErofsReuse.LAYOUT_VERSION + "\n" + opt.compression() + "\n" + opt.level() + "\n" + opt.pclusterSize() + "\n"
+                + opt.dedupe() + "\n" + opt.ztailpacking() + "\n" + opt.fragments();
+        return ErofsReuse.sha256(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Decides which groups are copied from the earlier image: same key (store path name and narHash), same file
+     * count and sizes, the same files sharing data of an earlier store path, all tails in the packed inode,
+     * extents inside the earlier image whose blocks have their recorded CRC32C, and inodes whose maps have theirs.
+     * Any other group is compressed again, with a warning when the earlier image had its key.
+     */
+    private void planReuse() throws IOException {
+        if (old == null) {
+            return;
+        }
+        if (opt.compression() == Compression.NONE && opt.dedupe()) {
+            // the duplicates first: the same decisions as the data pass takes without --reuse
+            List<Inode.File> cand = new ArrayList<>();
+            List<RegularFile> regular = new ArrayList<>();
+            for (Inode.File f : dataOrder) {
+                if (f.size >= BLOCK_SIZE) {
+                    cand.add(f);
+                    regular.add(f.file);
+                }
+            }
+            int[] canonical = DuplicateFinder.resolve(regular, opt.threads());
+            for (int k = 0; k < canonical.length; k++) {
+                if (canonical[k] != k) {
+                    cand.get(k).dupOf = cand.get(canonical[k]);
+                    dedupedFiles++;
+                }
+            }
+        }
+        Map<String, ErofsReuse.Group> byKey = new HashMap<>();
+        boolean anyPart = false;
+        for (ErofsReuse.Group g : old.table().groups()) {
+            if (!g.key().isEmpty()) {
+                byKey.putIfAbsent(g.key(), g);
+            }
+            anyPart |= g.partLength() > 0;
+        }
+        List<Extent> oldPacked = null;
+        String packedWhy = null;
+        if (anyPart) {
+            try {
+                FileMap pm = old.packedNid() == 0 ? null
+                        : ErofsReuse.readMap(old.ch(), old.metaBase(), old.packedNid(), -1, opt.pclusterSize() > BLOCK_SIZE);
+                if (pm == null || pm.extents() == null || pm.layout() != LAYOUT_COMPRESSED_COMPACT) {
+                    packedWhy = "no packed inode";
+                } else {
+                    oldPacked = pm.extents();
+                }
+            } catch (CorruptImageException | RuntimeException e) {
+                packedWhy = "packed inode unreadable (" + e.getMessage() + ")";
+            }
+        }
+        long packedBound = 0;
+        for (int g = 0; g < groups; g++) {
+            ErofsReuse.Group o = keys[g].isEmpty() ? null : byKey.get(keys[g]);
+            if (o == null) {
+                continue;
+            }
+            String why = o.partLength() > 0 && oldPacked == null ? packedWhy : null;
+            if (why == null) {
+                why = unusable(o, g, oldPacked);
+            }
+            if (why != null) {
+                events.warn(old.name() + ": " + keys[g].split(" ")[0] + ": " + why + "; compressed again");
+            }
+        }
+        // a copied part must land where a fresh build puts it: every tail of the image must fit the packed inode
+        for (int g = 0; g < groups; g++) {
+            if (plans[g] != null) {
+                packedBound += plans[g].old().partLength();
+            } else {
+                for (int k = groupFrom[g]; k < groupTo[g]; k++) {
+                    packedBound += dataOrder.get(k).size;
+                }
+            }
+            packedBound += BLOCK_SIZE;
+        }
+        if (opt.fragments() && packedBound > PackedInode.MAX) {
+            events.warn(old.name() + ": the packed inode may fill up; nothing reused");
+            Arrays.fill(plans, null);
+        }
+        int withFiles = 0;
+        int copies = 0;
+        for (int g = 0; g < groups; g++) {
+            withFiles += groupTo[g] > groupFrom[g] ? 1 : 0;
+            copies += plans[g] != null && groupTo[g] > groupFrom[g] ? 1 : 0;
+        }
+        events.info(old.name() + ": " + copies + " of " + withFiles + " store paths with data copied, " + (withFiles - copies) + " compressed");
+    }
+
+    /** Why the earlier image's group {@code o} cannot stand for group {@code g}, or null (and its plan set) when it can. */
+    private String unusable(ErofsReuse.Group o, int g, List<Extent> oldPacked) throws IOException {
+        int from = groupFrom[g];
+        int n = groupTo[g] - from;
+        if (o.sizes().length != n) {
+            return "other files";
+        }
+        if (o.refused()) {
+            return "tails outside the packed inode";
+        }
+        for (int k = 0; k < n; k++) {
+            Inode.File f = dataOrder.get(from + k);
+            if (o.sizes()[k] != f.size) {
+                return "other file sizes";
+            }
+            if (o.external()[k] != (f.dupOf != null && f.dupOf.group != g)) {
+                return "other duplicates in earlier store paths";
+            }
+        }
+        long fsBlocks = old.metaBase() / BLOCK_SIZE;
+        if (o.dataStart() < 1 || o.dataBlocks() < 0 || o.dataStart() + o.dataBlocks() > fsBlocks
+                || (o.partLength() > 0 && (o.partBlock() < 1 || o.partBlocks() < 1 || o.partBlock() + o.partBlocks() > fsBlocks
+                        || o.partLength() % BLOCK_SIZE != 0))) {
+            return "extent outside the earlier image";
+        }
+        FileMap[] maps = new FileMap[n];
+        CRC32C mc = new CRC32C();
+        ByteBuffer d = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        boolean big = opt.pclusterSize() > BLOCK_SIZE;
+        for (int k = 0; k < n; k++) {
+            int desc;
+            if (o.external()[k]) {
+                desc = EXTERNAL_DESC;
+            } else {
+                try {
+                    FileMap m = ErofsReuse.readMap(old.ch(), old.metaBase(), o.nids()[k], o.sizes()[k], big).moved(-o.dataStart(), -o.partStart());
+                    if (!inside(m, o)) {
+                        return "inode outside its store path's extents";
+                    }
+                    maps[k] = m;
+                    desc = describe(m);
+                } catch (CorruptImageException | RuntimeException e) {
+                    return "inode unreadable (" + e.getMessage() + ")";
+                }
+            }
+            d.clear();
+            mc.update(d.putInt(desc).array());
+        }
+        List<Extent> partExt = new ArrayList<>();
+        int pmc = 0;
+        if (o.partLength() > 0) {
+            for (Extent e : oldPacked) {
+                if (e.start() >= o.partStart() && e.start() < o.partStart() + o.partLength()) {
+                    if (!e.inBlocks() || e.addr() < o.partBlock() || e.addr() + e.blocks() > o.partBlock() + o.partBlocks()) {
+                        return "packed part outside its extent";
+                    }
+                    partExt.add(e.moved(-o.partStart(), -o.partBlock()));
+                }
+            }
+            if (partExt.isEmpty() || partExt.get(0).start() != 0) {
+                return "packed part does not start a pcluster";
+            }
+            pmc = describeExtents(partExt, 0, 0);
+        }
+        d.clear();
+        mc.update(d.putInt(pmc).array());
+        if (mc.getValue() != o.mapsCrc()) {
+            return "inodes differ from their checksum (corrupt)";
+        }
+        if (crcOfOld(o.dataStart(), o.dataBlocks()) != o.dataCrc()
+                || (o.partLength() > 0 && crcOfOld(o.partBlock(), o.partBlocks()) != o.partCrc())) {
+            return "data differs from its checksum (corrupt)";
+        }
+        plans[g] = new Plan(o, maps, List.copyOf(partExt));
+        return null;
+    }
+
+    /** Whether a relative map stays inside its group's extents. */
+    private static boolean inside(FileMap m, ErofsReuse.Group o) {
+        if (m.extents() == null) {
+            return !m.hasBlocks() || (m.iu() >= 0 && m.iu() < o.dataBlocks());
+        }
+        for (Extent e : m.extents()) {
+            if (e.inBlocks() && (e.addr() < 0 || e.addr() + e.blocks() > o.dataBlocks())) {
+                return false;
+            }
+            if (e.kind() == Extent.Kind.FRAGMENT && (e.addr() < 0 || e.addr() >= o.partLength())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** CRC32C of {@code n} blocks of the earlier image from block {@code start}. */
+    private long crcOfOld(long start, long n) throws IOException {
+        CRC32C c = new CRC32C();
+        for (long done = 0; done < n; done += COPY_CHUNK) {
+            int k = (int) Math.min(COPY_CHUNK, n - done);
+            c.update(ErofsReuse.readAt(old.ch(), (start + done) * BLOCK_SIZE, k * BLOCK_SIZE));
+        }
+        return c.getValue();
+    }
+
+    /** This image's reuse table (a function of the tree and the options). */
+    private ErofsReuse.Table reuseTable() {
+        List<ErofsReuse.Group> list = new ArrayList<>(groups);
+        ByteBuffer d = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int g = 0; g < groups; g++) {
+            int n = groupTo[g] - groupFrom[g];
+            long[] sizes = new long[n];
+            long[] nids = new long[n];
+            boolean[] ext = new boolean[n];
+            CRC32C mc = new CRC32C();
+            for (int k = 0; k < n; k++) {
+                Inode.File f = dataOrder.get(groupFrom[g] + k);
+                sizes[k] = f.size;
+                nids[k] = f.nid();
+                ext[k] = f.dupOf != null && f.dupOf.group != g;
+                d.clear();
+                mc.update(d.putInt(f.desc).array());
+            }
+            d.clear();
+            mc.update(d.putInt(partIndex[g] >= 0 && partLength[g] > 0 ? partMapsCrc[g] : 0).array());
+            boolean hasPart = partIndex[g] >= 0 && partLength[g] > 0;
+            list.add(new ErofsReuse.Group(keys[g], groupDataStart[g], groupDataBlocks[g], groupDataCrc[g], hasPart ? partStart[g] : 0,
+                    hasPart ? partLength[g] : 0, hasPart ? partBlock[g] : 0, hasPart ? partBlocks[g] : 0, hasPart ? partCrc[g] : 0,
+                    refused[g], mc.getValue(), sizes, nids, ext));
+        }
+        return new ErofsReuse.Table(optionsDigest(), list);
     }
 
     private static byte[] readSegment(Segment s) throws IOException {
@@ -640,7 +1281,8 @@ public final class ErofsWriter {
         byte[] tmp = new byte[pcluster];
         int pos = from;
         int nb = 0;
-        boolean last = seg.last();
+        boolean last = seg.end();
+        boolean packedPart = seg.ino().packedContent != null;
         while (pos < len) {
             if (fragments && last && len - pos <= c.wholeFitLimit(pcluster)) {
                 fragStart = pos; // the remainder surely fits in one pcluster: no need to compress it to know
@@ -662,7 +1304,7 @@ public final class ErofsWriter {
                 cap = ncap;
             }
             // with ztailpacking, a file's last pcluster is kept compressed when it shrinks at all: it may go inline
-            boolean inlineCandidate = opt.ztailpacking() && last && rest && k == 1 && prod < consumed;
+            boolean inlineCandidate = opt.ztailpacking() && !packedPart && last && rest && k == 1 && prod < consumed;
             if (consumed > k * BLOCK_SIZE || inlineCandidate) {
                 // right-aligned in its blocks, zeros in front (the ZERO_PADDING feature)
                 System.arraycopy(tmp, 0, blocks, (nb + k) * BLOCK_SIZE - prod, prod);
@@ -697,7 +1339,6 @@ public final class ErofsWriter {
 
     // per-file state of the in-order writer
     private MessageDigest recheck;
-    private final ByteArrayOutputStream pendingCrcs = new ByteArrayOutputStream();
     /**
      * Uncompressed dedupe: the first file (in inode order) of each content; a later file of the same size and
      * SHA-256 (its first 8 bytes as the checksum) is a duplicate only when its bytes equal the earlier file's.
@@ -711,21 +1352,18 @@ public final class ErofsWriter {
     private final PackedInode packedData = new PackedInode();
 
     private void writeFileData() throws IOException {
-        List<Inode.File> files = new ArrayList<>();
-        for (Inode i : inodes) {
-            if (i instanceof Inode.File f) {
-                files.add(f);
-            }
-        }
-        runPipeline(files);
+        List<Inode.File> files = dataOrder;
+        runPipeline(dataWork());
+        switchGroup(groups);
+        closePart();
         // empty files and duplicates
         for (Inode.File i : files) {
             if (i.size == 0) {
                 i.setBody(Inode.Body.EMPTY);
-                contentDigest.update(new byte[4]);
+                i.desc = EMPTY_DESC;
             } else if (i.dupOf != null) {
                 i.setBody(i.dupOf.body());
-                contentDigest.update(i.dupOf.sha);
+                i.desc = i.dupOf.group == i.group ? i.dupOf.desc : EXTERNAL_DESC;
             }
         }
         if (!packedData.isEmpty()) {
@@ -735,43 +1373,60 @@ public final class ErofsWriter {
             p.packedContent = packedData;
             inodes.add(p);
             packed = p;
-            runPipeline(List.of(p));
+            fileFirstBlock = nextBlock;
+            extents.clear();
+            inlineTail = null;
+            recheck = null;
+            runPipeline(packedWork(p));
+            finishCompressed(p);
             p.packedContent = null;
+        }
+        for (int g = 0; g < groups; g++) {
+            contentDigest.update(ByteBuffer.allocate(32).putLong(groupDataBlocks[g]).putLong(groupDataCrc[g])
+                    .putLong(partBlocks[g]).putLong(partCrc[g]).array());
         }
     }
 
     private Inode.File packed;
 
-    private void runPipeline(List<Inode.File> files) throws IOException {
+    private void runPipeline(Iterator<Callable<SegmentResult>> work) throws IOException {
         try (Pipeline<SegmentResult> p = new Pipeline<>(opt.threads(), Math.max(4, opt.threads() * 4), (seq, r) -> sink(r))) {
-            for (Iterator<Segment> it = segments(files); it.hasNext(); ) {
-                Segment s = it.next();
-                p.submit(() -> work(s));
+            while (work.hasNext()) {
+                p.submit(work.next());
             }
             p.finish();
         }
     }
 
     private void sink(SegmentResult r) throws IOException {
+        if (r.copy() != null) {
+            sinkCopy(r.copy(), r.raw());
+            return;
+        }
         Segment s = r.seg;
         Inode.File i = s.ino();
-        if (s.offset() == 0) {
+        if (i.packedContent == null) {
+            switchGroup(i.group);
+        } else if (s.offset() == parts.get(s.part())[1]) {
+            startPart(s.part());
+        }
+        if (s.offset() == 0 && i.packedContent == null) {
             fileFirstBlock = nextBlock;
             extents.clear();
             inlineTail = null;
-            recheck = i.candidate ? sha256() : null;
-            pendingCrcs.reset();
+            recheck = i.candidate && old == null ? sha256() : null;
+            if (recheck != null) {
+                commitCrc();
+            }
         }
-        byte[] crc = {(byte) r.crc, (byte) (r.crc >>> 8), (byte) (r.crc >>> 16), (byte) (r.crc >>> 24)};
         if (i.packedContent == null) {
             events.advance(s.length());
         }
         if (recheck != null) {
             // a possible duplicate (uncompressed dedupe): written as it comes, hashed on the way; when its last
             // segment shows it equals an earlier file, its blocks are given back (the next file overwrites them)
-            // and it shares the earlier file's; its CRCs count for the image UUID only if it is no duplicate
+            // and it shares the earlier file's
             recheck.update(r.raw);
-            pendingCrcs.writeBytes(crc);
             if (s.last()) {
                 i.sha = recheck.digest();
                 Inode.File c = duplicates.canonicalOf(i, i.size, ByteBuffer.wrap(i.sha).getLong()).orElse(null);
@@ -779,19 +1434,21 @@ public final class ErofsWriter {
                     i.dupOf = c;
                     dedupedFiles++;
                     nextBlock = fileFirstBlock;
+                    discardCrc();
                     return;
                 }
-                contentDigest.update(pendingCrcs.toByteArray());
             }
-        } else {
-            contentDigest.update(crc);
         }
         if (opt.compression() == Compression.NONE) {
             writeRaw(i, r.raw, s.last());
             return;
         }
         Clusters c = r.clusters();
+        if (c.fragStart() >= 0) {
+            openPart(i.group);
+        }
         if (c.fragStart() >= 0 && !packedData.fits(r.raw().length - c.fragStart())) {
+            refused[i.group] = true;
             // the packed inode is full: this remainder goes to the file's own pclusters after all
             c = c.append(compress(s, r.raw(), c.fragStart(), false));
         }
@@ -801,18 +1458,21 @@ public final class ErofsWriter {
         long nIdx = (size + BLOCK_SIZE - 1) / BLOCK_SIZE;
         // ztailpacking: the file's last pcluster (one block, compressed) inline after the inode and its indexes,
         // when inode, map header, indexes and tail fit in one block
-        boolean inline = s.last() && c.fragStart() < 0 && opt.ztailpacking() && ne > 0 && c.last().kind() == Extent.Kind.COMPRESSED
+        boolean isPacked = i.packedContent != null;
+        boolean inline = s.last() && !isPacked && c.fragStart() < 0 && opt.ztailpacking() && ne > 0 && c.last().kind() == Extent.Kind.COMPRESSED
                 && c.last().blocks() == 1 && i.isize() + 8 + CompactIndex.size(nIdx) + c.last().produced() <= BLOCK_SIZE;
         int written = inline ? c.nBlocks() - 1 : c.nBlocks();
         boolean single = s.offset() == 0 && s.last();
-        if (single && c.fragStart() < 0 && written >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE) {
+        if (single && !isPacked && c.fragStart() < 0 && written >= (s.length() + BLOCK_SIZE - 1) / BLOCK_SIZE) {
             writeRaw(i, r.raw(), true);
             return;
         }
-        if (!inline && s.last() && opt.pclusterSize() > BLOCK_SIZE && ne > 0 && c.fragStart() < 0 && c.last().kind() == Extent.Kind.COMPRESSED
-                && (s.offset() + c.last().start()) / BLOCK_SIZE == (size - 1) / BLOCK_SIZE) {
+        if (!inline && s.end() && opt.pclusterSize() > BLOCK_SIZE && ne > 0 && c.fragStart() < 0 && c.last().kind() == Extent.Kind.COMPRESSED
+                && (s.offset() + c.last().start()) / BLOCK_SIZE == (s.partEnd() - 1) / BLOCK_SIZE) {
             // With big pclusters, Linux 6.1 reads a compressed head's block count from the next lcluster, which
-            // the last lcluster does not have (-EINVAL): store that extent (at most one block) raw instead.
+            // the last lcluster does not have (-EINVAL): store that extent (at most one block) raw instead. The
+            // packed inode does so at the end of every store path's part too, so that a part's blocks do not
+            // depend on what follows it.
             int st = (int) c.last().start();
             int blk = (int) c.last().addr();
             Arrays.fill(c.blocks(), blk * BLOCK_SIZE, (blk + 1) * BLOCK_SIZE, (byte) 0);
@@ -820,7 +1480,7 @@ public final class ErofsWriter {
             c = c.withLast(Extent.plain(st, blk));
             ext = c.extents();
         }
-        writeFully(ByteBuffer.wrap(c.blocks(), 0, written * BLOCK_SIZE), nextBlock * BLOCK_SIZE);
+        emit(c.blocks(), 0, written * BLOCK_SIZE);
         for (int k = 0; k < ne; k++) {
             Extent x = ext.get(k);
             if (inline && k == ne - 1) {
@@ -837,7 +1497,11 @@ public final class ErofsWriter {
             long at = packedData.append(r.raw(), c.fragStart(), r.raw().length - c.fragStart());
             extents.add(new Extent(s.offset() + c.fragStart(), Extent.Kind.FRAGMENT, at, 0, 0));
         }
-        if (s.last()) {
+        if (isPacked) {
+            if (s.end()) {
+                endPart(s.part());
+            }
+        } else if (s.last()) {
             finishCompressed(i);
         }
     }
@@ -846,7 +1510,7 @@ public final class ErofsWriter {
     private void writeRaw(Inode.File i, byte[] raw, boolean last) throws IOException {
         int full = last ? raw.length / BLOCK_SIZE * BLOCK_SIZE : raw.length;
         if (full > 0) {
-            writeFully(ByteBuffer.wrap(raw, 0, full), nextBlock * BLOCK_SIZE);
+            emit(raw, 0, full);
             nextBlock += full / BLOCK_SIZE;
         }
         if (!last) {
@@ -855,18 +1519,18 @@ public final class ErofsWriter {
         int tail = raw.length - full;
         long iu = i.size >= BLOCK_SIZE ? fileFirstBlock : 0;
         if (tail == 0) {
-            i.setBody(new Inode.Body(LAYOUT_FLAT_PLAIN, iu, null, false));
+            setMap(i, new FileMap(LAYOUT_FLAT_PLAIN, iu, iu != 0, null, null));
         } else if (i.isize() + tail <= BLOCK_SIZE) {
-            i.setBody(new Inode.Body(LAYOUT_FLAT_INLINE, iu, Arrays.copyOfRange(raw, full, raw.length), false));
+            setMap(i, new FileMap(LAYOUT_FLAT_INLINE, iu, iu != 0, null, Arrays.copyOfRange(raw, full, raw.length)));
         } else {
             byte[] blk = new byte[BLOCK_SIZE];
             System.arraycopy(raw, full, blk, 0, tail);
-            writeFully(ByteBuffer.wrap(blk), nextBlock * BLOCK_SIZE);
+            emit(blk, 0, BLOCK_SIZE);
             if (i.size < BLOCK_SIZE) {
                 iu = nextBlock;
             }
             nextBlock++;
-            i.setBody(new Inode.Body(LAYOUT_FLAT_PLAIN, iu, null, false));
+            setMap(i, new FileMap(LAYOUT_FLAT_PLAIN, iu, true, null, null));
         }
     }
 
@@ -877,21 +1541,52 @@ public final class ErofsWriter {
      * the rest its offset in the packed inode).
      */
     private void finishCompressed(Inode.File i) {
-        compressedFiles++;
-        long size = i.size;
         long blocks = nextBlock - fileFirstBlock;
         Extent lastExt = extents.get(extents.size() - 1);
+        if (extents.size() == 1 && lastExt.kind() == Extent.Kind.FRAGMENT) {
+            setMap(i, new FileMap(LAYOUT_COMPRESSED_FULL, blocks, false, List.of(lastExt), null));
+        } else {
+            setMap(i, new FileMap(LAYOUT_COMPRESSED_COMPACT, blocks, false, List.copyOf(extents), inlineTail));
+        }
+    }
+
+    /**
+     * Decides file {@code i}'s body from its map (absolute addresses) and, for a file of a store path, the
+     * description of its map relative to the store path's extents (what the reuse table checks).
+     */
+    private void setMap(Inode.File i, FileMap m) {
+        i.setBody(body(m, i.size));
+        if (m.layout() == LAYOUT_COMPRESSED_COMPACT || m.layout() == LAYOUT_COMPRESSED_FULL) {
+            compressedFiles++;
+        }
+        if (i.packedContent == null) {
+            CRC32C c = new CRC32C();
+            m.moved(-groupDataStart[i.group], -partStartOf(i.group)).describe(c);
+            i.desc = (int) c.getValue();
+        }
+    }
+
+    /**
+     * The body of a file of {@code size} bytes from its map. A compressed file: the compact lcluster index (what mkfs.erofs writes by
+     * default), from its extents: map header (advise: compact 2B packs, big pclusters, inline tail pcluster,
+     * fragment), then the packs, then the inline tail pcluster if any. A file that is one fragment gets only the
+     * 8-byte header (bit 63 set, the rest its offset in the packed inode).
+     */
+    private Inode.Body body(FileMap m, long size) {
+        if (m.extents() == null) {
+            return new Inode.Body(m.layout(), m.iu(), m.tail(), false);
+        }
+        Extent lastExt = m.extents().get(m.extents().size() - 1);
         boolean fragment = lastExt.kind() == Extent.Kind.FRAGMENT;
-        if (extents.size() == 1 && fragment) {
+        if (m.layout() == LAYOUT_COMPRESSED_FULL) {
             byte[] z = new byte[8];
             ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN).putLong(0, lastExt.addr() | Long.MIN_VALUE);
-            i.setBody(new Inode.Body(LAYOUT_COMPRESSED_FULL, blocks, z, true));
-            return;
+            return new Inode.Body(LAYOUT_COMPRESSED_FULL, m.iu(), z, true);
         }
         boolean big = opt.pclusterSize() > BLOCK_SIZE;
         int n = (int) ((size + BLOCK_SIZE - 1) / BLOCK_SIZE);
-        byte[] area = CompactIndex.encode(extents, n, big);
-        int idata = inlineTail == null ? 0 : inlineTail.length;
+        byte[] area = CompactIndex.encode(m.extents(), n, big);
+        int idata = m.tail() == null ? 0 : m.tail().length;
         byte[] z = new byte[8 + area.length + idata];
         ByteBuffer b = ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN);
         int advise = ADVISE_COMPACTED_2B | (big ? ADVISE_BIG_PCLUSTER_1 | ADVISE_BIG_PCLUSTER_2 : 0)
@@ -909,9 +1604,9 @@ public final class ErofsWriter {
         b.put(7, (byte) 0); // lclusterbits 12
         System.arraycopy(area, 0, z, 8, area.length);
         if (idata > 0) {
-            System.arraycopy(inlineTail, 0, z, 8 + area.length, idata);
+            System.arraycopy(m.tail(), 0, z, 8 + area.length, idata);
         }
-        i.setBody(new Inode.Body(LAYOUT_COMPRESSED_COMPACT, blocks, z, true));
+        return new Inode.Body(LAYOUT_COMPRESSED_COMPACT, m.iu(), z, true);
     }
 
     // ---------------------------------------------------------------- dedupe (uncompressed)

@@ -32,6 +32,8 @@ abstract sealed class Inode permits Inode.Directory, Inode.File, Inode.Link {
     /** Breadth-first number from the root (0); ino = index + 1. */
     final int index;
     final int mode;
+    /** The top-level entry (store path) this inode is under: its position among the root's entries; -1 for the root. */
+    int group = -1;
     /** The offset in the metadata area (set by the metadata layout). */
     long metaOff = -1;
     private Body body;
@@ -119,6 +121,8 @@ abstract sealed class Inode permits Inode.Directory, Inode.File, Inode.Link {
         byte[] sha;
         /** The earlier equal file whose data this one shares. */
         File dupOf;
+        /** CRC32C of its data map relative to its store path's extents (the reuse table's check). */
+        int desc;
 
         File(int index, int mode, RegularFile file, long size) {
             super(index, mode);

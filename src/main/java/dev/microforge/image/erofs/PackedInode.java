@@ -45,6 +45,22 @@ final class PackedInode implements Closeable {
         return at;
     }
 
+    /** Appends zeros up to the next multiple of {@code align} (within {@link #MAX}, which is one). */
+    void pad(int align) throws IOException {
+        int n = (int) ((align - len % align) % align);
+        if (n > 0) {
+            append(new byte[n], 0, n);
+        }
+    }
+
+    /** Extends the content by {@code n} bytes that are never read (a part copied from an earlier image). */
+    void skip(long n) {
+        if (len + n > MAX) {
+            throw new IllegalStateException("packed inode full");
+        }
+        len += (int) n;
+    }
+
     boolean isEmpty() {
         return len == 0;
     }

@@ -103,6 +103,25 @@ final class ErofsFixtures {
     }
 
     /** Differences between two trees: names (raw), types, permission bits, contents, symlink targets. */
+    /**
+     * The blocks of the file system in {@code img}: the file without the reuse table that follows it (whose
+     * 48-byte trailer, magic MFEROREU and the table's length, ends the file; table and trailer fill whole
+     * 4 KiB blocks).
+     */
+    static long fsBlocks(Path img) throws IOException {
+        byte[] b = Files.readAllBytes(img);
+        int t = b.length - 48;
+        if (t < 0 || !new String(b, t, 8, java.nio.charset.StandardCharsets.US_ASCII).equals("MFEROREU")) {
+            throw new AssertionError(img + ": no reuse table trailer");
+        }
+        long len = java.nio.ByteBuffer.wrap(b, t + 8, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        long tableBlocks = (len + 48 + 4095) / 4096;
+        if (b.length % 4096 != 0 || tableBlocks * 4096 > b.length) {
+            throw new AssertionError(img + ": reuse table of " + len + " bytes in a file of " + b.length);
+        }
+        return b.length / 4096 - tableBlocks;
+    }
+
     static List<String> diff(Path expected, Path actual) throws IOException {
         List<String> out = new ArrayList<>();
         diff(expected, actual, "", out);
