@@ -9,6 +9,7 @@ import dev.microforge.fs.RegularFile;
 import dev.microforge.fs.Reproducible;
 import dev.microforge.fs.Symlink;
 import dev.microforge.image.Pipeline;
+import dev.microforge.image.erofs.compress.ErofsAlgorithm;
 import dev.microforge.image.erofs.compress.PclusterCodec;
 import dev.microforge.image.source.DuplicateFinder;
 import dev.microforge.image.source.SourceFile;
@@ -266,8 +267,8 @@ public final class ErofsWriter {
                 totalBytes += f.size;
             }
         }
-        if (opt.dedupe() && opt.compression() == Compression.NONE) {
-            markCandidates();
+        if (opt.dedupe() && (opt.compression() == Compression.NONE || sharesCompressedFiles())) {
+            markCandidates(opt.compression() == Compression.NONE ? BLOCK_SIZE : 1);
         }
         events.start("erofs: writing file data", totalBytes);
         try (PackedInode p = packedData) {
@@ -914,17 +915,27 @@ public final class ErofsWriter {
         i.setBody(new Inode.Body(LAYOUT_COMPRESSED_COMPACT, blocks, z, true));
     }
 
-    // ---------------------------------------------------------------- dedupe (uncompressed)
+    // ---------------------------------------------------------------- dedupe (whole files)
 
     /**
-     * Marks the files (of at least one block) that share their size with another: the data pass hashes them as
-     * it writes them, so every file is read once (see {@link #sink}); the first of equal files in inode order
-     * keeps the blocks, whatever the thread count.
+     * Whether equal compressed files share one body (pclusters, inline tail, fragment offset): their pclusters are
+     * then referenced by several inodes, which Linux reads from 6.1 on (multi-reference pclusters, erofs-utils'
+     * {@code -Ededupe}). Only for the algorithms that need a newer kernel anyway (deflate 6.6, zstd 6.10), so the
+     * lz4 images keep what 6.1's mount test proves and lzma what 5.16 reads.
      */
-    private void markCandidates() {
+    private boolean sharesCompressedFiles() {
+        return codec.algorithm() == ErofsAlgorithm.ZSTD.id() || codec.algorithm() == ErofsAlgorithm.DEFLATE.id();
+    }
+
+    /**
+     * Marks the files (of at least {@code minSize} bytes) that share their size with another: the data pass
+     * hashes them as it writes them, so every file is read once (see {@link #sink}); the first of equal files in
+     * inode order keeps the blocks (and fragment), whatever the thread count.
+     */
+    private void markCandidates(long minSize) {
         Map<Long, Inode.File> firstOfSize = new HashMap<>();
         for (Inode n : inodes) {
-            if (n instanceof Inode.File i && i.size >= BLOCK_SIZE) {
+            if (n instanceof Inode.File i && i.size >= minSize) {
                 Inode.File prev = firstOfSize.putIfAbsent(i.size, i);
                 if (prev != null) {
                     prev.candidate = true;
