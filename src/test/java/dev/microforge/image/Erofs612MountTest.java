@@ -119,7 +119,7 @@ class Erofs612MountTest {
         assertTrue(accepted.containsAll(mounted), "CODECS " + mounted + " names a compression the writer refuses (it writes " + accepted + ")");
     }
 
-    /** Compressible files of several MiB, so that 64 KiB and 1 MiB pclusters hold many blocks each. */
+    /** Compressible files of several MiB, so that 64 KiB and 1 MiB pclusters hold many blocks each, and a copy of one. */
     static void bigFiles(Path dir) throws java.io.IOException {
         Files.createDirectories(dir);
         Files.write(dir.resolve("text-3m"), TestTrees.text(21, 3 << 20));
@@ -131,5 +131,7 @@ class Erofs612MountTest {
             mixed[i] = (i / 40_000) % 3 == 0 ? rnd[i] : txt[i];
         }
         Files.write(dir.resolve("mixed-2.5m"), mixed);
+        // a duplicate of several segments and pclusters (zstd and deflate share the first one's data)
+        Files.write(dir.resolve("mixed-2.5m-copy"), mixed);
     }
 }

@@ -11,6 +11,7 @@ import dev.microforge.fs.Symlink;
 import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.Pipeline;
 import dev.microforge.image.erofs.ErofsReuse.FileMap;
+import dev.microforge.image.erofs.compress.ErofsAlgorithm;
 import dev.microforge.image.erofs.compress.PclusterCodec;
 import dev.microforge.image.source.DuplicateFinder;
 import dev.microforge.image.source.SourceFile;
@@ -297,8 +298,8 @@ public final class ErofsWriter {
                 totalBytes += f.size;
             }
         }
-        if (opt.dedupe() && opt.compression() == Compression.NONE) {
-            markCandidates();
+        if (dedupeMinSize() > 0) {
+            markCandidates(dedupeMinSize());
         }
         setUpGroups();
         if (reusePath != null) {
@@ -1023,12 +1024,12 @@ public final class ErofsWriter {
         if (old == null) {
             return;
         }
-        if (opt.compression() == Compression.NONE && opt.dedupe()) {
+        if (dedupeMinSize() > 0) {
             // the duplicates first: the same decisions as the data pass takes without --reuse
             List<Inode.File> cand = new ArrayList<>();
             List<RegularFile> regular = new ArrayList<>();
             for (Inode.File f : dataOrder) {
-                if (f.size >= BLOCK_SIZE) {
+                if (f.size >= dedupeMinSize()) {
                     cand.add(f);
                     regular.add(f.file);
                 }
@@ -1609,17 +1610,35 @@ public final class ErofsWriter {
         return new Inode.Body(LAYOUT_COMPRESSED_COMPACT, m.iu(), z, true);
     }
 
-    // ---------------------------------------------------------------- dedupe (uncompressed)
+    // ---------------------------------------------------------------- dedupe (whole files)
 
     /**
-     * Marks the files (of at least one block) that share their size with another: the data pass hashes them as
-     * it writes them, so every file is read once (see {@link #sink}); the first of equal files in inode order
-     * keeps the blocks, whatever the thread count.
+     * Whether equal compressed files share one body (pclusters, inline tail, fragment offset): their pclusters are
+     * then referenced by several inodes, which Linux reads from 6.1 on (multi-reference pclusters, erofs-utils'
+     * {@code -Ededupe}). Only for the algorithms that need a newer kernel anyway (deflate 6.6, zstd 6.10), so the
+     * lz4 images keep what 6.1's mount test proves and lzma what 5.16 reads.
      */
-    private void markCandidates() {
+    /** The smallest file that may share another's data (uncompressed: a block; zstd and deflate: any), 0: none. */
+    private long dedupeMinSize() {
+        if (!opt.dedupe()) {
+            return 0;
+        }
+        return opt.compression() == Compression.NONE ? BLOCK_SIZE : sharesCompressedFiles() ? 1 : 0;
+    }
+
+    private boolean sharesCompressedFiles() {
+        return codec.algorithm() == ErofsAlgorithm.ZSTD.id() || codec.algorithm() == ErofsAlgorithm.DEFLATE.id();
+    }
+
+    /**
+     * Marks the files (of at least {@code minSize} bytes) that share their size with another: the data pass
+     * hashes them as it writes them, so every file is read once (see {@link #sink}); the first of equal files in
+     * inode order keeps the blocks (and fragment), whatever the thread count.
+     */
+    private void markCandidates(long minSize) {
         Map<Long, Inode.File> firstOfSize = new HashMap<>();
         for (Inode n : inodes) {
-            if (n instanceof Inode.File i && i.size >= BLOCK_SIZE) {
+            if (n instanceof Inode.File i && i.size >= minSize) {
                 Inode.File prev = firstOfSize.putIfAbsent(i.size, i);
                 if (prev != null) {
                     prev.candidate = true;

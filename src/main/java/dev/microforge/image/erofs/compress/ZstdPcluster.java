@@ -18,16 +18,62 @@ final class ZstdPcluster {
     private ZstdPcluster() {
     }
 
+    /**
+     * Sets up a new frame: the level, no checksum, no dictionary id, the window, and the content size or not.
+     * {@code sourceBytes} above 0: the compression parameters zstd picks at this level for a source of that
+     * size (at most 256 KiB), set explicitly, whatever size is pledged later (see {@link #TIERS}).
+     */
+    static void frame(ZstdCompressCtx ctx, int level, int windowLog, boolean contentSize, int sourceBytes) {
+        ctx.setLevel(level);
+        ctx.setChecksum(false);
+        ctx.setContentSize(contentSize);
+        ctx.setDictID(false);
+        ctx.setWindowLog(windowLog);
+        if (sourceBytes > 0 && sourceBytes <= 256 << 10) {
+            int[] p = TIERS[sourceBytes <= 128 << 10 ? 0 : 1][Math.max(1, Math.min(level, 22))];
+            ctx.setChainLog(p[0]);
+            ctx.setHashLog(p[1]);
+            ctx.setSearchLog(p[2]);
+            ctx.setMinMatch(p[3]);
+            ctx.setTargetLength(p[4]);
+            ctx.setStrategy(p[5]);
+        }
+    }
+
+    /**
+     * zstd's compression parameters per level (index 1..22) for sources of at most 128 KiB and at most 256 KiB:
+     * {chainLog, hashLog, searchLog, minMatch, targetLength, strategy (1 fast .. 7 btopt, 8 btultra, 9 btultra2)},
+     * the values of zstd 1.5's {@code lib/compress/clevels.h} (its window log is replaced by the configured one).
+     * A pcluster stream pledges up to {@link StreamCompressor#PLEDGE_RATIO} pclusters of input, for which zstd
+     * would pick its parameters for sources over 256 KiB (at level 15: btlazy2, minMatch 5, 1.048x the bytes of
+     * 128 KiB blocks on the bench corpus); with these a 128 KiB pcluster is compressed as mksquashfs' 128 KiB
+     * blocks are (btopt at level 15: 0.985x their bytes, in the same time as btlazy2).
+     */
+    private static final int[][][] TIERS = {
+        { // srcSize <= 128 KB
+            null,
+            {12, 13, 1, 6, 0, 1}, {13, 15, 1, 5, 0, 1}, {15, 16, 2, 5, 0, 2}, {17, 17, 2, 4, 0, 2}, {16, 17, 3, 4, 2, 3},
+            {16, 17, 3, 4, 4, 4}, {16, 17, 3, 4, 8, 5}, {16, 17, 4, 4, 8, 5}, {16, 17, 5, 4, 8, 5}, {16, 17, 6, 4, 8, 5},
+            {17, 17, 5, 4, 8, 6}, {18, 17, 7, 4, 12, 6}, {18, 17, 3, 4, 12, 7}, {18, 17, 4, 3, 32, 7}, {18, 17, 6, 3, 256, 7},
+            {18, 17, 6, 3, 128, 8}, {18, 17, 8, 3, 256, 8}, {18, 17, 10, 3, 512, 8}, {18, 17, 5, 3, 256, 9}, {18, 17, 7, 3, 512, 9},
+            {18, 17, 9, 3, 512, 9}, {18, 17, 11, 3, 999, 9},
+        },
+        { // srcSize <= 256 KB
+            null,
+            {13, 14, 1, 6, 0, 1}, {14, 14, 1, 5, 0, 2}, {16, 16, 1, 4, 0, 2}, {16, 17, 3, 5, 2, 3}, {17, 18, 5, 5, 2, 3},
+            {18, 19, 3, 5, 4, 4}, {18, 19, 4, 4, 4, 4}, {18, 19, 4, 4, 8, 5}, {18, 19, 5, 4, 8, 5}, {18, 19, 6, 4, 8, 5},
+            {18, 19, 5, 4, 12, 6}, {19, 19, 7, 4, 12, 6}, {18, 19, 4, 4, 16, 7}, {18, 19, 4, 3, 32, 7}, {18, 19, 6, 3, 128, 7},
+            {19, 19, 6, 3, 128, 8}, {19, 19, 8, 3, 256, 8}, {19, 19, 6, 3, 128, 9}, {19, 19, 8, 3, 256, 9}, {19, 19, 10, 3, 512, 9},
+            {19, 19, 12, 3, 512, 9}, {19, 19, 13, 3, 999, 9},
+        },
+    };
+
     static final class Compressor extends FitSearch {
         private final ZstdCompressCtx ctx = new ZstdCompressCtx();
 
         Compressor(int level, AlgorithmConfig cfg) {
             super(3.0, 8);
-            ctx.setLevel(level);
-            ctx.setChecksum(false);
-            ctx.setContentSize(true);
-            ctx.setDictID(false);
-            ctx.setWindowLog(Integer.numberOfTrailingZeros(cfg.window()));
+            frame(ctx, level, Integer.numberOfTrailingZeros(cfg.window()), true, 0);
         }
 
         @Override
@@ -118,11 +164,7 @@ final class ZstdPcluster {
             in.flip();
             out.clear();
             ctx.reset();
-            ctx.setLevel(level);
-            ctx.setChecksum(false);
-            ctx.setContentSize(false);
-            ctx.setDictID(false);
-            ctx.setWindowLog(windowLog);
+            frame(ctx, level, windowLog, false, dstCap);
             int pledge = (int) Math.min(len, (long) dstCap * PLEDGE_RATIO);
             ctx.setPledgedSrcSize(pledge);
             int limit = dstCap - END_BLOCK;
