@@ -29,6 +29,12 @@ public interface Codec {
         return newCompressor(defaultLevel(), blockSize);
     }
 
+    /**
+     * Starts, in the background, whatever compressors of {@code level} will need (a native library to load), so that
+     * it overlaps the caller's other work; no effect on the bytes they write.
+     */
+    default void prepare(int level) {}
+
     Decompressor newDecompressor();
 
     interface Compressor {

@@ -21,13 +21,14 @@ public final class Lz4Codec implements Codec {
     private static final int MIN_MATCH = 4;
 
     /**
-     * liblz4's LZ4_compress_default (lz4-java's JNI compressor), loaded on a daemon thread of its own when the first
-     * level-1 compressor is made (lz4-java unpacks its library into java.io.tmpdir: about 50 ms, off the critical
-     * path), and used once it has loaded and written the same bytes as {@link Lz4Fast} on a sample of text,
-     * binary-like and incompressible data; until then, and for good when it does not load (a tmpdir that is missing,
-     * not writable or mounted noexec, another platform) or differs, level 1 uses {@link Lz4Fast}. Since both write
-     * the same bytes, which one compressed a block changes nothing in the output. The property
-     * {@code microforge.lz4.native=false} turns it off.
+     * liblz4's LZ4_compress_default (lz4-java's JNI compressor), loaded on a daemon thread of its own from
+     * {@link #prepare} (the SquashFS options call it, so the load, lz4-java unpacking its library into
+     * java.io.tmpdir, about 50 ms, overlaps the tree scan) or at the latest from the first level-1 compression, which
+     * waits for it: one build uses one compressor for every block. It is used when it loaded and writes the same
+     * bytes as {@link Lz4Fast} on a sample of text, binary-like and incompressible data; when it does not load (a
+     * tmpdir that is missing, not writable or mounted noexec, another platform) or differs, level 1 uses
+     * {@link Lz4Fast}, which writes the same bytes (Lz4CodecTest). The property {@code microforge.lz4.native=false}
+     * turns it off.
      */
     private static final class NativeLoad {
         static final FutureTask<net.jpountz.lz4.LZ4Compressor> TASK = new FutureTask<>(Lz4Codec::loadNative);
@@ -155,9 +156,16 @@ public final class Lz4Codec implements Codec {
         };
     }
 
-    /** Level 1 of one thread: the native compressor once it is there, {@link Lz4Fast} until then (same bytes). */
+    @Override
+    public void prepare(int level) {
+        if (level <= 1) {
+            NativeLoad.TASK.isDone(); // initializes NativeLoad: starts the load
+        }
+    }
+
+    /** Level 1 of one thread: the native compressor when it loaded, else {@link Lz4Fast} (the same bytes). */
     private static final class Level1 implements Compressor {
-        private final Lz4Fast fast = new Lz4Fast();
+        private Lz4Fast fast;
         private net.jpountz.lz4.LZ4Compressor jni;
         private boolean settled;
 
@@ -166,8 +174,9 @@ public final class Lz4Codec implements Codec {
             if (len < 2) {
                 return -1;
             }
-            if (!settled && NativeLoad.TASK.isDone()) {
+            if (!settled) {
                 jni = awaitNative();
+                fast = jni == null ? new Lz4Fast() : null;
                 settled = true;
             }
             return jni != null ? compressNative(jni, src, off, len, dst) : fast.compress(src, off, len, dst, 0, len - 1);

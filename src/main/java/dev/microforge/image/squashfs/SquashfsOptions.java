@@ -31,6 +31,7 @@ public record SquashfsOptions(Codec codec, int level, boolean levelGiven, int bl
         boolean levelGiven = options.level() != null;
         int level = levelGiven ? options.level() : codec.defaultLevel();
         codec.checkLevel(level);
+        codec.prepare(level);
         long bs = options.blockSize() == null ? DEFAULT_BLOCK_SIZE : options.blockSize();
         if (bs < 4096 || bs > 1 << 20 || Long.bitCount(bs) != 1) {
             throw new UserError("--block-size " + bs + " is invalid for squashfs: a power of two from 4K to 1M");

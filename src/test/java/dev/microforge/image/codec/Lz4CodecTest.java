@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Level 1 of {@link Lz4Codec} by liblz4 through lz4-java's JNI binding: it loads on this machine, writes exactly the
- * blocks of {@link Lz4Fast} (which compresses until it has loaded) and gives up exactly when Lz4Fast does, and a JVM where the native
+ * blocks of {@link Lz4Fast} (its fallback) and gives up exactly when Lz4Fast does, and a JVM where the native
  * library cannot load (tmpdir missing or mounted noexec, or turned off) falls back to Lz4Fast with the same bytes
  * and prints nothing.
  */
