@@ -25,9 +25,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
@@ -199,6 +197,7 @@ public final class ErofsWriter {
         this.events = events;
         this.narHashes = narHashes;
         this.reusePath = reuse;
+        this.planner = new ReusePlanner(opt, events);
         this.codec = opt.compression() == Compression.NONE ? null : PclusterCompressor.forOptions(opt);
         try {
             contentDigest = MessageDigest.getInstance("SHA-256");
@@ -303,8 +302,11 @@ public final class ErofsWriter {
         }
         setUpGroups();
         if (reusePath != null) {
-            old = openReuse(reusePath);
-            planReuse();
+            old = planner.open(reusePath);
+            if (old != null) {
+                resolveDuplicates();
+                plans = planner.plan(old, paths);
+            }
         }
         events.start("erofs: writing file data", totalBytes);
         try (PackedInode p = packedData) {
@@ -365,7 +367,7 @@ public final class ErofsWriter {
         byte[] block0 = superblock(inodes.get(0).nid(), metaBlkaddr, totalBlocks, uuid);
         writeFully(ByteBuffer.wrap(block0), 0);
         out.truncate(totalBlocks * BLOCK_SIZE);
-        writeFully(ByteBuffer.wrap(ErofsReuse.withTrailer(reuseTable())), totalBlocks * BLOCK_SIZE);
+        writeFully(ByteBuffer.wrap(ErofsReuse.withTrailer(planner.table(paths, written()))), totalBlocks * BLOCK_SIZE);
         return new Result(totalBlocks, inodes.size(), uuid, metaBlkaddr - 1, metaSize, compressedFiles, dedupedFiles);
     }
 
@@ -647,28 +649,19 @@ public final class ErofsWriter {
         };
     }
 
-    // ---------------------------------------------------------------- store paths (groups) and reuse
+    // ---------------------------------------------------------------- store paths (groups) and copies (--reuse)
 
-    /** Desc of an empty file; of a file that shares the data of a file of an earlier store path. */
-    private static final int EMPTY_DESC = describe(ErofsReuse.FileMap.EMPTY);
-    private static final int EXTERNAL_DESC = 0x45585431;
     /** Blocks of one copy work item. */
     private static final int COPY_CHUNK = SEGMENT / BLOCK_SIZE;
-
-    private static int describe(FileMap m) {
-        CRC32C c = new CRC32C();
-        m.describe(c);
-        return (int) c.getValue();
-    }
 
     private final Map<String, String> narHashes;
     private final Path reusePath;
     /** The earlier image (--reuse) when it has a usable reuse table, else null. */
-    private Old old;
-    /** The top-level entries (groups): count, keys (name and narHash, or empty). */
+    private ReusePlanner.Old old;
+    private final ReusePlanner planner;
+    /** The store paths (groups, {@link ReusePlanner.StorePaths}): count, files in data order, group g's [groupFrom[g], groupTo[g]). */
+    private ReusePlanner.StorePaths paths;
     private int groups;
-    private String[] keys;
-    /** The files in data order (store path after store path); group g's are [groupFrom[g], groupTo[g]). */
     private List<Inode.File> dataOrder;
     private int[] groupFrom;
     private int[] groupTo;
@@ -686,7 +679,7 @@ public final class ErofsWriter {
     /** Per group: a tail did not fit the packed inode (never copied then). */
     private boolean[] refused;
     /** Per group: copied from the earlier image (null: compressed). */
-    private Plan[] plans;
+    private ReusePlanner.Plan[] plans;
     private int currentGroup = -1;
     /** Index of the packed inode's extents where the current part's start. */
     private int partExtFrom;
@@ -695,39 +688,13 @@ public final class ErofsWriter {
     /** The store paths' parts of the packed inode, in order: group, start, length (a multiple of 4 KiB). */
     private final List<long[]> parts = new ArrayList<>();
 
-    /** The earlier image: name (for messages), channel, where its metadata starts, its blocks, its table. */
-    private record Old(String name, FileChannel ch, long metaBase, long blocks, long packedNid, ErofsReuse.Table table) {}
-
-    /** A group copied from the earlier image: its entry there, its files' maps and its packed part's extents (relative). */
-    private record Plan(ErofsReuse.Group old, FileMap[] maps, List<Extent> partExtents) {}
-
-    /** Groups, keys and the data order: store path after store path, each one's files in inode order. */
+    /** Groups and the data order (see {@link ReusePlanner#storePaths}); the per-group records of the data pass. */
     private void setUpGroups() {
-        Inode.Directory root = (Inode.Directory) inodes.get(0);
-        groups = root.children.size();
-        keys = new String[groups];
-        for (int g = 0; g < groups; g++) {
-            String name = new String(root.names.get(g), StandardCharsets.ISO_8859_1);
-            String nar = narHashes.get(name);
-            keys[g] = nar == null ? "" : name + " " + nar;
-        }
-        List<Inode.File> files = new ArrayList<>();
-        for (Inode i : inodes) {
-            if (i instanceof Inode.File f) {
-                files.add(f);
-            }
-        }
-        files.sort(Comparator.comparingInt((Inode.File f) -> f.group).thenComparingInt(f -> f.index));
-        dataOrder = files;
-        groupFrom = new int[groups];
-        groupTo = new int[groups];
-        for (int k = 0, g = 0; g < groups; g++) {
-            groupFrom[g] = k;
-            while (k < files.size() && files.get(k).group == g) {
-                k++;
-            }
-            groupTo[g] = k;
-        }
+        paths = ReusePlanner.storePaths(inodes, narHashes);
+        groups = paths.count();
+        dataOrder = paths.dataOrder();
+        groupFrom = paths.from();
+        groupTo = paths.to();
         groupDataStart = new long[groups];
         groupDataBlocks = new long[groups];
         groupDataCrc = new long[groups];
@@ -740,7 +707,7 @@ public final class ErofsWriter {
         partIndex = new int[groups];
         Arrays.fill(partIndex, -1);
         refused = new boolean[groups];
-        plans = new Plan[groups];
+        plans = new ReusePlanner.Plan[groups];
     }
 
     /** The data sink reached group {@code g}: the groups before it are closed, their extents recorded. */
@@ -841,23 +808,14 @@ public final class ErofsWriter {
         int g = (int) p[0];
         partBlocks[g] = nextBlock - partBlock[g];
         partCrc[g] = plans[g] != null ? plans[g].old().partCrc() : runningCrc();
-        partMapsCrc[g] = describeExtents(extents.subList(partExtFrom, extents.size()), -p[1], -partBlock[g]);
-    }
-
-    /** CRC32C of extents (start and kind, address and blocks) moved by {@code startBy} bytes and {@code addrBy} blocks. */
-    private static int describeExtents(List<Extent> list, long startBy, long addrBy) {
-        List<Extent> moved = new ArrayList<>(list.size());
-        for (Extent e : list) {
-            moved.add(e.moved(startBy, addrBy));
-        }
-        return describe(new FileMap(LAYOUT_COMPRESSED_COMPACT, 0, false, moved, null));
+        partMapsCrc[g] = ReusePlanner.describeExtents(extents.subList(partExtFrom, extents.size()), -p[1], -partBlock[g]);
     }
 
     /** The data pass's work: per group, its files' segments, or the copy of its extent from the earlier image. */
     private Iterator<Callable<SegmentResult>> dataWork() {
         List<Callable<SegmentResult>> items = new ArrayList<>();
         for (int g = 0; g < groups; g++) {
-            Plan p = plans[g];
+            ReusePlanner.Plan p = plans[g];
             if (p != null) {
                 addCopy(items, g, false, p.old().dataStart(), p.old().dataBlocks());
             } else {
@@ -919,7 +877,7 @@ public final class ErofsWriter {
     /** Writes copied blocks; at the end of a group's extent, checks them and gives its files their bodies. */
     private void sinkCopy(CopyChunk c, byte[] raw) throws IOException {
         int g = c.group();
-        Plan p = plans[g];
+        ReusePlanner.Plan p = plans[g];
         if (!c.packed()) {
             switchGroup(g);
         } else if (c.first()) {
@@ -963,275 +921,39 @@ public final class ErofsWriter {
     }
 
     /**
-     * Opens the earlier image: it must exist and be an EROFS image (else bad input); null, with a warning, when
-     * it has no usable reuse table or was built with other options.
+     * Resolves the duplicates before the data pass, for planning {@code --reuse} (which compares each store path's
+     * files that share data of an earlier one): the same decisions as the data pass takes without it.
      */
-    private Old openReuse(Path reuse) throws IOException {
-        if (!Files.isRegularFile(reuse)) {
-            throw new UserError(reuse + ": --reuse image does not exist or is not a regular file");
-        }
-        FileChannel ch = FileChannel.open(reuse, StandardOpenOption.READ);
-        try {
-            byte[] head = ch.size() < BLOCK_SIZE ? new byte[0] : ErofsReuse.readAt(ch, 0, BLOCK_SIZE);
-            if (head.length < BLOCK_SIZE || !ErofsReader.detect(head)) {
-                throw new UserError(reuse + ": --reuse image is not an EROFS image");
-            }
-            String[] why = new String[1];
-            ErofsReuse.Table t = null;
-            Superblock sb = null;
-            try {
-                sb = Superblock.decode(head);
-                long fsEnd = sb.blocks() * BLOCK_SIZE;
-                if (sb.blocks() < 2 || fsEnd > ch.size() || sb.metaBlkaddr() >= sb.blocks()) {
-                    why[0] = "block count " + sb.blocks() + " does not fit the file";
-                } else {
-                    t = ErofsReuse.read(ch, fsEnd, why);
-                }
-            } catch (CorruptImageException | RuntimeException e) {
-                why[0] = "superblock unreadable (" + e.getMessage() + ")";
-            }
-            if (t == null) {
-                events.warn(reuse + ": " + why[0] + "; nothing reused");
-            } else if (!Arrays.equals(t.optionsDigest(), optionsDigest())) {
-                events.warn(reuse + ": built with other image options; nothing reused");
-                t = null;
-            }
-            if (t == null) {
-                ch.close();
-                return null;
-            }
-            return new Old(reuse.toString(), ch, sb.metaBlkaddr() * BLOCK_SIZE, sb.blocks(), sb.packedNid(), t);
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
-    }
-
-    /** Every option that decides the data's bytes and the inodes' maps, and the layout version, as a SHA-256. */
-    private byte[] optionsDigest() {
-        String s = ErofsReuse.LAYOUT_VERSION + "\n" + opt.compression() + "\n" + opt.level() + "\n" + opt.pclusterSize() + "\n"
-                + opt.dedupe() + "\n" + opt.ztailpacking() + "\n" + opt.fragments();
-        return ErofsReuse.sha256(s.getBytes(StandardCharsets.UTF_8));
-    }
-
-    /**
-     * Decides which groups are copied from the earlier image: same key (store path name and narHash), same file
-     * count and sizes, the same files sharing data of an earlier store path, all tails in the packed inode,
-     * extents inside the earlier image whose blocks have their recorded CRC32C, and inodes whose maps have theirs.
-     * Any other group is compressed again, with a warning when the earlier image had its key.
-     */
-    private void planReuse() throws IOException {
-        if (old == null) {
+    private void resolveDuplicates() throws IOException {
+        if (dedupeMinSize() <= 0) {
             return;
         }
-        if (dedupeMinSize() > 0) {
-            // the duplicates first: the same decisions as the data pass takes without --reuse
-            List<Inode.File> cand = new ArrayList<>();
-            List<RegularFile> regular = new ArrayList<>();
-            for (Inode.File f : dataOrder) {
-                if (f.size >= dedupeMinSize()) {
-                    cand.add(f);
-                    regular.add(f.file);
-                }
-            }
-            int[] canonical = DuplicateFinder.resolve(regular, opt.threads());
-            for (int k = 0; k < canonical.length; k++) {
-                if (canonical[k] != k) {
-                    cand.get(k).dupOf = cand.get(canonical[k]);
-                    dedupedFiles++;
-                }
+        List<Inode.File> cand = new ArrayList<>();
+        List<RegularFile> regular = new ArrayList<>();
+        for (Inode.File f : dataOrder) {
+            if (f.size >= dedupeMinSize()) {
+                cand.add(f);
+                regular.add(f.file);
             }
         }
-        Map<String, ErofsReuse.Group> byKey = new HashMap<>();
-        boolean anyPart = false;
-        for (ErofsReuse.Group g : old.table().groups()) {
-            if (!g.key().isEmpty()) {
-                byKey.putIfAbsent(g.key(), g);
-            }
-            anyPart |= g.partLength() > 0;
-        }
-        List<Extent> oldPacked = null;
-        String packedWhy = null;
-        if (anyPart) {
-            try {
-                FileMap pm = old.packedNid() == 0 ? null
-                        : ErofsReuse.readMap(old.ch(), old.metaBase(), old.packedNid(), -1, opt.pclusterSize() > BLOCK_SIZE);
-                if (pm == null || pm.extents() == null || pm.layout() != LAYOUT_COMPRESSED_COMPACT) {
-                    packedWhy = "no packed inode";
-                } else {
-                    oldPacked = pm.extents();
-                }
-            } catch (CorruptImageException | RuntimeException e) {
-                packedWhy = "packed inode unreadable (" + e.getMessage() + ")";
+        int[] canonical = DuplicateFinder.resolve(regular, opt.threads());
+        for (int k = 0; k < canonical.length; k++) {
+            if (canonical[k] != k) {
+                cand.get(k).dupOf = cand.get(canonical[k]);
+                dedupedFiles++;
             }
         }
-        long packedBound = 0;
-        for (int g = 0; g < groups; g++) {
-            ErofsReuse.Group o = keys[g].isEmpty() ? null : byKey.get(keys[g]);
-            if (o == null) {
-                continue;
-            }
-            String why = o.partLength() > 0 && oldPacked == null ? packedWhy : null;
-            if (why == null) {
-                why = unusable(o, g, oldPacked);
-            }
-            if (why != null) {
-                events.warn(old.name() + ": " + keys[g].split(" ")[0] + ": " + why + "; compressed again");
-            }
-        }
-        // a copied part must land where a fresh build puts it: every tail of the image must fit the packed inode
-        for (int g = 0; g < groups; g++) {
-            if (plans[g] != null) {
-                packedBound += plans[g].old().partLength();
-            } else {
-                for (int k = groupFrom[g]; k < groupTo[g]; k++) {
-                    packedBound += dataOrder.get(k).size;
-                }
-            }
-            packedBound += BLOCK_SIZE;
-        }
-        if (opt.fragments() && packedBound > PackedInode.MAX) {
-            events.warn(old.name() + ": the packed inode may fill up; nothing reused");
-            Arrays.fill(plans, null);
-        }
-        int withFiles = 0;
-        int copies = 0;
-        for (int g = 0; g < groups; g++) {
-            withFiles += groupTo[g] > groupFrom[g] ? 1 : 0;
-            copies += plans[g] != null && groupTo[g] > groupFrom[g] ? 1 : 0;
-        }
-        events.info(old.name() + ": " + copies + " of " + withFiles + " store paths with data copied, " + (withFiles - copies) + " compressed");
     }
 
-    /** Why the earlier image's group {@code o} cannot stand for group {@code g}, or null (and its plan set) when it can. */
-    private String unusable(ErofsReuse.Group o, int g, List<Extent> oldPacked) throws IOException {
-        int from = groupFrom[g];
-        int n = groupTo[g] - from;
-        if (o.sizes().length != n) {
-            return "other files";
-        }
-        if (o.refused()) {
-            return "tails outside the packed inode";
-        }
-        for (int k = 0; k < n; k++) {
-            Inode.File f = dataOrder.get(from + k);
-            if (o.sizes()[k] != f.size) {
-                return "other file sizes";
-            }
-            if (o.external()[k] != (f.dupOf != null && f.dupOf.group != g)) {
-                return "other duplicates in earlier store paths";
-            }
-        }
-        long fsBlocks = old.metaBase() / BLOCK_SIZE;
-        if (o.dataStart() < 1 || o.dataBlocks() < 0 || o.dataStart() + o.dataBlocks() > fsBlocks
-                || (o.partLength() > 0 && (o.partBlock() < 1 || o.partBlocks() < 1 || o.partBlock() + o.partBlocks() > fsBlocks
-                        || o.partLength() % BLOCK_SIZE != 0))) {
-            return "extent outside the earlier image";
-        }
-        FileMap[] maps = new FileMap[n];
-        CRC32C mc = new CRC32C();
-        ByteBuffer d = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-        boolean big = opt.pclusterSize() > BLOCK_SIZE;
-        for (int k = 0; k < n; k++) {
-            int desc;
-            if (o.external()[k]) {
-                desc = EXTERNAL_DESC;
-            } else {
-                try {
-                    FileMap m = ErofsReuse.readMap(old.ch(), old.metaBase(), o.nids()[k], o.sizes()[k], big).moved(-o.dataStart(), -o.partStart());
-                    if (!inside(m, o)) {
-                        return "inode outside its store path's extents";
-                    }
-                    maps[k] = m;
-                    desc = describe(m);
-                } catch (CorruptImageException | RuntimeException e) {
-                    return "inode unreadable (" + e.getMessage() + ")";
-                }
-            }
-            d.clear();
-            mc.update(d.putInt(desc).array());
-        }
-        List<Extent> partExt = new ArrayList<>();
-        int pmc = 0;
-        if (o.partLength() > 0) {
-            for (Extent e : oldPacked) {
-                if (e.start() >= o.partStart() && e.start() < o.partStart() + o.partLength()) {
-                    if (!e.inBlocks() || e.addr() < o.partBlock() || e.addr() + e.blocks() > o.partBlock() + o.partBlocks()) {
-                        return "packed part outside its extent";
-                    }
-                    partExt.add(e.moved(-o.partStart(), -o.partBlock()));
-                }
-            }
-            if (partExt.isEmpty() || partExt.get(0).start() != 0) {
-                return "packed part does not start a pcluster";
-            }
-            pmc = describeExtents(partExt, 0, 0);
-        }
-        d.clear();
-        mc.update(d.putInt(pmc).array());
-        if (mc.getValue() != o.mapsCrc()) {
-            return "inodes differ from their checksum (corrupt)";
-        }
-        if (crcOfOld(o.dataStart(), o.dataBlocks()) != o.dataCrc()
-                || (o.partLength() > 0 && crcOfOld(o.partBlock(), o.partBlocks()) != o.partCrc())) {
-            return "data differs from its checksum (corrupt)";
-        }
-        plans[g] = new Plan(o, maps, List.copyOf(partExt));
-        return null;
-    }
-
-    /** Whether a relative map stays inside its group's extents. */
-    private static boolean inside(FileMap m, ErofsReuse.Group o) {
-        if (m.extents() == null) {
-            return !m.hasBlocks() || (m.iu() >= 0 && m.iu() < o.dataBlocks());
-        }
-        for (Extent e : m.extents()) {
-            if (e.inBlocks() && (e.addr() < 0 || e.addr() + e.blocks() > o.dataBlocks())) {
-                return false;
-            }
-            if (e.kind() == Extent.Kind.FRAGMENT && (e.addr() < 0 || e.addr() >= o.partLength())) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** CRC32C of {@code n} blocks of the earlier image from block {@code start}. */
-    private long crcOfOld(long start, long n) throws IOException {
-        CRC32C c = new CRC32C();
-        for (long done = 0; done < n; done += COPY_CHUNK) {
-            int k = (int) Math.min(COPY_CHUNK, n - done);
-            c.update(ErofsReuse.readAt(old.ch(), (start + done) * BLOCK_SIZE, k * BLOCK_SIZE));
-        }
-        return c.getValue();
-    }
-
-    /** This image's reuse table (a function of the tree and the options). */
-    private ErofsReuse.Table reuseTable() {
-        List<ErofsReuse.Group> list = new ArrayList<>(groups);
-        ByteBuffer d = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+    /** What the data pass wrote per group, for the reuse table. */
+    private List<ReusePlanner.Written> written() {
+        List<ReusePlanner.Written> list = new ArrayList<>(groups);
         for (int g = 0; g < groups; g++) {
-            int n = groupTo[g] - groupFrom[g];
-            long[] sizes = new long[n];
-            long[] nids = new long[n];
-            boolean[] ext = new boolean[n];
-            CRC32C mc = new CRC32C();
-            for (int k = 0; k < n; k++) {
-                Inode.File f = dataOrder.get(groupFrom[g] + k);
-                sizes[k] = f.size;
-                nids[k] = f.nid();
-                ext[k] = f.dupOf != null && f.dupOf.group != g;
-                d.clear();
-                mc.update(d.putInt(f.desc).array());
-            }
-            d.clear();
-            mc.update(d.putInt(partIndex[g] >= 0 && partLength[g] > 0 ? partMapsCrc[g] : 0).array());
             boolean hasPart = partIndex[g] >= 0 && partLength[g] > 0;
-            list.add(new ErofsReuse.Group(keys[g], groupDataStart[g], groupDataBlocks[g], groupDataCrc[g], hasPart ? partStart[g] : 0,
-                    hasPart ? partLength[g] : 0, hasPart ? partBlock[g] : 0, hasPart ? partBlocks[g] : 0, hasPart ? partCrc[g] : 0,
-                    refused[g], mc.getValue(), sizes, nids, ext));
+            list.add(new ReusePlanner.Written(groupDataStart[g], groupDataBlocks[g], groupDataCrc[g], hasPart, partStart[g], partLength[g],
+                    partBlock[g], partBlocks[g], partCrc[g], partMapsCrc[g], refused[g]));
         }
-        return new ErofsReuse.Table(optionsDigest(), list);
+        return list;
     }
 
     private static byte[] readSegment(Segment s) throws IOException {
@@ -1361,10 +1083,10 @@ public final class ErofsWriter {
         for (Inode.File i : files) {
             if (i.size == 0) {
                 i.setBody(Inode.Body.EMPTY);
-                i.desc = EMPTY_DESC;
+                i.desc = ReusePlanner.EMPTY_DESC;
             } else if (i.dupOf != null) {
                 i.setBody(i.dupOf.body());
-                i.desc = i.dupOf.group == i.group ? i.dupOf.desc : EXTERNAL_DESC;
+                i.desc = i.dupOf.group == i.group ? i.dupOf.desc : ReusePlanner.EXTERNAL_DESC;
             }
         }
         if (!packedData.isEmpty()) {
