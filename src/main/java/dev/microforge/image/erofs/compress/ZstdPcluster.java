@@ -72,12 +72,13 @@ final class ZstdPcluster {
 
     /**
      * Level 15 for pclusters of at most 128 KiB: btopt as zstd's 128 KiB row, with searchLog 1 and targetLength
-     * 8 (zstd: 6 and 256). A pcluster stream compresses each input byte about 1.1 times (the dropped chunk) in
-     * 5-6 flushed blocks; with this row it takes 0.53x the CPU of one-shot 128 KiB blocks at level 15 (what
-     * mksquashfs does) for 1.012x their bytes, where zstd's row takes 1.05x the CPU for 0.982x the bytes
-     * (stride sample of the bench corpus, docs/benchmarks.md).
+     * 12 (zstd: 6 and 256). A pcluster stream compresses each input byte about 1.1 times (the dropped chunk) in
+     * 5-6 flushed blocks; with this row it takes 0.57x the CPU of one-shot 128 KiB blocks at level 15 (what
+     * mksquashfs does) for 1.007x their bytes, where zstd's row takes 1.05x the CPU for 0.982x the bytes
+     * (stride sample of the bench corpus; full corpus 1.021x mksquashfs' bytes at 0.95x its CPU,
+     * docs/benchmarks.md).
      */
-    private static final int[] STREAM_15 = {18, 17, 1, 3, 8, 7};
+    private static final int[] STREAM_15 = {18, 17, 1, 3, 12, 7};
 
     static final class Compressor extends FitSearch {
         private final ZstdCompressCtx ctx = new ZstdCompressCtx();
