@@ -21,7 +21,8 @@ final class ZstdPcluster {
     /**
      * Sets up a new frame: the level, no checksum, no dictionary id, the window, and the content size or not.
      * {@code sourceBytes} above 0: the compression parameters zstd picks at this level for a source of that
-     * size (at most 256 KiB), set explicitly, whatever size is pledged later (see {@link #TIERS}).
+     * size (at most 256 KiB), set explicitly, whatever size is pledged later (see {@link #TIERS}); at level 15
+     * and at most 128 KiB, {@link #STREAM_15}.
      */
     static void frame(ZstdCompressCtx ctx, int level, int windowLog, boolean contentSize, int sourceBytes) {
         ctx.setLevel(level);
@@ -30,7 +31,8 @@ final class ZstdPcluster {
         ctx.setDictID(false);
         ctx.setWindowLog(windowLog);
         if (sourceBytes > 0 && sourceBytes <= 256 << 10) {
-            int[] p = TIERS[sourceBytes <= 128 << 10 ? 0 : 1][Math.max(1, Math.min(level, 22))];
+            boolean small = sourceBytes <= 128 << 10;
+            int[] p = small && level == 15 ? STREAM_15 : TIERS[small ? 0 : 1][Math.max(1, Math.min(level, 22))];
             ctx.setChainLog(p[0]);
             ctx.setHashLog(p[1]);
             ctx.setSearchLog(p[2]);
@@ -67,6 +69,16 @@ final class ZstdPcluster {
             {19, 19, 12, 3, 512, 9}, {19, 19, 13, 3, 999, 9},
         },
     };
+
+    /**
+     * Level 15 for pclusters of at most 128 KiB: btopt as zstd's 128 KiB row, with searchLog 1 and targetLength
+     * 12 (zstd: 6 and 256). A pcluster stream compresses each input byte about 1.1 times (the dropped chunk) in
+     * 5-6 flushed blocks; with this row it takes 0.57x the CPU of one-shot 128 KiB blocks at level 15 (what
+     * mksquashfs does) for 1.007x their bytes, where zstd's row takes 1.05x the CPU for 0.982x the bytes
+     * (stride sample of the bench corpus; full corpus 1.021x mksquashfs' bytes at 0.95x its CPU,
+     * docs/benchmarks.md).
+     */
+    private static final int[] STREAM_15 = {18, 17, 1, 3, 12, 7};
 
     static final class Compressor extends FitSearch {
         private final ZstdCompressCtx ctx = new ZstdCompressCtx();
@@ -152,20 +164,20 @@ final class ZstdPcluster {
             if (len == 0 || dstCap < STREAM_MIN_CAP) {
                 return fallback.compressDestSize(src, off, len, dst, dstOff, dstCap);
             }
-            if (in.capacity() < len) {
-                in = ByteBuffer.allocateDirect(Math.max(len, in.capacity() * 2));
+            int pledge = (int) Math.min(len, (long) dstCap * PLEDGE_RATIO);
+            if (in.capacity() < pledge) {
+                in = ByteBuffer.allocateDirect(Math.max(pledge, in.capacity() * 2));
             }
             int outCap = dstCap * 2 + 1024;
             if (out.capacity() < outCap) {
                 out = ByteBuffer.allocateDirect(outCap);
             }
             in.clear();
-            in.put(src, off, len);
+            in.put(src, off, pledge);
             in.flip();
             out.clear();
             ctx.reset();
             frame(ctx, level, windowLog, false, dstCap);
-            int pledge = (int) Math.min(len, (long) dstCap * PLEDGE_RATIO);
             ctx.setPledgedSrcSize(pledge);
             int limit = dstCap - END_BLOCK;
             int tolerance = Math.max(1, dstCap >> toleranceShift);
