@@ -290,8 +290,9 @@ class BadInputHarnessTest {
             Map<String, byte[]> bad = new LinkedHashMap<>();
             bad.put("truncated-512", truncate(seed, 512));
             // SquashFS: the bytes used (superblock offset 40), not the padding; EROFS: every block counts
+            // the file system's end (both formats: microforge's reuse table follows it, and readers ignore it)
             long used = type.equals("squashfs") ? java.nio.ByteBuffer.wrap(seed, 40, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong()
-                    : seed.length;
+                    : (java.nio.ByteBuffer.wrap(seed, sb + 36, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt() & 0xffffffffL) * 4096;
             byte[] truncatedTables = truncate(seed, (int) (used * 3 / 4));
             bad.put("truncated-tables", truncatedTables);
             bad.put("truncated-superblock", truncate(seed, sb + 40));
