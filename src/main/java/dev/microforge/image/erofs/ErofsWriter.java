@@ -592,9 +592,9 @@ public final class ErofsWriter {
      * A segment read and, when compressed, its clusters (null for uncompressed images); or ({@code copy}) blocks
      * of a store path's data or packed part read from the earlier image ({@code raw}).
      */
-    private record SegmentResult(Segment seg, byte[] raw, int crc, Clusters clusters, CopyChunk copy) {
-        SegmentResult(Segment seg, byte[] raw, int crc, Clusters clusters) {
-            this(seg, raw, crc, clusters, null);
+    private record SegmentResult(Segment seg, byte[] raw, byte[] sha, Clusters clusters, CopyChunk copy) {
+        SegmentResult(Segment seg, byte[] raw, byte[] sha, Clusters clusters) {
+            this(seg, raw, sha, clusters, null);
         }
     }
 
@@ -854,7 +854,7 @@ public final class ErofsWriter {
     /** Adds the copy of {@code blocks} blocks from block {@code start} of the earlier image, in chunks read on workers. */
     private void addCopy(List<Callable<SegmentResult>> items, int g, boolean packed, long start, long blocks) {
         if (blocks == 0) {
-            items.add(() -> new SegmentResult(null, new byte[0], 0, null, new CopyChunk(g, packed, true, true, 0)));
+            items.add(() -> new SegmentResult(null, new byte[0], null, null, new CopyChunk(g, packed, true, true, 0)));
             return;
         }
         for (long done = 0; done < blocks; done += COPY_CHUNK) {
@@ -869,7 +869,7 @@ public final class ErofsWriter {
                 } catch (CorruptImageException e) {
                     throw new UserError(old.name() + ": shortened while it was read");
                 }
-                return new SegmentResult(null, b, 0, null, new CopyChunk(g, packed, first, last, n));
+                return new SegmentResult(null, b, null, null, new CopyChunk(g, packed, first, last, n));
             });
         }
     }
@@ -978,14 +978,21 @@ public final class ErofsWriter {
 
     private SegmentResult work(Segment s) throws IOException {
         byte[] raw = readSegment(s);
-        CRC32C crc = new CRC32C();
-        crc.update(raw);
         Clusters c = null;
         if (opt.compression() != Compression.NONE) {
             c = compress(s, raw, 0, opt.fragments() && s.ino().packedContent == null);
         }
-        return new SegmentResult(s, raw, (int) crc.getValue(), c);
+        // a possible duplicate that is one segment is hashed here, on a worker, not on the in-order sink
+        byte[] sha = null;
+        if (s.ino().candidate && old == null && s.offset() == 0 && s.last()) {
+            MessageDigest d = shaOfWorker.get();
+            d.update(raw);
+            sha = d.digest();
+        }
+        return new SegmentResult(s, raw, sha, c);
     }
+
+    private static final ThreadLocal<MessageDigest> shaOfWorker = ThreadLocal.withInitial(ErofsWriter::sha256);
 
     /**
      * Splits {@code raw[from..]} into physical clusters: LZ4 ones (as much input as fits in one pcluster, kept
@@ -1062,6 +1069,8 @@ public final class ErofsWriter {
 
     // per-file state of the in-order writer
     private MessageDigest recheck;
+    /** The current file may be a duplicate of an earlier one: it is hashed ({@link #recheck} or its worker's). */
+    private boolean possibleDuplicate;
     /**
      * Uncompressed dedupe: the first file (in inode order) of each content; a later file of the same size and
      * SHA-256 (its first 8 bytes as the checksum) is a duplicate only when its bytes equal the earlier file's.
@@ -1100,6 +1109,7 @@ public final class ErofsWriter {
             extents.clear();
             inlineTail = null;
             recheck = null;
+            possibleDuplicate = false;
             runPipeline(packedWork(p));
             finishCompressed(p);
             p.packedContent = null;
@@ -1137,21 +1147,24 @@ public final class ErofsWriter {
             fileFirstBlock = nextBlock;
             extents.clear();
             inlineTail = null;
-            recheck = i.candidate && old == null ? sha256() : null;
-            if (recheck != null) {
+            possibleDuplicate = i.candidate && old == null;
+            recheck = possibleDuplicate && r.sha() == null ? sha256() : null;
+            if (possibleDuplicate) {
                 commitCrc();
             }
         }
         if (i.packedContent == null) {
             events.advance(s.length());
         }
-        if (recheck != null) {
-            // a possible duplicate (uncompressed dedupe): written as it comes, hashed on the way; when its last
-            // segment shows it equals an earlier file, its blocks are given back (the next file overwrites them)
-            // and it shares the earlier file's
-            recheck.update(r.raw);
+        if (possibleDuplicate) {
+            // a possible duplicate (uncompressed dedupe): written as it comes, hashed on the way (a file of one
+            // segment by its worker); when its last segment shows it equals an earlier file, its blocks are given
+            // back (the next file overwrites them) and it shares the earlier file's
+            if (recheck != null) {
+                recheck.update(r.raw);
+            }
             if (s.last()) {
-                i.sha = recheck.digest();
+                i.sha = recheck != null ? recheck.digest() : r.sha();
                 Inode.File c = duplicates.canonicalOf(i, i.size, ByteBuffer.wrap(i.sha).getLong()).orElse(null);
                 if (c != null) {
                     i.dupOf = c;
