@@ -22,7 +22,8 @@ final class BackgroundWriter implements AutoCloseable {
         void to(FileChannel out, ByteBuffer b, long pos) throws IOException;
     }
 
-    private record Job(byte[] b, int off, int len, long pos, CountDownLatch done) {}
+    /** A range to write, or ({@code then}) an action to run once everything queued before it is written. */
+    private record Job(byte[] b, int off, int len, long pos, Runnable then) {}
 
     private static final Job STOP = new Job(null, 0, 0, 0, null);
 
@@ -58,11 +59,19 @@ final class BackgroundWriter implements AutoCloseable {
         queue.add(new Job(b, off, len, pos, null));
     }
 
+    /**
+     * Runs {@code action} on the writer's thread once everything queued before is written (or given up after a
+     * failure); not at all after {@link #close}.
+     */
+    void then(Runnable action) {
+        queue.add(new Job(null, 0, 0, 0, action));
+    }
+
     /** Waits until everything queued is written; throws the first failure. */
     void flush() throws IOException {
         check();
         CountDownLatch done = new CountDownLatch(1);
-        queue.add(new Job(null, 0, 0, 0, done));
+        queue.add(new Job(null, 0, 0, 0, done::countDown));
         try {
             done.await();
         } catch (InterruptedException e) {
@@ -118,8 +127,8 @@ final class BackgroundWriter implements AutoCloseable {
             if (j == STOP) {
                 return;
             }
-            if (j.done() != null) {
-                j.done().countDown();
+            if (j.then() != null) {
+                j.then().run();
                 continue;
             }
             try {

@@ -38,6 +38,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.zip.CRC32C;
 
 /**
@@ -960,8 +961,8 @@ public final class ErofsWriter {
         return list;
     }
 
-    private static byte[] readSegment(Segment s) throws IOException {
-        byte[] buf = new byte[s.length()];
+    private byte[] readSegment(Segment s) throws IOException {
+        byte[] buf = s.length() == SEGMENT ? recycled(rawPool, SEGMENT) : new byte[s.length()];
         if (s.ino().packedContent != null) {
             s.ino().packedContent.read(s.offset(), buf);
             return buf;
@@ -1009,7 +1010,8 @@ public final class ErofsWriter {
         final int pcluster = opt.pclusterSize();
         int len = raw.length;
         int cap = (len - from + BLOCK_SIZE - 1) / BLOCK_SIZE + 1;
-        byte[] blocks = new byte[cap * BLOCK_SIZE];
+        // a recycled array holds old bytes: every block below nb is written whole (padding zeroed) below
+        byte[] blocks = cap * BLOCK_SIZE == BLOCKS_OF_SEGMENT ? recycled(blocksPool, BLOCKS_OF_SEGMENT) : new byte[cap * BLOCK_SIZE];
         List<Extent> ext = new ArrayList<>();
         int fragStart = -1;
         byte[] tmp = new byte[pcluster];
@@ -1041,6 +1043,7 @@ public final class ErofsWriter {
             boolean inlineCandidate = opt.ztailpacking() && !packedPart && last && rest && k == 1 && prod < consumed;
             if (consumed > k * BLOCK_SIZE || inlineCandidate) {
                 // right-aligned in its blocks, zeros in front (the ZERO_PADDING feature)
+                Arrays.fill(blocks, nb * BLOCK_SIZE, (nb + k) * BLOCK_SIZE - prod, (byte) 0);
                 System.arraycopy(tmp, 0, blocks, (nb + k) * BLOCK_SIZE - prod, prod);
                 ext.add(Extent.compressed(pos, nb, k, prod));
                 pos += consumed;
@@ -1055,6 +1058,7 @@ public final class ErofsWriter {
                 // longer than its pcluster (-EFSCORRUPTED). Store it compressed when its LZ4 block fits in
                 // one block; else end it at the boundary and let the rest start the next lcluster.
                 if (consumed == n && k == 1) {
+                    Arrays.fill(blocks, nb * BLOCK_SIZE, (nb + 1) * BLOCK_SIZE - prod, (byte) 0);
                     System.arraycopy(tmp, 0, blocks, (nb + 1) * BLOCK_SIZE - prod, prod);
                     ext.add(Extent.compressed(pos, nb, 1, prod));
                     pos += n;
@@ -1064,6 +1068,7 @@ public final class ErofsWriter {
                 n = BLOCK_SIZE - clusterOfs;
             }
             System.arraycopy(raw, pos, blocks, nb * BLOCK_SIZE, n);
+            Arrays.fill(blocks, nb * BLOCK_SIZE + n, (nb + 1) * BLOCK_SIZE, (byte) 0);
             ext.add(Extent.plain(pos, nb));
             pos += n;
             nb++;
@@ -1167,6 +1172,56 @@ public final class ErofsWriter {
             sinkCopy(r.copy(), r.raw());
             return;
         }
+        sinkSegment(r);
+        // the segment's arrays are no longer used once written: a full segment's go back to the pools
+        byte[] raw = r.raw();
+        byte[] blocks = r.clusters() != null ? r.clusters().blocks() : null;
+        boolean rawBack = raw.length == SEGMENT;
+        boolean blocksBack = blocks != null && blocks.length == BLOCKS_OF_SEGMENT;
+        if (rawBack || blocksBack) {
+            Runnable back = () -> {
+                if (rawBack) {
+                    recycle(rawPool, raw);
+                }
+                if (blocksBack) {
+                    recycle(blocksPool, blocks);
+                }
+            };
+            if (background != null) {
+                background.then(back);
+            } else {
+                back.run();
+            }
+        }
+    }
+
+    /** Bytes of the clusters array of a full segment (see {@link #compress}). */
+    private static final int BLOCKS_OF_SEGMENT = (SEGMENT / BLOCK_SIZE + 1) * BLOCK_SIZE;
+    /** At most this many arrays wait in each pool (about what the pipeline and the background writer hold). */
+    private static final int POOL_MAX = 32;
+    /** Full segments' raw arrays and clusters arrays that may be used again (their bytes are not zeroed). */
+    private final ConcurrentLinkedQueue<byte[]> rawPool = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<byte[]> blocksPool = new ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger pooled = new java.util.concurrent.atomic.AtomicInteger();
+
+    private byte[] recycled(ConcurrentLinkedQueue<byte[]> pool, int length) {
+        byte[] b = pool.poll();
+        if (b == null) {
+            return new byte[length];
+        }
+        pooled.decrementAndGet();
+        return b;
+    }
+
+    private void recycle(ConcurrentLinkedQueue<byte[]> pool, byte[] b) {
+        if (pooled.incrementAndGet() <= 2 * POOL_MAX) {
+            pool.add(b);
+        } else {
+            pooled.decrementAndGet();
+        }
+    }
+
+    private void sinkSegment(SegmentResult r) throws IOException {
         Segment s = r.seg;
         Inode.File i = s.ino();
         if (i.packedContent == null) {
