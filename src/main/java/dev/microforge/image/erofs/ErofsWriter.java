@@ -1099,12 +1099,23 @@ public final class ErofsWriter {
      */
     private BackgroundWriter background;
 
-    /** Bytes the data pass's writes may have waiting (16 one-MiB segments). */
-    private static final int BACKGROUND_QUEUE = 16 << 20;
+    /** Bytes the data pass's writes may have waiting (32 one-MiB segments). */
+    private static final int BACKGROUND_QUEUE = 32 << 20;
+    /**
+     * The background writer syncs the image after every 64 MiB, so that the disk writes overlap the data pass: the
+     * final sync (util.AtomicOutput) of an uncompressed bench-corpus image took 0.6 s of its 3.4 s wall.
+     */
+    private static final long BACKGROUND_SYNC = 64L << 20;
 
     private void writeFileData() throws IOException {
         if (opt.threads() > 1) {
-            background = new BackgroundWriter(out, BACKGROUND_QUEUE, (ch, b, pos) -> writeFully(b, pos));
+            background = new BackgroundWriter(out, BACKGROUND_QUEUE, (ch, b, pos) -> writeFully(b, pos), BACKGROUND_SYNC, () -> {
+                try {
+                    out.force(false);
+                } catch (IOException e) {
+                    throw new IOException("cannot write the image: " + e.getMessage(), e);
+                }
+            });
         }
         try {
             writeFileDataPasses();
