@@ -33,8 +33,11 @@ final class ReusePlanner {
     static final int EMPTY_DESC = describe(FileMap.EMPTY);
     static final int EXTERNAL_DESC = 0x45585431;
 
-    /** The earlier image: name (for messages), channel (the caller closes it), where its metadata starts, its blocks, its table. */
-    record Old(String name, FileChannel ch, long metaBase, long blocks, long packedNid, ErofsReuse.Table table) {}
+    /**
+     * The earlier image: name (for messages), channel (the caller closes it) and a cached reader of it (for its
+     * inodes), where its metadata starts, its blocks, its table.
+     */
+    record Old(String name, FileChannel ch, ErofsReuse.Cached cached, long metaBase, long blocks, long packedNid, ErofsReuse.Table table) {}
 
     /** A group copied from the earlier image: its entry there, its files' maps and its packed part's extents (relative). */
     record Plan(ErofsReuse.Group old, FileMap[] maps, List<Extent> partExtents) {}
@@ -151,7 +154,7 @@ final class ReusePlanner {
                 ch.close();
                 return null;
             }
-            return new Old(reuse.toString(), ch, sb.metaBlkaddr() * BLOCK_SIZE, sb.blocks(), sb.packedNid(), t);
+            return new Old(reuse.toString(), ch, new ErofsReuse.Cached(ch), sb.metaBlkaddr() * BLOCK_SIZE, sb.blocks(), sb.packedNid(), t);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -188,7 +191,7 @@ final class ReusePlanner {
         if (anyPart) {
             try {
                 FileMap pm = old.packedNid() == 0 ? null
-                        : ErofsReuse.readMap(old.ch(), old.metaBase(), old.packedNid(), -1, opt.pclusterSize() > BLOCK_SIZE);
+                        : ErofsReuse.readMap(old.cached(), old.metaBase(), old.packedNid(), -1, opt.pclusterSize() > BLOCK_SIZE);
                 if (pm == null || pm.extents() == null || pm.layout() != LAYOUT_COMPRESSED_COMPACT) {
                     packedWhy = "no packed inode";
                 } else {
@@ -275,7 +278,7 @@ final class ReusePlanner {
                 desc = EXTERNAL_DESC;
             } else {
                 try {
-                    FileMap m = ErofsReuse.readMap(old.ch(), old.metaBase(), o.nids()[k], o.sizes()[k], big).moved(-o.dataStart(), -o.partStart());
+                    FileMap m = ErofsReuse.readMap(old.cached(), old.metaBase(), o.nids()[k], o.sizes()[k], big).moved(-o.dataStart(), -o.partStart());
                     if (!inside(m, o)) {
                         return new Verdict(null, "inode outside its store path's extents");
                     }
