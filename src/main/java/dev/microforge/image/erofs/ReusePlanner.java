@@ -20,6 +20,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.zip.CRC32C;
 
 /**
@@ -66,10 +67,16 @@ final class ReusePlanner {
 
     private final ErofsWriter.Options opt;
     private final Events events;
+    private final Set<String> corrupt;
 
-    ReusePlanner(ErofsWriter.Options opt, Events events) {
+    /**
+     * {@code corrupt}: keys of store paths whose copied extents did not have their checksums in an earlier pass
+     * over the same image (compressed again, with a warning).
+     */
+    ReusePlanner(ErofsWriter.Options opt, Events events, Set<String> corrupt) {
         this.opt = opt;
         this.events = events;
+        this.corrupt = corrupt;
     }
 
     /** The groups of {@code inodes} (index 0 the root, numbered breadth-first) keyed by {@code narHashes}. */
@@ -172,8 +179,10 @@ final class ReusePlanner {
      * Decides which groups are copied from {@code old}: same key (store path name and narHash), same file count
      * and sizes, the same files sharing data of an earlier store path ({@link Inode.File#dupOf} must already be
      * the data pass's decision), all tails in the packed inode, extents inside the earlier image whose blocks have
-     * their recorded CRC32C, and inodes whose maps have theirs. Returns one entry per group, null for a group
-     * compressed again (with a warning when the earlier image had its key).
+     * their recorded CRC32C, and inodes whose maps have theirs. The blocks' CRC32C is checked as they are copied
+     * (the writer's data pass), not here; a store path whose blocks failed it in an earlier pass
+     * ({@code corrupt}) is compressed again. Returns one entry per group, null for a group compressed again
+     * (with a warning when the earlier image had its key).
      */
     Plan[] plan(Old old, StorePaths sp) throws IOException {
         int groups = sp.count();
@@ -312,8 +321,7 @@ final class ReusePlanner {
         if (mc.getValue() != o.mapsCrc()) {
             return new Verdict(null, "inodes differ from their checksum (corrupt)");
         }
-        if (crcOfOld(old, o.dataStart(), o.dataBlocks()) != o.dataCrc()
-                || (o.partLength() > 0 && crcOfOld(old, o.partBlock(), o.partBlocks()) != o.partCrc())) {
+        if (corrupt.contains(o.key())) {
             return new Verdict(null, "data differs from its checksum (corrupt)");
         }
         return new Verdict(new Plan(o, maps, List.copyOf(partExt)), null);
@@ -333,19 +341,6 @@ final class ReusePlanner {
             }
         }
         return true;
-    }
-
-    /** Blocks read at once when checksumming the earlier image. */
-    private static final int CHECK_CHUNK = 256;
-
-    /** CRC32C of {@code n} blocks of the earlier image from block {@code start}. */
-    private static long crcOfOld(Old old, long start, long n) throws IOException {
-        CRC32C c = new CRC32C();
-        for (long done = 0; done < n; done += CHECK_CHUNK) {
-            int k = (int) Math.min(CHECK_CHUNK, n - done);
-            c.update(ErofsReuse.readAt(old.ch(), (start + done) * BLOCK_SIZE, k * BLOCK_SIZE));
-        }
-        return c.getValue();
     }
 
     /**
