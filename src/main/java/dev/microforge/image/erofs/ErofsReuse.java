@@ -344,12 +344,12 @@ final class ErofsReuse {
 
     /**
      * An earlier image read in aligned chunks of {@link #CHUNK} bytes, the last {@link #CACHED} of them kept: the
-     * inode records of a store path sit close together, so its maps cost a few reads, not a few per file. The
+     * planner reads the inodes in the order of their nids, so each chunk is read once. The
      * file's size is taken once, when this is made; reads past it are a {@link CorruptImageException}.
      */
     static final class Cached {
         static final int CHUNK = 1 << 16;
-        static final int CACHED = 256;
+        static final int CACHED = 16;
         private final FileChannel ch;
         private final long size;
         private final Map<Long, byte[]> chunks = new LinkedHashMap<>(64, 0.75f, true) {

@@ -210,6 +210,7 @@ final class ReusePlanner {
                 packedWhy = "packed inode unreadable (" + e.getMessage() + ")";
             }
         }
+        Map<Long, OldInode> inodes = readInodes(old, sp, byKey);
         for (int g = 0; g < groups; g++) {
             ErofsReuse.Group o = sp.keys()[g].isEmpty() ? null : byKey.get(sp.keys()[g]);
             if (o == null) {
@@ -217,7 +218,7 @@ final class ReusePlanner {
             }
             String why = o.partLength() > 0 && oldPacked == null ? packedWhy : null;
             if (why == null) {
-                Verdict v = check(old, sp, o, g, oldPacked);
+                Verdict v = check(old, sp, o, g, oldPacked, inodes);
                 plans[g] = v.plan();
                 why = v.why();
             }
@@ -253,7 +254,8 @@ final class ReusePlanner {
     }
 
     /** Whether the earlier image's group {@code o} can stand for group {@code g}: its plan, or why not. */
-    private Verdict check(Old old, StorePaths sp, ErofsReuse.Group o, int g, List<Extent> oldPacked) throws IOException {
+    private Verdict check(Old old, StorePaths sp, ErofsReuse.Group o, int g, List<Extent> oldPacked, Map<Long, OldInode> inodes)
+            throws IOException {
         int from = sp.from()[g];
         int n = sp.to()[g] - from;
         if (o.sizes().length != n) {
@@ -287,7 +289,17 @@ final class ReusePlanner {
                 desc = EXTERNAL_DESC;
             } else {
                 try {
-                    FileMap m = ErofsReuse.readMap(old.cached(), old.metaBase(), o.nids()[k], o.sizes()[k], big).moved(-o.dataStart(), -o.partStart());
+                    OldInode in = inodes.get(o.nids()[k]);
+                    FileMap abs;
+                    if (in != null && in.size() == o.sizes()[k]) {
+                        if (in.error() != null) {
+                            return new Verdict(null, "inode unreadable (" + in.error() + ")");
+                        }
+                        abs = in.map();
+                    } else {
+                        abs = ErofsReuse.readMap(old.cached(), old.metaBase(), o.nids()[k], o.sizes()[k], big);
+                    }
+                    FileMap m = abs.moved(-o.dataStart(), -o.partStart());
                     if (!inside(m, o)) {
                         return new Verdict(null, "inode outside its store path's extents");
                     }
@@ -325,6 +337,45 @@ final class ReusePlanner {
             return new Verdict(null, "data differs from its checksum (corrupt)");
         }
         return new Verdict(new Plan(o, maps, List.copyOf(partExt)), null);
+    }
+
+    /** An inode of the earlier image read for a file of {@code size} bytes: its map, or why it is unusable. */
+    private record OldInode(long size, FileMap map, String error) {}
+
+    /**
+     * The inodes of the files of the store paths that the earlier image holds under the same key with as many
+     * files, read in the order of their nids (the metadata once, front to back, instead of a seek per file);
+     * an inode that cannot be read at all is left out (the check reads it again and fails as it would).
+     */
+    private Map<Long, OldInode> readInodes(Old old, StorePaths sp, Map<String, ErofsReuse.Group> byKey) {
+        List<long[]> wanted = new ArrayList<>();
+        for (int g = 0; g < sp.count(); g++) {
+            ErofsReuse.Group o = sp.keys()[g].isEmpty() ? null : byKey.get(sp.keys()[g]);
+            if (o == null || o.sizes().length != sp.to()[g] - sp.from()[g]) {
+                continue;
+            }
+            for (int k = 0; k < o.sizes().length; k++) {
+                if (!o.external()[k]) {
+                    wanted.add(new long[] {o.nids()[k], o.sizes()[k]});
+                }
+            }
+        }
+        wanted.sort(Comparator.comparingLong((long[] w) -> w[0]).thenComparingLong(w -> w[1]));
+        boolean big = opt.pclusterSize() > BLOCK_SIZE;
+        Map<Long, OldInode> read = new HashMap<>(wanted.size() * 2);
+        for (long[] w : wanted) {
+            if (read.containsKey(w[0])) {
+                continue;
+            }
+            try {
+                read.put(w[0], new OldInode(w[1], ErofsReuse.readMap(old.cached(), old.metaBase(), w[0], w[1], big), null));
+            } catch (CorruptImageException | RuntimeException e) {
+                read.put(w[0], new OldInode(w[1], null, e.getMessage()));
+            } catch (IOException e) {
+                // left out
+            }
+        }
+        return read;
     }
 
     /** Whether a relative map stays inside its group's extents. */
