@@ -34,7 +34,7 @@ echo "$root" > "$out/$name.root"
 {
   echo "root: $root"
   echo "members: $(wc -l < "$out/$name.paths")"
-  echo "nar bytes: $(awk 'length(prev) == 64 && prev ~ /^[0-9a-f]+$/ {s += $0} {prev = $0} END {printf "%d", s}' "$out/$name.closure")"
+  echo "nar bytes: $(awk 'length(prev) == 64 && prev ~ /^[0-9a-f]+$/ {s += $0} {prev = $0} END {printf "%.0f", s}' "$out/$name.closure")"
   echo "entries: $(xargs -a "$out/$name.paths" -I{} find {} | wc -l) (files: $(xargs -a "$out/$name.paths" -I{} find {} -type f | wc -l), symlinks: $(xargs -a "$out/$name.paths" -I{} find {} -type l | wc -l))"
 } > "$out/$name.info"
 cat "$out/$name.info" >&2

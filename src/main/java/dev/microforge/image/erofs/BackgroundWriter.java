@@ -11,9 +11,7 @@ import java.util.concurrent.Semaphore;
 /**
  * Writes byte ranges to a channel at given positions on a daemon thread of its own, in the order they are
  * handed over, so that the caller (the writer's in-order sink) does not wait for the copies into the page
- * cache. After every {@code syncEvery} bytes it asks a second daemon thread to run {@code sync} (the image's
- * fdatasync; requests made while one runs become one), so that the disk writes run while the data pass and its
- * writes go on and the final sync of the image finds little left to do. A range's bytes must not change after {@link #write} (the caller hands over arrays it no longer
+ * cache. A range's bytes must not change after {@link #write} (the caller hands over arrays it no longer
  * touches). At most {@code maxQueued} bytes wait at a time ({@link #write} blocks beyond that), so memory stays
  * bounded. The first failure is thrown by the next {@link #write} or {@link #flush}, and nothing is written
  * after it. {@link #close} stops the thread without writing what still waits.
@@ -24,11 +22,6 @@ final class BackgroundWriter implements AutoCloseable {
         void to(FileChannel out, ByteBuffer b, long pos) throws IOException;
     }
 
-    /** Makes what was written so far durable. */
-    interface Sync {
-        void run() throws IOException;
-    }
-
     /** A range to write, or ({@code then}) an action to run once everything queued before it is written. */
     private record Job(byte[] b, int off, int len, long pos, Runnable then) {}
 
@@ -36,9 +29,6 @@ final class BackgroundWriter implements AutoCloseable {
 
     private final FileChannel out;
     private final Write write;
-    private final Sync sync;
-    private final long syncEvery;
-    private long unsynced;
     private final int maxQueued;
     private final Semaphore room;
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
@@ -47,21 +37,11 @@ final class BackgroundWriter implements AutoCloseable {
     private boolean closed;
 
     BackgroundWriter(FileChannel out, int maxQueued, Write write) {
-        this(out, maxQueued, write, 0, null);
-    }
-
-    /** As {@link #BackgroundWriter(FileChannel, int, Write)}, with {@code sync} after every {@code syncEvery} bytes (0: never). */
-    BackgroundWriter(FileChannel out, int maxQueued, Write write, long syncEvery, Sync sync) {
         if (maxQueued < 1) {
             throw new IllegalArgumentException("maxQueued must be at least 1");
         }
-        if (syncEvery < 0 || syncEvery > 0 && sync == null) {
-            throw new IllegalArgumentException("syncEvery must be 0, or positive with a sync");
-        }
         this.out = out;
         this.write = write;
-        this.sync = sync;
-        this.syncEvery = syncEvery;
         this.maxQueued = maxQueued;
         this.room = new Semaphore(maxQueued);
         this.thread = new Thread(this::run, "microforge-erofs-write");
@@ -114,7 +94,6 @@ final class BackgroundWriter implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        stopSyncer();
     }
 
     private int permits(int len) {
@@ -127,72 +106,6 @@ final class BackgroundWriter implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while writing the image");
-        }
-    }
-
-    private final Object syncLock = new Object();
-    private boolean syncWanted;
-    private boolean syncStop;
-    private Thread syncer;
-
-    /** Has the syncer thread (started on the first request) run {@code sync} once more. */
-    private void requestSync() {
-        synchronized (syncLock) {
-            if (syncStop) {
-                return;
-            }
-            syncWanted = true;
-            if (syncer == null) {
-                syncer = new Thread(this::syncLoop, "microforge-erofs-sync");
-                syncer.setDaemon(true);
-                syncer.start();
-            }
-            syncLock.notifyAll();
-        }
-    }
-
-    private void syncLoop() {
-        while (true) {
-            synchronized (syncLock) {
-                while (!syncWanted && !syncStop) {
-                    try {
-                        syncLock.wait();
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-                if (syncStop) {
-                    return;
-                }
-                syncWanted = false;
-            }
-            if (failure != null) {
-                continue;
-            }
-            try {
-                sync.run();
-            } catch (IOException e) {
-                failure = e;
-            } catch (RuntimeException | Error e) {
-                failure = new IOException("cannot write the image: " + e, e);
-            }
-        }
-    }
-
-    /** Stops the syncer after the sync it runs, if any (never interrupted: that would close the channel). */
-    private void stopSyncer() {
-        Thread t;
-        synchronized (syncLock) {
-            syncStop = true;
-            syncLock.notifyAll();
-            t = syncer;
-        }
-        if (t != null) {
-            try {
-                t.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 
@@ -221,11 +134,6 @@ final class BackgroundWriter implements AutoCloseable {
             try {
                 if (failure == null) {
                     write.to(out, ByteBuffer.wrap(j.b(), j.off(), j.len()), j.pos());
-                    unsynced += j.len();
-                    if (syncEvery > 0 && unsynced >= syncEvery) {
-                        unsynced = 0;
-                        requestSync();
-                    }
                 }
             } catch (IOException e) {
                 failure = e;

@@ -16,7 +16,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.CRC32C;
 import java.util.zip.DataFormatException;
 import java.util.zip.Deflater;
@@ -275,12 +277,12 @@ final class ErofsReuse {
      * The map of the regular file at {@code nid} in an image whose metadata starts at byte {@code metaBase}, which
      * must be {@code size} bytes long (any size when negative); {@code big}: the image has big pclusters. Absolute addresses.
      */
-    static FileMap readMap(FileChannel ch, long metaBase, long nid, long size, boolean big) throws IOException {
+    static FileMap readMap(Cached ch, long metaBase, long nid, long size, boolean big) throws IOException {
         long off = metaBase + nid * 32;
         if (nid < 0 || off + INODE_COMPACT_SIZE > ch.size()) {
             throw new CorruptImageException("inode " + nid + " is outside the image");
         }
-        ByteBuffer b = ByteBuffer.wrap(readAt(ch, off, (int) Math.min(INODE_EXTENDED_SIZE, ch.size() - off))).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.wrap(ch.readAt(off, (int) Math.min(INODE_EXTENDED_SIZE, ch.size() - off))).order(ByteOrder.LITTLE_ENDIAN);
         int format = b.getShort(0) & 0xFFFF;
         boolean ext = (format & 1) != 0;
         int layout = (format >>> 1) & 0x7;
@@ -306,17 +308,17 @@ final class ErofsReuse {
                 if (t == 0 || isize + t > BLOCK_SIZE) {
                     throw new CorruptImageException("inode " + nid + ": inline tail of " + t + " bytes");
                 }
-                return new FileMap(layout, iu, iu != 0, null, readAt(ch, at, t));
+                return new FileMap(layout, iu, iu != 0, null, ch.readAt(at, t));
             }
             case LAYOUT_COMPRESSED_FULL: {
-                long h = ByteBuffer.wrap(readAt(ch, at, 8)).order(ByteOrder.LITTLE_ENDIAN).getLong();
+                long h = ByteBuffer.wrap(ch.readAt(at, 8)).order(ByteOrder.LITTLE_ENDIAN).getLong();
                 if (h >= 0) {
                     throw new CorruptImageException("inode " + nid + ": full index other than one fragment");
                 }
                 return new FileMap(layout, iu, false, List.of(new Extent(0, Extent.Kind.FRAGMENT, h & Long.MAX_VALUE, 0, 0)), null);
             }
             case LAYOUT_COMPRESSED_COMPACT: {
-                ByteBuffer h = ByteBuffer.wrap(readAt(ch, at, 8)).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer h = ByteBuffer.wrap(ch.readAt(at, 8)).order(ByteOrder.LITTLE_ENDIAN);
                 int advise = h.getShort(4) & 0xFFFF;
                 boolean frag = (advise & ADVISE_FRAGMENT_PCLUSTER) != 0;
                 int idata = frag ? 0 : h.getShort(2) & 0xFFFF;
@@ -329,13 +331,63 @@ final class ErofsReuse {
                 if (at + 8 + areaLen + idata > ch.size()) {
                     throw new CorruptImageException("inode " + nid + ": index outside the image");
                 }
-                byte[] area = readAt(ch, at + 8, areaLen);
+                byte[] area = ch.readAt(at + 8, areaLen);
                 Extent.Kind last = frag ? Extent.Kind.FRAGMENT : idata > 0 ? Extent.Kind.INLINE : Extent.Kind.COMPRESSED;
                 List<Extent> e = CompactIndex.decode(area, n, big, last, fragOff);
-                return new FileMap(layout, iu, false, e, idata > 0 ? readAt(ch, at + 8 + areaLen, idata) : null);
+                return new FileMap(layout, iu, false, e, idata > 0 ? ch.readAt(at + 8 + areaLen, idata) : null);
             }
             default:
                 throw new CorruptImageException("inode " + nid + ": data layout " + layout);
+        }
+    }
+
+
+    /**
+     * An earlier image read in aligned chunks of {@link #CHUNK} bytes, the last {@link #CACHED} of them kept: the
+     * planner reads the inodes in the order of their nids, so each chunk is read once. The
+     * file's size is taken once, when this is made; reads past it are a {@link CorruptImageException}.
+     */
+    static final class Cached {
+        static final int CHUNK = 1 << 16;
+        static final int CACHED = 16;
+        private final FileChannel ch;
+        private final long size;
+        private final Map<Long, byte[]> chunks = new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
+                return size() > CACHED;
+            }
+        };
+
+        Cached(FileChannel ch) throws IOException {
+            this.ch = ch;
+            this.size = ch.size();
+        }
+
+        long size() {
+            return size;
+        }
+
+        /** {@code len} bytes from {@code pos}. */
+        byte[] readAt(long pos, int len) throws IOException {
+            if (pos < 0 || len < 0 || pos + len > size) {
+                throw new CorruptImageException("unexpected end of the image at byte " + Math.min(Math.max(pos, 0) + len, size));
+            }
+            byte[] out = new byte[len];
+            for (int done = 0; done < len; ) {
+                long at = pos + done;
+                long k = at / CHUNK;
+                byte[] c = chunks.get(k);
+                if (c == null) {
+                    c = ErofsReuse.readAt(ch, k * CHUNK, (int) Math.min(CHUNK, size - k * CHUNK));
+                    chunks.put(k, c);
+                }
+                int from = (int) (at - k * CHUNK);
+                int n = Math.min(len - done, c.length - from);
+                System.arraycopy(c, from, out, done, n);
+                done += n;
+            }
+            return out;
         }
     }
 

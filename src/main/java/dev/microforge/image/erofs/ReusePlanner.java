@@ -20,6 +20,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.zip.CRC32C;
 
 /**
@@ -33,8 +34,11 @@ final class ReusePlanner {
     static final int EMPTY_DESC = describe(FileMap.EMPTY);
     static final int EXTERNAL_DESC = 0x45585431;
 
-    /** The earlier image: name (for messages), channel (the caller closes it), where its metadata starts, its blocks, its table. */
-    record Old(String name, FileChannel ch, long metaBase, long blocks, long packedNid, ErofsReuse.Table table) {}
+    /**
+     * The earlier image: name (for messages), channel (the caller closes it) and a cached reader of it (for its
+     * inodes), where its metadata starts, its blocks, its table.
+     */
+    record Old(String name, FileChannel ch, ErofsReuse.Cached cached, long metaBase, long blocks, long packedNid, ErofsReuse.Table table) {}
 
     /** A group copied from the earlier image: its entry there, its files' maps and its packed part's extents (relative). */
     record Plan(ErofsReuse.Group old, FileMap[] maps, List<Extent> partExtents) {}
@@ -63,10 +67,16 @@ final class ReusePlanner {
 
     private final ErofsWriter.Options opt;
     private final Events events;
+    private final Set<String> corrupt;
 
-    ReusePlanner(ErofsWriter.Options opt, Events events) {
+    /**
+     * {@code corrupt}: keys of store paths whose copied extents did not have their checksums in an earlier pass
+     * over the same image (compressed again, with a warning).
+     */
+    ReusePlanner(ErofsWriter.Options opt, Events events, Set<String> corrupt) {
         this.opt = opt;
         this.events = events;
+        this.corrupt = corrupt;
     }
 
     /** The groups of {@code inodes} (index 0 the root, numbered breadth-first) keyed by {@code narHashes}. */
@@ -151,7 +161,7 @@ final class ReusePlanner {
                 ch.close();
                 return null;
             }
-            return new Old(reuse.toString(), ch, sb.metaBlkaddr() * BLOCK_SIZE, sb.blocks(), sb.packedNid(), t);
+            return new Old(reuse.toString(), ch, new ErofsReuse.Cached(ch), sb.metaBlkaddr() * BLOCK_SIZE, sb.blocks(), sb.packedNid(), t);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -169,8 +179,10 @@ final class ReusePlanner {
      * Decides which groups are copied from {@code old}: same key (store path name and narHash), same file count
      * and sizes, the same files sharing data of an earlier store path ({@link Inode.File#dupOf} must already be
      * the data pass's decision), all tails in the packed inode, extents inside the earlier image whose blocks have
-     * their recorded CRC32C, and inodes whose maps have theirs. Returns one entry per group, null for a group
-     * compressed again (with a warning when the earlier image had its key).
+     * their recorded CRC32C, and inodes whose maps have theirs. The blocks' CRC32C is checked as they are copied
+     * (the writer's data pass), not here; a store path whose blocks failed it in an earlier pass
+     * ({@code corrupt}) is compressed again. Returns one entry per group, null for a group compressed again
+     * (with a warning when the earlier image had its key).
      */
     Plan[] plan(Old old, StorePaths sp) throws IOException {
         int groups = sp.count();
@@ -188,7 +200,7 @@ final class ReusePlanner {
         if (anyPart) {
             try {
                 FileMap pm = old.packedNid() == 0 ? null
-                        : ErofsReuse.readMap(old.ch(), old.metaBase(), old.packedNid(), -1, opt.pclusterSize() > BLOCK_SIZE);
+                        : ErofsReuse.readMap(old.cached(), old.metaBase(), old.packedNid(), -1, opt.pclusterSize() > BLOCK_SIZE);
                 if (pm == null || pm.extents() == null || pm.layout() != LAYOUT_COMPRESSED_COMPACT) {
                     packedWhy = "no packed inode";
                 } else {
@@ -198,6 +210,7 @@ final class ReusePlanner {
                 packedWhy = "packed inode unreadable (" + e.getMessage() + ")";
             }
         }
+        Map<Long, OldInode> inodes = readInodes(old, sp, byKey);
         for (int g = 0; g < groups; g++) {
             ErofsReuse.Group o = sp.keys()[g].isEmpty() ? null : byKey.get(sp.keys()[g]);
             if (o == null) {
@@ -205,7 +218,7 @@ final class ReusePlanner {
             }
             String why = o.partLength() > 0 && oldPacked == null ? packedWhy : null;
             if (why == null) {
-                Verdict v = check(old, sp, o, g, oldPacked);
+                Verdict v = check(old, sp, o, g, oldPacked, inodes);
                 plans[g] = v.plan();
                 why = v.why();
             }
@@ -241,7 +254,8 @@ final class ReusePlanner {
     }
 
     /** Whether the earlier image's group {@code o} can stand for group {@code g}: its plan, or why not. */
-    private Verdict check(Old old, StorePaths sp, ErofsReuse.Group o, int g, List<Extent> oldPacked) throws IOException {
+    private Verdict check(Old old, StorePaths sp, ErofsReuse.Group o, int g, List<Extent> oldPacked, Map<Long, OldInode> inodes)
+            throws IOException {
         int from = sp.from()[g];
         int n = sp.to()[g] - from;
         if (o.sizes().length != n) {
@@ -275,7 +289,17 @@ final class ReusePlanner {
                 desc = EXTERNAL_DESC;
             } else {
                 try {
-                    FileMap m = ErofsReuse.readMap(old.ch(), old.metaBase(), o.nids()[k], o.sizes()[k], big).moved(-o.dataStart(), -o.partStart());
+                    OldInode in = inodes.get(o.nids()[k]);
+                    FileMap abs;
+                    if (in != null && in.size() == o.sizes()[k]) {
+                        if (in.error() != null) {
+                            return new Verdict(null, "inode unreadable (" + in.error() + ")");
+                        }
+                        abs = in.map();
+                    } else {
+                        abs = ErofsReuse.readMap(old.cached(), old.metaBase(), o.nids()[k], o.sizes()[k], big);
+                    }
+                    FileMap m = abs.moved(-o.dataStart(), -o.partStart());
                     if (!inside(m, o)) {
                         return new Verdict(null, "inode outside its store path's extents");
                     }
@@ -309,11 +333,49 @@ final class ReusePlanner {
         if (mc.getValue() != o.mapsCrc()) {
             return new Verdict(null, "inodes differ from their checksum (corrupt)");
         }
-        if (crcOfOld(old, o.dataStart(), o.dataBlocks()) != o.dataCrc()
-                || (o.partLength() > 0 && crcOfOld(old, o.partBlock(), o.partBlocks()) != o.partCrc())) {
+        if (corrupt.contains(o.key())) {
             return new Verdict(null, "data differs from its checksum (corrupt)");
         }
         return new Verdict(new Plan(o, maps, List.copyOf(partExt)), null);
+    }
+
+    /** An inode of the earlier image read for a file of {@code size} bytes: its map, or why it is unusable. */
+    private record OldInode(long size, FileMap map, String error) {}
+
+    /**
+     * The inodes of the files of the store paths that the earlier image holds under the same key with as many
+     * files, read in the order of their nids (the metadata once, front to back, instead of a seek per file);
+     * an inode that cannot be read at all is left out (the check reads it again and fails as it would).
+     */
+    private Map<Long, OldInode> readInodes(Old old, StorePaths sp, Map<String, ErofsReuse.Group> byKey) {
+        List<long[]> wanted = new ArrayList<>();
+        for (int g = 0; g < sp.count(); g++) {
+            ErofsReuse.Group o = sp.keys()[g].isEmpty() ? null : byKey.get(sp.keys()[g]);
+            if (o == null || o.sizes().length != sp.to()[g] - sp.from()[g]) {
+                continue;
+            }
+            for (int k = 0; k < o.sizes().length; k++) {
+                if (!o.external()[k]) {
+                    wanted.add(new long[] {o.nids()[k], o.sizes()[k]});
+                }
+            }
+        }
+        wanted.sort(Comparator.comparingLong((long[] w) -> w[0]).thenComparingLong(w -> w[1]));
+        boolean big = opt.pclusterSize() > BLOCK_SIZE;
+        Map<Long, OldInode> read = new HashMap<>(wanted.size() * 2);
+        for (long[] w : wanted) {
+            if (read.containsKey(w[0])) {
+                continue;
+            }
+            try {
+                read.put(w[0], new OldInode(w[1], ErofsReuse.readMap(old.cached(), old.metaBase(), w[0], w[1], big), null));
+            } catch (CorruptImageException | RuntimeException e) {
+                read.put(w[0], new OldInode(w[1], null, e.getMessage()));
+            } catch (IOException e) {
+                // left out
+            }
+        }
+        return read;
     }
 
     /** Whether a relative map stays inside its group's extents. */
@@ -330,19 +392,6 @@ final class ReusePlanner {
             }
         }
         return true;
-    }
-
-    /** Blocks read at once when checksumming the earlier image. */
-    private static final int CHECK_CHUNK = 256;
-
-    /** CRC32C of {@code n} blocks of the earlier image from block {@code start}. */
-    private static long crcOfOld(Old old, long start, long n) throws IOException {
-        CRC32C c = new CRC32C();
-        for (long done = 0; done < n; done += CHECK_CHUNK) {
-            int k = (int) Math.min(CHECK_CHUNK, n - done);
-            c.update(ErofsReuse.readAt(old.ch(), (start + done) * BLOCK_SIZE, k * BLOCK_SIZE));
-        }
-        return c.getValue();
     }
 
     /**

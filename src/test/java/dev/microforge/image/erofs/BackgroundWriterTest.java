@@ -1,8 +1,6 @@
 package dev.microforge.image.erofs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,46 +46,6 @@ class BackgroundWriterTest {
             byte[] got = java.util.Arrays.copyOf(Files.readAllBytes(f), expected.length);
             assertArrayEquals(expected, got);
         }
-    }
-
-    /**
-     * The sync runs on a thread of its own after every syncEvery bytes written (requests made while one runs become
-     * one), and close waits for the one that runs.
-     */
-    @Test
-    void syncsAfterSyncEveryBytes() throws Exception {
-        Path f = tmp.resolve("synced");
-        java.util.concurrent.atomic.AtomicInteger syncs = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.concurrent.atomic.AtomicReference<String> where = new java.util.concurrent.atomic.AtomicReference<>();
-        FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        BackgroundWriter w = new BackgroundWriter(ch, 1 << 20, BackgroundWriterTest::direct, 1 << 20, () -> {
-            running.set(true);
-            where.set(Thread.currentThread().getName());
-            syncs.incrementAndGet();
-            ch.force(false);
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                throw new IOException(e);
-            }
-            running.set(false);
-        });
-        byte[] b = new byte[256 << 10];
-        for (int k = 0; k < 40; k++) {
-            w.write(b, 0, b.length, (long) k * b.length);
-        }
-        w.flush();
-        // the syncer runs on its own time: wait (at most 10 s) for its first sync before closing
-        for (int i = 0; i < 1000 && syncs.get() == 0; i++) {
-            Thread.sleep(10);
-        }
-        w.close();
-        assertFalse(running.get(), "close waits for the sync that runs");
-        assertTrue(syncs.get() >= 1 && syncs.get() <= 10, syncs.get() + " syncs");
-        assertEquals("microforge-erofs-sync", where.get());
-        ch.close();
-        assertEquals(10L << 20, Files.size(f));
     }
 
     /** A failed write is thrown by the next call, and the caller never hangs on a full queue. */

@@ -311,6 +311,55 @@ class ErofsReuseTest {
         assertTrue(dataNotes >= 6, "data flips noticed: " + dataNotes);
     }
 
+    /**
+     * Copied extents are checked as they are copied: flips in one store path's data extent and in another's
+     * part of the packed inode make the writer discard its first pass and compress those two again; the image is
+     * the fresh one and the notes are the second pass's alone (one warning per path, one summary).
+     */
+    @ParameterizedTest
+    @CsvSource({"lz4hc, 4096, true, true, 1", "lz4hc, 4096, true, true, 8", "none, 4096, false, false, 2"})
+    void aCopyThatFailsItsChecksumIsCompressedAgainWithOneNote(String compression, int pcluster, boolean ztail, boolean frags,
+            int threads) throws Exception {
+        Pair p = pair();
+        Options o = options(compression, pcluster, ztail, frags, threads);
+        Path old = build(p.oldStore, p.oldPaths, o, null, "old.img", Events.NONE);
+        byte[] fresh = Files.readAllBytes(build(p.store, p.paths, o, null, "fresh.img", Events.NONE));
+        byte[] good = Files.readAllBytes(old);
+        long fsEnd = (ByteBuffer.wrap(good).order(ByteOrder.LITTLE_ENDIAN).getInt(1024 + 36) & 0xFFFFFFFFL) * BLOCK;
+        ErofsReuse.Table t;
+        try (FileChannel ch = FileChannel.open(old)) {
+            t = ErofsReuse.read(ch, fsEnd, new String[1]);
+        }
+        Map<String, String> kept = narHashes(p.paths);
+        List<ErofsReuse.Group> copied = new ArrayList<>();
+        for (ErofsReuse.Group g : t.groups()) {
+            String[] k = g.key().split(" ");
+            if (k.length == 2 && k[1].equals(kept.get(k[0])) && g.dataBlocks() > 0) {
+                copied.add(g);
+            }
+        }
+        ErofsReuse.Group a = copied.get(0);
+        ErofsReuse.Group b = copied.stream().filter(g -> g != a && (!frags || g.partBlocks() > 0)).findFirst().orElseThrow();
+        Random r = new Random(11);
+        byte[] bad = flip(good, (int) ((a.dataStart() + a.dataBlocks() / 2) * BLOCK + r.nextInt(BLOCK)), r);
+        long bBlock = frags ? b.partBlock() + b.partBlocks() - 1 : b.dataStart();
+        bad = flip(bad, (int) (bBlock * BLOCK + r.nextInt(BLOCK)), r);
+        Path badImg = tmp.resolve("bad.img");
+        Files.write(badImg, bad);
+        Notes notes = new Notes();
+        Path inc = build(p.store, p.paths, o, badImg, "inc.img", notes);
+        assertArrayEquals(fresh, Files.readAllBytes(inc));
+        List<String> want = new ArrayList<>();
+        for (ErofsReuse.Group g : t.groups()) {
+            if (g == a || g == b) {
+                want.add(badImg + ": " + g.key().split(" ")[0] + ": data differs from its checksum (corrupt); compressed again");
+            }
+        }
+        want.add(badImg + ": " + (copied.size() - 2) + " of " + p.paths.size() + " store paths with data copied, "
+                + (p.paths.size() - copied.size() + 2) + " compressed");
+        assertEquals(want, notes.lines);
+    }
+
     private static byte[] flip(byte[] b, int at, Random r) {
         byte[] c = b.clone();
         c[at] ^= (byte) (1 << r.nextInt(8));
