@@ -269,7 +269,9 @@ public final class TreeBuilder {
             }
         }
         if (a.isRegularFile()) {
-            if (!Files.isReadable(p)) {
+            // a file that others may read needs no access(2) call (every store file: 0444 or 0555); a file that
+            // is unreadable after all (an ACL) fails when a writer opens it, with one line naming it
+            if (!a.permissions().contains(PosixFilePermission.OTHERS_READ) && !Files.isReadable(p)) {
                 throw new UserError(p + ": file is not readable");
             }
             return RegularFile.onDisk(p, a.size(), a.permissions().contains(PosixFilePermission.OWNER_EXECUTE));

@@ -736,9 +736,9 @@ public final class ErofsWriter {
      * A segment read and, when compressed, its clusters (null for uncompressed images); or ({@code copy}) blocks
      * of a store path's data or packed part read from the earlier image ({@code raw}).
      */
-    private record SegmentResult(Segment seg, byte[] raw, int crc, Clusters clusters, CopyChunk copy) {
-        SegmentResult(Segment seg, byte[] raw, int crc, Clusters clusters) {
-            this(seg, raw, crc, clusters, null);
+    private record SegmentResult(Segment seg, byte[] raw, byte[] sha, Clusters clusters, CopyChunk copy) {
+        SegmentResult(Segment seg, byte[] raw, byte[] sha, Clusters clusters) {
+            this(seg, raw, sha, clusters, null);
         }
     }
 
@@ -889,7 +889,11 @@ public final class ErofsWriter {
 
     /** Writes {@code b[off, off+len)} at block {@link #nextBlock} (the caller advances it) and adds it to the CRC32C. */
     private void emit(byte[] b, int off, int len) throws IOException {
-        writeFully(ByteBuffer.wrap(b, off, len), nextBlock * BLOCK_SIZE);
+        if (background != null) {
+            background.write(b, off, len, nextBlock * BLOCK_SIZE);
+        } else {
+            writeFully(ByteBuffer.wrap(b, off, len), nextBlock * BLOCK_SIZE);
+        }
         writeBehind.wrote(len);
         running.update(b, off, len);
         runningLen += len;
@@ -1011,7 +1015,7 @@ public final class ErofsWriter {
      */
     private void addCopy(List<Callable<SegmentResult>> items, int g, boolean packed, long start, long blocks) {
         if (blocks == 0) {
-            items.add(() -> new SegmentResult(null, null, 0, null, new CopyChunk(g, packed, true, true, 0, null)));
+            items.add(() -> new SegmentResult(null, null, null, null, new CopyChunk(g, packed, true, true, 0, null)));
             return;
         }
         for (long done = 0; done < blocks; done += COPY_CHUNK) {
@@ -1031,7 +1035,7 @@ public final class ErofsWriter {
                     }
                 }
                 b.flip();
-                return new SegmentResult(null, null, 0, null, new CopyChunk(g, packed, first, last, n, b));
+                return new SegmentResult(null, null, null, null, new CopyChunk(g, packed, first, last, n, b));
             });
         }
     }
@@ -1054,6 +1058,10 @@ public final class ErofsWriter {
         if (c.data() != null) {
             // the copied group's checksums are the earlier image's: the running CRC32C is not needed
             copyCrc.update(c.data().duplicate());
+            if (background != null) {
+                // the buffer goes back to its pool at once, so it is written here, after what waits
+                background.flush();
+            }
             writeFully(c.data(), nextBlock * BLOCK_SIZE);
             writeBehind.wrote(c.blocks() * (long) BLOCK_SIZE);
             copyBuffers.offer(c.data());
@@ -1126,8 +1134,8 @@ public final class ErofsWriter {
         return list;
     }
 
-    private static byte[] readSegment(Segment s) throws IOException {
-        byte[] buf = new byte[s.length()];
+    private byte[] readSegment(Segment s) throws IOException {
+        byte[] buf = s.length() == SEGMENT ? recycled(rawPool, SEGMENT) : new byte[s.length()];
         if (s.ino().packedContent != null) {
             s.ino().packedContent.read(s.offset(), buf);
             return buf;
@@ -1148,14 +1156,21 @@ public final class ErofsWriter {
 
     private SegmentResult work(Segment s) throws IOException {
         byte[] raw = readSegment(s);
-        CRC32C crc = new CRC32C();
-        crc.update(raw);
         Clusters c = null;
         if (opt.compression() != Compression.NONE) {
             c = compress(s, raw, 0, opt.fragments() && s.ino().packedContent == null);
         }
-        return new SegmentResult(s, raw, (int) crc.getValue(), c);
+        // a possible duplicate that is one segment is hashed here, on a worker, not on the in-order sink
+        byte[] sha = null;
+        if (s.ino().candidate && old == null && s.offset() == 0 && s.last()) {
+            MessageDigest d = shaOfWorker.get();
+            d.update(raw);
+            sha = d.digest();
+        }
+        return new SegmentResult(s, raw, sha, c);
     }
+
+    private static final ThreadLocal<MessageDigest> shaOfWorker = ThreadLocal.withInitial(ErofsWriter::sha256);
 
     /**
      * Splits {@code raw[from..]} into physical clusters: LZ4 ones (as much input as fits in one pcluster, kept
@@ -1168,7 +1183,8 @@ public final class ErofsWriter {
         final int pcluster = opt.pclusterSize();
         int len = raw.length;
         int cap = (len - from + BLOCK_SIZE - 1) / BLOCK_SIZE + 1;
-        byte[] blocks = new byte[cap * BLOCK_SIZE];
+        // a recycled array holds old bytes: every block below nb is written whole (padding zeroed) below
+        byte[] blocks = cap * BLOCK_SIZE == BLOCKS_OF_SEGMENT ? recycled(blocksPool, BLOCKS_OF_SEGMENT) : new byte[cap * BLOCK_SIZE];
         List<Extent> ext = new ArrayList<>();
         int fragStart = -1;
         byte[] tmp = new byte[pcluster];
@@ -1200,6 +1216,7 @@ public final class ErofsWriter {
             boolean inlineCandidate = opt.ztailpacking() && !packedPart && last && rest && k == 1 && prod < consumed;
             if (consumed > k * BLOCK_SIZE || inlineCandidate) {
                 // right-aligned in its blocks, zeros in front (the ZERO_PADDING feature)
+                Arrays.fill(blocks, nb * BLOCK_SIZE, (nb + k) * BLOCK_SIZE - prod, (byte) 0);
                 System.arraycopy(tmp, 0, blocks, (nb + k) * BLOCK_SIZE - prod, prod);
                 ext.add(Extent.compressed(pos, nb, k, prod));
                 pos += consumed;
@@ -1214,6 +1231,7 @@ public final class ErofsWriter {
                 // longer than its pcluster (-EFSCORRUPTED). Store it compressed when its LZ4 block fits in
                 // one block; else end it at the boundary and let the rest start the next lcluster.
                 if (consumed == n && k == 1) {
+                    Arrays.fill(blocks, nb * BLOCK_SIZE, (nb + 1) * BLOCK_SIZE - prod, (byte) 0);
                     System.arraycopy(tmp, 0, blocks, (nb + 1) * BLOCK_SIZE - prod, prod);
                     ext.add(Extent.compressed(pos, nb, 1, prod));
                     pos += n;
@@ -1223,6 +1241,7 @@ public final class ErofsWriter {
                 n = BLOCK_SIZE - clusterOfs;
             }
             System.arraycopy(raw, pos, blocks, nb * BLOCK_SIZE, n);
+            Arrays.fill(blocks, nb * BLOCK_SIZE + n, (nb + 1) * BLOCK_SIZE, (byte) 0);
             ext.add(Extent.plain(pos, nb));
             pos += n;
             nb++;
@@ -1232,6 +1251,8 @@ public final class ErofsWriter {
 
     // per-file state of the in-order writer
     private MessageDigest recheck;
+    /** The current file may be a duplicate of an earlier one: it is hashed ({@link #recheck} or its worker's). */
+    private boolean possibleDuplicate;
     /**
      * Uncompressed dedupe: the first file (in inode order) of each content; a later file of the same size and
      * SHA-256 (its first 8 bytes as the checksum) is a duplicate only when its bytes equal the earlier file's.
@@ -1244,7 +1265,34 @@ public final class ErofsWriter {
     private byte[] inlineTail;
     private final PackedInode packedData = new PackedInode();
 
+    /**
+     * With more than one thread, the data pass's writes ({@link #emit}) go to the image on a thread of their own
+     * (the sink hands over arrays it does not touch again): the in-order sink was the uncompressed build's
+     * critical path, and half of its time was the copies into the page cache.
+     */
+    private BackgroundWriter background;
+
+    /** Bytes the data pass's writes may have waiting (16 one-MiB segments). */
+    private static final int BACKGROUND_QUEUE = 16 << 20;
+
     private void writeFileData() throws IOException {
+        if (opt.threads() > 1) {
+            background = new BackgroundWriter(out, BACKGROUND_QUEUE, (ch, b, pos) -> writeFully(b, pos));
+        }
+        try {
+            writeFileDataPasses();
+            if (background != null) {
+                background.flush();
+            }
+        } finally {
+            if (background != null) {
+                background.close();
+                background = null;
+            }
+        }
+    }
+
+    private void writeFileDataPasses() throws IOException {
         List<Inode.File> files = dataOrder;
         runPipeline(dataWork());
         switchGroup(groups);
@@ -1270,6 +1318,7 @@ public final class ErofsWriter {
             extents.clear();
             inlineTail = null;
             recheck = null;
+            possibleDuplicate = false;
             runPipeline(packedWork(p));
             finishCompressed(p);
             p.packedContent = null;
@@ -1296,6 +1345,56 @@ public final class ErofsWriter {
             sinkCopy(r.copy());
             return;
         }
+        sinkSegment(r);
+        // the segment's arrays are no longer used once written: a full segment's go back to the pools
+        byte[] raw = r.raw();
+        byte[] blocks = r.clusters() != null ? r.clusters().blocks() : null;
+        boolean rawBack = raw.length == SEGMENT;
+        boolean blocksBack = blocks != null && blocks.length == BLOCKS_OF_SEGMENT;
+        if (rawBack || blocksBack) {
+            Runnable back = () -> {
+                if (rawBack) {
+                    recycle(rawPool, raw);
+                }
+                if (blocksBack) {
+                    recycle(blocksPool, blocks);
+                }
+            };
+            if (background != null) {
+                background.then(back);
+            } else {
+                back.run();
+            }
+        }
+    }
+
+    /** Bytes of the clusters array of a full segment (see {@link #compress}). */
+    private static final int BLOCKS_OF_SEGMENT = (SEGMENT / BLOCK_SIZE + 1) * BLOCK_SIZE;
+    /** At most this many arrays wait in each pool (about what the pipeline and the background writer hold). */
+    private static final int POOL_MAX = 32;
+    /** Full segments' raw arrays and clusters arrays that may be used again (their bytes are not zeroed). */
+    private final ConcurrentLinkedQueue<byte[]> rawPool = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<byte[]> blocksPool = new ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger pooled = new java.util.concurrent.atomic.AtomicInteger();
+
+    private byte[] recycled(ConcurrentLinkedQueue<byte[]> pool, int length) {
+        byte[] b = pool.poll();
+        if (b == null) {
+            return new byte[length];
+        }
+        pooled.decrementAndGet();
+        return b;
+    }
+
+    private void recycle(ConcurrentLinkedQueue<byte[]> pool, byte[] b) {
+        if (pooled.incrementAndGet() <= 2 * POOL_MAX) {
+            pool.add(b);
+        } else {
+            pooled.decrementAndGet();
+        }
+    }
+
+    private void sinkSegment(SegmentResult r) throws IOException {
         Segment s = r.seg;
         Inode.File i = s.ino();
         if (i.packedContent == null) {
@@ -1307,21 +1406,24 @@ public final class ErofsWriter {
             fileFirstBlock = nextBlock;
             extents.clear();
             inlineTail = null;
-            recheck = i.candidate && old == null ? sha256() : null;
-            if (recheck != null) {
+            possibleDuplicate = i.candidate && old == null;
+            recheck = possibleDuplicate && r.sha() == null ? sha256() : null;
+            if (possibleDuplicate) {
                 commitCrc();
             }
         }
         if (i.packedContent == null) {
             events.advance(s.length());
         }
-        if (recheck != null) {
-            // a possible duplicate (uncompressed dedupe): written as it comes, hashed on the way; when its last
-            // segment shows it equals an earlier file, its blocks are given back (the next file overwrites them)
-            // and it shares the earlier file's
-            recheck.update(r.raw);
+        if (possibleDuplicate) {
+            // a possible duplicate (uncompressed dedupe): written as it comes, hashed on the way (a file of one
+            // segment by its worker); when its last segment shows it equals an earlier file, its blocks are given
+            // back (the next file overwrites them) and it shares the earlier file's
+            if (recheck != null) {
+                recheck.update(r.raw);
+            }
             if (s.last()) {
-                i.sha = recheck.digest();
+                i.sha = recheck != null ? recheck.digest() : r.sha();
                 Inode.File c = duplicates.canonicalOf(i, i.size, ByteBuffer.wrap(i.sha).getLong()).orElse(null);
                 if (c != null) {
                     i.dupOf = c;

@@ -396,7 +396,7 @@ class ErofsReuseTest {
     @Test
     void crc32cCombineEqualsTheConcatenationsCrc() {
         Random r = new Random(3);
-        for (int len : new int[] {0, 1, 3, 4096, 65537, 1 << 20}) {
+        for (int len : new int[] {0, 1, 2, 3, 5, 7, 8, 255, 256, 4096, 4097, 65537, 1 << 20, (1 << 20) + 12345, 3 << 21}) {
             byte[] a = TestTrees.random(r.nextInt(1000), r.nextInt(5000));
             byte[] b = TestTrees.random(r.nextInt(1000) + 1000, len);
             java.util.zip.CRC32C ca = new java.util.zip.CRC32C();
@@ -407,6 +407,25 @@ class ErofsReuseTest {
             all.update(a);
             all.update(b);
             assertEquals(all.getValue(), ErofsReuse.crc32cCombine(ca.getValue(), cb.getValue(), len), "len " + len);
+        }
+    }
+
+    /**
+     * Lengths past what a test can hash: combining is associative (A+B then C equals A then B+C, whatever the
+     * CRC values), which ties every power of the table to the small ones checked against CRC32C above.
+     */
+    @Test
+    void crc32cCombineIsAssociativeForLongLengths() {
+        Random r = new Random(5);
+        for (int k = 0; k < 200; k++) {
+            long a = r.nextInt() & 0xFFFFFFFFL;
+            long b = r.nextInt() & 0xFFFFFFFFL;
+            long c = r.nextInt() & 0xFFFFFFFFL;
+            long lb = ((r.nextLong() >>> 2) >>> r.nextInt(62)) + 1;
+            long lc = ((r.nextLong() >>> 2) >>> r.nextInt(62)) + 1;
+            long lhs = ErofsReuse.crc32cCombine(ErofsReuse.crc32cCombine(a, b, lb), c, lc);
+            long rhs = ErofsReuse.crc32cCombine(a, ErofsReuse.crc32cCombine(b, c, lc), lb + lc);
+            assertEquals(lhs, rhs, "lengths " + lb + " and " + lc);
         }
     }
 
