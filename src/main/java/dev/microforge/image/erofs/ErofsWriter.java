@@ -8,6 +8,7 @@ import dev.microforge.fs.Node;
 import dev.microforge.fs.RegularFile;
 import dev.microforge.fs.Reproducible;
 import dev.microforge.fs.Symlink;
+import dev.microforge.image.BlockPool;
 import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.Pipeline;
 import dev.microforge.image.erofs.ErofsReuse.FileMap;
@@ -1135,7 +1136,7 @@ public final class ErofsWriter {
     }
 
     private byte[] readSegment(Segment s) throws IOException {
-        byte[] buf = s.length() == SEGMENT ? recycled(rawPool, SEGMENT) : new byte[s.length()];
+        byte[] buf = s.length() == SEGMENT ? rawPool.take() : new byte[s.length()];
         if (s.ino().packedContent != null) {
             s.ino().packedContent.read(s.offset(), buf);
             return buf;
@@ -1184,7 +1185,7 @@ public final class ErofsWriter {
         int len = raw.length;
         int cap = (len - from + BLOCK_SIZE - 1) / BLOCK_SIZE + 1;
         // a recycled array holds old bytes: every block below nb is written whole (padding zeroed) below
-        byte[] blocks = cap * BLOCK_SIZE == BLOCKS_OF_SEGMENT ? recycled(blocksPool, BLOCKS_OF_SEGMENT) : new byte[cap * BLOCK_SIZE];
+        byte[] blocks = cap * BLOCK_SIZE == BLOCKS_OF_SEGMENT ? blocksPool.take() : new byte[cap * BLOCK_SIZE];
         List<Extent> ext = new ArrayList<>();
         int fragStart = -1;
         byte[] tmp = new byte[pcluster];
@@ -1353,12 +1354,8 @@ public final class ErofsWriter {
         boolean blocksBack = blocks != null && blocks.length == BLOCKS_OF_SEGMENT;
         if (rawBack || blocksBack) {
             Runnable back = () -> {
-                if (rawBack) {
-                    recycle(rawPool, raw);
-                }
-                if (blocksBack) {
-                    recycle(blocksPool, blocks);
-                }
+                rawPool.give(raw);
+                blocksPool.give(blocks);
             };
             if (background != null) {
                 background.then(back);
@@ -1373,26 +1370,8 @@ public final class ErofsWriter {
     /** At most this many arrays wait in each pool (about what the pipeline and the background writer hold). */
     private static final int POOL_MAX = 32;
     /** Full segments' raw arrays and clusters arrays that may be used again (their bytes are not zeroed). */
-    private final ConcurrentLinkedQueue<byte[]> rawPool = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<byte[]> blocksPool = new ConcurrentLinkedQueue<>();
-    private final java.util.concurrent.atomic.AtomicInteger pooled = new java.util.concurrent.atomic.AtomicInteger();
-
-    private byte[] recycled(ConcurrentLinkedQueue<byte[]> pool, int length) {
-        byte[] b = pool.poll();
-        if (b == null) {
-            return new byte[length];
-        }
-        pooled.decrementAndGet();
-        return b;
-    }
-
-    private void recycle(ConcurrentLinkedQueue<byte[]> pool, byte[] b) {
-        if (pooled.incrementAndGet() <= 2 * POOL_MAX) {
-            pool.add(b);
-        } else {
-            pooled.decrementAndGet();
-        }
-    }
+    private final BlockPool rawPool = new BlockPool(SEGMENT, POOL_MAX);
+    private final BlockPool blocksPool = new BlockPool(BLOCKS_OF_SEGMENT, POOL_MAX);
 
     private void sinkSegment(SegmentResult r) throws IOException {
         Segment s = r.seg;

@@ -1,5 +1,6 @@
 package dev.microforge.image.squashfs;
 
+import dev.microforge.image.BlockPool;
 import java.io.IOException;
 
 /**

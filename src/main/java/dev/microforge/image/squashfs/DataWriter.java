@@ -1,6 +1,7 @@
 package dev.microforge.image.squashfs;
 
 import dev.microforge.fs.RegularFile;
+import dev.microforge.image.BlockPool;
 import dev.microforge.image.CorruptImageException;
 import dev.microforge.image.Pipeline;
 import dev.microforge.image.codec.Codec;

@@ -1,5 +1,6 @@
 package dev.microforge.image.squashfs;
 
+import dev.microforge.image.BlockPool;
 import dev.microforge.image.source.SourceFile;
 import dev.microforge.image.squashfs.InodeTree.FileInode;
 import dev.microforge.util.Tasks;
