@@ -24,7 +24,7 @@ class WriteBehindTest {
         byte[] data = TestTrees.random(5, 3 << 20);
         Path f = tmp.resolve("out");
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                ErofsWriter.WriteBehind wb = new ErofsWriter.WriteBehind(ch, 4096)) {
+                WriteBehind wb = new WriteBehind(ch, 4096)) {
             // written back to front in 4 KiB pieces, a flush asked for after each
             for (int at = data.length - 4096; at >= 0; at -= 4096) {
                 ByteBuffer b = ByteBuffer.wrap(data, at, 4096); // its position is the file's
@@ -43,7 +43,7 @@ class WriteBehindTest {
         Path f = tmp.resolve("out");
         FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         ch.close();
-        try (ErofsWriter.WriteBehind wb = new ErofsWriter.WriteBehind(ch, 1)) {
+        try (WriteBehind wb = new WriteBehind(ch, 1)) {
             wb.wrote(1);
             IOException e = assertThrows(IOException.class, wb::finish);
             assertTrue(e.getMessage().startsWith("cannot write the image"), e.getMessage());
