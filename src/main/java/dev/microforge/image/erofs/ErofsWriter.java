@@ -272,28 +272,22 @@ public final class ErofsWriter {
     }
 
     /** The planner's notes, given to the caller's events once the data pass has copied every planned extent intact. */
-    private final List<String[]> planNoteLines = new ArrayList<>();
+    private final List<Runnable> heldNotes = new ArrayList<>();
     private final Events planNotes = new Events() {
         @Override
         public void warn(String message) {
-            planNoteLines.add(new String[] {"warn", message});
+            heldNotes.add(() -> events.warn(message));
         }
 
         @Override
         public void info(String message) {
-            planNoteLines.add(new String[] {"info", message});
+            heldNotes.add(() -> events.info(message));
         }
     };
 
     private void flushPlanNotes() {
-        for (String[] n : planNoteLines) {
-            if (n[0].equals("warn")) {
-                events.warn(n[1]);
-            } else {
-                events.info(n[1]);
-            }
-        }
-        planNoteLines.clear();
+        heldNotes.forEach(Runnable::run);
+        heldNotes.clear();
     }
 
     // ---------------------------------------------------------------- inodes
